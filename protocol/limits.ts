@@ -1,0 +1,25 @@
+/** Hard limits of protocol version 1. A relay may configure some lower; `welcome` states its own. */
+export const LIMITS = {
+  /** Largest payload (ciphertext) in one `send` or `msg` frame, in bytes. */
+  maxBodyBytes: 64 * 1024,
+  /** Largest JSON header of any frame, in bytes of UTF-8. */
+  maxHeaderBytes: 8 * 1024,
+  /** Longest time a payload may wait for its recipient. */
+  maxTtlSeconds: 30 * 24 * 60 * 60,
+  /** Most user IDs in one `keys` request. */
+  maxKeysPerRequest: 64,
+  /** Longest message ID a sender may choose. */
+  maxMessageIdLength: 64,
+} as const;
+
+/** Largest WebSocket message a relay must accept: length prefix + header + body. */
+export const MAX_FRAME_BYTES = 2 + LIMITS.maxHeaderBytes + LIMITS.maxBodyBytes;
+
+/** A user ID: 16 bytes (BLAKE2b-128 of the public key) in base64url without padding. */
+export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+
+/** A message ID chosen by the sender. */
+export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A mailbox entry ID as the relay hands it out: `m:<sender>:<mid>` or `r:<recipient>:<mid>`. */
+export const ENTRY_ID_PATTERN = /^[mr]:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{1,64}$/;

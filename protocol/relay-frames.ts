@@ -1,0 +1,103 @@
+import { isErrorCode } from './errors.js';
+import { type Decoded, fail, isSafeInt, isUserId, noBody } from './fields.js';
+import type { RelayFrame, RelayLimits } from './frames.js';
+import { ENTRY_ID_PATTERN, LIMITS, MESSAGE_ID_PATTERN } from './limits.js';
+
+/*
+ * Validation of what the relay sends, for clients. A client treats the relay as untrusted for
+ * content (it cannot read payloads anyway) but still refuses frames of the wrong shape, so an
+ * app never sees a half-formed event. Unknown header fields are ignored: a relay may add
+ * informational fields within a protocol version.
+ */
+
+const MAX_TIME = 8.64e15;
+
+function isTime(value: unknown): value is number {
+  return isSafeInt(value, 0, MAX_TIME);
+}
+
+function isMid(value: unknown): value is string {
+  return typeof value === 'string' && MESSAGE_ID_PATTERN.test(value);
+}
+
+function isEntryId(value: unknown): value is string {
+  return typeof value === 'string' && ENTRY_ID_PATTERN.test(value);
+}
+
+function isLimits(value: unknown): value is RelayLimits {
+  if (typeof value !== 'object' || value === null) return false;
+  const l = value as Record<string, unknown>;
+  return ['maxBodyBytes', 'maxTtlSeconds', 'mailboxMaxMessages', 'mailboxMaxBytes', 'sendsPerSecond'].every(
+    (k) => isSafeInt(l[k], 0, Number.MAX_SAFE_INTEGER),
+  );
+}
+
+export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array): Decoded<RelayFrame> {
+  const bad = (what: string) => fail('invalid_field', `relay frame "${String(h.t)}": ${what}`);
+  switch (h.t) {
+    case 'challenge':
+      if (!isSafeInt(h.v, 1, 65535)) return bad('v');
+      if (typeof h.nonce !== 'string' || h.nonce.length !== 43) return bad('nonce');
+      if (typeof h.relay !== 'string' || h.relay.length === 0 || h.relay.length > 256) return bad('relay');
+      if (!isTime(h.time)) return bad('time');
+      return noBody(body, {
+        ok: true,
+        frame: { t: 'challenge', v: h.v, nonce: h.nonce, relay: h.relay, time: h.time },
+      });
+    case 'welcome':
+      if (!isUserId(h.id)) return bad('id');
+      if (!isLimits(h.limits)) return bad('limits');
+      return noBody(body, { ok: true, frame: { t: 'welcome', id: h.id, limits: h.limits } });
+    case 'stored':
+      if (!isUserId(h.to)) return bad('to');
+      if (!isMid(h.mid)) return bad('mid');
+      if (!isTime(h.exp)) return bad('exp');
+      if (typeof h.dup !== 'boolean') return bad('dup');
+      return noBody(body, { ok: true, frame: { t: 'stored', to: h.to, mid: h.mid, exp: h.exp, dup: h.dup } });
+    case 'msg':
+      if (!isEntryId(h.id)) return bad('id');
+      if (!isUserId(h.from)) return bad('from');
+      if (!isMid(h.mid)) return bad('mid');
+      if (!isTime(h.ts)) return bad('ts');
+      if (!isTime(h.exp)) return bad('exp');
+      if (body.length === 0 || body.length > LIMITS.maxBodyBytes) return bad('body size');
+      return {
+        ok: true,
+        frame: { t: 'msg', id: h.id, from: h.from, mid: h.mid, ts: h.ts, exp: h.exp, body },
+      };
+    case 'receipt':
+      if (!isEntryId(h.id)) return bad('id');
+      if (!isUserId(h.to)) return bad('to');
+      if (!isMid(h.mid)) return bad('mid');
+      if (h.status !== 'delivered' && h.status !== 'expired') return bad('status');
+      if (!isTime(h.at)) return bad('at');
+      return noBody(body, {
+        ok: true,
+        frame: { t: 'receipt', id: h.id, to: h.to, mid: h.mid, status: h.status, at: h.at },
+      });
+    case 'drained':
+      return noBody(body, { ok: true, frame: { t: 'drained' } });
+    case 'keys': {
+      if (!isSafeInt(h.rid, 0, 2 ** 31)) return bad('rid');
+      const keys = h.keys;
+      if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) return bad('keys');
+      const out: Record<string, string | null> = {};
+      for (const [id, pk] of Object.entries(keys)) {
+        if (!isUserId(id) || (pk !== null && (typeof pk !== 'string' || pk.length !== 43)))
+          return bad('keys');
+        out[id] = pk;
+      }
+      return noBody(body, { ok: true, frame: { t: 'keys', rid: h.rid, keys: out } });
+    }
+    case 'error': {
+      if (!isErrorCode(h.code)) return bad('code');
+      if (typeof h.message !== 'string') return bad('message');
+      if (typeof h.retry !== 'boolean') return bad('retry');
+      if (h.ref !== undefined && typeof h.ref !== 'string') return bad('ref');
+      const frame = { t: 'error' as const, code: h.code, message: h.message, retry: h.retry };
+      return noBody(body, { ok: true, frame: h.ref === undefined ? frame : { ...frame, ref: h.ref } });
+    }
+    default:
+      return fail('unknown_type', `unknown relay frame type "${String(h.t).slice(0, 32)}"`);
+  }
+}

@@ -1,0 +1,133 @@
+import type { ReceiptStatus } from '../protocol/index.js';
+
+/**
+ * The contract every store keeps (test/relay/store-contract.ts runs it against each one).
+ *
+ * A mailbox per recipient holds entries in `seq` order. `seq` is assigned by the store at insert
+ * as max(now * 1000, highest seq in the mailbox + 1), so it grows while the mailbox is non-empty
+ * and a connection can pull "everything after the last seq I delivered".
+ * Every entry has its own expiry; nothing relies on a key TTL that a newer entry refreshes.
+ */
+export interface Store {
+  readonly kind: 'memory' | 'redis';
+
+  /** Records (idempotently) that `uid` owns `publicKey` (base64url). */
+  register(uid: string, publicKey: string): Promise<void>;
+  /** Public keys for the IDs, null where none is registered; same order as `uids`. */
+  publicKeys(uids: readonly string[]): Promise<(string | null)[]>;
+
+  /** Stores a payload atomically: dedupe on (from, mid), quota, append, doorbell. Durable on return. */
+  send(input: SendInput): Promise<SendResult>;
+  /** Up to `limit` live entries with seq > afterSeq, oldest first. Never returns an expired entry. */
+  fetch(uid: string, afterSeq: number, limit: number, now: number): Promise<FetchResult>;
+  /** Deletes an entry and every index entry for it; files a `delivered` receipt when one was asked. */
+  ack(uid: string, entryId: string, now: number): Promise<AckResult>;
+  /** Deletes up to `limit` entries whose expiry is <= now, filing `expired` receipts where asked. */
+  sweep(now: number, limit: number): Promise<SweepResult>;
+
+  /** Starts delivering this user's signals (doorbells, kicks) to the signal handler. */
+  watch(uid: string): Promise<void>;
+  unwatch(uid: string): Promise<void>;
+  /** Sets the one handler for signals of watched users. */
+  onSignal(handler: SignalHandler): void;
+  /** Tells every node that holds a connection of `uid` other than `connToken` to close it. */
+  kick(uid: string, connToken: string): Promise<void>;
+
+  /** True when the store answers. */
+  healthy(): Promise<boolean>;
+  /** Waits for writes under way, then releases connections. */
+  close(): Promise<void>;
+}
+
+export interface SendInput {
+  from: string;
+  to: string;
+  mid: string;
+  body: Uint8Array;
+  /** Milliseconds from `now` until the payload expires; already clamped by the caller. */
+  ttlMs: number;
+  receipt: boolean;
+  /** Relay clock, ms since the epoch: the accepted time. */
+  now: number;
+  /** Ring the recipient's doorbell. False when the recipient is connected to this very node. */
+  bell: boolean;
+}
+
+export type SendResult =
+  | {
+      status: 'stored';
+      /** True when (from, mid) was already in the mailbox; nothing changed. */
+      dup: boolean;
+      seq: number;
+      /** Highest seq in the mailbox before this insert, 0 when it was empty (or for a dup). */
+      prev: number;
+      ts: number;
+      exp: number;
+    }
+  | { status: 'unknown_recipient' }
+  | { status: 'quota_exceeded'; limit: 'messages' | 'bytes' };
+
+export type MailboxEntry =
+  | {
+      kind: 'msg';
+      /** `m:<from>:<mid>` */
+      id: string;
+      seq: number;
+      from: string;
+      mid: string;
+      ts: number;
+      exp: number;
+      body: Uint8Array;
+    }
+  | {
+      kind: 'receipt';
+      /** `r:<to>:<mid>` */
+      id: string;
+      seq: number;
+      to: string;
+      mid: string;
+      status: ReceiptStatus;
+      at: number;
+      exp: number;
+    };
+
+export interface FetchResult {
+  entries: MailboxEntry[];
+  /** Highest seq examined (returned or skipped as expired); the next fetch starts after it. */
+  last: number;
+  /** True when entries after `last` exist. */
+  more: boolean;
+}
+
+export interface AckResult {
+  /** False when the entry was already gone (acks are idempotent). */
+  deleted: boolean;
+}
+
+export interface SweepResult {
+  /** Entries deleted because they expired. */
+  expired: number;
+  /** `expired` receipts filed for senders who asked. */
+  receipts: number;
+  /** True when more expired entries may remain (the limit was reached). */
+  more: boolean;
+}
+
+export type Signal = { type: 'bell'; seq: number } | { type: 'kick'; conn: string };
+export type SignalHandler = (uid: string, signal: Signal) => void;
+
+/** Mailbox limits a store enforces, and the life of receipts. */
+export interface StoreLimits {
+  mailboxMaxMessages: number;
+  mailboxMaxBytes: number;
+  /** How long a receipt waits for the sender, in ms. */
+  receiptTtlMs: number;
+}
+
+export function messageEntryId(from: string, mid: string): string {
+  return `m:${from}:${mid}`;
+}
+
+export function receiptEntryId(to: string, mid: string): string {
+  return `r:${to}:${mid}`;
+}
