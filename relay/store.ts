@@ -4,8 +4,12 @@ import type { ReceiptStatus } from '../protocol/index.js';
  * The contract every store keeps (test/relay/store-contract.ts runs it against each one).
  *
  * A mailbox per recipient holds entries in `seq` order. `seq` is assigned by the store at insert
- * as max(now * 1000, highest seq in the mailbox + 1), so it grows while the mailbox is non-empty
- * and a connection can pull "everything after the last seq I delivered".
+ * as max(the store's clock in microseconds, the mailbox's high-water seq + 1). The clock is the
+ * store's own (Redis TIME, shared by every relay node), so seqs grow across nodes whatever their
+ * clocks say, and a connection can pull "everything after the last seq I delivered". The
+ * high-water seq is the highest seq the mailbox held since it was last empty; it never goes down
+ * while the mailbox exists, so `prev` of an insert equal to a connection's cursor means nothing
+ * undelivered lies between them.
  * Every entry has its own expiry; nothing relies on a key TTL that a newer entry refreshes.
  */
 export interface Store {
@@ -59,7 +63,7 @@ export type SendResult =
       /** True when (from, mid) was already in the mailbox; nothing changed. */
       dup: boolean;
       seq: number;
-      /** Highest seq in the mailbox before this insert, 0 when it was empty (or for a dup). */
+      /** The mailbox's high-water seq before this insert, 0 when it was empty (or for a dup). */
       prev: number;
       ts: number;
       exp: number;

@@ -1,0 +1,260 @@
+import { Redis } from 'ioredis';
+import { PassbyError } from '../protocol/index.js';
+import type { Logger } from './logger.js';
+import { ACK_SCRIPT, FETCH_SCRIPT, SEND_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
+import type {
+  AckResult,
+  FetchResult,
+  MailboxEntry,
+  SendInput,
+  SendResult,
+  Signal,
+  SignalHandler,
+  Store,
+  StoreLimits,
+  SweepResult,
+} from './store.js';
+
+/*
+ * Redis layout (prefix `pb:` by default; {uid} is the user's hash tag):
+ *
+ *   pb:{uid}:pk     string  the public key (identity); the only key left once a mailbox is empty
+ *   pb:{uid}:q      zset    entry id -> seq                  mailbox order
+ *   pb:{uid}:x      zset    entry id -> exp (ms)             per-entry expiry
+ *   pb:{uid}:e      hash    entry id -> <flag><seq>:<ts>:<exp>:<body>
+ *                           plus counters n (messages), b (message bytes), c (entries, receipts
+ *                           included) and s (high-water seq since the mailbox was last empty)
+ *   pb:expiry       zset    uid -> earliest expiry in that mailbox (never later than the truth;
+ *                           an ack may leave it early, the sweep corrects it when it visits)
+ *   pb:{uid}:bell   channel "b<seq>" (doorbell) or "k<conn token>" (kick): no payload, no sender
+ *
+ * Entry ids are `m:<from>:<mid>` (message) and `r:<to>:<mid>` (receipt); the value's flag is '0'
+ * or '1' (message, receipt asked) or 'd' / 'e' (receipt delivered / expired, ts = at).
+ * Body and metadata share one hash field, and the counters live in the same hash, so a send is
+ * one HMGET (dedupe + quota + highest seq) and one HSET. When the last entry goes, q, x and e are
+ * deleted and the user leaves the expiry index: nothing but pk remains.
+ *
+ * Expiry is per entry (the x zset and the sweep), never a key TTL (DESIGN P5).
+ *
+ * Each operation is one script, one round trip, atomic. Commands run per operation (cmdstat,
+ * measured by test/relay/store-redis.test.ts), besides the EVALSHA itself:
+ *   send   HMGET, TIME (seqs come from Redis's clock, shared by all relay nodes), ZADD x3
+ *          (q, x, expiry index), HSET, PUBLISH when bell; + EXISTS when the
+ *          recipient's mailbox is empty
+ *   fetch  ZRANGEBYSCORE, HMGET (none when nothing is waiting)
+ *   ack    HMGET, ZREM x2, HDEL, HSET; or, for the last entry, HMGET, DEL, ZREM (index)
+ *          + HMGET, TIME, ZADD x3, HSET, PUBLISH when it files a receipt
+ *
+ * Redis Cluster: the keys of one user share a slot, but a send touches the global expiry index,
+ * and an ack or sweep that files a receipt writes another user's mailbox, so the scripts span
+ * slots. Fine on one Redis (with replicas); a Cluster would need the expiry index sharded per
+ * slot (for example pb:expiry:{<slot tag>}) and receipts filed by a second script call, and the
+ * doorbell moved to SPUBLISH.
+ */
+
+interface Commands {
+  pbSend(...args: (string | Buffer)[]): Promise<string[]>;
+  pbFetchBuffer(...args: string[]): Promise<Buffer[]>;
+  pbAck(...args: string[]): Promise<number>;
+  pbSweep(...args: string[]): Promise<number[]>;
+}
+
+/** Largest number of entries one fetch examines (keeps a script short). */
+const MAX_FETCH = 1000;
+
+export async function createRedisStore(options: {
+  url: string;
+  limits: StoreLimits;
+  keyPrefix?: string;
+  /** Connection errors are logged here; without it they surface only as failed commands. */
+  log?: Logger;
+}): Promise<Store> {
+  const { url, limits, log } = options;
+  const prefix = options.keyPrefix ?? 'pb:';
+  const cmd = new Redis(url, { lazyConnect: true, enableAutoPipelining: true }) as Redis & Commands;
+  const sub = new Redis(url, { lazyConnect: true });
+  let lastError: Error | undefined;
+  for (const [role, connection] of [
+    ['command', cmd],
+    ['subscriber', sub],
+  ] as const) {
+    connection.on('error', (err: Error) => {
+      lastError = err;
+      log?.warn({ err, role }, 'redis connection error');
+    });
+  }
+  cmd.defineCommand('pbSend', { numberOfKeys: 0, lua: SEND_SCRIPT });
+  cmd.defineCommand('pbFetch', { numberOfKeys: 0, lua: FETCH_SCRIPT });
+  cmd.defineCommand('pbAck', { numberOfKeys: 0, lua: ACK_SCRIPT });
+  cmd.defineCommand('pbSweep', { numberOfKeys: 0, lua: SWEEP_SCRIPT });
+  try {
+    await Promise.all([cmd.connect(), sub.connect()]);
+    // Fails start-up on a script Redis cannot compile. (ioredis still sends each script's first
+    // call on a connection as EVAL, then EVALSHA, and EVAL again after NOSCRIPT.)
+    await Promise.all(
+      [SEND_SCRIPT, FETCH_SCRIPT, ACK_SCRIPT, SWEEP_SCRIPT].map((lua) => cmd.script('LOAD', lua)),
+    );
+  } catch (err) {
+    cmd.disconnect();
+    sub.disconnect();
+    // ioredis rejects with "Connection is closed."; the reason came as an 'error' event. The URL
+    // stays out of the message: it may hold a password.
+    throw new PassbyError('store_unavailable', 'could not connect to Redis', { cause: lastError ?? err });
+  }
+
+  const userKey = (uid: string, suffix: string) => `${prefix}{${uid}}:${suffix}`;
+  const channelHead = `${prefix}{`;
+  const channelTail = '}:bell';
+  let handler: SignalHandler = () => {};
+
+  sub.on('message', (channel: string, message: string) => {
+    const uid = channel.slice(channelHead.length, -channelTail.length);
+    const signal = parseSignal(message);
+    if (signal) handler(uid, signal);
+  });
+
+  return {
+    kind: 'redis',
+
+    async register(uid, publicKey) {
+      await cmd.set(userKey(uid, 'pk'), publicKey);
+    },
+
+    publicKeys(uids) {
+      // One GET per user (auto-pipelined into one round trip) rather than an MGET across slots.
+      return Promise.all(uids.map((uid) => cmd.get(userKey(uid, 'pk'))));
+    },
+
+    async send(input: SendInput): Promise<SendResult> {
+      const reply = await cmd.pbSend(
+        prefix,
+        input.to,
+        `m:${input.from}:${input.mid}`,
+        String(input.now),
+        String(input.ttlMs),
+        input.receipt ? '1' : '0',
+        input.bell ? '1' : '0',
+        String(limits.mailboxMaxMessages),
+        String(limits.mailboxMaxBytes),
+        // ioredis sends only Buffers as bytes (anything else goes through String()); a view, no copy.
+        Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength),
+      );
+      switch (reply[0]) {
+        case 'stored':
+          return {
+            status: 'stored',
+            dup: false,
+            seq: Number(reply[1]),
+            prev: Number(reply[2]),
+            ts: Number(reply[3]),
+            exp: Number(reply[4]),
+          };
+        case 'dup':
+          return {
+            status: 'stored',
+            dup: true,
+            seq: Number(reply[1]),
+            prev: 0,
+            ts: Number(reply[2]),
+            exp: Number(reply[3]),
+          };
+        case 'unknown':
+          return { status: 'unknown_recipient' };
+        default:
+          return { status: 'quota_exceeded', limit: reply[1] === 'bytes' ? 'bytes' : 'messages' };
+      }
+    },
+
+    async fetch(uid, afterSeq, limit, now): Promise<FetchResult> {
+      const count = Math.max(0, Math.min(Math.floor(limit), MAX_FETCH));
+      const reply = await cmd.pbFetchBuffer(prefix, uid, String(afterSeq), String(count), String(now));
+      const entries: MailboxEntry[] = [];
+      for (let i = 2; i + 1 < reply.length; i += 2) {
+        entries.push(parseEntry(reply[i]!.toString('latin1'), reply[i + 1]!));
+      }
+      return { entries, last: Number(reply[0]!.toString('latin1')), more: reply[1]![0] === 0x31 };
+    },
+
+    async ack(uid, entryId, now): Promise<AckResult> {
+      const deleted = await cmd.pbAck(prefix, uid, entryId, String(now), String(limits.receiptTtlMs));
+      return { deleted: deleted === 1 };
+    },
+
+    async sweep(now, limit): Promise<SweepResult> {
+      const [expired = 0, receipts = 0, more = 0] = await cmd.pbSweep(
+        prefix,
+        String(now),
+        String(Math.max(0, Math.floor(limit))),
+        String(limits.receiptTtlMs),
+      );
+      return { expired, receipts, more: more === 1 };
+    },
+
+    async watch(uid) {
+      await sub.subscribe(userKey(uid, 'bell'));
+    },
+
+    async unwatch(uid) {
+      await sub.unsubscribe(userKey(uid, 'bell'));
+    },
+
+    onSignal(next) {
+      handler = next;
+    },
+
+    async kick(uid, connToken) {
+      await cmd.publish(userKey(uid, 'bell'), `k${connToken}`);
+    },
+
+    async healthy() {
+      try {
+        return (await cmd.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      await Promise.all([release(cmd), release(sub)]);
+    },
+  };
+}
+
+/**
+ * QUIT is queued behind the commands under way, so their replies arrive first. A connection that
+ * is not up (Redis unreachable) is dropped instead: QUIT would wait in the offline queue.
+ */
+async function release(connection: Redis): Promise<void> {
+  if (connection.status === 'ready') await connection.quit();
+  else connection.disconnect();
+}
+
+function parseSignal(message: string): Signal | null {
+  if (message.startsWith('b')) {
+    const seq = Number(message.slice(1));
+    return Number.isSafeInteger(seq) ? { type: 'bell', seq } : null;
+  }
+  if (message.startsWith('k')) return { type: 'kick', conn: message.slice(1) };
+  return null;
+}
+
+/** Decodes one stored value: <flag><seq>:<ts>:<exp>:<body> (see the layout above). */
+function parseEntry(id: string, value: Buffer): MailboxEntry {
+  const flag = value[0];
+  const c1 = value.indexOf(0x3a, 1);
+  const c2 = value.indexOf(0x3a, c1 + 1);
+  const c3 = value.indexOf(0x3a, c2 + 1);
+  const seq = Number(value.toString('latin1', 1, c1));
+  const ts = Number(value.toString('latin1', c1 + 1, c2));
+  const exp = Number(value.toString('latin1', c2 + 1, c3));
+  const split = id.indexOf(':', 2);
+  const who = id.slice(2, split);
+  const mid = id.slice(split + 1);
+  if (id.startsWith('r:')) {
+    const status = flag === 0x65 ? 'expired' : 'delivered';
+    return { kind: 'receipt', id, seq, to: who, mid, status, at: ts, exp };
+  }
+  // A view, not a copy; a plain Uint8Array so it compares equal to what was sent.
+  const body = new Uint8Array(value.buffer, value.byteOffset + c3 + 1, value.length - c3 - 1);
+  return { kind: 'msg', id, seq, from: who, mid, ts, exp, body };
+}

@@ -1,0 +1,301 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { messageEntryId, type SendInput, type Store } from '../../relay/store.js';
+import { createRedisStore } from '../../relay/store-redis.js';
+import { freePort, type RedisServer, startRedis } from '../support/redis-server.js';
+import { CONTRACT_LIMITS, newUid, storeContract } from './store-contract.js';
+
+const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
+const DAY = 24 * 3600 * 1000;
+
+let redis: RedisServer;
+let admin: Redis;
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = redis.client();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+storeContract('redis', async () => {
+  await admin.flushall();
+  const store = await createRedisStore({ url: redis.url, limits: CONTRACT_LIMITS });
+  return { store, close: () => store.close() };
+});
+
+/** Every key in the server with its contents as raw bytes. */
+async function dump(client: Redis): Promise<Map<string, Buffer[]>> {
+  const out = new Map<string, Buffer[]>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const type = await client.type(key);
+      if (type === 'string') out.set(key, [(await client.getBuffer(key))!]);
+      else if (type === 'hash') out.set(key, await client.hgetallBuffer(key).then(flattenRecord));
+      else if (type === 'zset') out.set(key, await client.zrangeBuffer(key, 0, -1, 'WITHSCORES'));
+      else out.set(key, [Buffer.from(`unexpected type ${type}`)]);
+    }
+  } while (cursor !== '0');
+  return out;
+}
+
+function flattenRecord(record: Record<string, Buffer>): Buffer[] {
+  return Object.entries(record).flatMap(([field, value]) => [Buffer.from(field), value]);
+}
+
+/**
+ * The commands (cmdstat_*, including those run inside scripts) that `run` caused. EVAL and
+ * EVALSHA count together as `script`: ioredis sends a script's first call on a connection as
+ * EVAL (which caches it) and EVALSHA after that.
+ */
+async function commandsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
+  await admin.config('RESETSTAT');
+  await run();
+  const info = await admin.info('commandstats');
+  const counts: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    const [, name, calls] = match;
+    if (name!.startsWith('config') || name === 'info') continue;
+    const key = name === 'eval' || name === 'evalsha' ? 'script' : name!;
+    counts[key] = (counts[key] ?? 0) + Number(calls);
+  }
+  return counts;
+}
+
+describe('redis store', () => {
+  let store: Store;
+  let alice: string;
+  let bob: string;
+
+  beforeEach(async () => {
+    await admin.flushall();
+    store = await createRedisStore({
+      url: redis.url,
+      limits: { ...CONTRACT_LIMITS, mailboxMaxMessages: 100 },
+    });
+    alice = newUid();
+    bob = newUid();
+    await store.register(alice, 'A'.repeat(43));
+    await store.register(bob, 'B'.repeat(43));
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  function send(over: Partial<SendInput> = {}) {
+    return store.send({
+      from: alice,
+      to: bob,
+      mid: 'm1',
+      body: Buffer.from('hello'),
+      ttlMs: DAY,
+      receipt: false,
+      now: T0,
+      bell: true,
+      ...over,
+    });
+  }
+
+  /** Fetches and acks everything in each mailbox (receipts filed meanwhile too) until all are empty. */
+  async function drain(users: string[], now: number): Promise<number> {
+    let acked = 0;
+    for (let busy = true; busy; ) {
+      busy = false;
+      for (const uid of users) {
+        const { entries } = await store.fetch(uid, 0, 1000, now);
+        for (const entry of entries) {
+          expect(await store.ack(uid, entry.id, now)).toEqual({ deleted: true });
+          acked++;
+          busy = true;
+        }
+      }
+    }
+    return acked;
+  }
+
+  it('leaves only identity keys, with no message ID or payload byte, once everything is acked or expired', async () => {
+    const carol = newUid();
+    await store.register(carol, 'C'.repeat(43));
+    const users = [alice, bob, carol];
+    const marker = 'PAYLOAD-7f3a';
+    const mids: string[] = [];
+    let n = 0;
+    for (const from of users) {
+      for (const to of users) {
+        for (let i = 0; i < 6; i++) {
+          const mid = `secret-mid-${n++}`;
+          mids.push(mid);
+          const body = Buffer.concat([Buffer.from(marker), Buffer.from([0, 255, n])]);
+          const result = await send({
+            from,
+            to,
+            mid,
+            body,
+            receipt: i % 2 === 0,
+            ttlMs: i < 4 ? DAY : 1_000,
+          });
+          expect(result).toMatchObject({ status: 'stored', dup: false });
+        }
+      }
+    }
+    const holds = (keys: Map<string, Buffer[]>, needle: string) =>
+      [...keys].some(([key, values]) => key.includes(needle) || values.some((v) => v.includes(needle)));
+    const before = await dump(admin);
+    expect(holds(before, marker) && mids.every((mid) => holds(before, mid))).toBe(true);
+
+    const swept = await store.sweep(T0 + 1_000, 1000);
+    expect(swept).toEqual({ expired: 18, receipts: 9, more: false });
+    expect(await drain(users, T0 + 1_000)).toBe(36 + 18 + 9);
+
+    const after = await dump(admin);
+    expect([...after.keys()].sort()).toEqual(users.map((uid) => `pb:{${uid}}:pk`).sort());
+    expect(holds(after, marker)).toBe(false);
+    expect(mids.filter((mid) => holds(after, mid))).toEqual([]);
+  });
+
+  it('keeps its keys under the prefix it was given', async () => {
+    const other = await createRedisStore({ url: redis.url, limits: CONTRACT_LIMITS, keyPrefix: 'other:' });
+    await admin.flushall();
+    await other.register(bob, 'B'.repeat(43));
+    await other.send({
+      from: alice,
+      to: bob,
+      mid: 'p',
+      body: Buffer.from('x'),
+      ttlMs: DAY,
+      receipt: false,
+      now: T0,
+      bell: true,
+    });
+    const keys = [...(await dump(admin)).keys()];
+    await other.close();
+    expect(keys.length).toBeGreaterThan(1);
+    expect(keys.every((key) => key.startsWith('other:'))).toBe(true);
+  });
+
+  it('rings doorbells that carry the seq and nothing else', async () => {
+    const listener = redis.client();
+    await listener.psubscribe('*');
+    const heard = new Promise<[string, string]>((resolve) =>
+      listener.on('pmessage', (_pattern: string, channel: string, message: string) =>
+        resolve([channel, message]),
+      ),
+    );
+    const result = await send({ body: Buffer.from('secret') });
+    if (result.status !== 'stored') throw new Error(`expected stored, got ${result.status}`);
+    expect(await heard).toEqual([`pb:{${bob}}:bell`, `b${result.seq}`]);
+    listener.disconnect();
+  });
+
+  it('sends again after the server lost its scripts (EVALSHA falls back to EVAL)', async () => {
+    await send({ mid: 'before' });
+    await admin.script('FLUSH');
+    const counts = await commandsOf(() => send({ mid: 'after' }));
+    expect(counts).toMatchObject({ script: 2, hmget: 1 });
+    expect((await store.fetch(bob, 0, 10, T0)).entries).toHaveLength(2);
+  });
+
+  describe('commands per operation (one script call each)', () => {
+    it('sends into an empty mailbox with one script running 9 commands', async () => {
+      expect(await commandsOf(() => send())).toEqual({
+        script: 1,
+        time: 1,
+        hmget: 1,
+        exists: 1,
+        zadd: 3,
+        hset: 1,
+        publish: 1,
+      });
+    });
+
+    it('sends into a waiting mailbox without a doorbell with one script running 6 commands', async () => {
+      await send({ mid: 'first' });
+      expect(await commandsOf(() => send({ bell: false }))).toEqual({
+        script: 1,
+        time: 1,
+        hmget: 1,
+        zadd: 3,
+        hset: 1,
+      });
+    });
+
+    it('fetches with one script running 2 commands', async () => {
+      await send({ mid: 'a' });
+      await send({ mid: 'b' });
+      expect(await commandsOf(() => store.fetch(bob, 0, 10, T0))).toEqual({
+        script: 1,
+        zrangebyscore: 1,
+        hmget: 1,
+      });
+    });
+
+    it('acks an entry that is not the last with one script running 5 commands', async () => {
+      await send({ mid: 'a' });
+      await send({ mid: 'b' });
+      expect(await commandsOf(() => store.ack(bob, messageEntryId(alice, 'a'), T0))).toEqual({
+        script: 1,
+        hmget: 1,
+        zrem: 2,
+        hdel: 1,
+        hset: 1,
+      });
+    });
+
+    it('acks the last entry and files its receipt with one script running 10 commands', async () => {
+      await send({ receipt: true });
+      expect(await commandsOf(() => store.ack(bob, messageEntryId(alice, 'm1'), T0))).toEqual({
+        script: 1,
+        time: 1,
+        hmget: 2,
+        del: 1,
+        zrem: 1,
+        zadd: 3,
+        hset: 1,
+        publish: 1,
+      });
+    });
+  });
+});
+
+describe('redis store start-up', () => {
+  it('rejects, and stops trying, when Redis cannot be reached', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const failure = await createRedisStore({ url, limits: CONTRACT_LIMITS }).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'store_unavailable', cause: { code: 'ECONNREFUSED' } });
+  });
+});
+
+describe('redis store with AOF persistence', () => {
+  it('keeps a stored message across a Redis restart', async () => {
+    const durable = await startRedis({ persistence: true });
+    const store = await createRedisStore({ url: durable.url, limits: CONTRACT_LIMITS });
+    try {
+      const [alice, bob] = [newUid(), newUid()];
+      await store.register(bob, 'B'.repeat(43));
+      const body = Buffer.from([0, 1, 2, 254, 255]);
+      const sent = await store.send({
+        from: alice,
+        to: bob,
+        mid: 'kept',
+        body,
+        ttlMs: DAY,
+        receipt: true,
+        now: T0,
+        bell: true,
+      });
+      expect(sent.status).toBe('stored');
+      await durable.restart();
+      const { entries } = await store.fetch(bob, 0, 10, T0);
+      expect(entries).toEqual([
+        expect.objectContaining({ id: messageEntryId(alice, 'kept'), body: new Uint8Array(body) }),
+      ]);
+      expect(await store.publicKeys([bob])).toEqual(['B'.repeat(43)]);
+    } finally {
+      await store.close();
+      await durable.stop();
+    }
+  });
+});
