@@ -1,0 +1,236 @@
+import { LIMITS } from '../protocol/index.js';
+
+/**
+ * The relay's configuration: the only file that reads the environment. Every variable is listed
+ * in VARIABLES with its default (README.md documents the same table). loadConfig() gathers every
+ * problem and throws one error listing them all; tests pass a plain object to resolveConfig().
+ */
+export interface RelayConfig {
+  host: string;
+  port: number;
+  /** Redis URL; null runs the embedded in-process store (laptop demo, nothing survives a restart). */
+  redisUrl: string | null;
+  /** The identity clients sign during authentication (e.g. the public host name). */
+  relayId: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  maxTtlSeconds: number;
+  mailboxMaxMessages: number;
+  mailboxMaxBytes: number;
+  sendsPerSecond: number;
+  sendBurst: number;
+  authTimeoutMs: number;
+  authSkewMs: number;
+  pingIntervalMs: number;
+  sweepIntervalMs: number;
+  deliveryWindow: number;
+  maxBufferedBytes: number;
+  maxErrorsPerConnection: number;
+  shutdownTimeoutMs: number;
+}
+
+type Kind = 'string' | 'int' | 'url' | 'level';
+
+interface Variable {
+  key: keyof RelayConfig;
+  kind: Kind;
+  min?: number;
+  max?: number;
+  doc: string;
+}
+
+/** Environment variable -> field, with its meaning. Defaults live in DEFAULTS, written once. */
+export const VARIABLES: Readonly<Record<string, Variable>> = {
+  PASSBY_HOST: { key: 'host', kind: 'string', doc: 'address to listen on' },
+  PASSBY_PORT: {
+    key: 'port',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    doc: 'TCP port for WebSocket and /healthz (0: any free port)',
+  },
+  PASSBY_REDIS_URL: { key: 'redisUrl', kind: 'url', doc: 'redis:// URL; unset runs the in-process store' },
+  PASSBY_RELAY_ID: { key: 'relayId', kind: 'string', doc: 'identity clients sign when they authenticate' },
+  PASSBY_LOG_LEVEL: {
+    key: 'logLevel',
+    kind: 'level',
+    doc: 'pino level: fatal, error, warn, info, debug, trace, silent',
+  },
+  PASSBY_MAX_TTL_SECONDS: {
+    key: 'maxTtlSeconds',
+    kind: 'int',
+    min: 1,
+    max: LIMITS.maxTtlSeconds,
+    doc: 'longest a payload waits (a sender may ask for less)',
+  },
+  PASSBY_MAILBOX_MAX_MESSAGES: {
+    key: 'mailboxMaxMessages',
+    kind: 'int',
+    min: 1,
+    doc: 'undelivered messages per recipient',
+  },
+  PASSBY_MAILBOX_MAX_BYTES: {
+    key: 'mailboxMaxBytes',
+    kind: 'int',
+    min: 1,
+    doc: 'undelivered payload bytes per recipient',
+  },
+  PASSBY_SENDS_PER_SECOND: {
+    key: 'sendsPerSecond',
+    kind: 'int',
+    min: 1,
+    doc: 'sustained sends per connection',
+  },
+  PASSBY_SEND_BURST: { key: 'sendBurst', kind: 'int', min: 1, doc: 'burst of sends per connection' },
+  PASSBY_AUTH_TIMEOUT_MS: {
+    key: 'authTimeoutMs',
+    kind: 'int',
+    min: 100,
+    doc: 'time to complete hello + auth',
+  },
+  PASSBY_AUTH_SKEW_MS: {
+    key: 'authSkewMs',
+    kind: 'int',
+    min: 1000,
+    doc: 'allowed distance of the auth timestamp from relay time',
+  },
+  PASSBY_PING_INTERVAL_MS: {
+    key: 'pingIntervalMs',
+    kind: 'int',
+    min: 100,
+    doc: 'WebSocket ping period; a peer silent for two is dropped',
+  },
+  PASSBY_SWEEP_INTERVAL_MS: {
+    key: 'sweepIntervalMs',
+    kind: 'int',
+    min: 10,
+    doc: 'period of the expiry sweep (the expiry margin)',
+  },
+  PASSBY_DELIVERY_WINDOW: {
+    key: 'deliveryWindow',
+    kind: 'int',
+    min: 1,
+    max: 10_000,
+    doc: 'unacknowledged deliveries per connection',
+  },
+  PASSBY_MAX_BUFFERED_BYTES: {
+    key: 'maxBufferedBytes',
+    kind: 'int',
+    min: 65_536,
+    doc: 'send buffer per connection before slow_consumer',
+  },
+  PASSBY_MAX_ERRORS: {
+    key: 'maxErrorsPerConnection',
+    kind: 'int',
+    min: 1,
+    doc: 'bad frames per connection before too_many_errors',
+  },
+  PASSBY_SHUTDOWN_TIMEOUT_MS: {
+    key: 'shutdownTimeoutMs',
+    kind: 'int',
+    min: 0,
+    doc: 'grace period for writes on SIGTERM/SIGINT',
+  },
+};
+
+export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
+  host: '0.0.0.0',
+  port: 8080,
+  redisUrl: null,
+  relayId: 'passby',
+  logLevel: 'info',
+  maxTtlSeconds: LIMITS.maxTtlSeconds,
+  mailboxMaxMessages: 10_000,
+  mailboxMaxBytes: 64 * 1024 * 1024,
+  sendsPerSecond: 200,
+  sendBurst: 400,
+  authTimeoutMs: 10_000,
+  authSkewMs: 60_000,
+  pingIntervalMs: 30_000,
+  sweepIntervalMs: 1_000,
+  deliveryWindow: 64,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  maxErrorsPerConnection: 100,
+  shutdownTimeoutMs: 10_000,
+});
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(`invalid relay configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads the environment (process.env by default). Throws one ConfigError listing every problem. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Readonly<RelayConfig> {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(VARIABLES)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const parsed = parse(name, v, raw, problems);
+    if (parsed !== undefined) values[v.key] = parsed;
+  }
+  return finish({ ...DEFAULTS, ...values } as RelayConfig, problems);
+}
+
+/** Completes and checks a configuration given as an object (tests, embedding). */
+export function resolveConfig(partial: Partial<RelayConfig> = {}): Readonly<RelayConfig> {
+  const problems: string[] = [];
+  const merged = { ...DEFAULTS, ...partial } as RelayConfig;
+  for (const [name, v] of Object.entries(VARIABLES)) {
+    const value = merged[v.key];
+    if (v.kind === 'int') checkInt(name, v, value, problems);
+    if (v.kind === 'level' && !LEVELS.includes(String(value)))
+      problems.push(`${name} must be one of ${LEVELS.join(', ')}`);
+  }
+  return finish(merged, problems);
+}
+
+function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> {
+  if (config.sendBurst < config.sendsPerSecond)
+    problems.push('PASSBY_SEND_BURST must be at least PASSBY_SENDS_PER_SECOND');
+  if (config.maxBufferedBytes < config.deliveryWindow * LIMITS.maxBodyBytes) {
+    // The delivery window alone may fill the buffer; a smaller limit would close healthy clients.
+    problems.push('PASSBY_MAX_BUFFERED_BYTES must be at least PASSBY_DELIVERY_WINDOW x 65536');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+function parse(name: string, v: Variable, raw: string, problems: string[]): unknown {
+  switch (v.kind) {
+    case 'string':
+      return raw;
+    case 'level':
+      if (!LEVELS.includes(raw)) problems.push(`${name}="${raw}" must be one of ${LEVELS.join(', ')}`);
+      return raw;
+    case 'url':
+      if (!/^rediss?:\/\/./.test(raw)) {
+        problems.push(`${name} must be a redis:// or rediss:// URL`);
+        return undefined;
+      }
+      return raw;
+    case 'int': {
+      const n = /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN;
+      return checkInt(name, v, n, problems, raw) ? n : undefined;
+    }
+  }
+}
+
+function checkInt(name: string, v: Variable, value: unknown, problems: string[], raw?: string): boolean {
+  const shown = raw ?? String(value);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    problems.push(`${name}="${shown}" must be an integer`);
+    return false;
+  }
+  if (v.min !== undefined && value < v.min) problems.push(`${name}=${shown} must be at least ${v.min}`);
+  else if (v.max !== undefined && value > v.max) problems.push(`${name}=${shown} must be at most ${v.max}`);
+  else return true;
+  return false;
+}

@@ -1,0 +1,120 @@
+import type { Logger } from './logger.js';
+import type { MailboxEntry, Store } from './store.js';
+
+export interface DeliveryOptions {
+  uid: string;
+  store: Store;
+  window: number;
+  now: () => number;
+  log: Logger;
+  /** Writes one entry to the socket. */
+  deliver: (entry: MailboxEntry) => void;
+  /** Called once, the first time the mailbox has nothing more to deliver. */
+  drained: () => void;
+}
+
+const RETRY_MS = 1_000;
+
+/**
+ * Moves one user's mailbox to one connection, in seq order, with at most `window` deliveries
+ * awaiting an ack. The mailbox in the store is the truth; this keeps only a cursor (the highest
+ * seq handed over) and the unacknowledged entry IDs.
+ *
+ * Entries reach the connection two ways: pulled from the store (at start, on a doorbell, when an
+ * ack frees the window), or offered directly by a send on this same node, which skips a store
+ * round trip. An offer is taken only when it cannot overtake anything: the connection is caught
+ * up, no pull is under way, and the entry's predecessor in the mailbox is the cursor (or the
+ * mailbox was empty). Otherwise the offer turns into a pull.
+ */
+export class Delivery {
+  private cursor = 0;
+  private readonly inflight = new Set<string>();
+  private pulling = false;
+  private again = false;
+  private caughtUp = false;
+  private drainedOnce = false;
+  private closed = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly o: DeliveryOptions) {}
+
+  start(): void {
+    void this.pull();
+  }
+
+  stop(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+  }
+
+  get unacked(): number {
+    return this.inflight.size;
+  }
+
+  /** A doorbell: something with this seq was stored for the user. */
+  ring(seq: number): void {
+    if (seq > this.cursor) void this.pull();
+  }
+
+  /** A send on this node stored `entry` for the user; `prev` is its predecessor's seq (0: none). */
+  offer(entry: MailboxEntry, prev: number): void {
+    if (this.closed || entry.seq <= this.cursor) return;
+    const inOrder = prev === 0 || prev === this.cursor;
+    if (!this.caughtUp || this.pulling || !inOrder || this.inflight.size >= this.o.window) {
+      void this.pull();
+      return;
+    }
+    this.cursor = entry.seq;
+    this.hand(entry);
+  }
+
+  /** The client acknowledged `id`; the caller deletes it from the store. */
+  acked(id: string): void {
+    if (this.inflight.delete(id) && !this.caughtUp) void this.pull();
+  }
+
+  private hand(entry: MailboxEntry): void {
+    if (this.inflight.has(entry.id)) return;
+    this.inflight.add(entry.id);
+    this.o.deliver(entry);
+  }
+
+  private async pull(): Promise<void> {
+    if (this.closed) return;
+    if (this.pulling) {
+      this.again = true;
+      return;
+    }
+    const room = this.o.window - this.inflight.size;
+    if (room <= 0) {
+      // Window full: the next ack pulls again (acked() sees caughtUp false).
+      this.caughtUp = false;
+      return;
+    }
+    this.pulling = true;
+    this.again = false;
+    try {
+      const { entries, last, more } = await this.o.store.fetch(this.o.uid, this.cursor, room, this.o.now());
+      if (this.closed) return;
+      this.cursor = Math.max(this.cursor, last);
+      for (const entry of entries) this.hand(entry);
+      if (more) {
+        this.caughtUp = false;
+        this.again = true;
+      } else {
+        this.caughtUp = true;
+        if (!this.drainedOnce) {
+          this.drainedOnce = true;
+          this.o.drained();
+        }
+      }
+    } catch (err) {
+      this.o.log.error({ err }, 'mailbox fetch failed; retrying');
+      this.retryTimer = setTimeout(() => void this.pull(), RETRY_MS);
+      this.retryTimer.unref?.();
+    } finally {
+      this.pulling = false;
+    }
+    if (this.again && !this.closed) void this.pull();
+  }
+}

@@ -1,0 +1,38 @@
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startRelay } from './server.js';
+
+/*
+ * The relay process: config -> logger -> store -> http + ws. Stops gracefully on SIGTERM and
+ * SIGINT: no new connections, sockets closed with going_away, store writes allowed to finish.
+ */
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(2);
+}
+
+const log = createLogger(config.logLevel);
+const relay = await startRelay({ config, log }).catch((err: unknown) => {
+  log.fatal({ err }, 'relay failed to start');
+  process.exit(1);
+});
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stop requested');
+    relay.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,146 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { initCrypto } from './auth.js';
+import type { RelayConfig } from './config.js';
+import { Hub } from './hub.js';
+import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { Session } from './session.js';
+import type { Store } from './store.js';
+import { createMemoryStore } from './store-memory.js';
+import { createRedisStore } from './store-redis.js';
+import { Sweeper } from './sweeper.js';
+
+/** Largest WebSocket message read at all; larger ones are closed with 1009 by ws. Frames
+ * between the protocol limit and this get the in-band `payload_too_large` answer. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+export interface Relay {
+  /** ws://host:port/ */
+  readonly url: string;
+  readonly port: number;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  /** Graceful stop: refuse new connections, close sockets with going_away, let writes finish. */
+  close(): Promise<void>;
+}
+
+export interface RelayDeps {
+  config: Readonly<RelayConfig>;
+  log: Logger;
+  /** Defaults to Date.now. */
+  now?: () => number;
+}
+
+export async function openStore(config: Readonly<RelayConfig>, log: Logger): Promise<Store> {
+  const limits = {
+    mailboxMaxMessages: config.mailboxMaxMessages,
+    mailboxMaxBytes: config.mailboxMaxBytes,
+    receiptTtlMs: config.maxTtlSeconds * 1000,
+  };
+  if (config.redisUrl === null) {
+    log.warn(
+      'no PASSBY_REDIS_URL: using the in-process store; undelivered messages do not survive a restart',
+    );
+    return createMemoryStore(limits);
+  }
+  const store = await createRedisStore({ url: config.redisUrl, limits, log });
+  log.info('connected to redis');
+  return store;
+}
+
+export async function startRelay({ config, log, now = Date.now }: RelayDeps): Promise<Relay> {
+  await initCrypto();
+  const store = await openStore(config, log);
+  const metrics = new Metrics();
+  const hub = new Hub(store, log);
+  const sessions = new Set<Session>();
+  const sweeper = new Sweeper(store, metrics, log, config.sweepIntervalMs, now);
+  let nextConn = 1;
+  let stopping = false;
+
+  const http = createServer((req, res) => void answerHttp(req, res));
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+  });
+
+  async function answerHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      const ok = !stopping && (await store.healthy().catch(() => false));
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ status: ok ? 'ok' : 'unavailable', store: store.kind, connections: sessions.size }),
+      );
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(metrics.render());
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end('{"status":"not found"}');
+  }
+
+  http.on('upgrade', (req, socket, head) => {
+    if (stopping) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new Session(ws, { config, store, hub, metrics, now }, nextConn++, log);
+      sessions.add(session);
+      ws.on('close', () => sessions.delete(session));
+    });
+  });
+
+  // Dead peers: a connection that has not answered the previous ping is dropped.
+  const heartbeat = setInterval(() => {
+    for (const session of sessions) {
+      if (!session.alive) {
+        session.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ping();
+    }
+  }, config.pingIntervalMs);
+  heartbeat.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  sweeper.start();
+  log.info({ port, store: store.kind, relayId: config.relayId }, 'relay listening');
+
+  return {
+    url: `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
+    port,
+    store,
+    metrics,
+    async close() {
+      if (stopping) return;
+      stopping = true;
+      log.info({ connections: sessions.size }, 'shutting down');
+      clearInterval(heartbeat);
+      sweeper.stop();
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      for (const session of sessions) session.close('going_away');
+      const writes = Promise.allSettled([...sessions].map((s) => s.settled()));
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
+      await Promise.race([writes, grace]);
+      await sweeper.idle();
+      for (const ws of wss.clients) ws.terminate();
+      http.closeAllConnections();
+      await closed;
+      await store.close();
+      log.info('relay stopped');
+    },
+  };
+}

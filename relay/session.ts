@@ -1,0 +1,370 @@
+import type { WebSocket } from 'ws';
+import {
+  type AckFrame,
+  type AuthFrame,
+  type ClientFrame,
+  decodeClientFrame,
+  ERRORS,
+  type ErrorCode,
+  encodeFrame,
+  type HelloFrame,
+  type KeysRequestFrame,
+  LIMITS,
+  type RelayFrame,
+  type SendFrame,
+  SUPPORTED_VERSIONS,
+} from '../protocol/index.js';
+import { newNonce, verifyAuth } from './auth.js';
+import type { RelayConfig } from './config.js';
+import { Delivery } from './delivery.js';
+import type { Attached, Hub } from './hub.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { TokenBucket } from './rate-limit.js';
+import type { MailboxEntry, Store } from './store.js';
+
+export interface SessionDeps {
+  config: Readonly<RelayConfig>;
+  store: Store;
+  hub: Hub;
+  metrics: Metrics;
+  now: () => number;
+}
+
+type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
+
+/**
+ * One WebSocket connection: hello, then challenge-response authentication, then sends, acks and
+ * key look-ups. Every frame is validated by protocol/ before a handler sees it; every problem is
+ * answered with its own error code, in-band where the socket can stay open.
+ */
+export class Session implements Attached {
+  uid = '';
+  readonly token: string;
+  alive = true;
+  private phase: Phase = 'hello';
+  private nonce = '';
+  private errors = 0;
+  private delivery: Delivery | undefined;
+  private readonly bucket: TokenBucket;
+  private readonly authTimer: ReturnType<typeof setTimeout>;
+  private readonly pending = new Set<Promise<unknown>>();
+  private log: Logger;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly deps: SessionDeps,
+    connId: number,
+    log: Logger,
+  ) {
+    this.token = newNonce();
+    this.log = log.child({ conn: connId });
+    this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
+    this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
+    socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    socket.on('close', (code) => this.onClose(code));
+    socket.on('error', (err) => this.log.warn({ err }, 'socket error'));
+    deps.metrics.connectionsOpen++;
+    deps.metrics.connectionsTotal++;
+    this.log.info('connection opened');
+  }
+
+  /** Writes still in flight to the store; shutdown waits for them. */
+  settled(): Promise<unknown> {
+    return Promise.allSettled([...this.pending]);
+  }
+
+  ring(seq: number): void {
+    this.delivery?.ring(seq);
+  }
+
+  offer(entry: MailboxEntry, prev: number): void {
+    this.delivery?.offer(entry, prev);
+  }
+
+  replace(): void {
+    this.close('replaced');
+  }
+
+  /** Closes with the error's close code (or `going_away`). */
+  close(code: ErrorCode): void {
+    if (this.phase === 'closed') return;
+    const close = ERRORS[code].close ?? 1011;
+    this.log.info({ code }, 'closing connection');
+    this.leave();
+    this.socket.close(close, code);
+  }
+
+  ping(): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+  }
+
+  /** Drops a peer that stopped answering pings, without a closing handshake. */
+  terminate(): void {
+    this.leave();
+    this.socket.terminate();
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.phase === 'closed') return;
+    if (!isBinary) return this.reject('malformed_frame', 'frames must be binary WebSocket messages');
+    const decoded = decodeClientFrame(data);
+    if (!decoded.ok) return this.reject(decoded.code, decoded.message, decoded.ref);
+    this.dispatch(decoded.frame);
+  }
+
+  private dispatch(frame: ClientFrame): void {
+    switch (this.phase) {
+      case 'hello':
+        if (frame.t === 'hello') return this.onHello(frame);
+        return this.reject(
+          frame.t === 'auth' ? 'out_of_order' : 'auth_required',
+          `"${frame.t}" before hello`,
+          refOf(frame),
+        );
+      case 'auth':
+        if (frame.t === 'auth') return this.track(this.onAuth(frame));
+        return this.reject(
+          frame.t === 'hello' ? 'out_of_order' : 'auth_required',
+          `"${frame.t}" before auth`,
+          refOf(frame),
+        );
+      case 'opening':
+        return this.reject('out_of_order', `"${frame.t}" while authentication completes`, refOf(frame));
+      case 'open':
+        if (frame.t === 'send') return this.track(this.onSend(frame));
+        if (frame.t === 'ack') return this.track(this.onAck(frame));
+        if (frame.t === 'keys') return this.track(this.onKeys(frame));
+        return this.reject('out_of_order', `"${frame.t}" after authentication`);
+      case 'closed':
+        return;
+    }
+  }
+
+  private onHello(frame: HelloFrame): void {
+    const version = Math.max(...frame.versions.filter((v) => SUPPORTED_VERSIONS.includes(v)), 0);
+    if (version === 0) return this.close('unsupported_version');
+    this.phase = 'auth';
+    this.nonce = newNonce();
+    this.send({
+      t: 'challenge',
+      v: version,
+      nonce: this.nonce,
+      relay: this.deps.config.relayId,
+      time: this.deps.now(),
+    });
+  }
+
+  private async onAuth(frame: AuthFrame): Promise<void> {
+    const { config, now, store, hub, metrics } = this.deps;
+    const outcome = verifyAuth(frame, config.relayId, this.nonce, now(), config.authSkewMs);
+    this.nonce = ''; // single use, whatever the outcome
+    if (!outcome.ok) {
+      metrics.authFailures++;
+      this.log.info({ reason: outcome.reason }, 'authentication failed');
+      return this.close(outcome.code);
+    }
+    this.phase = 'opening';
+    clearTimeout(this.authTimer);
+    this.uid = outcome.uid;
+    this.log = this.log.child({ user: this.uid });
+    try {
+      await store.register(this.uid, frame.pk);
+      if (this.phase !== 'opening') return;
+      await hub.attach(this);
+    } catch (err) {
+      this.log.error({ err }, 'store unavailable during authentication');
+      this.reject('store_unavailable', 'could not register the identity');
+      return this.close('going_away');
+    }
+    if (this.phase !== 'opening') return void hub.detach(this);
+    this.phase = 'open';
+    metrics.authenticated++;
+    this.log.info('authenticated');
+    this.send({ t: 'welcome', id: this.uid, limits: this.limits() });
+    this.delivery = new Delivery({
+      uid: this.uid,
+      store,
+      window: config.deliveryWindow,
+      now,
+      log: this.log,
+      deliver: (entry) => this.deliver(entry),
+      drained: () => this.send({ t: 'drained' }),
+    });
+    this.delivery.start();
+  }
+
+  private async onSend(frame: SendFrame): Promise<void> {
+    const { config, now, store, hub, metrics } = this.deps;
+    if (!this.bucket.take(now()))
+      return this.reject('rate_limited', `more than ${config.sendsPerSecond} sends a second`, frame.mid);
+    const ttlSeconds = Math.min(frame.ttl ?? config.maxTtlSeconds, config.maxTtlSeconds);
+    const local = hub.get(frame.to) as Session | undefined;
+    const at = now();
+    let result: Awaited<ReturnType<Store['send']>>;
+    try {
+      result = await store.send({
+        from: this.uid,
+        to: frame.to,
+        mid: frame.mid,
+        body: frame.body,
+        ttlMs: ttlSeconds * 1000,
+        receipt: frame.receipt === true,
+        now: at,
+        bell: local === undefined,
+      });
+    } catch (err) {
+      this.log.error({ err }, 'store failed a send');
+      return this.reject('store_unavailable', 'the payload was not stored; send it again', frame.mid);
+    }
+    if (result.status === 'unknown_recipient') return this.reject('unknown_recipient', undefined, frame.mid);
+    if (result.status === 'quota_exceeded') {
+      return this.reject('quota_exceeded', `the recipient's mailbox is full (${result.limit})`, frame.mid);
+    }
+    if (result.dup) metrics.duplicates++;
+    else metrics.stored++;
+    this.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
+    this.send({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
+    if (result.dup) return;
+    // The recipient is on this node (the doorbell was skipped, or rang too): hand the entry over
+    // without another store round trip; Delivery turns it into a pull when it would overtake.
+    (hub.get(frame.to) as Session | undefined)?.offer(
+      {
+        kind: 'msg',
+        id: `m:${this.uid}:${frame.mid}`,
+        seq: result.seq,
+        from: this.uid,
+        mid: frame.mid,
+        ts: result.ts,
+        exp: result.exp,
+        body: frame.body,
+      },
+      result.prev,
+    );
+  }
+
+  private async onAck(frame: AckFrame): Promise<void> {
+    const { now, store, metrics } = this.deps;
+    try {
+      const { deleted } = await store.ack(this.uid, frame.id, now());
+      if (deleted) metrics.acked++;
+      this.log.debug({ entry: frame.id, deleted }, 'acked');
+    } catch (err) {
+      this.log.error({ err }, 'store failed an ack');
+      return this.reject(
+        'store_unavailable',
+        'the ack was not recorded; the entry will come again',
+        frame.id,
+      );
+    }
+    this.delivery?.acked(frame.id);
+  }
+
+  private async onKeys(frame: KeysRequestFrame): Promise<void> {
+    if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, String(frame.rid));
+    try {
+      const keys = await this.deps.store.publicKeys(frame.ids);
+      this.send({
+        t: 'keys',
+        rid: frame.rid,
+        keys: Object.fromEntries(frame.ids.map((id, i) => [id, keys[i] ?? null])),
+      });
+    } catch (err) {
+      this.log.error({ err }, 'store failed a key look-up');
+      this.reject('store_unavailable', undefined, String(frame.rid));
+    }
+  }
+
+  private deliver(entry: MailboxEntry): void {
+    this.deps.metrics.delivered++;
+    if (entry.kind === 'msg') {
+      this.log.debug({ entry: entry.id }, 'delivered');
+      this.send({
+        t: 'msg',
+        id: entry.id,
+        from: entry.from,
+        mid: entry.mid,
+        ts: entry.ts,
+        exp: entry.exp,
+        body: entry.body,
+      });
+    } else {
+      this.log.debug({ entry: entry.id }, 'delivered receipt');
+      this.send({
+        t: 'receipt',
+        id: entry.id,
+        to: entry.to,
+        mid: entry.mid,
+        status: entry.status,
+        at: entry.at,
+      });
+    }
+  }
+
+  private limits() {
+    const c = this.deps.config;
+    return {
+      maxBodyBytes: LIMITS.maxBodyBytes,
+      maxTtlSeconds: c.maxTtlSeconds,
+      mailboxMaxMessages: c.mailboxMaxMessages,
+      mailboxMaxBytes: c.mailboxMaxBytes,
+      sendsPerSecond: c.sendsPerSecond,
+    };
+  }
+
+  /** Answers an error in-band (or closes, for closing codes), counting bad frames. */
+  private reject(code: ErrorCode, message?: string, ref?: string): void {
+    this.deps.metrics.error(code);
+    if (ERRORS[code].close !== null) return this.close(code);
+    const frame: RelayFrame = {
+      t: 'error',
+      code,
+      message: message ?? ERRORS[code].text,
+      retry: ERRORS[code].retry,
+    };
+    if (ref !== undefined) frame.ref = ref;
+    this.log.debug({ code }, 'error answered');
+    this.send(frame);
+    if (!ERRORS[code].retry && ++this.errors > this.deps.config.maxErrorsPerConnection)
+      this.close('too_many_errors');
+  }
+
+  private send(frame: RelayFrame): void {
+    if (this.phase === 'closed') return;
+    if (this.socket.bufferedAmount > this.deps.config.maxBufferedBytes) return this.close('slow_consumer');
+    this.socket.send(encodeFrame(frame), { binary: true });
+  }
+
+  private track(work: Promise<void>): void {
+    this.pending.add(work);
+    work
+      .catch((err: unknown) => this.log.error({ err }, 'handler failed'))
+      .finally(() => this.pending.delete(work));
+  }
+
+  private leave(): void {
+    if (this.phase === 'closed') return;
+    const wasAttached = this.phase === 'open' || this.phase === 'opening';
+    this.phase = 'closed';
+    clearTimeout(this.authTimer);
+    this.delivery?.stop();
+    this.deps.metrics.connectionsOpen--;
+    if (wasAttached) void this.deps.hub.detach(this);
+  }
+
+  private onClose(code: number): void {
+    this.leave();
+    this.log.info({ code, unacked: this.delivery?.unacked ?? 0 }, 'connection closed');
+  }
+}
+
+/** The reference an error answer carries for a frame: the send's mid or the request's rid. */
+function refOf(frame: ClientFrame): string | undefined {
+  if (frame.t === 'send') return frame.mid;
+  if (frame.t === 'keys') return String(frame.rid);
+  if (frame.t === 'ack') return frame.id;
+  return undefined;
+}

@@ -1,0 +1,122 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type ClientFrame,
+  decodeClientFrame,
+  decodeRelayFrame,
+  encodeFrame,
+  fromBase64url,
+  LIMITS,
+  type RelayFrame,
+  toBase64url,
+} from '../../protocol/index.js';
+
+const uid = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+describe('frame codec', () => {
+  it('round-trips every client frame type', () => {
+    const frames: ClientFrame[] = [
+      { t: 'hello', versions: [1] },
+      { t: 'auth', pk: 'A'.repeat(43), ts: 1_700_000_000_000, sig: 'B'.repeat(86) },
+      { t: 'send', to: uid, mid: 'm-1', ttl: 60, receipt: true, body: new Uint8Array([1, 2, 3]) },
+      { t: 'ack', id: `m:${uid}:m-1` },
+      { t: 'keys', rid: 7, ids: [uid] },
+    ];
+    for (const frame of frames) expect(decodeClientFrame(encodeFrame(frame))).toEqual({ ok: true, frame });
+  });
+
+  it('round-trips every relay frame type', () => {
+    const frames: RelayFrame[] = [
+      { t: 'challenge', v: 1, nonce: 'N'.repeat(43), relay: 'passby', time: 1 },
+      {
+        t: 'welcome',
+        id: uid,
+        limits: {
+          maxBodyBytes: 1,
+          maxTtlSeconds: 2,
+          mailboxMaxMessages: 3,
+          mailboxMaxBytes: 4,
+          sendsPerSecond: 5,
+        },
+      },
+      { t: 'stored', to: uid, mid: 'a', exp: 5, dup: false },
+      { t: 'msg', id: `m:${uid}:a`, from: uid, mid: 'a', ts: 1, exp: 2, body: new Uint8Array([9]) },
+      { t: 'receipt', id: `r:${uid}:a`, to: uid, mid: 'a', status: 'expired', at: 3 },
+      { t: 'drained' },
+      { t: 'keys', rid: 1, keys: { [uid]: null } },
+      { t: 'error', code: 'rate_limited', message: 'slow down', retry: true, ref: 'a' },
+    ];
+    for (const frame of frames) expect(decodeRelayFrame(encodeFrame(frame))).toEqual({ ok: true, frame });
+  });
+
+  it('carries the body as raw bytes after the header, not base64', () => {
+    const body = new Uint8Array(1000).fill(0xab);
+    const bytes = encodeFrame({ t: 'send', to: uid, mid: 'raw', body });
+    const headerLength = (bytes[0]! << 8) | bytes[1]!;
+    expect(bytes.length).toBe(2 + headerLength + 1000);
+    expect(bytes.subarray(2 + headerLength).every((b) => b === 0xab)).toBe(true);
+  });
+
+  it('refuses unknown fields from clients and a body on frames that carry none', () => {
+    const extra = new TextEncoder().encode('{"t":"ack","id":"m:AAAAAAAAAAAAAAAAAAAAAA:x","x":1}');
+    const frame = new Uint8Array([0, extra.length, ...extra]);
+    expect(decodeClientFrame(frame)).toMatchObject({ ok: false, code: 'invalid_field' });
+    const withBody = new Uint8Array([...encodeFrame({ t: 'hello', versions: [1] }), 1]);
+    expect(decodeClientFrame(withBody)).toMatchObject({ ok: false, code: 'invalid_field' });
+  });
+
+  it('names the payload limit when a body is one byte too long', () => {
+    const bytes = encodeFrame({
+      t: 'send',
+      to: uid,
+      mid: 'big',
+      body: new Uint8Array(LIMITS.maxBodyBytes + 1),
+    });
+    expect(decodeClientFrame(bytes)).toMatchObject({ ok: false, code: 'payload_too_large', ref: 'big' });
+  });
+
+  it('never throws on arbitrary bytes, and answers only with codes from the table', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
+        const client = decodeClientFrame(bytes);
+        const relay = decodeRelayFrame(bytes);
+        for (const r of [client, relay])
+          if (!r.ok)
+            expect(['malformed_frame', 'unknown_type', 'invalid_field', 'payload_too_large']).toContain(
+              r.code,
+            );
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('never throws on mutated valid frames', () => {
+    const valid = encodeFrame({ t: 'send', to: uid, mid: 'm', ttl: 5, body: new Uint8Array([1, 2]) });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+        (edits) => {
+          const bytes = valid.slice();
+          for (const [i, b] of edits) bytes[i] = b;
+          const result = decodeClientFrame(bytes);
+          expect(typeof result.ok).toBe('boolean');
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('base64url', () => {
+  it('round-trips any bytes and refuses what is not canonical base64url', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
+        expect(fromBase64url(toBase64url(bytes))).toEqual(bytes);
+      }),
+    );
+    expect(toBase64url(new Uint8Array([251, 255]))).toBe('-_8');
+    expect(fromBase64url('a+b/')).toBeNull();
+    expect(fromBase64url('abcde')).toBeNull();
+    expect(fromBase64url('-_9')).toBeNull();
+  });
+});

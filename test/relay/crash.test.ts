@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERRORS } from '../../protocol/index.js';
+import { newIdentity, RawClient } from '../support/raw-client.js';
+import { type RedisServer, startRedis } from '../support/redis-server.js';
+import { spawnRelay } from '../support/relay-child.js';
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedis({ persistence: true });
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe('durability', () => {
+  it('delivers everything it confirmed after the relay process is killed with SIGKILL', async () => {
+    const [alice, bob] = await Promise.all([newIdentity(), newIdentity()]);
+    const first = await spawnRelay({ PASSBY_REDIS_URL: redis.url });
+    const receiver = await RawClient.login(first.url, bob);
+    await receiver.close();
+    const sender = await RawClient.login(first.url, alice);
+    const confirmed = new Set<string>();
+    for (let i = 0; i < 200; i++)
+      sender.send({ t: 'send', to: bob.id, mid: `k-${i}`, body: Buffer.from(`payload ${i}`) });
+    // Kill once about half are confirmed; sends without a `stored` answer were never promised.
+    while (confirmed.size < 100) confirmed.add((await sender.next('stored')).mid);
+    first.process.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    for (const f of sender.frames) if (f.t === 'stored') confirmed.add(f.mid);
+
+    const second = await spawnRelay({ PASSBY_REDIS_URL: redis.url });
+    const back = await RawClient.login(second.url, bob);
+    const received = new Set<string>();
+    for (;;) {
+      const f = await back.nextOf('msg', 'drained');
+      if (f.t === 'drained') break;
+      received.add(f.mid);
+      back.send({ t: 'ack', id: f.id });
+    }
+    for (const mid of confirmed) expect(received.has(mid), mid).toBe(true);
+    await back.close();
+    second.process.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+
+  it('survives a Redis restart with persistence on', async () => {
+    const [alice, bob] = await Promise.all([newIdentity(), newIdentity()]);
+    const relay = await spawnRelay({ PASSBY_REDIS_URL: redis.url });
+    (await RawClient.login(relay.url, bob)).ws.close();
+    const sender = await RawClient.login(relay.url, alice);
+    expect(
+      (await sender.sendAndWait({ t: 'send', to: bob.id, mid: 'aof', body: Buffer.from('kept') })).t,
+    ).toBe('stored');
+    await redis.restart();
+    const receiver = await RawClient.login(relay.url, bob);
+    const msg = await receiver.next('msg');
+    expect(Buffer.from(msg.body).toString()).toBe('kept');
+    relay.process.kill('SIGTERM');
+    expect((await receiver.closedWith()).code).toBe(ERRORS.going_away.close);
+    expect((await relay.exited).code).toBe(0);
+  });
+});

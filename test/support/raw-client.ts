@@ -1,0 +1,152 @@
+import sodium from 'libsodium-wrappers';
+import WebSocket from 'ws';
+import {
+  authMessage,
+  type ClientFrame,
+  decodeRelayFrame,
+  encodeFrame,
+  type RelayFrame,
+  toBase64url,
+  USER_ID_HASH_BYTES,
+  userIdFromDigest,
+  userIdInput,
+} from '../../protocol/index.js';
+
+/**
+ * A test client that speaks raw protocol frames: no SDK, no retries, every frame the relay sends
+ * kept in order so a test can wait for the one it expects. Used by the relay and conformance tests.
+ */
+export interface Identity {
+  publicKey: Uint8Array;
+  privateKey: Uint8Array;
+  pk: string;
+  id: string;
+}
+
+export async function newIdentity(): Promise<Identity> {
+  await sodium.ready;
+  const { publicKey, privateKey } = sodium.crypto_sign_keypair();
+  return {
+    publicKey,
+    privateKey,
+    pk: toBase64url(publicKey),
+    id: userIdFromDigest(sodium.crypto_generichash(USER_ID_HASH_BYTES, userIdInput(publicKey), null)),
+  };
+}
+
+export class RawClient {
+  readonly frames: RelayFrame[] = [];
+  /** Frames that failed validation (should stay empty: the relay only sends valid frames). */
+  readonly invalid: string[] = [];
+  closed: { code: number; reason: string } | undefined;
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data: Buffer) => {
+      const decoded = decodeRelayFrame(new Uint8Array(data));
+      if (decoded.ok) this.frames.push(decoded.frame);
+      else this.invalid.push(decoded.message);
+      this.wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+    });
+    ws.on('error', () => {});
+  }
+
+  static async connect(url: string): Promise<RawClient> {
+    const ws = new WebSocket(url);
+    const client = new RawClient(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  /** Connects, says hello, authenticates as `identity` and waits for welcome. */
+  static async login(url: string, identity: Identity, relayId = 'passby'): Promise<RawClient> {
+    const client = await RawClient.connect(url);
+    await client.authenticate(identity, relayId);
+    return client;
+  }
+
+  async authenticate(identity: Identity, relayId = 'passby', ts = Date.now()): Promise<void> {
+    this.send({ t: 'hello', versions: [1] });
+    const challenge = await this.next('challenge');
+    const sig = sodium.crypto_sign_detached(
+      authMessage(relayId, challenge.nonce, ts, identity.pk),
+      identity.privateKey,
+    );
+    this.send({ t: 'auth', pk: identity.pk, ts, sig: toBase64url(sig) });
+    await this.next('welcome');
+  }
+
+  send(frame: ClientFrame): void {
+    this.ws.send(encodeFrame(frame));
+  }
+
+  sendRaw(data: Uint8Array | string, binary = true): void {
+    this.ws.send(data, { binary });
+  }
+
+  /** Waits for the first not-yet-taken frame of type `t` (optionally matching), and takes it. */
+  async next<T extends RelayFrame['t']>(
+    t: T,
+    match: (f: Extract<RelayFrame, { t: T }>) => boolean = () => true,
+  ): Promise<Extract<RelayFrame, { t: T }>> {
+    for (;;) {
+      const i = this.frames.findIndex((f) => f.t === t && match(f as Extract<RelayFrame, { t: T }>));
+      if (i >= 0) return this.frames.splice(i, 1)[0] as Extract<RelayFrame, { t: T }>;
+      if (this.closed)
+        throw new Error(`closed (${this.closed.code} ${this.closed.reason}) while waiting for ${t}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Waits for the first not-yet-taken frame of any of the types, and takes it. */
+  async nextOf<T extends RelayFrame['t']>(...types: T[]): Promise<Extract<RelayFrame, { t: T }>> {
+    for (;;) {
+      const i = this.frames.findIndex((f) => (types as string[]).includes(f.t));
+      if (i >= 0) return this.frames.splice(i, 1)[0] as Extract<RelayFrame, { t: T }>;
+      if (this.closed)
+        throw new Error(`closed (${this.closed.code} ${this.closed.reason}) while waiting for ${types}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Waits until the relay closes the socket. */
+  async closedWith(): Promise<{ code: number; reason: string }> {
+    while (!this.closed) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return this.closed;
+  }
+
+  /** Sends `frame` and waits for its answer: `stored` or an `error` naming the same mid. */
+  async sendAndWait(frame: Extract<ClientFrame, { t: 'send' }>): Promise<RelayFrame> {
+    this.send(frame);
+    const answered = (f: RelayFrame) =>
+      (f.t === 'stored' && f.mid === frame.mid && f.to === frame.to) ||
+      (f.t === 'error' && f.ref === frame.mid);
+    for (;;) {
+      const i = this.frames.findIndex(answered);
+      if (i >= 0) return this.frames.splice(i, 1)[0]!;
+      if (this.closed)
+        throw new Error(`closed (${this.closed.code}) while waiting for the answer to ${frame.mid}`);
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.ws.close();
+    return this.closedWith().then(() => undefined);
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
