@@ -1,0 +1,218 @@
+import { PassbyError, type RelayFrame, type RelayLimits } from '../protocol/index.js';
+import { DEFAULT_BACKOFF, fullJitter } from './backoff.js';
+import { Connection } from './connection.js';
+import { Emitter } from './emitter.js';
+import { ClientError } from './errors.js';
+import type { ClientEvents, Sent } from './events.js';
+import { SeenSet } from './inbox.js';
+import { KeyDirectory } from './keys.js';
+import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { encodePayload, type Payload } from './payload.js';
+import { Receiver } from './receiver.js';
+import { type FileMeta, Sender, type SendOptions } from './sender.js';
+import { sodium } from './sodium.js';
+import type { State } from './state.js';
+
+export type { FileMeta, SendOptions };
+
+/** Creates a client; it connects at once unless `autoConnect: false`. */
+export async function createClient(options: ClientOptions): Promise<PassbyClient> {
+  const resolved = resolveOptions(options);
+  await sodium.ready;
+  const client = new PassbyClient(resolved);
+  await client.start();
+  return client;
+}
+
+/** A passby client: one identity, one relay, with its outbox and inbox. Build it with createClient. */
+export class PassbyClient {
+  readonly id: string;
+  readonly #o: ResolvedOptions;
+  readonly #events = new Emitter<ClientEvents>((err, event) => {
+    // A throwing `error` handler is the app's bug with nowhere left to report it: let it surface
+    // as an uncaught exception, as Node's EventEmitter would, instead of looping.
+    if (event === 'error') {
+      queueMicrotask(() => {
+        throw err;
+      });
+      return;
+    }
+    this.#problem(new ClientError('handler_failed', `a "${String(event)}" handler threw`, { cause: err }));
+  });
+  readonly #seen: SeenSet;
+  #pruned = false;
+  readonly #conn: Connection;
+  readonly #keys: KeyDirectory;
+  readonly #receiver: Receiver;
+  readonly #sender: Sender;
+  readonly #acks = new Set<string>();
+  #limits: RelayLimits | undefined;
+
+  /** @internal Use createClient. */
+  constructor(o: ResolvedOptions) {
+    this.#o = o;
+    this.id = o.identity.id;
+    this.#conn = new Connection(o, {
+      state: (from, to) => this.#onState(from, to),
+      welcome: (frame) => {
+        this.#limits = frame.limits;
+      },
+      frame: (frame) => this.#onFrame(frame),
+      problem: (error) => this.#problem(error),
+    });
+    this.#seen = new SeenSet(o.storage, () => o.clock.now());
+    this.#keys = new KeyDirectory(
+      o.storage,
+      (frame) => this.#conn.send(frame),
+      (error) => this.#problem(error),
+    );
+    this.#receiver = new Receiver({
+      identity: o.identity,
+      keys: this.#keys,
+      seen: this.#seen,
+      events: this.#events,
+      clock: o.clock,
+      fileTimeoutMs: o.fileTimeoutMs,
+      maxFileBytes: o.maxFileBytes,
+      ack: (id) => this.#ack(id),
+    });
+    this.#sender = new Sender({
+      o,
+      keys: this.#keys,
+      events: this.#events,
+      isOpen: () => this.#conn.state.kind === 'open',
+      isClosed: () => this.#conn.state.kind === 'closed',
+      send: (frame) => this.#conn.send(frame),
+      limits: () => this.#limits,
+      problem: (error) => this.#problem(error),
+    });
+  }
+
+  /** @internal Loads the outbox an earlier run left, then connects unless told not to. */
+  async start(): Promise<void> {
+    await this.#sender.load();
+    if (this.#o.autoConnect) this.connect();
+  }
+
+  get state(): State {
+    return this.#conn.state;
+  }
+
+  /** The relay's limits, once it has welcomed us. */
+  get limits(): RelayLimits | undefined {
+    return this.#limits;
+  }
+
+  on<K extends keyof ClientEvents>(event: K, handler: (payload: ClientEvents[K]) => void | Promise<void>) {
+    return this.#events.on(event, handler);
+  }
+
+  off<K extends keyof ClientEvents>(event: K, handler: (payload: ClientEvents[K]) => void | Promise<void>) {
+    this.#events.off(event, handler);
+  }
+
+  once<K extends keyof ClientEvents>(event: K): Promise<ClientEvents[K]> {
+    return this.#events.once(event);
+  }
+
+  /** Connects, or during a backoff retries at once (say, when the app returns to the foreground). */
+  connect(): void {
+    this.#conn.dispatch({ type: 'connect' });
+  }
+
+  /** Closes for good. Unconfirmed sends stay in storage for the next client and reject here. */
+  async close(): Promise<void> {
+    await this.#sender.settled(); // sends already made reach storage first
+    this.#conn.dispatch({ type: 'close' });
+    await this.#receiver.idle();
+  }
+
+  /** Encrypts and sends text or bytes; resolves once the relay has stored it. Works offline too. */
+  async send(to: string, content: string | Uint8Array, options: SendOptions = {}): Promise<Sent> {
+    if (typeof content !== 'string' && !(content instanceof Uint8Array)) {
+      throw new TypeError('send takes a string or a Uint8Array');
+    }
+    const payload: Payload =
+      typeof content === 'string' ? { kind: 'text', text: content } : { kind: 'bytes', bytes: content };
+    return this.#sender.send(to, encodePayload(payload), true, options);
+  }
+
+  /**
+   * Sends a file of any size as encrypted chunks; resolves once the relay stored every chunk.
+   * Progress comes as `progress` events. A file is held in memory only: if the app stops before
+   * the promise resolves, send it again.
+   */
+  async sendFile(to: string, data: Uint8Array, meta: FileMeta, options: Omit<SendOptions, 'mid'> = {}) {
+    if (!(data instanceof Uint8Array)) throw new TypeError('sendFile takes the file as a Uint8Array');
+    if (typeof meta?.name !== 'string') throw new TypeError('sendFile needs meta.name');
+    return this.#sender.sendFile(to, data, meta, options);
+  }
+
+  #onState(from: State, to: State): void {
+    this.#events.emit('state', { from: from.kind, to: to.kind, state: to });
+    if (from.kind === 'open') {
+      this.#sender.lost();
+      this.#keys.disconnected();
+    }
+    if (to.kind === 'open') {
+      this.#events.emit('open', { id: this.id, limits: this.#limits! });
+      for (const id of this.#acks) this.#ack(id);
+      this.#keys.flush();
+      this.#sender.opened();
+      if (!this.#pruned) {
+        this.#pruned = true;
+        this.#seen.prune().catch((err: unknown) => {
+          this.#problem(new ClientError('storage', 'pruning the seen set failed', { cause: err }));
+        });
+      }
+    }
+    if (to.kind === 'closed') {
+      this.#sender.closed(to.error);
+      this.#keys.close();
+      this.#receiver.close();
+      if (to.error) this.#problem(to.error);
+    }
+  }
+
+  #onFrame(frame: RelayFrame): void {
+    switch (frame.t) {
+      case 'msg':
+      case 'receipt':
+        return this.#receiver.push(frame);
+      case 'stored':
+        return this.#sender.stored(frame);
+      case 'keys':
+        return this.#keys.onReply(frame);
+      case 'drained':
+        return this.#receiver.after(() => this.#events.emit('drained', {}));
+      case 'error': {
+        const error = new PassbyError(frame.code, frame.message);
+        if (frame.ref !== undefined && this.#sender.refused(frame.ref, error)) return;
+        if (
+          frame.ref !== undefined &&
+          /^\d+$/.test(frame.ref) &&
+          this.#keys.onError(Number(frame.ref), error)
+        ) {
+          // A retryable refusal (rate_limited) keeps the IDs; ask again after a short, jittered pause.
+          if (error.retry) {
+            const delay = 250 + fullJitter(1, DEFAULT_BACKOFF, this.#o.random);
+            this.#o.clock.setTimeout(() => this.#keys.flush(), delay);
+          }
+          return;
+        }
+        return this.#problem(error);
+      }
+      default:
+        return this.#problem(new ClientError('protocol', `unexpected "${frame.t}" while open`));
+    }
+  }
+
+  #ack(id: string): void {
+    if (this.#conn.send({ t: 'ack', id })) this.#acks.delete(id);
+    else this.#acks.add(id);
+  }
+
+  #problem(error: PassbyError | ClientError): void {
+    if (this.#events.listenerCount('error') > 0) this.#events.emit('error', { error });
+  }
+}

@@ -1,0 +1,202 @@
+import {
+  authMessage,
+  type ClientFrame,
+  decodeRelayFrame,
+  ERRORS,
+  encodeFrame,
+  errorForCloseCode,
+  PassbyError,
+  type RelayFrame,
+  SUPPORTED_VERSIONS,
+  toBase64url,
+  type WelcomeFrame,
+} from '../protocol/index.js';
+import { fullJitter } from './backoff.js';
+import { ClientError } from './errors.js';
+import type { ResolvedOptions, SocketLike } from './options.js';
+import { type State, type StateEvent, transition } from './state.js';
+
+const OPEN = 1;
+const NORMAL_CLOSURE = 1000;
+const noop = () => undefined;
+
+export interface ConnectionHooks {
+  /** After every change of state, before the side effects of the new state run. */
+  state(from: State, to: State): void;
+  /** The relay accepted us; called just before the state becomes open. */
+  welcome(frame: WelcomeFrame): void;
+  /** A frame while open. */
+  frame(frame: RelayFrame): void;
+  /** Something went wrong that the app should hear about, without changing the state. */
+  problem(error: PassbyError | ClientError): void;
+}
+
+/**
+ * Drives the state machine (state.ts) with a real socket: it opens sockets, runs the handshake,
+ * waits out the backoff and closes. Each socket gets a generation number; events from a socket of
+ * an older generation are ignored, so a late close can never tear down its successor.
+ */
+export class Connection {
+  #state: State = { kind: 'idle' };
+  #generation = 0;
+  #socket: SocketLike | undefined;
+  #timer: unknown;
+  #useRelayTime = false;
+
+  constructor(
+    private readonly o: ResolvedOptions,
+    private readonly hooks: ConnectionHooks,
+  ) {}
+
+  get state(): State {
+    return this.#state;
+  }
+
+  dispatch(event: StateEvent): void {
+    const from = this.#state;
+    const to = transition(from, event);
+    if (to === from) return;
+    this.#state = to;
+    this.hooks.state(from, to);
+    if (this.#state === to) this.#enter(to);
+  }
+
+  /** Sends a frame on the open socket; false when there is none (the caller keeps it for later). */
+  send(frame: ClientFrame): boolean {
+    const s = this.#socket;
+    if (this.#state.kind !== 'open' || !s || s.readyState !== OPEN) return false;
+    s.send(encodeFrame(frame));
+    return true;
+  }
+
+  #enter(state: State): void {
+    this.#clearTimer();
+    switch (state.kind) {
+      case 'connecting':
+        this.#dropSocket();
+        this.#timer = this.o.clock.setTimeout(
+          () => this.#lost(true, 'the relay did not answer in time'),
+          this.o.handshakeTimeoutMs,
+        );
+        this.#openSocket();
+        return;
+      case 'authenticating':
+        this.#timer = this.o.clock.setTimeout(
+          () => this.#lost(true, 'the handshake timed out'),
+          this.o.handshakeTimeoutMs,
+        );
+        this.#socket?.send(encodeFrame({ t: 'hello', versions: [...SUPPORTED_VERSIONS] }));
+        return;
+      case 'open':
+        this.#useRelayTime = false;
+        return;
+      case 'backoff': {
+        this.#dropSocket();
+        const delay = fullJitter(state.attempt, this.o.backoff, this.o.random);
+        this.#timer = this.o.clock.setTimeout(() => this.dispatch({ type: 'backoff-elapsed' }), delay);
+        return;
+      }
+      case 'closed':
+        this.#dropSocket();
+        return;
+      case 'idle':
+        return;
+    }
+  }
+
+  #openSocket(): void {
+    const generation = ++this.#generation;
+    let socket: SocketLike;
+    try {
+      socket = new this.o.WebSocket(this.o.url);
+    } catch (err) {
+      this.hooks.problem(new ClientError('protocol', 'the WebSocket could not be created', { cause: err }));
+      this.#lost(true);
+      return;
+    }
+    this.#socket = socket;
+    socket.binaryType = 'arraybuffer';
+    const current = () => generation === this.#generation;
+    socket.onopen = () => {
+      if (current()) this.dispatch({ type: 'socket-open' });
+    };
+    socket.onmessage = (event: { data: unknown }) => {
+      if (current()) this.#onData(event.data);
+    };
+    socket.onclose = (event: { code?: number; reason?: string }) => {
+      if (current()) this.#onClose(event.code ?? 1006, event.reason ?? '');
+    };
+    // A close event always follows an error event; the close decides what happens.
+    socket.onerror = () => undefined;
+  }
+
+  #onClose(code: number, reason: string): void {
+    const known = errorForCloseCode(code);
+    if (known === undefined) return this.#lost(true);
+    if (known === 'auth_expired') this.#useRelayTime = true;
+    this.#lost(ERRORS[known].retry, undefined, new PassbyError(known, reason || undefined));
+  }
+
+  #lost(retry: boolean, why?: string, error?: PassbyError | ClientError): void {
+    const e = error ?? (why === undefined ? undefined : new ClientError('timeout', why));
+    if (e && retry) this.hooks.problem(e);
+    this.dispatch(e ? { type: 'socket-lost', retry, error: e } : { type: 'socket-lost', retry });
+  }
+
+  #onData(data: unknown): void {
+    if (!(data instanceof ArrayBuffer)) {
+      this.hooks.problem(new ClientError('protocol', 'the relay sent a text message'));
+      return;
+    }
+    const decoded = decodeRelayFrame(new Uint8Array(data));
+    if (!decoded.ok) {
+      this.hooks.problem(new PassbyError(decoded.code, `from the relay: ${decoded.message}`));
+      return;
+    }
+    const frame = decoded.frame;
+    if (this.#state.kind === 'open') return this.hooks.frame(frame);
+    if (this.#state.kind !== 'authenticating') return;
+    if (frame.t === 'challenge') {
+      if (!SUPPORTED_VERSIONS.includes(frame.v)) {
+        return this.#lost(
+          false,
+          undefined,
+          new PassbyError('unsupported_version', `relay chose v${frame.v}`),
+        );
+      }
+      const { identity } = this.o;
+      const pk = toBase64url(identity.publicKey);
+      const ts = this.#useRelayTime ? frame.time : Math.floor(this.o.clock.now());
+      const sig = toBase64url(identity.sign(authMessage(frame.relay, frame.nonce, ts, pk)));
+      this.#socket?.send(encodeFrame({ t: 'auth', pk, ts, sig }));
+    } else if (frame.t === 'welcome') {
+      if (frame.id !== this.o.identity.id) {
+        return this.#lost(false, undefined, new ClientError('protocol', 'the relay welcomed another ID'));
+      }
+      this.hooks.welcome(frame);
+      this.dispatch({ type: 'welcome' });
+    } else if (frame.t === 'error') {
+      this.hooks.problem(new PassbyError(frame.code, frame.message));
+    }
+  }
+
+  #dropSocket(): void {
+    const s = this.#socket;
+    this.#socket = undefined;
+    this.#generation++;
+    if (!s) return;
+    // No-ops rather than null: ws reports an error when a connecting socket is closed, and an
+    // EventEmitter without an error listener would throw it.
+    s.onopen = s.onmessage = s.onclose = s.onerror = noop;
+    try {
+      s.close(NORMAL_CLOSURE);
+    } catch {
+      // Closing a socket that never opened throws in some implementations; it is gone either way.
+    }
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) this.o.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Errors the SDK raises itself, next to the relay's PassbyError (protocol/errors.ts), which carries
+ * a wire code and its retry flag. These codes never travel on the wire: they describe what the
+ * SDK found locally (a forged ciphertext, a key that does not match its ID, a full outbox ...).
+ */
+export const CLIENT_ERRORS = {
+  closed: 'the client was closed before the operation completed',
+  outbox_full: 'the outbox holds as many sends as it may; wait for some to be stored',
+  bad_key: "the relay returned a public key that does not hash to the user's ID",
+  unknown_key: 'the relay holds no public key for this user ID',
+  tampered: 'a ciphertext failed authentication; it was dropped and never shown to the app',
+  file_incomplete: 'a file transfer is missing chunks or was truncated',
+  file_corrupt: 'a file transfer failed authentication or did not match its announced size or hash',
+  handler_failed: 'an app handler threw; the message was not acknowledged and will be delivered again',
+  protocol: 'the relay sent something the protocol does not allow here',
+  storage: "the app's Storage failed a read or a write",
+  timeout: 'the relay did not answer in time',
+} as const;
+
+export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
+
+/** An error found by the SDK itself. Relay errors are PassbyError (code from the protocol table). */
+export class ClientError extends Error {
+  readonly code: ClientErrorCode;
+
+  constructor(code: ClientErrorCode, message?: string, options?: { cause?: unknown }) {
+    super(message ?? CLIENT_ERRORS[code], options);
+    this.name = 'ClientError';
+    this.code = code;
+  }
+}

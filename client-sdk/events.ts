@@ -1,0 +1,61 @@
+import type { PassbyError, ReceiptStatus, RelayLimits } from '../protocol/index.js';
+import type { ClientError } from './errors.js';
+import type { State, StateKind } from './state.js';
+
+interface Received {
+  /** The sender's user ID, proven by the ciphertext (not merely claimed by the relay). */
+  from: string;
+  /** The sender's message ID; unique per sender. */
+  mid: string;
+  /** When the relay accepted it, ms since the epoch. */
+  at: number;
+}
+
+export type IncomingMessage = Received &
+  ({ kind: 'text'; text: string } | { kind: 'bytes'; bytes: Uint8Array });
+
+export interface IncomingFile extends Received {
+  fileId: string;
+  name: string;
+  type: string;
+  size: number;
+  /** The whole file, every chunk authenticated and the total checked against the sender's hash. */
+  bytes: Uint8Array;
+}
+
+export interface Progress {
+  direction: 'send' | 'receive';
+  fileId: string;
+  /** The other side: recipient when sending, sender when receiving. */
+  peer: string;
+  /** Bytes stored at the relay (send) or decrypted and verified (receive). */
+  bytes: number;
+  total: number;
+}
+
+export interface Sent {
+  to: string;
+  mid: string;
+  /** When the relay will drop it undelivered, ms since the epoch. */
+  exp: number;
+  /** True when the relay had already stored this message ID (a retry). */
+  dup: boolean;
+}
+
+export interface ClientEvents {
+  state: { from: StateKind; to: StateKind; state: State };
+  open: { id: string; limits: RelayLimits };
+  /** The relay has delivered every message that waited while we were away. */
+  drained: Record<string, never>;
+  /** A message, exactly once. The ack waits for every handler to return or resolve. */
+  message: IncomingMessage;
+  /** A complete, verified file, exactly once. */
+  file: IncomingFile;
+  progress: Progress;
+  /** The relay confirmed it stored a send (also for sends resumed from storage after a restart). */
+  sent: Sent;
+  receipt: { to: string; mid: string; status: ReceiptStatus; at: number };
+  /** Something addressed to us was dropped because it failed verification; the app never saw it. */
+  rejected: { from: string; mid: string; error: ClientError };
+  error: { error: PassbyError | ClientError; mid?: string };
+}

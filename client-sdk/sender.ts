@@ -1,0 +1,225 @@
+import {
+  LIMITS,
+  MESSAGE_ID_PATTERN,
+  PassbyError,
+  type RelayLimits,
+  type SendFrame,
+  type StoredFrame,
+  toBase64url,
+  USER_ID_PATTERN,
+} from '../protocol/index.js';
+import type { Emitter } from './emitter.js';
+import { ENVELOPE_OVERHEAD, seal } from './envelope.js';
+import { ClientError } from './errors.js';
+import type { ClientEvents, Sent } from './events.js';
+import { sendChunks } from './file-send.js';
+import { CHUNK_OVERHEAD, FileSender } from './file-transfer.js';
+import type { KeyDirectory } from './keys.js';
+import type { ResolvedOptions } from './options.js';
+import { Outbox, type OutboxEntry } from './outbox.js';
+import { encodePayload } from './payload.js';
+import { SendPump } from './send-pump.js';
+import { sodium } from './sodium.js';
+
+export interface SendOptions {
+  /** Your own message ID (1-64 of [A-Za-z0-9_-]); a retry with the same ID is stored once. */
+  mid?: string;
+  ttlSeconds?: number;
+  /** Ask the relay for a receipt (delivered or expired), reported as a `receipt` event. */
+  receipt?: boolean;
+}
+
+export interface FileMeta {
+  name: string;
+  /** A media type, e.g. image/jpeg. */
+  type?: string;
+}
+
+export interface SenderDeps {
+  o: ResolvedOptions;
+  keys: KeyDirectory;
+  events: Emitter<ClientEvents>;
+  isOpen(): boolean;
+  isClosed(): boolean;
+  send(frame: SendFrame): boolean;
+  limits(): RelayLimits | undefined;
+  problem(error: PassbyError | ClientError): void;
+}
+
+interface Pending {
+  resolve(sent: Sent): void;
+  reject(err: Error): void;
+}
+
+/**
+ * The send side of a client: seals payloads, keeps them in the outbox until the relay has stored
+ * them, and settles each send's promise. The SendPump moves the outbox onto the wire.
+ */
+export class Sender {
+  readonly #outbox: Outbox;
+  readonly #pump: SendPump;
+  readonly #pending = new Map<string, Pending>();
+  readonly #adding = new Set<Promise<void>>();
+
+  constructor(private readonly d: SenderDeps) {
+    const { o } = d;
+    this.#outbox = new Outbox(o.storage, o.outboxLimit);
+    this.#pump = new SendPump({
+      outbox: this.#outbox,
+      maxInFlight: o.maxInFlight,
+      clock: o.clock,
+      random: o.random,
+      isOpen: d.isOpen,
+      send: d.send,
+      seal: (entry) => this.#seal(entry),
+      fail: (entry, error) => this.#settle(entry.mid, error),
+    });
+  }
+
+  /** Loads what an earlier run left in the outbox. */
+  async load(): Promise<void> {
+    await this.#outbox.load();
+  }
+
+  /** Resolves once every send already made has reached the outbox (and so storage). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#adding);
+  }
+
+  send(to: string, payload: Uint8Array, persist: boolean, options: SendOptions): Promise<Sent> {
+    const relayMax = this.d.limits()?.maxBodyBytes ?? LIMITS.maxBodyBytes;
+    const max = Math.min(LIMITS.maxBodyBytes, relayMax);
+    if (payload.length + ENVELOPE_OVERHEAD > max) {
+      const why = `a message may hold ${max - ENVELOPE_OVERHEAD - 1} bytes; use sendFile`;
+      return Promise.reject(new PassbyError('payload_too_large', why));
+    }
+    const fields = this.#fields(to, options);
+    return this.#queue(fields.mid, async () => {
+      // Sealed at once when the recipient's key is known, so storage never holds the plaintext.
+      const boxKey = await this.d.keys.known(to);
+      if (boxKey === undefined) return { to, payload, persist, ...fields };
+      const body = seal(
+        this.d.o.identity,
+        boxKey,
+        { from: this.d.o.identity.id, to, mid: fields.mid },
+        payload,
+      );
+      return { to, body, persist, ...fields };
+    });
+  }
+
+  async sendFile(to: string, data: Uint8Array, meta: FileMeta, options: Omit<SendOptions, 'mid'>) {
+    const { o } = this.d;
+    const limits = this.d.limits();
+    const chunkBytes = Math.min(o.fileChunkBytes, limits ? limits.maxBodyBytes - CHUNK_OVERHEAD : Infinity);
+    const type = meta.type ?? 'application/octet-stream';
+    const file = new FileSender(data, { name: meta.name, type }, chunkBytes);
+    const { fileId, size } = file.offer;
+    // The offer first, and stored, so the recipient knows the key before any chunk arrives.
+    const offer = encodePayload({ kind: 'file', offer: file.offer });
+    await this.send(to, offer, false, { ...options, mid: fileId });
+    // A receipt, when asked, is for the offer: it is acknowledged once the whole file arrived.
+    const chunkOptions = { ttlSeconds: options.ttlSeconds };
+    await sendChunks(file, {
+      window: o.maxInFlight * 2,
+      send: (chunk) => {
+        const fields = this.#fields(to, { ...chunkOptions, mid: chunk.mid });
+        return this.#queue(chunk.mid, async () => ({ to, body: chunk.body, persist: false, ...fields }));
+      },
+      progress: (bytes) =>
+        this.d.events.emit('progress', { direction: 'send', fileId, peer: to, bytes, total: size }),
+    });
+    return { fileId, size };
+  }
+
+  opened(): void {
+    this.#pump.run();
+  }
+
+  lost(): void {
+    this.#outbox.retryAll();
+  }
+
+  /** The client closed: sends not yet stored stay in storage and their promises reject. */
+  closed(error: PassbyError | ClientError | undefined): void {
+    this.#pump.stop();
+    for (const mid of [...this.#pending.keys()])
+      void this.#settle(mid, error ?? new ClientError('closed'), false);
+  }
+
+  stored(frame: StoredFrame): void {
+    if (!this.#outbox.inflight.has(frame.mid)) return;
+    this.#pump.stored();
+    void this.#settle(frame.mid, { to: frame.to, mid: frame.mid, exp: frame.exp, dup: frame.dup });
+  }
+
+  /** The relay refused a frame; true when it was one of our sends. */
+  refused(ref: string, error: PassbyError): boolean {
+    return this.#pump.onError(ref, error);
+  }
+
+  #fields(to: string, options: SendOptions): { mid: string; ttl?: number; receipt?: boolean } {
+    if (!USER_ID_PATTERN.test(to)) throw new TypeError('to must be a user ID');
+    const mid = options.mid ?? toBase64url(sodium.randombytes_buf(16));
+    if (!MESSAGE_ID_PATTERN.test(mid)) throw new TypeError('mid must be 1-64 characters of [A-Za-z0-9_-]');
+    const ttl = options.ttlSeconds ?? this.d.o.ttlSeconds;
+    if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 1 || ttl > LIMITS.maxTtlSeconds)) {
+      throw new TypeError(`ttlSeconds must be an integer from 1 to ${LIMITS.maxTtlSeconds}`);
+    }
+    return { mid, ...(ttl !== undefined && { ttl }), ...(options.receipt && { receipt: true }) };
+  }
+
+  /**
+   * Registers the send at once (so a close() right after a send() still keeps it in storage),
+   * then builds and stores the outbox entry and wakes the pump.
+   */
+  #queue(mid: string, build: () => Promise<Omit<OutboxEntry, 'seq'>>): Promise<Sent> {
+    if (this.d.isClosed()) return Promise.reject(new ClientError('closed'));
+    if (this.#pending.has(mid) || this.#outbox.inflight.has(mid)) {
+      return Promise.reject(new TypeError(`mid ${mid} is already being sent`));
+    }
+    const result = new Promise<Sent>((resolve, reject) => this.#pending.set(mid, { resolve, reject }));
+    const adding = build()
+      .then((init) => this.#outbox.add(init))
+      .then(
+        () => this.#pump.run(),
+        (err: unknown) => {
+          this.#pending.get(mid)?.reject(err as Error);
+          this.#pending.delete(mid);
+        },
+      )
+      .finally(() => this.#adding.delete(adding));
+    this.#adding.add(adding);
+    return result;
+  }
+
+  async #seal(entry: OutboxEntry): Promise<void> {
+    const boxKey = await this.d.keys.get(entry.to);
+    if (entry.body !== undefined || entry.payload === undefined) return;
+    const addressing = { from: this.d.o.identity.id, to: entry.to, mid: entry.mid };
+    entry.body = seal(this.d.o.identity, boxKey, addressing, entry.payload);
+    delete entry.payload;
+    await this.#outbox.save(entry);
+  }
+
+  /** Ends a send: stored (resolve), refused for good (reject), or the client closed (keep it). */
+  async #settle(mid: string, result: Sent | Error, remove = true): Promise<void> {
+    const pending = this.#pending.get(mid);
+    this.#pending.delete(mid);
+    if (remove) {
+      await this.#outbox.remove(mid).catch((err: unknown) => {
+        this.d.problem(new ClientError('storage', 'an outbox write failed', { cause: err }));
+      });
+    }
+    if (result instanceof Error) {
+      // A send resumed from storage has no promise: the app hears of its fate through an event.
+      if (remove && !pending)
+        this.d.events.emit('error', { error: result as PassbyError | ClientError, mid });
+      pending?.reject(result);
+    } else {
+      this.d.events.emit('sent', result);
+      pending?.resolve(result);
+      this.#pump.run();
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import * as fs from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  createFileStorage,
+  loadOrCreateIdentity,
+  MemoryStorage,
+  type Storage,
+} from '../../client-sdk/index.js';
+
+const dirs: string[] = [];
+async function fileStorage(): Promise<{ storage: Storage; dir: string }> {
+  const dir = await fs.mkdtemp(join(tmpdir(), 'passby-storage-'));
+  dirs.push(dir);
+  return { storage: createFileStorage(join(dir, 'nested'), fs), dir };
+}
+
+afterAll(async () => {
+  for (const dir of dirs) await fs.rm(dir, { recursive: true, force: true });
+});
+
+const kinds: [string, () => Promise<Storage>][] = [
+  ['MemoryStorage', async () => new MemoryStorage()],
+  ['file storage', async () => (await fileStorage()).storage],
+];
+
+describe.each(kinds)('%s', (_name, make) => {
+  it('returns what was set, and undefined for what was not', async () => {
+    const s = await make();
+    expect(await s.get('seen/m:abc:1')).toBeUndefined();
+    await s.set('seen/m:abc:1', '42');
+    expect(await s.get('seen/m:abc:1')).toBe('42');
+    await s.set('seen/m:abc:1', '43');
+    expect(await s.get('seen/m:abc:1')).toBe('43');
+  });
+
+  it('lists keys by prefix and forgets deleted ones', async () => {
+    const s = await make();
+    await s.set('outbox/1/a', 'x');
+    await s.set('outbox/2/b', 'y');
+    await s.set('key/q', 'z');
+    expect((await s.keys('outbox/')).sort()).toEqual(['outbox/1/a', 'outbox/2/b']);
+    await s.delete('outbox/1/a');
+    await s.delete('never/set');
+    expect(await s.keys('outbox/')).toEqual(['outbox/2/b']);
+  });
+});
+
+describe('file storage', () => {
+  it('keeps values across instances over the same directory', async () => {
+    const { dir } = await fileStorage();
+    const one = createFileStorage(dir, fs);
+    await one.set('identity', 'secret');
+    const two = createFileStorage(dir, fs);
+    expect(await two.get('identity')).toBe('secret');
+    expect((await fs.readdir(dir)).some((f) => f.endsWith('.tmp'))).toBe(false);
+  });
+
+  it('refuses an fs object that lacks a call it needs', () => {
+    expect(() => createFileStorage('/tmp/x', { readFile: fs.readFile } as never)).toThrow(TypeError);
+  });
+});
+
+describe('loadOrCreateIdentity', () => {
+  it('creates an identity once and loads the same one afterwards', async () => {
+    const storage = new MemoryStorage();
+    const first = await loadOrCreateIdentity(storage);
+    const second = await loadOrCreateIdentity(storage);
+    expect(second.id).toBe(first.id);
+  });
+});
