@@ -1,6 +1,7 @@
 import { type Decoded, fail, isSafeInt, isUserId, noBody, onlyFields } from './fields.js';
 import type { AckFrame, AuthFrame, ClientFrame, HelloFrame, KeysRequestFrame, SendFrame } from './frames.js';
 import { ENTRY_ID_PATTERN, LIMITS, MESSAGE_ID_PATTERN } from './limits.js';
+import { validateSocialFrame } from './social-frames.js';
 
 /** Validates the parsed header and body of a frame a client sent. */
 export function validateClientFrame(h: Record<string, unknown>, body: Uint8Array): Decoded<ClientFrame> {
@@ -16,7 +17,10 @@ export function validateClientFrame(h: Record<string, unknown>, body: Uint8Array
     case 'keys':
       return noBody(body, validateKeysRequest(h));
     default:
-      return fail('unknown_type', `unknown frame type "${String(h.t).slice(0, 32)}"`);
+      return noBody(
+        body,
+        validateSocialFrame(h) ?? fail('unknown_type', `unknown frame type "${String(h.t).slice(0, 32)}"`),
+      );
   }
 }
 

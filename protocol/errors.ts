@@ -15,6 +15,15 @@ export const ERRORS = {
   quota_exceeded: { close: null, retry: true, text: "the recipient's mailbox is full" },
   rate_limited: { close: null, retry: true, text: 'too many frames; slow down' },
   store_unavailable: { close: null, retry: true, text: 'the relay could not reach its store' },
+  not_friends: { close: null, retry: false, text: 'that user is not your friend' },
+  no_request: { close: null, retry: false, text: 'there is no friend request from that user' },
+  lookup_limited: { close: null, retry: true, text: 'too many contact look-ups; try again later' },
+  presence_too_frequent: { close: null, retry: true, text: 'presence may be updated once a minute' },
+  implausible_move: {
+    close: null,
+    retry: false,
+    text: 'the move since the last update is faster than anyone travels',
+  },
   unsupported_version: { close: 4000, retry: false, text: 'no protocol version in common' },
   auth_failed: { close: 4001, retry: false, text: 'authentication failed' },
   auth_expired: {

@@ -1,7 +1,14 @@
 import type { ErrorCode } from './errors.js';
+import type { SocialClientFrame, SocialRelayFrame } from './social-frames.js';
 
 /** Frames a client sends to the relay. */
-export type ClientFrame = HelloFrame | AuthFrame | SendFrame | AckFrame | KeysRequestFrame;
+export type ClientFrame =
+  | HelloFrame
+  | AuthFrame
+  | SendFrame
+  | AckFrame
+  | KeysRequestFrame
+  | SocialClientFrame;
 
 /** Frames the relay sends to a client. */
 export type RelayFrame =
@@ -12,7 +19,8 @@ export type RelayFrame =
   | ReceiptFrame
   | DrainedFrame
   | KeysReplyFrame
-  | ErrorFrame;
+  | ErrorFrame
+  | SocialRelayFrame;
 
 export interface HelloFrame {
   t: 'hello';

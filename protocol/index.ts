@@ -47,4 +47,27 @@ export {
   MESSAGE_ID_PATTERN,
   USER_ID_PATTERN,
 } from './limits.js';
+export {
+  type BlindFrame,
+  CELL_PATTERN,
+  type ConsentFrame,
+  type DiscoverFrame,
+  E164_PATTERN,
+  type FriendFrame,
+  type FriendInfo,
+  type FriendOp,
+  type FriendState,
+  type FriendsReplyFrame,
+  type FriendsRequestFrame,
+  type LookupFrame,
+  type LookupReplyFrame,
+  type Notice,
+  type NoticeFrame,
+  type OkFrame,
+  type PresenceFrame,
+  SOCIAL_LIMITS,
+  type SocialClientFrame,
+  type SocialRelayFrame,
+  TOKEN_PATTERN,
+} from './social-frames.js';
 export { PROTOCOL_VERSION, SUPPORTED_VERSIONS } from './version.js';

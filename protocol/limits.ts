@@ -21,5 +21,8 @@ export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 /** A message ID chosen by the sender. */
 export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** A mailbox entry ID as the relay hands it out: `m:<sender>:<mid>` or `r:<recipient>:<mid>`. */
-export const ENTRY_ID_PATTERN = /^[mr]:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{1,64}$/;
+/**
+ * A mailbox entry ID as the relay hands it out: `m:<sender>:<mid>` (message), `r:<recipient>:<mid>`
+ * (receipt) or `n:<user>:<tag>` (notice, protocol v2).
+ */
+export const ENTRY_ID_PATTERN = /^[mrn]:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{1,64}$/;

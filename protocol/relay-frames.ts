@@ -2,6 +2,7 @@ import { isErrorCode } from './errors.js';
 import { type Decoded, fail, isSafeInt, isUserId, noBody } from './fields.js';
 import type { RelayFrame, RelayLimits } from './frames.js';
 import { ENTRY_ID_PATTERN, LIMITS, MESSAGE_ID_PATTERN } from './limits.js';
+import { validateSocialRelayFrame } from './social-frames.js';
 
 /*
  * Validation of what the relay sends, for clients. A client treats the relay as untrusted for
@@ -97,7 +98,11 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
       const frame = { t: 'error' as const, code: h.code, message: h.message, retry: h.retry };
       return noBody(body, { ok: true, frame: h.ref === undefined ? frame : { ...frame, ref: h.ref } });
     }
-    default:
-      return fail('unknown_type', `unknown relay frame type "${String(h.t).slice(0, 32)}"`);
+    default: {
+      const social = validateSocialRelayFrame(h);
+      if (social === undefined)
+        return fail('unknown_type', `unknown relay frame type "${String(h.t).slice(0, 32)}"`);
+      return noBody(body, social);
+    }
   }
 }

@@ -26,9 +26,16 @@ export interface RelayConfig {
   maxBufferedBytes: number;
   maxErrorsPerConnection: number;
   shutdownTimeoutMs: number;
+  /** Key of the HMAC that turns phone numbers into discovery hashes; null: random per process. */
+  discoverySecret: string | null;
+  discoveryTtlSeconds: number;
+  lookupsPerHour: number;
+  proximityWindowMs: number;
+  presenceIntervalMs: number;
+  maxSpeedKmh: number;
 }
 
-type Kind = 'string' | 'int' | 'url' | 'level';
+type Kind = 'string' | 'int' | 'url' | 'level' | 'secret';
 
 interface Variable {
   key: keyof RelayConfig;
@@ -130,6 +137,42 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     min: 0,
     doc: 'grace period for writes on SIGTERM/SIGINT',
   },
+  PASSBY_DISCOVERY_SECRET: {
+    key: 'discoverySecret',
+    kind: 'secret',
+    doc: 'HMAC key for phone-number hashes, 32+ characters; required with Redis',
+  },
+  PASSBY_DISCOVERY_TTL_SECONDS: {
+    key: 'discoveryTtlSeconds',
+    kind: 'int',
+    min: 60,
+    max: LIMITS.maxTtlSeconds,
+    doc: 'life of a discoverability entry and of a pending contact match',
+  },
+  PASSBY_LOOKUPS_PER_HOUR: {
+    key: 'lookupsPerHour',
+    kind: 'int',
+    min: 1,
+    doc: 'phone numbers one user may look up an hour',
+  },
+  PASSBY_PROXIMITY_WINDOW_MS: {
+    key: 'proximityWindowMs',
+    kind: 'int',
+    min: 1000,
+    doc: 'sliding matching window; presence lives this long',
+  },
+  PASSBY_PRESENCE_INTERVAL_MS: {
+    key: 'presenceIntervalMs',
+    kind: 'int',
+    min: 0,
+    doc: 'least time between two presence updates of a user',
+  },
+  PASSBY_MAX_SPEED_KMH: {
+    key: 'maxSpeedKmh',
+    kind: 'int',
+    min: 1,
+    doc: 'fastest plausible move between two updates',
+  },
 };
 
 export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
@@ -151,6 +194,12 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   maxBufferedBytes: 8 * 1024 * 1024,
   maxErrorsPerConnection: 100,
   shutdownTimeoutMs: 10_000,
+  discoverySecret: null,
+  discoveryTtlSeconds: LIMITS.maxTtlSeconds,
+  lookupsPerHour: 200,
+  proximityWindowMs: 15 * 60 * 1000,
+  presenceIntervalMs: 60 * 1000,
+  maxSpeedKmh: 300,
 });
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -195,6 +244,10 @@ export function resolveConfig(partial: Partial<RelayConfig> = {}): Readonly<Rela
 function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> {
   if (config.sendBurst < config.sendsPerSecond)
     problems.push('PASSBY_SEND_BURST must be at least PASSBY_SENDS_PER_SECOND');
+  if (config.redisUrl !== null && config.discoverySecret === null) {
+    // Hashes must stay comparable across restarts and relay nodes that share the Redis.
+    problems.push('PASSBY_DISCOVERY_SECRET is required with PASSBY_REDIS_URL');
+  }
   if (config.maxBufferedBytes < config.deliveryWindow * LIMITS.maxBodyBytes) {
     // The delivery window alone may fill the buffer; a smaller limit would close healthy clients.
     problems.push('PASSBY_MAX_BUFFERED_BYTES must be at least PASSBY_DELIVERY_WINDOW x 65536');
@@ -206,6 +259,9 @@ function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> 
 function parse(name: string, v: Variable, raw: string, problems: string[]): unknown {
   switch (v.kind) {
     case 'string':
+      return raw;
+    case 'secret':
+      if (raw.length < 32) problems.push(`${name} must be at least 32 characters`);
       return raw;
     case 'level':
       if (!LEVELS.includes(raw)) problems.push(`${name}="${raw}" must be one of ${LEVELS.join(', ')}`);

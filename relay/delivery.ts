@@ -9,6 +9,8 @@ export interface DeliveryOptions {
   log: Logger;
   /** Writes one entry to the socket. */
   deliver: (entry: MailboxEntry) => void;
+  /** Whether this connection takes the entry; others are passed over (left in the store). */
+  accepts: (entry: MailboxEntry) => boolean;
   /** Called once, the first time the mailbox has nothing more to deliver. */
   drained: () => void;
 }
@@ -74,7 +76,7 @@ export class Delivery {
   }
 
   private hand(entry: MailboxEntry): void {
-    if (this.inflight.has(entry.id)) return;
+    if (this.inflight.has(entry.id) || !this.o.accepts(entry)) return;
     this.inflight.add(entry.id);
     this.o.deliver(entry);
   }

@@ -4,7 +4,8 @@ import { type Relay, startRelay as start } from './server.js';
 
 export { ConfigError, DEFAULTS, loadConfig, type RelayConfig, resolveConfig, VARIABLES } from './config.js';
 export { createLogger, type Logger, REDACTED_PATHS } from './logger.js';
-export { openStore, type Relay, type RelayDeps } from './server.js';
+export { openStores, type Relay, type RelayDeps, type Stores } from './server.js';
+export type { SocialStore } from './social-store.js';
 export type { Store, StoreLimits } from './store.js';
 export { createMemoryStore } from './store-memory.js';
 export { createRedisStore } from './store-redis.js';

@@ -25,7 +25,8 @@ local function fmt(n)
 end
 
 -- A stored value: <flag><seq>:<ts>:<exp>:<body>. flag is '0' or '1' for a message (receipt
--- asked), 'd' or 'e' for a receipt (delivered, expired; ts is then the receipt's "at").
+-- asked), 'd' or 'e' for a receipt (delivered, expired; ts is then the receipt's "at"), 'n' for
+-- a notice (body: its JSON).
 local function parse(v)
   local flag, seq, ts, exp = string.match(v, '^(.)(%d+):(%d+):(%d+):')
   return flag, seq, ts, exp, #seq + #ts + #exp + 4
@@ -153,6 +154,17 @@ for i = 1, count do
   end
 end
 return out
+`;
+
+/** ARGV: prefix, uid, entry id, now, exp, notice JSON. Returns 1 when filed, 0 when already there. */
+export const NOTIFY_SCRIPT = `${COMMON}
+local uid, id = ARGV[2], ARGV[3]
+local r = redis.call('HMGET', key(uid, 'e'), id, 'n', 'b', 'c', 's')
+if r[1] then
+  return 0
+end
+insert(uid, id, 'n', tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], r, true)
+return 1
 `;
 
 /** ARGV: prefix, uid, entry id, now, receiptTtlMs. Returns 1 when the entry was deleted, else 0. */

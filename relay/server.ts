@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import { WebSocketServer } from 'ws';
 import { initCrypto } from './auth.js';
 import type { RelayConfig } from './config.js';
@@ -7,6 +9,10 @@ import { Hub } from './hub.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Session } from './session.js';
+import { SocialHandlers } from './social.js';
+import { createMemorySocialStore } from './social-memory.js';
+import { createRedisSocialStore } from './social-redis.js';
+import type { SocialStore } from './social-store.js';
 import type { Store } from './store.js';
 import { createMemoryStore } from './store-memory.js';
 import { createRedisStore } from './store-redis.js';
@@ -33,7 +39,13 @@ export interface RelayDeps {
   now?: () => number;
 }
 
-export async function openStore(config: Readonly<RelayConfig>, log: Logger): Promise<Store> {
+export interface Stores {
+  store: Store;
+  social: SocialStore;
+  close(): Promise<void>;
+}
+
+export async function openStores(config: Readonly<RelayConfig>, log: Logger): Promise<Stores> {
   const limits = {
     mailboxMaxMessages: config.mailboxMaxMessages,
     mailboxMaxBytes: config.mailboxMaxBytes,
@@ -43,16 +55,35 @@ export async function openStore(config: Readonly<RelayConfig>, log: Logger): Pro
     log.warn(
       'no PASSBY_REDIS_URL: using the in-process store; undelivered messages do not survive a restart',
     );
-    return createMemoryStore(limits);
+    const store = createMemoryStore(limits);
+    return { store, social: createMemorySocialStore(), close: () => store.close() };
   }
   const store = await createRedisStore({ url: config.redisUrl, limits, log });
+  const redis = new Redis(config.redisUrl, { enableAutoPipelining: true });
+  redis.on('error', (err: Error) => log.warn({ err, role: 'social' }, 'redis connection error'));
   log.info('connected to redis');
-  return store;
+  return {
+    store,
+    social: createRedisSocialStore(redis),
+    async close() {
+      await store.close();
+      if (redis.status === 'ready') await redis.quit();
+      else redis.disconnect();
+    },
+  };
 }
 
 export async function startRelay({ config, log, now = Date.now }: RelayDeps): Promise<Relay> {
   await initCrypto();
-  const store = await openStore(config, log);
+  const stores = await openStores(config, log);
+  const { store } = stores;
+  let discoveryKey = config.discoverySecret;
+  if (discoveryKey === null) {
+    // Only with the in-process store (config requires a secret with Redis): nothing outlives
+    // the process anyway, so a random key loses nothing.
+    discoveryKey = randomBytes(32).toString('hex');
+  }
+  const social = new SocialHandlers({ config, store, social: stores.social, discoveryKey, now });
   const metrics = new Metrics();
   const hub = new Hub(store, log);
   const sessions = new Set<Session>();
@@ -92,7 +123,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new Session(ws, { config, store, hub, metrics, now }, nextConn++, log);
+      const session = new Session(ws, { config, store, hub, metrics, social, now }, nextConn++, log);
       sessions.add(session);
       ws.on('close', () => sessions.delete(session));
     });
@@ -139,7 +170,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
       for (const ws of wss.clients) ws.terminate();
       http.closeAllConnections();
       await closed;
-      await store.close();
+      await stores.close();
       log.info('relay stopped');
     },
   };

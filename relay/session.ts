@@ -12,6 +12,7 @@ import {
   LIMITS,
   type RelayFrame,
   type SendFrame,
+  type SocialClientFrame,
   SUPPORTED_VERSIONS,
 } from '../protocol/index.js';
 import { newNonce, verifyAuth } from './auth.js';
@@ -21,6 +22,7 @@ import type { Attached, Hub } from './hub.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
+import type { Requester, SocialHandlers } from './social.js';
 import type { MailboxEntry, Store } from './store.js';
 
 export interface SessionDeps {
@@ -28,8 +30,19 @@ export interface SessionDeps {
   store: Store;
   hub: Hub;
   metrics: Metrics;
+  social: SocialHandlers;
   now: () => number;
 }
+
+const SOCIAL_TYPES: ReadonlySet<string> = new Set([
+  'friend',
+  'consent',
+  'friends',
+  'discover',
+  'lookup',
+  'presence',
+  'blind',
+]);
 
 type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
 
@@ -38,18 +51,20 @@ type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
  * key look-ups. Every frame is validated by protocol/ before a handler sees it; every problem is
  * answered with its own error code, in-band where the socket can stay open.
  */
-export class Session implements Attached {
+export class Session implements Attached, Requester {
   uid = '';
   readonly token: string;
   alive = true;
   private phase: Phase = 'hello';
+  /** The protocol version agreed in hello. */
+  private version = 0;
   private nonce = '';
   private errors = 0;
   private delivery: Delivery | undefined;
   private readonly bucket: TokenBucket;
   private readonly authTimer: ReturnType<typeof setTimeout>;
   private readonly pending = new Set<Promise<unknown>>();
-  private log: Logger;
+  log: Logger;
 
   constructor(
     private readonly socket: WebSocket,
@@ -138,6 +153,7 @@ export class Session implements Attached {
         if (frame.t === 'send') return this.track(this.onSend(frame));
         if (frame.t === 'ack') return this.track(this.onAck(frame));
         if (frame.t === 'keys') return this.track(this.onKeys(frame));
+        if (SOCIAL_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
         return this.reject('out_of_order', `"${frame.t}" after authentication`);
       case 'closed':
         return;
@@ -147,6 +163,7 @@ export class Session implements Attached {
   private onHello(frame: HelloFrame): void {
     const version = Math.max(...frame.versions.filter((v) => SUPPORTED_VERSIONS.includes(v)), 0);
     if (version === 0) return this.close('unsupported_version');
+    this.version = version;
     this.phase = 'auth';
     this.nonce = newNonce();
     this.send({
@@ -192,6 +209,8 @@ export class Session implements Attached {
       now,
       log: this.log,
       deliver: (entry) => this.deliver(entry),
+      // A version 1 client cannot read notices; they wait in the mailbox for a newer client.
+      accepts: (entry) => entry.kind !== 'notice' || this.version >= 2,
       drained: () => this.send({ t: 'drained' }),
     });
     this.delivery.start();
@@ -278,6 +297,22 @@ export class Session implements Attached {
     }
   }
 
+  private onSocial(frame: SocialClientFrame): void {
+    const rid = String(frame.rid);
+    if (this.version < 2) return this.reject('unknown_type', `"${frame.t}" needs protocol version 2`, rid);
+    if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, rid);
+    this.track(
+      this.deps.social.handle(this, frame).catch((err: unknown) => {
+        this.log.error({ err }, 'store failed a request');
+        this.reject('store_unavailable', undefined, rid);
+      }),
+    );
+  }
+
+  reply(frame: RelayFrame): void {
+    this.send(frame);
+  }
+
   private deliver(entry: MailboxEntry): void {
     this.deps.metrics.delivered++;
     if (entry.kind === 'msg') {
@@ -291,6 +326,9 @@ export class Session implements Attached {
         exp: entry.exp,
         body: entry.body,
       });
+    } else if (entry.kind === 'notice') {
+      this.log.debug({ entry: entry.id, kind: entry.notice.kind }, 'delivered notice');
+      this.send({ t: 'notice', id: entry.id, ...entry.notice });
     } else {
       this.log.debug({ entry: entry.id }, 'delivered receipt');
       this.send({
@@ -316,7 +354,7 @@ export class Session implements Attached {
   }
 
   /** Answers an error in-band (or closes, for closing codes), counting bad frames. */
-  private reject(code: ErrorCode, message?: string, ref?: string): void {
+  reject(code: ErrorCode, message?: string, ref?: string): void {
     this.deps.metrics.error(code);
     if (ERRORS[code].close !== null) return this.close(code);
     const frame: RelayFrame = {

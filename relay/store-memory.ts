@@ -118,7 +118,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
       const existing = box?.entries.get(id);
       if (existing) {
         const { seq, exp } = existing.entry;
-        const ts = existing.entry.kind === 'msg' ? existing.entry.ts : existing.entry.at;
+        const ts = existing.entry.kind === 'receipt' ? existing.entry.at : existing.entry.ts;
         return { status: 'stored', dup: true, seq, prev: 0, ts, exp };
       }
       if (!identities.has(input.to)) return { status: 'unknown_recipient' };
@@ -164,6 +164,20 @@ export function createMemoryStore(limits: StoreLimits): Store {
       const { entry } = stored;
       if (stored.receipt && entry.kind === 'msg') fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
       return { deleted: true };
+    },
+
+    async notify(uid, entryId, notice, now, exp) {
+      if (mailboxes.get(uid)?.entries.has(entryId)) return false;
+      const entry: MailboxEntry = {
+        kind: 'notice',
+        id: entryId,
+        seq: 0,
+        ts: now,
+        exp,
+        notice: { ...notice },
+      };
+      insert(uid, { entry, receipt: false }, true);
+      return true;
     },
 
     async sweep(now, limit): Promise<SweepResult> {

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
-import { PassbyError } from '../protocol/index.js';
+import { type Notice, PassbyError } from '../protocol/index.js';
 import type { Logger } from './logger.js';
-import { ACK_SCRIPT, FETCH_SCRIPT, SEND_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
+import { ACK_SCRIPT, FETCH_SCRIPT, NOTIFY_SCRIPT, SEND_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
 import type {
   AckResult,
   FetchResult,
@@ -56,6 +56,7 @@ interface Commands {
   pbSend(...args: (string | Buffer)[]): Promise<string[]>;
   pbFetchBuffer(...args: string[]): Promise<Buffer[]>;
   pbAck(...args: string[]): Promise<number>;
+  pbNotify(...args: string[]): Promise<number>;
   pbSweep(...args: string[]): Promise<number[]>;
 }
 
@@ -86,13 +87,16 @@ export async function createRedisStore(options: {
   cmd.defineCommand('pbSend', { numberOfKeys: 0, lua: SEND_SCRIPT });
   cmd.defineCommand('pbFetch', { numberOfKeys: 0, lua: FETCH_SCRIPT });
   cmd.defineCommand('pbAck', { numberOfKeys: 0, lua: ACK_SCRIPT });
+  cmd.defineCommand('pbNotify', { numberOfKeys: 0, lua: NOTIFY_SCRIPT });
   cmd.defineCommand('pbSweep', { numberOfKeys: 0, lua: SWEEP_SCRIPT });
   try {
     await Promise.all([cmd.connect(), sub.connect()]);
     // Fails start-up on a script Redis cannot compile. (ioredis still sends each script's first
     // call on a connection as EVAL, then EVALSHA, and EVAL again after NOSCRIPT.)
     await Promise.all(
-      [SEND_SCRIPT, FETCH_SCRIPT, ACK_SCRIPT, SWEEP_SCRIPT].map((lua) => cmd.script('LOAD', lua)),
+      [SEND_SCRIPT, FETCH_SCRIPT, ACK_SCRIPT, NOTIFY_SCRIPT, SWEEP_SCRIPT].map((lua) =>
+        cmd.script('LOAD', lua),
+      ),
     );
   } catch (err) {
     cmd.disconnect();
@@ -180,6 +184,18 @@ export async function createRedisStore(options: {
       return { deleted: deleted === 1 };
     },
 
+    async notify(uid, entryId, notice, now, exp) {
+      const filed = await cmd.pbNotify(
+        prefix,
+        uid,
+        entryId,
+        String(now),
+        String(exp),
+        JSON.stringify(notice),
+      );
+      return filed === 1;
+    },
+
     async sweep(now, limit): Promise<SweepResult> {
       const [expired = 0, receipts = 0, more = 0] = await cmd.pbSweep(
         prefix,
@@ -250,6 +266,10 @@ function parseEntry(id: string, value: Buffer): MailboxEntry {
   const split = id.indexOf(':', 2);
   const who = id.slice(2, split);
   const mid = id.slice(split + 1);
+  if (flag === 0x6e) {
+    const notice = JSON.parse(value.toString('utf8', c3 + 1)) as Notice;
+    return { kind: 'notice', id, seq, ts, exp, notice };
+  }
   if (id.startsWith('r:')) {
     const status = flag === 0x65 ? 'expired' : 'delivered';
     return { kind: 'receipt', id, seq, to: who, mid, status, at: ts, exp };

@@ -1,4 +1,4 @@
-import type { ReceiptStatus } from '../protocol/index.js';
+import type { Notice, ReceiptStatus } from '../protocol/index.js';
 
 /**
  * The contract every store keeps (test/relay/store-contract.ts runs it against each one).
@@ -26,6 +26,11 @@ export interface Store {
   fetch(uid: string, afterSeq: number, limit: number, now: number): Promise<FetchResult>;
   /** Deletes an entry and every index entry for it; files a `delivered` receipt when one was asked. */
   ack(uid: string, entryId: string, now: number): Promise<AckResult>;
+  /**
+   * Files a notice (protocol v2) in uid's mailbox until `exp`, ringing the doorbell; false when an
+   * entry with this ID is already there (notices are idempotent). Notices count against no quota.
+   */
+  notify(uid: string, entryId: string, notice: Notice, now: number, exp: number): Promise<boolean>;
   /** Deletes up to `limit` entries whose expiry is <= now, filing `expired` receipts where asked. */
   sweep(now: number, limit: number): Promise<SweepResult>;
 
@@ -93,6 +98,15 @@ export type MailboxEntry =
       status: ReceiptStatus;
       at: number;
       exp: number;
+    }
+  | {
+      kind: 'notice';
+      /** `n:<user>:<tag>` */
+      id: string;
+      seq: number;
+      ts: number;
+      exp: number;
+      notice: Notice;
     };
 
 export interface FetchResult {
@@ -134,4 +148,8 @@ export function messageEntryId(from: string, mid: string): string {
 
 export function receiptEntryId(to: string, mid: string): string {
   return `r:${to}:${mid}`;
+}
+
+export function noticeEntryId(user: string, tag: string): string {
+  return `n:${user}:${tag}`;
 }

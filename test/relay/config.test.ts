@@ -29,6 +29,12 @@ describe('relay configuration', () => {
       PASSBY_MAX_BUFFERED_BYTES: '1048576',
       PASSBY_MAX_ERRORS: '3',
       PASSBY_SHUTDOWN_TIMEOUT_MS: '500',
+      PASSBY_DISCOVERY_SECRET: 'a-secret-of-at-least-thirty-two-characters',
+      PASSBY_DISCOVERY_TTL_SECONDS: '86400',
+      PASSBY_LOOKUPS_PER_HOUR: '50',
+      PASSBY_PROXIMITY_WINDOW_MS: '600000',
+      PASSBY_PRESENCE_INTERVAL_MS: '30000',
+      PASSBY_MAX_SPEED_KMH: '250',
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -36,7 +42,8 @@ describe('relay configuration', () => {
       maxTtlSeconds: 3600,
       deliveryWindow: 8,
     });
-    expect(Object.keys(VARIABLES)).toHaveLength(18);
+    expect(Object.keys(VARIABLES)).toHaveLength(24);
+    expect(config).toMatchObject({ discoveryTtlSeconds: 86400, lookupsPerHour: 50, maxSpeedKmh: 250 });
   });
 
   it('lists every bad variable in one error', () => {
@@ -65,5 +72,7 @@ describe('relay configuration', () => {
       /PASSBY_MAX_BUFFERED_BYTES/,
     );
     expect(() => resolveConfig({ port: -1 })).toThrow(/PASSBY_PORT/);
+    expect(() => resolveConfig({ redisUrl: 'redis://127.0.0.1:6390' })).toThrow(/PASSBY_DISCOVERY_SECRET/);
+    expect(() => loadConfig({ PASSBY_DISCOVERY_SECRET: 'short' })).toThrow(/at least 32 characters/);
   });
 });

@@ -6,6 +6,7 @@ import {
   decodeRelayFrame,
   encodeFrame,
   type RelayFrame,
+  SUPPORTED_VERSIONS,
   toBase64url,
   USER_ID_HASH_BYTES,
   userIdFromDigest,
@@ -73,8 +74,13 @@ export class RawClient {
     return client;
   }
 
-  async authenticate(identity: Identity, relayId = 'passby', ts = Date.now()): Promise<void> {
-    this.send({ t: 'hello', versions: [1] });
+  async authenticate(
+    identity: Identity,
+    relayId = 'passby',
+    ts = Date.now(),
+    versions: number[] = [...SUPPORTED_VERSIONS],
+  ): Promise<void> {
+    this.send({ t: 'hello', versions });
     const challenge = await this.next('challenge');
     const sig = sodium.crypto_sign_detached(
       authMessage(relayId, challenge.nonce, ts, identity.pk),

@@ -17,7 +17,14 @@ export interface RelayChild {
 
 export async function spawnRelay(env: Record<string, string>): Promise<RelayChild> {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, PASSBY_HOST: '127.0.0.1', PASSBY_PORT: '0', PASSBY_LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      PASSBY_HOST: '127.0.0.1',
+      PASSBY_PORT: '0',
+      PASSBY_LOG_LEVEL: 'info',
+      PASSBY_DISCOVERY_SECRET: 'test-discovery-secret-0123456789abcdef',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -7,6 +7,9 @@ import { type RedisServer, startRedis } from './redis-server.js';
  * A relay on a private redis-server for one test file: started before the file's tests, stopped
  * after. `fixture.relay` / `fixture.redis` are set once beforeAll has run.
  */
+/** The HMAC key for phone numbers in tests (the relay requires one with Redis). */
+export const TEST_DISCOVERY_SECRET = 'test-discovery-secret-0123456789abcdef';
+
 export interface RelayFixture {
   relay: Relay;
   redis: RedisServer;
@@ -20,7 +23,12 @@ export function useRelay(
   const fixture = {} as RelayFixture;
   beforeAll(async () => {
     fixture.redis = await startRedis(redisOptions);
-    const full = { redisUrl: fixture.redis.url, sweepIntervalMs: 50, ...config };
+    const full = {
+      redisUrl: fixture.redis.url,
+      sweepIntervalMs: 50,
+      discoverySecret: TEST_DISCOVERY_SECRET,
+      ...config,
+    };
     fixture.relay = await startRelay(logger ? { config: full, logger } : { config: full });
   });
   afterAll(async () => {

@@ -1,0 +1,245 @@
+import { createHmac } from 'node:crypto';
+import type {
+  BlindFrame,
+  DiscoverFrame,
+  ErrorCode,
+  FriendFrame,
+  LookupFrame,
+  Notice,
+  PresenceFrame,
+  RelayFrame,
+  SocialClientFrame,
+} from '../protocol/index.js';
+import type { RelayConfig } from './config.js';
+import { cellsInRange, impliedSpeedKmh, isValidCell } from './geo.js';
+import type { Logger } from './logger.js';
+import type { SocialStore } from './social-store.js';
+import { noticeEntryId, type Store } from './store.js';
+
+const HOUR_MS = 3_600_000;
+
+export interface SocialDeps {
+  config: Readonly<RelayConfig>;
+  store: Store;
+  social: SocialStore;
+  /** Key of the phone-number HMAC. */
+  discoveryKey: string;
+  now: () => number;
+}
+
+/** What a handler needs of the session it serves. */
+export interface Requester {
+  readonly uid: string;
+  readonly log: Logger;
+  reply(frame: RelayFrame): void;
+  reject(code: ErrorCode, message: string | undefined, ref: string): void;
+}
+
+/**
+ * Protocol v2 requests: friends and consent, contact discovery, presence (baseline and blind)
+ * and the notices they cause. The relay answers a presence update only with `ok` or an error:
+ * who is in range arrives as a `nearby` notice naming the friend and a time window, never a cell,
+ * a token or a distance (P2). Phone numbers are hashed here with the server's key and go no
+ * further (nothing stores or logs them).
+ */
+export class SocialHandlers {
+  constructor(private readonly d: SocialDeps) {}
+
+  async handle(r: Requester, frame: SocialClientFrame): Promise<void> {
+    const rid = String(frame.rid);
+    switch (frame.t) {
+      case 'friend':
+        return this.friend(r, frame);
+      case 'consent': {
+        const ok = await this.d.social.setConsent(r.uid, frame.id, {
+          proximity: frame.proximity,
+          autoAccept: frame.autoAccept,
+        });
+        if (!ok) return r.reject('not_friends', undefined, rid);
+        r.log.debug(
+          { friend: frame.id, proximity: frame.proximity, autoAccept: frame.autoAccept },
+          'consent set',
+        );
+        return r.reply({ t: 'ok', rid: frame.rid });
+      }
+      case 'friends':
+        return r.reply({ t: 'friends', rid: frame.rid, friends: await this.d.social.friends(r.uid) });
+      case 'discover':
+        return this.discover(r, frame);
+      case 'lookup':
+        return this.lookup(r, frame);
+      case 'presence':
+        return this.presence(r, frame);
+      case 'blind':
+        return this.blind(r, frame);
+    }
+  }
+
+  private async friend(r: Requester, frame: FriendFrame): Promise<void> {
+    const { social, store } = this.d;
+    const rid = String(frame.rid);
+    if (frame.id === r.uid) return r.reject('invalid_field', 'you cannot befriend yourself', rid);
+    switch (frame.op) {
+      case 'request': {
+        const [key] = await store.publicKeys([frame.id]);
+        if (!key) return r.reject('unknown_recipient', undefined, rid);
+        const result = await social.requestFriend(r.uid, frame.id);
+        if (result !== 'already')
+          await this.notify(frame.id, 'friend-in', {
+            kind: 'friend',
+            user: r.uid,
+            state: result === 'friends' ? 'friend' : 'incoming',
+          });
+        break;
+      }
+      case 'accept':
+        if (!(await social.acceptFriend(r.uid, frame.id))) return r.reject('no_request', undefined, rid);
+        await this.notify(frame.id, 'friend-ok', { kind: 'friend', user: r.uid, state: 'friend' });
+        break;
+      case 'decline':
+        // The requester is not told: a decline looks like a request left unanswered.
+        if (!(await social.declineFriend(r.uid, frame.id))) return r.reject('no_request', undefined, rid);
+        break;
+      case 'remove':
+        if (!(await social.removeFriend(r.uid, frame.id))) return r.reject('not_friends', undefined, rid);
+        await this.notify(frame.id, 'friend-gone', { kind: 'friend', user: r.uid, state: 'removed' });
+        break;
+    }
+    r.log.debug({ friend: frame.id, op: frame.op }, 'friend link changed');
+    r.reply({ t: 'ok', rid: frame.rid });
+  }
+
+  private async discover(r: Requester, frame: DiscoverFrame): Promise<void> {
+    const { social, config, now } = this.d;
+    const at = now();
+    const ttlMs = config.discoveryTtlSeconds * 1000;
+    const hash = frame.phone === null ? null : this.hash(frame.phone);
+    const pending = await social.setDiscoverable(r.uid, hash, at, ttlMs);
+    for (const { requester, ticket } of pending) {
+      // Both sides learn of each other: the one who looked the number up (with the ticket it was
+      // given, so it knows which contact) and the one who just became discoverable.
+      await this.notify(requester, 'contact', { kind: 'contact', user: r.uid, ticket }, at + ttlMs);
+      await this.notify(r.uid, 'contact', { kind: 'contact', user: requester, ticket: null }, at + ttlMs);
+    }
+    r.log.debug({ discoverable: hash !== null, matches: pending.length }, 'discoverability set');
+    r.reply({ t: 'ok', rid: frame.rid });
+  }
+
+  private async lookup(r: Requester, frame: LookupFrame): Promise<void> {
+    const { social, config, now } = this.d;
+    const at = now();
+    const allowed = await social.spendLookups(r.uid, frame.phones.length, config.lookupsPerHour, at, HOUR_MS);
+    if (!allowed) {
+      return r.reject(
+        'lookup_limited',
+        `at most ${config.lookupsPerHour} numbers an hour`,
+        String(frame.rid),
+      );
+    }
+    const hashes = frame.phones.map((p) => this.hash(p));
+    const { ids, tickets } = await social.lookup(r.uid, hashes, at, config.discoveryTtlSeconds * 1000);
+    r.log.debug(
+      { looked: hashes.length, found: ids.filter((id) => id !== null).length },
+      'contacts looked up',
+    );
+    r.reply({ t: 'lookup', rid: frame.rid, ids, tickets });
+  }
+
+  private async presence(r: Requester, frame: PresenceFrame): Promise<void> {
+    const { social, config, now } = this.d;
+    const rid = String(frame.rid);
+    if (!isValidCell(frame.cell))
+      return r.reject('invalid_field', 'cell must be an H3 resolution-10 index', rid);
+    const at = now();
+    const previous = await social.lastPresence(r.uid, at);
+    if (!this.checkRate(r, previous?.at, at, rid)) return;
+    if (previous?.cell && !cellsInRange(previous.cell, frame.cell)) {
+      if (impliedSpeedKmh(previous.cell, previous.at, frame.cell, at) > config.maxSpeedKmh) {
+        return r.reject('implausible_move', undefined, rid);
+      }
+    }
+    await social.setPresence(r.uid, frame.cell, at, config.proximityWindowMs);
+    const friends = await social.proximityFriends(r.uid);
+    const theirs = await social.presenceOf(friends, at);
+    const met = friends.filter((_, i) => {
+      const p = theirs[i];
+      return p?.cell != null && cellsInRange(frame.cell, p.cell);
+    });
+    await this.met(r.uid, met, at, theirs, friends);
+    r.log.debug({ friendsInRange: met.length }, 'presence updated');
+    r.reply({ t: 'ok', rid: frame.rid });
+  }
+
+  private async blind(r: Requester, frame: BlindFrame): Promise<void> {
+    const { social, config, now } = this.d;
+    const rid = String(frame.rid);
+    const at = now();
+    const previous = await social.lastPresence(r.uid, at);
+    if (!this.checkRate(r, previous?.at, at, rid)) return;
+    await social.setPresence(r.uid, null, at, config.proximityWindowMs);
+    const matched = await social.postTokens(
+      r.uid,
+      frame.sets.map((s) => s.at),
+      frame.sets.flatMap((s) => s.near),
+      at,
+      config.proximityWindowMs,
+    );
+    // Tokens only say that two devices share a pair key; consent (C1) is still the relay's check.
+    const allowed = new Set(await social.proximityFriends(r.uid));
+    const met = matched.filter((uid) => allowed.has(uid));
+    const theirs = await social.presenceOf(met, at);
+    await this.met(r.uid, met, at, theirs, met);
+    r.log.debug({ friendsInRange: met.length }, 'blind presence updated');
+    r.reply({ t: 'ok', rid: frame.rid });
+  }
+
+  private checkRate(r: Requester, previousAt: number | undefined, at: number, rid: string): boolean {
+    const interval = this.d.config.presenceIntervalMs;
+    if (previousAt === undefined || at - previousAt >= interval) return true;
+    r.reject('presence_too_frequent', `one presence update every ${Math.round(interval / 1000)} s`, rid);
+    return false;
+  }
+
+  /** Tells uid and each friend in `met` that they are in range, once per encounter. */
+  private async met(
+    uid: string,
+    met: string[],
+    at: number,
+    presences: readonly ({ at: number } | null)[],
+    order: readonly string[],
+  ): Promise<void> {
+    const { social, config } = this.d;
+    for (const friend of met) {
+      const theirAt = presences[order.indexOf(friend)]?.at ?? at;
+      const since = Math.min(theirAt, at);
+      const until = since + config.proximityWindowMs;
+      const known = await social.inRange(uid, friend, at);
+      await social.markInRange(uid, friend, at, until);
+      if (known) continue;
+      const tag = `near-${since}`;
+      await this.notify(uid, tag, { kind: 'nearby', user: friend, since, until }, until, friend);
+      await this.notify(friend, tag, { kind: 'nearby', user: uid, since, until }, until, uid);
+    }
+  }
+
+  private async notify(
+    uid: string,
+    tag: string,
+    notice: Notice,
+    exp?: number,
+    about = notice.user,
+  ): Promise<void> {
+    const at = this.d.now();
+    await this.d.store.notify(
+      uid,
+      noticeEntryId(about, tag),
+      notice,
+      at,
+      exp ?? at + this.d.config.maxTtlSeconds * 1000,
+    );
+  }
+
+  private hash(phone: string): string {
+    return createHmac('sha256', this.d.discoveryKey).update(phone).digest('hex');
+  }
+}
