@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * What Redis did for a run: command counts from INFO commandstats (which also counts commands
+ * that Lua scripts run), client-issued commands from a MONITOR sample (where Lua's own calls are
+ * tagged "lua"), and the keys left behind via SCAN.
+ */
+export type CommandCounts = Record<string, number>;
+
+/** Commands the bench itself sends while measuring; never charged to a target. */
+const OWN = new Set(['info', 'scan', 'monitor', 'config|resetstat', 'dbsize', 'ping', 'client|setinfo']);
+
+export async function commandStats(client: Redis): Promise<CommandCounts> {
+  const text = await client.info('commandstats');
+  const out: CommandCounts = {};
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+/** after - before, without the bench's own commands and without zero rows. */
+export function diffCounts(before: CommandCounts, after: CommandCounts): CommandCounts {
+  const out: CommandCounts = {};
+  for (const [name, calls] of Object.entries(after)) {
+    if (OWN.has(name)) continue;
+    const d = calls - (before[name] ?? 0);
+    if (d > 0) out[name] = d;
+  }
+  return out;
+}
+
+export function totalOf(counts: CommandCounts): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
+/** Every key in the database. */
+export async function allKeys(client: Redis): Promise<Set<string>> {
+  const keys = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'COUNT', 5000);
+    cursor = next;
+    for (const k of batch) keys.add(k);
+  } while (cursor !== '0');
+  return keys;
+}
+
+/** Keys present now that were not in `before`. */
+export async function newKeys(client: Redis, before: Set<string>): Promise<string[]> {
+  const now = await allKeys(client);
+  return [...now].filter((k) => !before.has(k));
+}
+
+export interface MonitorSample {
+  /** Commands sent by clients (scripts count once, as eval/evalsha/fcall). */
+  client: CommandCounts;
+  /** Commands run inside Lua scripts or functions. */
+  lua: CommandCounts;
+}
+
+/** Counts what MONITOR shows while `during` runs. MONITOR slows Redis: use on short samples only. */
+export async function monitor(client: Redis, during: () => Promise<void>): Promise<MonitorSample> {
+  const sample: MonitorSample = { client: {}, lua: {} };
+  const mon = await client.monitor();
+  mon.on('monitor', (_time: string, args: string[], source: string) => {
+    const name = String(args[0] ?? '').toLowerCase();
+    if (OWN.has(name)) return;
+    const bucket = source === 'lua' || source.endsWith(' lua') ? sample.lua : sample.client;
+    bucket[name] = (bucket[name] ?? 0) + 1;
+  });
+  try {
+    await during();
+    // MONITOR output trails the commands slightly.
+    await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    mon.disconnect();
+  }
+  return sample;
+}

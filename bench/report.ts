@@ -1,0 +1,116 @@
+import type { Correctness } from './context.js';
+import type { TargetKind } from './link.js';
+import type { RunMeta } from './meta.js';
+import { totalOf } from './redis-stats.js';
+import type { DrainFigures } from './scenario-drain.js';
+import type { IdleFigures } from './scenario-idle.js';
+import type { LatencyResult } from './scenario-latency.js';
+import type { ThroughputFigures } from './scenario-throughput.js';
+import { round3 } from './stats.js';
+
+/** Everything the scenarios measured, turned into the JSON report (the table reads the same object). */
+export interface Results {
+  meta: RunMeta;
+  throughput?: ThroughputFigures;
+  latency?: LatencyResult;
+  idle?: IdleFigures[];
+  drain?: DrainFigures[];
+  proximity: boolean;
+  correctness: Correctness;
+}
+
+export const PROXIMITY_NOTE = 'not available: proximity not implemented';
+
+export interface Check {
+  name: string;
+  value: number | null;
+  target: string;
+  pass: boolean | null;
+}
+
+type Json = ReturnType<typeof buildReport>;
+
+export function buildReport(r: Results) {
+  const t256 = r.throughput?.sizes[0];
+  const lat20 = r.latency?.rates.find((x) => x.label === '20% of bare');
+  const largestIdle = r.idle?.at(-1);
+  const sample = r.throughput?.monitorSample;
+  const perMsg = (n: number, d: number | undefined) => (d ? n / d : Number.NaN);
+  const clientPerMsg = sample ? perMsg(totalOf(sample.client), sample.delivered) : Number.NaN;
+  const luaPerMsg = sample ? perMsg(totalOf(sample.lua), sample.delivered) : Number.NaN;
+  const tp = r.throughput;
+  const allPerMsg = tp ? perMsg(totalOf(tp.passbyCommands), tp.passbyDelivered) : Number.NaN;
+  const drainRate = r.drain?.length ? Math.min(...r.drain.map((d) => d.messagesPerSecond)) : Number.NaN;
+  const c = r.correctness.byTarget.passby;
+  const report = {
+    meta: r.meta,
+    throughput: {
+      payloadBytes: t256?.size ?? null,
+      ratioToBare: round3(t256?.ratioToBare ?? Number.NaN),
+      ratioToSocketio: round3(t256?.ratioToSocketio ?? Number.NaN),
+      bySize: tp?.sizes ?? [],
+    },
+    latency: {
+      p99RatioToSocketio: round3(lat20?.p99RatioToSocketio ?? Number.NaN),
+      atRate: lat20?.rate ?? null,
+      bareLimit: r.latency?.bareLimit ?? null,
+      unit: 'microseconds',
+      byRate: r.latency?.rates ?? [],
+    },
+    memory: {
+      bytesPerConnection: round3(largestIdle?.rssBytesPerConnection ?? Number.NaN),
+      heapBytesPerConnection: round3(largestIdle?.heapBytesPerConnection ?? Number.NaN),
+      connectPerSecond: round3(largestIdle?.connectPerSec ?? Number.NaN),
+      cases: r.idle ?? [],
+    },
+    redis: {
+      commandsPerMessage: round3(clientPerMsg),
+      commandsPerMessageIncludingLua: round3(allPerMsg),
+      luaCommandsPerMessage: round3(luaPerMsg),
+      byCommandPerMessage: tp ? perCommand(tp.passbyCommands, tp.passbyDelivered) : {},
+      monitorSample: sample ?? null,
+      socketioCommandsPerMessage: round3(t256?.redisCommandsPerMsg.socketio ?? Number.NaN),
+      note: 'commandsPerMessage: client-issued commands (a script call counts once) from a MONITOR sample; IncludingLua: INFO commandstats deltas over the 256 B rounds, which also count commands run inside scripts',
+    },
+    drain: { messagesPerSecond: round3(drainRate), cases: r.drain ?? [] },
+    proximity: { available: false, note: PROXIMITY_NOTE, requested: r.proximity },
+    correctness: {
+      lost: c.lost,
+      duplicated: c.duplicated,
+      residualKeys: c.residualKeys,
+      residualSample: c.residualSample,
+      byScenario: r.correctness.byScenario,
+      peers: { bare: r.correctness.byTarget.bare, socketio: r.correctness.byTarget.socketio },
+    },
+    checks: [] as Check[],
+  };
+  report.checks = checks(report);
+  return report;
+}
+
+function perCommand(counts: Record<string, number>, delivered: number): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(counts).map(([k, n]) => [k, round3(n / delivered)]));
+}
+
+function check(name: string, value: number | null, target: string, ok: (v: number) => boolean): Check {
+  return { name, value, target, pass: value === null ? null : ok(value) };
+}
+
+/** The targets from the issue, judged on this run's figures. */
+function checks(j: Omit<Json, 'checks'>): Check[] {
+  return [
+    check('throughput / bare ws (256 B)', j.throughput.ratioToBare, '>= 0.40', (v) => v >= 0.4),
+    check('throughput / Socket.IO (256 B)', j.throughput.ratioToSocketio, '>= 2.5', (v) => v >= 2.5),
+    check('p99 / Socket.IO at 20% of bare', j.latency.p99RatioToSocketio, '<= 0.7', (v) => v <= 0.7),
+    check('RSS bytes per idle connection', j.memory.bytesPerConnection, '<= 10 KB', (v) => v <= 10_000),
+    check('Redis commands per message', j.redis.commandsPerMessage, '<= 3', (v) => v <= 3),
+    check('Redis commands incl. Lua', j.redis.commandsPerMessageIncludingLua, '(info)', () => true),
+    check('drain msg/s (slower case)', j.drain.messagesPerSecond, '>= 30k', (v) => v >= 30_000),
+    check('messages lost', j.correctness.lost, '= 0', (v) => v === 0),
+    check('messages duplicated', j.correctness.duplicated, '= 0', (v) => v === 0),
+    check('Redis keys left after acks', j.correctness.residualKeys, '= 0', (v) => v === 0),
+  ];
+}
+
+export type Report = ReturnType<typeof buildReport>;
+export type { TargetKind };

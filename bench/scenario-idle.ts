@@ -1,0 +1,109 @@
+import type { IdleCase } from './cli.js';
+import type { Context } from './context.js';
+import type { ConnectResult } from './load-users.js';
+import { sleep } from './net.js';
+import { Pool } from './pool.js';
+import { CpuMeter } from './proc-stats.js';
+import type { HeapStats, ServerProcess } from './server-process.js';
+import { bytes, human, micros, split } from './stats.js';
+import { startRelay } from './targets.js';
+
+/*
+ * Idle authenticated connections: fresh relay processes (several for the large case, since one
+ * process may hold at most 20000 open files; they share one Redis, which is passby's scale-out
+ * shape), load-generator processes of at most 10k connections each, several loopback source
+ * addresses. Memory per connection = growth of RSS (and of heap after a full GC) over all relays,
+ * divided by the connections that authenticated.
+ */
+export interface IdleFigures {
+  connections: number;
+  relays: number;
+  authenticated: number;
+  failures: number;
+  firstError: string | undefined;
+  connectPerSec: number;
+  rssBytesPerConnection: number | null;
+  heapBytesPerConnection: number | null;
+  redisBytesPerUser: number;
+  /** CPU per connect-plus-authenticate: relays, Redis, load generator (with Ed25519 key generation). */
+  relayCpuMicrosPerConnect: number | null;
+  redisCpuMicrosPerConnect: number;
+  generatorCpuMicrosPerConnect: number;
+}
+
+const PER_WORKER = 10_000;
+
+export async function runIdle(ctx: Context): Promise<IdleFigures[]> {
+  const out: IdleFigures[] = [];
+  for (const c of ctx.options.idle) out.push(await idleCase(ctx, c));
+  return out;
+}
+
+async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
+  const external = ctx.options.relayUrl;
+  ctx.progress(`idle ${human(c.connections)}: starting ${external ? 0 : c.relays} relay(s)`);
+  const relays: ServerProcess[] = [];
+  let pool: Pool | undefined;
+  try {
+    if (!external) {
+      for (let i = 0; i < c.relays; i++) {
+        relays.push(await startRelay(`relay-idle-${i}`, { redisUrl: ctx.redis.url, nodeArgs: [] }));
+      }
+    }
+    const urls = external ? [external] : relays.map((r) => r.url);
+    const before = await Promise.all(relays.map((r) => r.heap()));
+    const redisBefore = await redisMemory(ctx);
+    const workers = Math.max(2, Math.ceil(c.connections / PER_WORKER));
+    pool = await Pool.start(workers);
+    const shares = split(c.connections, workers);
+    ctx.progress(`idle ${human(c.connections)}: connecting and authenticating over ${workers} worker(s)`);
+    const relayCpu = new CpuMeter(relays.map((r) => r.pid));
+    const redisCpu = new CpuMeter([ctx.redis.pid]);
+    const generatorCpu = new CpuMeter(pool.pids);
+    const results = await pool.all<ConnectResult>((i) => ({
+      cmd: 'users',
+      args: { urls, count: shares[i]!, spread: 8, concurrency: 64, hold: true },
+    }));
+    // Each worker times its own connects (identity generation excluded); they ran side by side.
+    const ms = Math.max(...results.map((r) => r.ms));
+    const cpu = { relay: relayCpu.used(), redis: redisCpu.used(), generator: generatorCpu.used() };
+    await sleep(1_000);
+    const after = await Promise.all(relays.map((r) => r.heap()));
+    const redisAfter = await redisMemory(ctx);
+    const ok = results.reduce((a, r) => a + r.ok, 0);
+    const failures = results.reduce((a, r) => a + r.failures, 0);
+    const growth = (f: (h: HeapStats) => number) =>
+      relays.length === 0 || ok === 0 ? null : after.reduce((a, h, i) => a + f(h) - f(before[i]!), 0) / ok;
+    const figures: IdleFigures = {
+      connections: c.connections,
+      relays: external ? 1 : c.relays,
+      authenticated: ok,
+      failures,
+      firstError: results.find((r) => r.firstError)?.firstError,
+      connectPerSec: ok / (ms / 1000),
+      rssBytesPerConnection: growth((h) => h.rss),
+      heapBytesPerConnection: growth((h) => h.heapUsed),
+      redisBytesPerUser: ok > 0 && !external ? (redisAfter - redisBefore) / ok : Number.NaN,
+      relayCpuMicrosPerConnect: external ? null : cpu.relay / ok,
+      redisCpuMicrosPerConnect: cpu.redis / ok,
+      generatorCpuMicrosPerConnect: cpu.generator / ok,
+    };
+    ctx.progress(
+      `idle ${human(c.connections)}: ${ok} authenticated at ${human(figures.connectPerSec)}/s, ` +
+        `${bytes(figures.rssBytesPerConnection)} RSS per connection; cpu per connect: relay ` +
+        `${micros(figures.relayCpuMicrosPerConnect)}, redis ${micros(figures.redisCpuMicrosPerConnect)}, ` +
+        `generator ${micros(figures.generatorCpuMicrosPerConnect)} (with key generation)` +
+        (failures ? `, ${failures} failed (${figures.firstError})` : ''),
+    );
+    await pool.all(() => ({ cmd: 'closeUsers', args: {} }));
+    return figures;
+  } finally {
+    await pool?.stop();
+    await Promise.all(relays.map((r) => r.stop()));
+  }
+}
+
+async function redisMemory(ctx: Context): Promise<number> {
+  const info = await ctx.db.info('memory');
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+}

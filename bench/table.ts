@@ -1,0 +1,167 @@
+import type { TargetKind } from './link.js';
+import type { Check, Report } from './report.js';
+import { bytes, human, micros } from './stats.js';
+
+/** The human report: one screen of aligned tables, read top to bottom. */
+export function renderTable(r: Report): string {
+  const m = r.meta;
+  const out: string[] = [];
+  out.push(
+    `passby bench: ${m.quick ? 'quick, ' : ''}${m.rounds} interleaved rounds x ${m.runSeconds} s, ` +
+      `${m.pairs} pairs, ${m.workers} load workers; node ${m.node}, ${m.cpus} cpus; medians of rounds`,
+  );
+  const tp = r.throughput.bySize;
+  if (tp.length > 0) {
+    out.push('', 'Throughput at saturation (delivered msg/s; server CPU per delivered message)');
+    const rows = tp.map((s) => [
+      s.size >= 1024 ? `${s.size / 1024} KiB` : `${s.size} B`,
+      human(s.msgsPerSec.passby),
+      human(s.msgsPerSec.bare),
+      human(s.msgsPerSec.socketio),
+      `${human(s.ratioToBare)}x`,
+      `${human(s.ratioToSocketio)}x`,
+      micros(s.serverCpuMicrosPerMsg.passby),
+      micros(s.serverCpuMicrosPerMsg.socketio),
+      micros(s.redisCpuMicrosPerMsg.passby),
+    ]);
+    out.push(
+      ...grid(
+        [
+          'payload',
+          'passby',
+          'bare ws',
+          'socket.io',
+          'vs bare',
+          'vs sio',
+          'relay cpu',
+          'sio cpu',
+          'redis cpu',
+        ],
+        rows,
+      ),
+    );
+    const g = tp[0]!.generatorCpuMicrosPerMsg;
+    out.push(
+      `  load generator CPU per message at ${tp[0]!.size} B: passby ${micros(g.passby)}, ` +
+        `bare ws ${micros(g.bare)}, socket.io ${micros(g.socketio)}`,
+    );
+  }
+  if (r.latency.byRate.length > 0) {
+    out.push(
+      '',
+      'Latency, open loop, 256 B (from intended send time; lag = generator behind schedule;',
+      '  shed = sends skipped while the target was over half a second of load behind)',
+    );
+    const rows: string[][] = [];
+    for (const l of r.latency.byRate) {
+      for (const k of ['passby', 'bare', 'socketio'] as TargetKind[]) {
+        rows.push([
+          k === 'passby' ? `${l.label} (${human(l.rate)}/s)` : '',
+          k === 'bare' ? 'bare ws' : k,
+          micros(l.p50[k]),
+          micros(l.p99[k]),
+          micros(l.p999[k]),
+          micros(l.max[k]),
+          micros(l.lagP99[k]),
+          human(l.shed[k]),
+          k === 'passby' ? `${human(l.p99RatioToSocketio)}x` : '',
+        ]);
+      }
+    }
+    out.push(
+      ...grid(['load', 'target', 'p50', 'p99', 'p99.9', 'max', 'lag p99', 'shed', 'p99 vs sio'], rows),
+    );
+  }
+  if (r.memory.cases.length > 0) {
+    out.push('', 'Idle authenticated connections (passby; growth after a full GC, per connection)');
+    const rows = r.memory.cases.map((c) => [
+      human(c.connections),
+      String(c.relays),
+      human(c.authenticated),
+      human(c.failures),
+      `${human(c.connectPerSec)}/s`,
+      bytes(c.rssBytesPerConnection),
+      bytes(c.heapBytesPerConnection),
+      bytes(c.redisBytesPerUser),
+    ]);
+    out.push(
+      ...grid(
+        ['connections', 'relays', 'authed', 'failed', 'connect+auth', 'RSS', 'heap', 'redis/user'],
+        rows,
+      ),
+    );
+  }
+  if (r.drain.cases.length > 0) {
+    out.push(
+      '',
+      'Backlog drain (passby; drain and its rate: from the first connect to the last delivery;',
+      '  first-last: rate between the first and the last delivery; per message: relay cpu, redis commands)',
+    );
+    const rows = r.drain.cases.map((d) => [
+      `${human(d.users)} x ${human(d.perUser)}`,
+      human(d.stored),
+      `${human(d.fillPerSec)}/s`,
+      micros(d.drainMs * 1000),
+      `${human(d.messagesPerSecond)}/s`,
+      `${human(d.deliveryPhasePerSecond)}/s`,
+      micros(d.connectMs * 1000),
+      micros(d.relayCpuMicrosPerMsg),
+      human(d.redisCommandsPerMsg),
+      `${d.lost}/${d.duplicated}/${d.residualKeys}`,
+    ]);
+    out.push(
+      ...grid(
+        [
+          'users x msgs',
+          'stored',
+          'park rate',
+          'drain',
+          'drain rate',
+          'first-last',
+          'all authed',
+          'relay cpu',
+          'redis cmds',
+          'lost/dup/keys',
+        ],
+        rows,
+      ),
+    );
+  }
+  const rd = r.redis;
+  out.push(
+    '',
+    `Redis per delivered message (passby, 256 B): ${human(rd.commandsPerMessage)} client-issued, ` +
+      `${human(rd.commandsPerMessageIncludingLua)} including commands inside Lua ` +
+      `(${Object.entries(rd.byCommandPerMessage)
+        .map(([k, v]) => `${k} ${human(v)}`)
+        .join(', ')}); Socket.IO peer: ${human(rd.socketioCommandsPerMessage)}`,
+  );
+  out.push('', `Proximity: ${r.proximity.note}`);
+  const c = r.correctness;
+  out.push(
+    '',
+    `Correctness (passby, all scenarios): lost ${c.lost}, duplicated ${c.duplicated}, Redis keys left ${c.residualKeys}` +
+      (c.residualSample.length ? ` (e.g. ${c.residualSample.join(' ')})` : ''),
+    `  peers: bare ws lost ${c.peers.bare.lost} dup ${c.peers.bare.duplicated}; socket.io lost ${c.peers.socketio.lost} ` +
+      `dup ${c.peers.socketio.duplicated} keys ${c.peers.socketio.residualKeys}`,
+  );
+  out.push('', 'Targets (256 B, ratios from this run)');
+  out.push(...grid(['figure', 'value', 'target', ''], r.checks.map(checkRow)));
+  return `${out.join('\n')}\n`;
+}
+
+function checkRow(c: Check): string[] {
+  const verdict = c.pass === null ? 'not measured' : c.target === '(info)' ? '' : c.pass ? 'ok' : 'MISSED';
+  return [c.name, human(c.value), c.target, verdict];
+}
+
+/** Left-aligned first column, right-aligned others, two spaces apart. */
+export function grid(headers: string[], rows: string[][]): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].map((l) => `  ${l}`);
+}

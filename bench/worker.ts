@@ -1,0 +1,82 @@
+import sodium from 'libsodium-wrappers';
+import type { TargetKind } from './link.js';
+import { PairGroup, type PairsArgs } from './load-pairs.js';
+import { UserGroup, type UsersArgs } from './load-users.js';
+
+/*
+ * A load-generator process, forked by pool.ts. It holds connections between commands and answers
+ * each {id, cmd, args} with {id, ok, result | error}. Every loop it runs is bounded in time; the
+ * process exits when its parent goes away.
+ */
+export type WorkerCommand =
+  | { cmd: 'pairs'; args: PairsArgs }
+  | {
+      cmd: 'saturate';
+      args: { kind: TargetKind; size: number; durationMs: number; window: number; settleMs: number };
+    }
+  | {
+      cmd: 'openLoop';
+      args: {
+        kind: TargetKind;
+        size: number;
+        rate: number;
+        durationMs: number;
+        settleMs: number;
+        maxOutstanding: number;
+      };
+    }
+  | { cmd: 'closePairs'; args: { kind: TargetKind } }
+  | { cmd: 'users'; args: UsersArgs & { hold: boolean } }
+  | { cmd: 'fill'; args: { perUser: number; size: number; window: number } }
+  | { cmd: 'drain'; args: UsersArgs & { timeoutMs: number } }
+  | { cmd: 'closeUsers'; args: Record<string, never> };
+
+const pairs = new Map<TargetKind, PairGroup>();
+const users = new UserGroup();
+
+function group(kind: TargetKind): PairGroup {
+  let g = pairs.get(kind);
+  if (!g) {
+    g = new PairGroup(kind);
+    pairs.set(kind, g);
+  }
+  return g;
+}
+
+async function handle(c: WorkerCommand): Promise<unknown> {
+  switch (c.cmd) {
+    case 'pairs':
+      return group(c.args.kind).open(c.args);
+    case 'saturate': {
+      const a = c.args;
+      return group(a.kind).saturate(a.size, a.durationMs, a.window, a.settleMs);
+    }
+    case 'openLoop': {
+      const a = c.args;
+      return group(a.kind).openLoop(a.size, a.rate, a.durationMs, a.settleMs, a.maxOutstanding);
+    }
+    case 'closePairs':
+      group(c.args.kind).close();
+      return null;
+    case 'users':
+      return users.open(c.args, c.args.hold);
+    case 'fill':
+      return users.fill(c.args.perUser, c.args.size, c.args.window);
+    case 'drain':
+      return users.drain(c.args, c.args.timeoutMs);
+    case 'closeUsers':
+      users.close();
+      return null;
+  }
+}
+
+await sodium.ready;
+process.on('message', (m: { id: number } & WorkerCommand) => {
+  handle(m).then(
+    (result) => process.send?.({ id: m.id, ok: true, result }),
+    (err: unknown) =>
+      process.send?.({ id: m.id, ok: false, error: err instanceof Error ? err.stack : String(err) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+process.send?.({ id: 0, ok: true, result: 'ready' });
