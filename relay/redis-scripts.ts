@@ -24,6 +24,16 @@ local function fmt(n)
   return string.format('%.0f', n)
 end
 
+-- The store's clock in microseconds (Redis TIME), read once per script call.
+local clock_us = nil
+local function clock()
+  if not clock_us then
+    local t = redis.call('TIME')
+    clock_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  end
+  return clock_us
+end
+
 -- A stored value: <flag><seq>:<ts>:<exp>:<body>. flag is '0' or '1' for a message (receipt
 -- asked), 'd' or 'e' for a receipt (delivered, expired; ts is then the receipt's "at"), 'n' for
 -- a notice (body: its JSON).
@@ -38,8 +48,7 @@ local function insert(uid, id, flag, now, exp, body, r, bell)
   local b = tonumber(r[3]) or 0
   local c = (tonumber(r[4]) or 0) + 1
   local prev = tonumber(r[5]) or 0
-  local t = redis.call('TIME')
-  local seq = math.max(tonumber(t[1]) * 1000000 + tonumber(t[2]), prev + 1)
+  local seq = math.max(clock(), prev + 1)
   if flag == '0' or flag == '1' then
     n = n + 1
     b = b + #body
@@ -101,32 +110,47 @@ end
 `;
 
 /**
- * ARGV: prefix, to, entry id, now, ttlMs, receipt ('1'|'0'), bell ('1'|'0'), max messages,
- * max bytes, body. Returns {'stored', seq, prev, ts, exp} | {'dup', seq, ts, exp} |
- * {'unknown'} | {'quota', 'messages'|'bytes'}.
+ * Stores a batch of sends (one script call per event-loop turn of the relay, so Redis and the
+ * client library pay their per-call cost once for many messages).
+ * ARGV: prefix, max messages, max bytes, count, then per send: to, entry id, now, ttlMs,
+ * receipt ('1'|'0'), bell ('1'|'0'), body.
+ * Returns 5 values per send: 'stored', seq, prev, ts, exp | 'dup', seq, ts, exp, '' |
+ * 'unknown', '', '', '', '' | 'quota', 'messages'|'bytes', '', '', ''.
  */
 export const SEND_SCRIPT = `${COMMON}
-local to, id = ARGV[2], ARGV[3]
-local now, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
-local body = ARGV[10]
-local r = redis.call('HMGET', key(to, 'e'), id, 'n', 'b', 'c', 's')
-if r[1] then
-  local _, seq, ts, exp = parse(r[1])
-  return {'dup', seq, ts, exp}
+local max_n, max_b = tonumber(ARGV[2]), tonumber(ARGV[3])
+local function send_one(to, id, now, ttl, receipt, bell, body)
+  local r = redis.call('HMGET', key(to, 'e'), id, 'n', 'b', 'c', 's')
+  if r[1] then
+    local _, seq, ts, exp = parse(r[1])
+    return 'dup', seq, ts, exp, ''
+  end
+  -- Entries are only ever filed for registered users, so a non-empty mailbox needs no check.
+  if not r[4] and redis.call('EXISTS', key(to, 'pk')) == 0 then
+    return 'unknown', '', '', '', ''
+  end
+  if (tonumber(r[2]) or 0) >= max_n then
+    return 'quota', 'messages', '', '', ''
+  end
+  if (tonumber(r[3]) or 0) + #body > max_b then
+    return 'quota', 'bytes', '', '', ''
+  end
+  local exp = now + ttl
+  local seq, prev = insert(to, id, receipt, now, exp, body, r, bell == '1')
+  return 'stored', seq, prev, fmt(now), fmt(exp)
 end
--- Entries are only ever filed for registered users, so a non-empty mailbox needs no check.
-if not r[4] and redis.call('EXISTS', key(to, 'pk')) == 0 then
-  return {'unknown'}
+local out = {}
+for i = 0, tonumber(ARGV[4]) - 1 do
+  local a = 5 + i * 7
+  local s1, s2, s3, s4, s5 = send_one(ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
+    ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
+  out[#out + 1] = s1
+  out[#out + 1] = s2
+  out[#out + 1] = s3
+  out[#out + 1] = s4
+  out[#out + 1] = s5
 end
-if (tonumber(r[2]) or 0) >= tonumber(ARGV[8]) then
-  return {'quota', 'messages'}
-end
-if (tonumber(r[3]) or 0) + #body > tonumber(ARGV[9]) then
-  return {'quota', 'bytes'}
-end
-local exp = now + ttl
-local seq, prev = insert(to, id, ARGV[6], now, exp, body, r, ARGV[7] == '1')
-return {'stored', seq, prev, fmt(now), fmt(exp)}
+return out
 `;
 
 /**
@@ -167,17 +191,23 @@ insert(uid, id, 'n', tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], r, true)
 return 1
 `;
 
-/** ARGV: prefix, uid, entry id, now, receiptTtlMs. Returns 1 when the entry was deleted, else 0. */
+/**
+ * Acknowledges a batch of entries (one script call per event-loop turn).
+ * ARGV: prefix, receiptTtlMs, count, then per ack: uid, entry id, now.
+ * Returns one value per ack: 1 when the entry was deleted, 0 when it was already gone.
+ */
 export const ACK_SCRIPT = `${COMMON}
-local uid, id = ARGV[2], ARGV[3]
-local flag = remove(uid, id)
-if not flag then
-  return 0
+local ttl = tonumber(ARGV[2])
+local out = {}
+for i = 0, tonumber(ARGV[3]) - 1 do
+  local uid, id, now = ARGV[4 + i * 3], ARGV[5 + i * 3], tonumber(ARGV[6 + i * 3])
+  local flag = remove(uid, id)
+  if flag == '1' then
+    file_receipt(uid, id, 'd', now, ttl)
+  end
+  out[#out + 1] = flag and 1 or 0
 end
-if flag == '1' then
-  file_receipt(uid, id, 'd', tonumber(ARGV[4]), tonumber(ARGV[5]))
-end
-return 1
+return out
 `;
 
 /**

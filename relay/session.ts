@@ -60,6 +60,7 @@ export class Session implements Attached, Requester {
   private version = 0;
   private nonce = '';
   private errors = 0;
+  private corked = false;
   private delivery: Delivery | undefined;
   private readonly bucket: TokenBucket;
   private readonly authTimer: ReturnType<typeof setTimeout>;
@@ -373,7 +374,25 @@ export class Session implements Attached, Requester {
   private send(frame: RelayFrame): void {
     if (this.phase === 'closed') return;
     if (this.socket.bufferedAmount > this.deps.config.maxBufferedBytes) return this.close('slow_consumer');
+    this.cork();
     this.socket.send(encodeFrame(frame), { binary: true });
+  }
+
+  /**
+   * Holds this tick's frames in the TCP socket and writes them with one writev at the end of the
+   * tick: replies resolved together (a batch of store answers) leave in one system call instead
+   * of one each. ws keeps its own cork/uncork pairs balanced inside ours.
+   */
+  private cork(): void {
+    if (this.corked) return;
+    const raw = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!raw) return;
+    this.corked = true;
+    raw.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      raw.uncork();
+    });
   }
 
   private track(work: Promise<void>): void {

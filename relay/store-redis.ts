@@ -55,7 +55,7 @@ import type {
 interface Commands {
   pbSend(...args: (string | Buffer)[]): Promise<string[]>;
   pbFetchBuffer(...args: string[]): Promise<Buffer[]>;
-  pbAck(...args: string[]): Promise<number>;
+  pbAck(...args: string[]): Promise<number[]>;
   pbNotify(...args: string[]): Promise<number>;
   pbSweep(...args: string[]): Promise<number[]>;
 }
@@ -111,6 +111,36 @@ export async function createRedisStore(options: {
   const channelTail = '}:bell';
   let handler: SignalHandler = () => {};
 
+  // Sends and acks issued in one event-loop turn go to Redis as one script call each.
+  const sends = new Batcher<SendInput, SendResult>(async (batch) => {
+    const args: (string | Buffer)[] = [
+      prefix,
+      String(limits.mailboxMaxMessages),
+      String(limits.mailboxMaxBytes),
+      String(batch.length),
+    ];
+    for (const input of batch) {
+      args.push(
+        input.to,
+        `m:${input.from}:${input.mid}`,
+        String(input.now),
+        String(input.ttlMs),
+        input.receipt ? '1' : '0',
+        input.bell ? '1' : '0',
+        // ioredis sends only Buffers as bytes (anything else goes through String()); a view, no copy.
+        Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength),
+      );
+    }
+    const reply = await cmd.pbSend(...args);
+    return batch.map((_, i) => sendResult(reply, i * 5));
+  });
+  const acks = new Batcher<{ uid: string; entryId: string; now: number }, AckResult>(async (batch) => {
+    const args = [prefix, String(limits.receiptTtlMs), String(batch.length)];
+    for (const a of batch) args.push(a.uid, a.entryId, String(a.now));
+    const reply = await cmd.pbAck(...args);
+    return reply.map((deleted) => ({ deleted: deleted === 1 }));
+  });
+
   sub.on('message', (channel: string, message: string) => {
     const uid = channel.slice(channelHead.length, -channelTail.length);
     const signal = parseSignal(message);
@@ -129,44 +159,8 @@ export async function createRedisStore(options: {
       return Promise.all(uids.map((uid) => cmd.get(userKey(uid, 'pk'))));
     },
 
-    async send(input: SendInput): Promise<SendResult> {
-      const reply = await cmd.pbSend(
-        prefix,
-        input.to,
-        `m:${input.from}:${input.mid}`,
-        String(input.now),
-        String(input.ttlMs),
-        input.receipt ? '1' : '0',
-        input.bell ? '1' : '0',
-        String(limits.mailboxMaxMessages),
-        String(limits.mailboxMaxBytes),
-        // ioredis sends only Buffers as bytes (anything else goes through String()); a view, no copy.
-        Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength),
-      );
-      switch (reply[0]) {
-        case 'stored':
-          return {
-            status: 'stored',
-            dup: false,
-            seq: Number(reply[1]),
-            prev: Number(reply[2]),
-            ts: Number(reply[3]),
-            exp: Number(reply[4]),
-          };
-        case 'dup':
-          return {
-            status: 'stored',
-            dup: true,
-            seq: Number(reply[1]),
-            prev: 0,
-            ts: Number(reply[2]),
-            exp: Number(reply[3]),
-          };
-        case 'unknown':
-          return { status: 'unknown_recipient' };
-        default:
-          return { status: 'quota_exceeded', limit: reply[1] === 'bytes' ? 'bytes' : 'messages' };
-      }
+    send(input: SendInput): Promise<SendResult> {
+      return sends.push(input);
     },
 
     async fetch(uid, afterSeq, limit, now): Promise<FetchResult> {
@@ -179,9 +173,8 @@ export async function createRedisStore(options: {
       return { entries, last: Number(reply[0]!.toString('latin1')), more: reply[1]![0] === 0x31 };
     },
 
-    async ack(uid, entryId, now): Promise<AckResult> {
-      const deleted = await cmd.pbAck(prefix, uid, entryId, String(now), String(limits.receiptTtlMs));
-      return { deleted: deleted === 1 };
+    ack(uid, entryId, now): Promise<AckResult> {
+      return acks.push({ uid, entryId, now });
     },
 
     async notify(uid, entryId, notice, now, exp) {
@@ -234,6 +227,73 @@ export async function createRedisStore(options: {
       await Promise.all([release(cmd), release(sub)]);
     },
   };
+}
+
+function sendResult(reply: string[], at: number): SendResult {
+  switch (reply[at]) {
+    case 'stored':
+      return {
+        status: 'stored',
+        dup: false,
+        seq: Number(reply[at + 1]),
+        prev: Number(reply[at + 2]),
+        ts: Number(reply[at + 3]),
+        exp: Number(reply[at + 4]),
+      };
+    case 'dup':
+      return {
+        status: 'stored',
+        dup: true,
+        seq: Number(reply[at + 1]),
+        prev: 0,
+        ts: Number(reply[at + 2]),
+        exp: Number(reply[at + 3]),
+      };
+    case 'unknown':
+      return { status: 'unknown_recipient' };
+    default:
+      return { status: 'quota_exceeded', limit: reply[at + 1] === 'bytes' ? 'bytes' : 'messages' };
+  }
+}
+
+/** Most operations in one script call: keeps each call short for Redis's single thread. */
+const MAX_BATCH = 256;
+
+/**
+ * Collects the operations of one event-loop turn and runs them as one batch (flushed by
+ * setImmediate, or at once when MAX_BATCH is reached). Each caller gets its own result.
+ */
+class Batcher<I, O> {
+  private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
+  private scheduled = false;
+
+  constructor(private readonly run: (items: I[]) => Promise<O[]>) {}
+
+  push(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (this.queue.length >= MAX_BATCH) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    this.run(batch.map((b) => b.item)).then(
+      (results) => {
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+      },
+      (err: unknown) => {
+        for (const b of batch) b.reject(err);
+      },
+    );
+  }
 }
 
 /**

@@ -198,6 +198,17 @@ describe('redis store', () => {
     expect((await store.fetch(bob, 0, 10, T0)).entries).toHaveLength(2);
   });
 
+  it('sends and acks issued in one event-loop turn as one script call each, with one TIME', async () => {
+    const mids = Array.from({ length: 20 }, (_, i) => `batch-${i}`);
+    const stored = await commandsOf(() => Promise.all(mids.map((mid) => send({ mid }))));
+    expect(stored).toMatchObject({ script: 1, time: 1, hset: 20 });
+    const acked = await commandsOf(() =>
+      Promise.all(mids.map((mid) => store.ack(bob, messageEntryId(alice, mid), T0))),
+    );
+    expect(acked.script).toBe(1);
+    expect(await store.fetch(bob, 0, 100, T0)).toEqual({ entries: [], last: 0, more: false });
+  });
+
   describe('commands per operation (one script call each)', () => {
     it('sends into an empty mailbox with one script running 9 commands', async () => {
       expect(await commandsOf(() => send())).toEqual({
