@@ -40,11 +40,11 @@ export function encodeFrame(frame: ClientFrame | RelayFrame): Uint8Array {
 /** Splits a frame into its parsed header object and body, or says why it cannot. */
 export function splitFrame(
   bytes: Uint8Array,
+  maxHeader: number = LIMITS.maxHeaderBytes,
 ): { header: Record<string, unknown>; body: Uint8Array } | DecodeFailure {
   if (bytes.length < 2) return fail('malformed_frame', 'frame shorter than its length prefix');
   const length = (bytes[0]! << 8) | bytes[1]!;
-  if (length > LIMITS.maxHeaderBytes)
-    return fail('malformed_frame', `header longer than ${LIMITS.maxHeaderBytes} bytes`);
+  if (length > maxHeader) return fail('malformed_frame', `header longer than ${maxHeader} bytes`);
   if (2 + length > bytes.length) return fail('malformed_frame', 'header length prefix exceeds the frame');
   let header: unknown;
   try {
@@ -68,7 +68,7 @@ export function decodeClientFrame(bytes: Uint8Array): Decoded<ClientFrame> {
 
 /** Decodes and validates a frame sent by the relay (used by clients). */
 export function decodeRelayFrame(bytes: Uint8Array): Decoded<RelayFrame> {
-  const split = splitFrame(bytes);
+  const split = splitFrame(bytes, LIMITS.maxRelayHeaderBytes);
   if ('ok' in split) return split;
   if (typeof split.header.t !== 'string') return fail('malformed_frame', 'header has no string field "t"');
   return validateRelayFrame(split.header, split.body);

@@ -2,8 +2,10 @@
 export const LIMITS = {
   /** Largest payload (ciphertext) in one `send` or `msg` frame, in bytes. */
   maxBodyBytes: 64 * 1024,
-  /** Largest JSON header of any frame, in bytes of UTF-8. */
+  /** Largest JSON header of a frame a client sends, in bytes of UTF-8. */
   maxHeaderBytes: 8 * 1024,
+  /** Largest JSON header of a frame the relay sends (a long friends list), up to the u16 prefix. */
+  maxRelayHeaderBytes: 65_535,
   /** Longest time a payload may wait for its recipient. */
   maxTtlSeconds: 30 * 24 * 60 * 60,
   /** Most user IDs in one `keys` request. */

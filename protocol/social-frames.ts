@@ -117,8 +117,12 @@ export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 
 export const SOCIAL_LIMITS = {
   maxLookupPhones: 64,
-  /** Token sets per blind update (friends plus padding). */
-  maxTokenSets: 256,
+  /**
+   * Token sets per blind update (friends plus padding): 32 sets of about 216 bytes of JSON fit the
+   * 8 KiB header of a client frame, so blind mode serves up to 16 friends with proximity on when the
+   * SDK pads to twice the friend count.
+   */
+  maxTokenSets: 32,
   nearTokensPerSet: 7,
 } as const;
 

@@ -232,9 +232,11 @@ export function createMemorySocialStore(): SocialStore {
       return uids.map((uid) => live(presence, uid, now) ?? null);
     },
 
-    async setPresence(uid, cell, now, windowMs) {
+    async setPresence(uid, cell, now, windowMs, anchor) {
       prune(now);
-      presence.set(uid, { value: { cell, at: now }, until: now + windowMs });
+      const value: Presence = { cell, at: now };
+      if (cell === null && anchor) value.anchor = { ...anchor };
+      presence.set(uid, { value, until: now + windowMs });
     },
 
     async postTokens(uid, at, near, now, windowMs) {

@@ -166,19 +166,18 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
     },
 
     async lastPresence(uid, now) {
-      String(now);
       return parsePresence(await cmd.get(userKey(uid, 'pr')), now);
     },
 
     presenceOf(uids, now) {
-      String(now);
       return Promise.all(uids.map(async (uid) => parsePresence(await cmd.get(userKey(uid, 'pr')), now)));
     },
 
-    async setPresence(uid, cell, now, windowMs) {
+    async setPresence(uid, cell, now, windowMs, anchor) {
+      const kept = cell === null && anchor ? `:${anchor.cell}:${anchor.at}` : '';
       await cmd.set(
         userKey(uid, 'pr'),
-        `${String(now)}:${now + windowMs}:${cell ?? ''}`,
+        `${String(now)}:${now + windowMs}:${cell ?? ''}${kept}`,
         'PX',
         ttl(windowMs),
       );
@@ -199,10 +198,12 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
   };
 }
 
-/** Decodes "<at>:<end>:<cell>"; null once the window has ended. */
+/** Decodes "<at>:<end>:<cell>[:<anchor cell>:<anchor at>]"; null once the window has ended. */
 function parsePresence(value: string | null, now: number): Presence | null {
   if (value === null) return null;
-  const [at, end, cell] = value.split(':');
+  const [at, end, cell, anchorCell, anchorAt] = value.split(':');
   if (!(Number(end) > now)) return null;
-  return { cell: cell || null, at: Number(at) };
+  const presence: Presence = { cell: cell || null, at: Number(at) };
+  if (anchorCell) presence.anchor = { cell: anchorCell, at: Number(anchorAt) };
+  return presence;
 }

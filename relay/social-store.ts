@@ -47,8 +47,18 @@ export interface SocialStore {
   lastPresence(uid: string, now: number): Promise<Presence | null>;
   /** The presence of each user (null where none is live), in order. */
   presenceOf(uids: readonly string[], now: number): Promise<(Presence | null)[]>;
-  /** Records uid's presence until now + windowMs; `cell` is null for a blind-mode update. */
-  setPresence(uid: string, cell: string | null, now: number, windowMs: number): Promise<void>;
+  /**
+   * Records uid's presence until now + windowMs; `cell` is null for a blind-mode update, which
+   * may carry the `anchor`: the last baseline cell and its time, kept (for the window, like the
+   * rest) only so the jump check still applies after blind updates. Never used for matching.
+   */
+  setPresence(
+    uid: string,
+    cell: string | null,
+    now: number,
+    windowMs: number,
+    anchor?: Anchor,
+  ): Promise<void>;
   /**
    * Posts blind-mode tokens until now + windowMs and returns the users (other than uid) whose live
    * tokens match: their "near" tokens contain one of uid's "at" tokens, or their "at" token is
@@ -87,5 +97,12 @@ export interface Presence {
   /** H3 cell, or null for a blind-mode update. */
   cell: string | null;
   /** When it was posted (relay clock, ms). */
+  at: number;
+  /** Blind-mode updates only: the last baseline cell and when it was posted, if one was given. */
+  anchor?: Anchor;
+}
+
+export interface Anchor {
+  cell: string;
   at: number;
 }

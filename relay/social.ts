@@ -13,10 +13,16 @@ import type {
 import type { RelayConfig } from './config.js';
 import { cellsInRange, impliedSpeedKmh, isValidCell } from './geo.js';
 import type { Logger } from './logger.js';
-import type { SocialStore } from './social-store.js';
+import type { Anchor, Presence, SocialStore } from './social-store.js';
 import { noticeEntryId, type Store } from './store.js';
 
 const HOUR_MS = 3_600_000;
+
+/** The last baseline cell and its time, from a baseline presence or a blind one's anchor. */
+function anchorOf(p: Presence | null): Anchor | undefined {
+  if (p?.cell) return { cell: p.cell, at: p.at };
+  return p?.anchor;
+}
 
 export interface SocialDeps {
   config: Readonly<RelayConfig>;
@@ -85,7 +91,7 @@ export class SocialHandlers {
         if (!key) return r.reject('unknown_recipient', undefined, rid);
         const result = await social.requestFriend(r.uid, frame.id);
         if (result !== 'already')
-          await this.notify(frame.id, 'friend-in', {
+          await this.notify(frame.id, `friend-in-${this.d.now()}`, {
             kind: 'friend',
             user: r.uid,
             state: result === 'friends' ? 'friend' : 'incoming',
@@ -94,7 +100,11 @@ export class SocialHandlers {
       }
       case 'accept':
         if (!(await social.acceptFriend(r.uid, frame.id))) return r.reject('no_request', undefined, rid);
-        await this.notify(frame.id, 'friend-ok', { kind: 'friend', user: r.uid, state: 'friend' });
+        await this.notify(frame.id, `friend-ok-${this.d.now()}`, {
+          kind: 'friend',
+          user: r.uid,
+          state: 'friend',
+        });
         break;
       case 'decline':
         // The requester is not told: a decline looks like a request left unanswered.
@@ -102,7 +112,11 @@ export class SocialHandlers {
         break;
       case 'remove':
         if (!(await social.removeFriend(r.uid, frame.id))) return r.reject('not_friends', undefined, rid);
-        await this.notify(frame.id, 'friend-gone', { kind: 'friend', user: r.uid, state: 'removed' });
+        await this.notify(frame.id, `friend-gone-${this.d.now()}`, {
+          kind: 'friend',
+          user: r.uid,
+          state: 'removed',
+        });
         break;
     }
     r.log.debug({ friend: frame.id, op: frame.op }, 'friend link changed');
@@ -118,8 +132,13 @@ export class SocialHandlers {
     for (const { requester, ticket } of pending) {
       // Both sides learn of each other: the one who looked the number up (with the ticket it was
       // given, so it knows which contact) and the one who just became discoverable.
-      await this.notify(requester, 'contact', { kind: 'contact', user: r.uid, ticket }, at + ttlMs);
-      await this.notify(r.uid, 'contact', { kind: 'contact', user: requester, ticket: null }, at + ttlMs);
+      await this.notify(requester, `contact-${at}`, { kind: 'contact', user: r.uid, ticket }, at + ttlMs);
+      await this.notify(
+        r.uid,
+        `contact-${at}`,
+        { kind: 'contact', user: requester, ticket: null },
+        at + ttlMs,
+      );
     }
     r.log.debug({ discoverable: hash !== null, matches: pending.length }, 'discoverability set');
     r.reply({ t: 'ok', rid: frame.rid });
@@ -153,8 +172,10 @@ export class SocialHandlers {
     const at = now();
     const previous = await social.lastPresence(r.uid, at);
     if (!this.checkRate(r, previous?.at, at, rid)) return;
-    if (previous?.cell && !cellsInRange(previous.cell, frame.cell)) {
-      if (impliedSpeedKmh(previous.cell, previous.at, frame.cell, at) > config.maxSpeedKmh) {
+    // The last real cell, also across blind updates (which carry it as their anchor).
+    const last = anchorOf(previous);
+    if (last && !cellsInRange(last.cell, frame.cell)) {
+      if (impliedSpeedKmh(last.cell, last.at, frame.cell, at) > config.maxSpeedKmh) {
         return r.reject('implausible_move', undefined, rid);
       }
     }
@@ -176,7 +197,7 @@ export class SocialHandlers {
     const at = now();
     const previous = await social.lastPresence(r.uid, at);
     if (!this.checkRate(r, previous?.at, at, rid)) return;
-    await social.setPresence(r.uid, null, at, config.proximityWindowMs);
+    await social.setPresence(r.uid, null, at, config.proximityWindowMs, anchorOf(previous));
     const matched = await social.postTokens(
       r.uid,
       frame.sets.map((s) => s.at),

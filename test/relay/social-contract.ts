@@ -327,6 +327,17 @@ export function socialContract(
         expect(await store.lastPresence(alice, T0 + WINDOW + 1)).toEqual({ cell: null, at: T0 + 60_000 });
       });
 
+      it('keeps the anchor of a blind update: the last baseline cell and its time', async () => {
+        await store.setPresence(alice, null, T0 + 120_000, WINDOW, { cell, at: T0 });
+        expect(await store.lastPresence(alice, T0 + 120_001)).toEqual({
+          cell: null,
+          at: T0 + 120_000,
+          anchor: { cell, at: T0 },
+        });
+        await store.setPresence(alice, cell, T0 + 180_000, WINDOW, { cell: 'ignored', at: 1 });
+        expect(await store.lastPresence(alice, T0 + 180_001)).toEqual({ cell, at: T0 + 180_000 });
+      });
+
       it('reports the presence of several users in order, null where none is live', async () => {
         const other = '8a1fb46622d7fff';
         await store.setPresence(alice, cell, T0, WINDOW);

@@ -106,6 +106,18 @@ describe('friends', () => {
     expect(await request(a, { t: 'friend', op: 'request', id: ai.id })).toMatchObject({
       code: 'invalid_field',
     });
+    // Asking again after a decline is a new event, with its own notice (notice IDs carry the
+    // relay time, which this file's clock otherwise holds still).
+    clock += 1;
+    expect(await request(a, { t: 'friend', op: 'request', id: bi.id })).toMatchObject({ t: 'ok' });
+    const first = await b.next('notice');
+    b.send({ t: 'ack', id: first.id });
+    expect(await request(b, { t: 'friend', op: 'decline', id: ai.id })).toMatchObject({ t: 'ok' });
+    clock += 1;
+    expect(await request(a, { t: 'friend', op: 'request', id: bi.id })).toMatchObject({ t: 'ok' });
+    const second = await b.next('notice');
+    expect(second).toMatchObject({ kind: 'friend', user: ai.id, state: 'incoming' });
+    expect(second.id).not.toBe(first.id);
     await Promise.all([a.close(), b.close()]);
   });
 });
@@ -169,6 +181,21 @@ describe('proximity', () => {
     expect(await request(a, { t: 'presence', cell: latLngToCell(48.8584, 2.2945, 11) })).toMatchObject({
       code: 'invalid_field',
     });
+    await a.close();
+  });
+
+  it('keeps the jump check across blind updates', async () => {
+    const ai = await newIdentity();
+    const a = await login(ai);
+    clock += 2 * 60_000;
+    expect(await request(a, { t: 'presence', cell: PARIS })).toMatchObject({ t: 'ok' });
+    clock += 61_000;
+    const token = Buffer.alloc(16, 99).toString('base64url');
+    expect(await request(a, { t: 'blind', sets: [{ at: token, near: Array(7).fill(token) }] })).toMatchObject(
+      { t: 'ok' },
+    );
+    clock += 61_000;
+    expect(await request(a, { t: 'presence', cell: BERLIN })).toMatchObject({ code: 'implausible_move' });
     await a.close();
   });
 
