@@ -1,14 +1,19 @@
 import { PassbyError, type RelayFrame, type RelayLimits } from '../protocol/index.js';
 import { DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 import { Connection } from './connection.js';
+import { Discovery } from './discovery.js';
 import { Emitter } from './emitter.js';
 import { ClientError } from './errors.js';
 import type { ClientEvents, Sent } from './events.js';
+import { Friends } from './friends.js';
 import { SeenSet } from './inbox.js';
-import { KeyDirectory } from './keys.js';
+import { counter, KeyDirectory } from './keys.js';
+import { Notices } from './notices.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { encodePayload, type Payload } from './payload.js';
+import { Proximity } from './presence.js';
 import { Receiver } from './receiver.js';
+import { Requests } from './requests.js';
 import { type FileMeta, Sender, type SendOptions } from './sender.js';
 import { sodium } from './sodium.js';
 import type { State } from './state.js';
@@ -45,8 +50,16 @@ export class PassbyClient {
   readonly #keys: KeyDirectory;
   readonly #receiver: Receiver;
   readonly #sender: Sender;
+  readonly #requests: Requests;
+  readonly #notices: Notices;
   readonly #acks = new Set<string>();
   #limits: RelayLimits | undefined;
+  /** Friends and consent (protocol v2). */
+  readonly friends: Friends;
+  /** Contact discovery by phone number (protocol v2). */
+  readonly discovery: Discovery;
+  /** Location updates from raw fixes, as cells or blind tokens (protocol v2). */
+  readonly proximity: Proximity;
 
   /** @internal Use createClient. */
   constructor(o: ResolvedOptions) {
@@ -61,11 +74,39 @@ export class PassbyClient {
       problem: (error) => this.#problem(error),
     });
     this.#seen = new SeenSet(o.storage, () => o.clock.now());
+    const nextRid = counter();
     this.#keys = new KeyDirectory(
       o.storage,
       (frame) => this.#conn.send(frame),
       (error) => this.#problem(error),
+      nextRid,
     );
+    this.#requests = new Requests({
+      send: (frame) => this.#conn.send(frame),
+      nextRid,
+      clock: o.clock,
+      timeoutMs: o.requestTimeoutMs,
+    });
+    this.friends = new Friends(this.#requests);
+    this.discovery = new Discovery(this.#requests, o.storage, () => o.clock.now());
+    this.proximity = new Proximity({
+      identity: o.identity,
+      keys: this.#keys,
+      requests: this.#requests,
+      storage: o.storage,
+      clock: o.clock,
+      intervalMs: o.presenceIntervalMs,
+      windowMs: o.proximityWindowMs,
+      blind: o.blindProximity,
+    });
+    this.#notices = new Notices({
+      seen: this.#seen,
+      events: this.#events,
+      discovery: this.discovery,
+      now: () => o.clock.now(),
+      ack: (id) => this.#ack(id),
+      problem: (error) => this.#problem(error),
+    });
     this.#receiver = new Receiver({
       identity: o.identity,
       keys: this.#keys,
@@ -153,22 +194,27 @@ export class PassbyClient {
     if (from.kind === 'open') {
       this.#sender.lost();
       this.#keys.disconnected();
+      this.#requests.disconnected();
     }
     if (to.kind === 'open') {
       this.#events.emit('open', { id: this.id, limits: this.#limits! });
       for (const id of this.#acks) this.#ack(id);
       this.#keys.flush();
+      this.#requests.flush();
       this.#sender.opened();
       if (!this.#pruned) {
         this.#pruned = true;
-        this.#seen.prune().catch((err: unknown) => {
-          this.#problem(new ClientError('storage', 'pruning the seen set failed', { cause: err }));
+        Promise.all([this.#seen.prune(), this.discovery.prune()]).catch((err: unknown) => {
+          this.#problem(
+            new ClientError('storage', 'pruning the seen set or the lookup tickets failed', { cause: err }),
+          );
         });
       }
     }
     if (to.kind === 'closed') {
       this.#sender.closed(to.error);
       this.#keys.close();
+      this.#requests.close(to.error);
       this.#receiver.close();
       if (to.error) this.#problem(to.error);
     }
@@ -185,14 +231,20 @@ export class PassbyClient {
         return this.#keys.onReply(frame);
       case 'drained':
         return this.#receiver.after(() => this.#events.emit('drained', {}));
+      case 'ok':
+      case 'friends':
+      case 'lookup':
+        // A reply to a request that already timed out finds no taker; nothing is left to do.
+        this.#requests.onReply(frame);
+        return;
+      case 'notice':
+        return this.#receiver.enqueue(() => this.#notices.handle(frame));
       case 'error': {
         const error = new PassbyError(frame.code, frame.message);
         if (frame.ref !== undefined && this.#sender.refused(frame.ref, error)) return;
-        if (
-          frame.ref !== undefined &&
-          /^\d+$/.test(frame.ref) &&
-          this.#keys.onError(Number(frame.ref), error)
-        ) {
+        const rid = frame.ref !== undefined && /^\d+$/.test(frame.ref) ? Number(frame.ref) : undefined;
+        if (rid !== undefined && this.#requests.onError(rid, error)) return;
+        if (rid !== undefined && this.#keys.onError(rid, error)) {
           // A retryable refusal (rate_limited) keeps the IDs; ask again after a short, jittered pause.
           if (error.retry) {
             const delay = 250 + fullJitter(1, DEFAULT_BACKOFF, this.#o.random);

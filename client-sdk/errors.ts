@@ -15,6 +15,9 @@ export const CLIENT_ERRORS = {
   protocol: 'the relay sent something the protocol does not allow here',
   storage: "the app's Storage failed a read or a write",
   timeout: 'the relay did not answer in time',
+  disconnected:
+    'the connection dropped before the relay answered; the request may or may not have taken effect',
+  too_large: 'the request does not fit in one frame the relay accepts',
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

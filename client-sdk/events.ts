@@ -42,6 +42,30 @@ export interface Sent {
   dup: boolean;
 }
 
+/** A friend request came in (`incoming`), was accepted (`friend`), or a friend removed you. */
+export interface FriendEvent {
+  user: string;
+  state: 'incoming' | 'friend' | 'removed';
+}
+
+/** A friend with proximity on (both of you) was in range: who and when, never where (P2). */
+export interface NearbyEvent {
+  user: string;
+  /** Start and end of the encounter's matching window, ms since the epoch (relay clock). */
+  since: number;
+  until: number;
+}
+
+/** A contact is a passby user now: one you looked up, or one who looked you up. */
+export interface ContactEvent {
+  user: string;
+  /**
+   * The number you gave `discovery.lookup` for this contact; null when the contact looked you up
+   * (you became discoverable), or when the look-up was made on another device.
+   */
+  phone: string | null;
+}
+
 export interface ClientEvents {
   state: { from: StateKind; to: StateKind; state: State };
   open: { id: string; limits: RelayLimits };
@@ -57,5 +81,9 @@ export interface ClientEvents {
   receipt: { to: string; mid: string; status: ReceiptStatus; at: number };
   /** Something addressed to us was dropped because it failed verification; the app never saw it. */
   rejected: { from: string; mid: string; error: ClientError };
+  /** Notices (protocol v2), each exactly once; acknowledged after every handler returned or resolved. */
+  friend: FriendEvent;
+  nearby: NearbyEvent;
+  contact: ContactEvent;
   error: { error: PassbyError | ClientError; mid?: string };
 }

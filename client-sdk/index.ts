@@ -1,8 +1,10 @@
 // The passby client SDK: the only door into client-sdk/. Runs unchanged in Node (pass ws's
-// WebSocket), browsers and React Native; imports nothing but protocol/ and libsodium-wrappers.
+// WebSocket), browsers and React Native; imports nothing but protocol/, libsodium-wrappers and h3-js.
 export {
   ERRORS,
   type ErrorCode,
+  type FriendInfo,
+  type FriendState,
   PassbyError,
   PROTOCOL_VERSION,
   type ReceiptStatus,
@@ -10,10 +12,31 @@ export {
 } from '../protocol/index.js';
 export { type BackoffOptions, DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 export { createClient, type FileMeta, PassbyClient, type SendOptions } from './client.js';
+export { Discovery, type LookupResult } from './discovery.js';
 export { CLIENT_ERRORS, ClientError, type ClientErrorCode } from './errors.js';
-export type { ClientEvents, IncomingFile, IncomingMessage, Progress, Sent } from './events.js';
+export type {
+  ClientEvents,
+  ContactEvent,
+  FriendEvent,
+  IncomingFile,
+  IncomingMessage,
+  NearbyEvent,
+  Progress,
+  Sent,
+} from './events.js';
+export { type Consent, Friends } from './friends.js';
 export { createIdentity, Identity, importIdentity, userIdOf } from './identity.js';
 export type { ClientOptions, Clock, SocketLike, WebSocketConstructor } from './options.js';
+export { normalizePhone } from './phone.js';
+export { BLIND_SESSION_TAG, Proximity, type UpdateOptions, type UpdateResult } from './presence.js';
+export {
+  cellForFix,
+  FIX_MAX_ACCURACY_METERS,
+  FIX_MAX_AGE_MS,
+  type Fix,
+  type FixRejection,
+  H3_RESOLUTION,
+} from './proximity.js';
 export { type State, type StateEvent, type StateKind, transition } from './state.js';
 export { loadOrCreateIdentity, MemoryStorage, type Storage } from './storage.js';
 export { createFileStorage, type FileSystem } from './storage-file.js';

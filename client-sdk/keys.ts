@@ -21,7 +21,6 @@ export class KeyDirectory {
   readonly #waiting = new Map<string, Waiter>();
   readonly #unsent = new Set<string>();
   readonly #requests = new Map<number, string[]>();
-  #rid = 0;
 
   constructor(
     private readonly storage: Storage,
@@ -29,6 +28,8 @@ export class KeyDirectory {
     private readonly send: (frame: KeysRequestFrame) => boolean,
     /** Told when caching a verified key in storage fails (it costs a request after a restart). */
     private readonly problem: (error: ClientError) => void = () => undefined,
+    /** Request IDs; the client shares one sequence with its other requests. */
+    private readonly nextRid: () => number = counter(),
   ) {}
 
   /** The key if it is already verified (in memory or storage), without asking the relay. */
@@ -65,7 +66,7 @@ export class KeyDirectory {
   flush(): void {
     while (this.#unsent.size > 0) {
       const ids = [...this.#unsent].slice(0, LIMITS.maxKeysPerRequest);
-      const rid = this.#rid++ % 2 ** 31;
+      const rid = this.nextRid();
       if (!this.send({ t: 'keys', rid, ids })) return;
       this.#requests.set(rid, ids);
       for (const id of ids) this.#unsent.delete(id);
@@ -138,4 +139,14 @@ export class KeyDirectory {
     if (result instanceof Uint8Array) w.resolve(result);
     else w.reject(result);
   }
+}
+
+/** Request IDs 0, 1, 2 ... wrapping within the protocol's range (0 to 2^31). */
+export function counter(): () => number {
+  let next = 0;
+  return () => {
+    const rid = next;
+    next = (next + 1) % 2 ** 31;
+    return rid;
+  };
 }

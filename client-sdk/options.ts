@@ -62,6 +62,14 @@ export interface ClientOptions {
   maxFileBytes?: number;
   /** Seconds a message may wait for its recipient at the relay. Default: the relay's maximum. */
   ttlSeconds?: number;
+  /** How long a friends, discovery or location request may take, waiting for a connection included. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Least time between two location updates; match the relay's presenceIntervalMs. Default 60 s. */
+  presenceIntervalMs?: number;
+  /** The relay's matching window (proximityWindowMs); blind mode needs it. Default 15 min. */
+  proximityWindowMs?: number;
+  /** Post blind-mode tokens instead of cells by default (proximity.update's `blind`). Default false. */
+  blindProximity?: boolean;
 }
 
 export type ResolvedOptions = Required<Omit<ClientOptions, 'backoff' | 'ttlSeconds'>> & {
@@ -91,6 +99,10 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     fileChunkBytes: DEFAULT_CHUNK_BYTES,
     fileTimeoutMs: 120_000,
     maxFileBytes: 1024 ** 3,
+    requestTimeoutMs: 10_000,
+    presenceIntervalMs: 60_000,
+    proximityWindowMs: 15 * 60_000,
+    blindProximity: false,
     ...options,
     WebSocket: WS as WebSocketConstructor,
     backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
@@ -111,9 +123,14 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     'fileChunkBytes',
     'fileTimeoutMs',
     'maxFileBytes',
+    'requestTimeoutMs',
+    'proximityWindowMs',
   ] as const) {
     if (!Number.isSafeInteger(o[k]) || o[k] < 1) problems.push(`${k} must be a positive integer`);
   }
+  if (!Number.isSafeInteger(o.presenceIntervalMs) || o.presenceIntervalMs < 0)
+    problems.push('presenceIntervalMs must be a whole number of milliseconds');
+  if (typeof o.blindProximity !== 'boolean') problems.push('blindProximity must be a boolean');
   const { baseMs, maxMs } = o.backoff;
   if (!(baseMs > 0 && maxMs >= baseMs)) problems.push('backoff needs 0 < baseMs <= maxMs');
   if (o.outboxLimit < o.maxInFlight) problems.push('outboxLimit must be at least maxInFlight');

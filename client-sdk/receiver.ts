@@ -61,6 +61,13 @@ export class Receiver {
     this.#queue = this.#queue.then(() => (this.#closed ? undefined : fn()));
   }
 
+  /** Runs `task` after everything pushed so far, in delivery order (protocol v2 notices). */
+  enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue
+      .then(() => (this.#closed ? undefined : task()))
+      .catch((err: unknown) => this.#report(err));
+  }
+
   /** Resolves when everything pushed so far has been handled. */
   idle(): Promise<void> {
     return this.#queue;

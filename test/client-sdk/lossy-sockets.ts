@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { decodeClientFrame, decodeRelayFrame, encodeFrame } from '../../protocol/index.js';
+import { type ClientFrame, decodeClientFrame, decodeRelayFrame, encodeFrame } from '../../protocol/index.js';
 
 /*
  * Real ws sockets with a fault on the wire, to play an unreliable network or a hostile relay
@@ -64,5 +64,19 @@ export class ErrorCountingWebSocket extends WebSocket {
       for (const w of ErrorCountingWebSocket.#waiters.filter((x) => x.code === code)) w.resolve();
       ErrorCountingWebSocket.#waiters = ErrorCountingWebSocket.#waiters.filter((x) => x.code !== code);
     });
+  }
+}
+
+/** Records every frame its client sends, decoded, and the raw header text, for what-leaves-the-device checks. */
+export class RecordingWebSocket extends WebSocket {
+  static frames: ClientFrame[] = [];
+  static headers: string[] = [];
+
+  override send(data: Uint8Array): void {
+    const decoded = decodeClientFrame(data);
+    if (decoded.ok) RecordingWebSocket.frames.push(decoded.frame);
+    const length = (data[0]! << 8) | data[1]!;
+    RecordingWebSocket.headers.push(new TextDecoder().decode(data.subarray(2, 2 + length)));
+    super.send(data);
   }
 }

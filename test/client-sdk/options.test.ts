@@ -25,6 +25,9 @@ describe('createClient options', () => {
     ['a backoff that shrinks', { backoff: { baseMs: 5000, maxMs: 100 } }, /backoff/],
     ['an outbox smaller than the window', { maxInFlight: 50, outboxLimit: 10 }, /outboxLimit/],
     ['a storage without keys()', { storage: { get() {}, set() {}, delete() {} } }, /storage.keys/],
+    ['a request timeout of zero', { requestTimeoutMs: 0 }, /requestTimeoutMs/],
+    ['a negative presence interval', { presenceIntervalMs: -1 }, /presenceIntervalMs/],
+    ['a blind mode that is not a boolean', { blindProximity: 'yes' }, /blindProximity/],
   ])('throws a TypeError early for %s', async (_name, patch, message) => {
     await expect(createClient({ ...base(), ...(patch as Partial<ClientOptions>) })).rejects.toThrow(message);
     await expect(createClient({ ...base(), ...(patch as Partial<ClientOptions>) })).rejects.toBeInstanceOf(
