@@ -1,7 +1,7 @@
 import { type Decoded, fail, isSafeInt, isUserId, noBody, onlyFields } from './fields.js';
 import type { AckFrame, AuthFrame, ClientFrame, HelloFrame, KeysRequestFrame, SendFrame } from './frames.js';
 import { ENTRY_ID_PATTERN, LIMITS, MESSAGE_ID_PATTERN } from './limits.js';
-import { validateSocialFrame } from './social-frames.js';
+import { validateShare, validateSocialFrame } from './social-frames.js';
 
 /** Validates the parsed header and body of a frame a client sent. */
 export function validateClientFrame(h: Record<string, unknown>, body: Uint8Array): Decoded<ClientFrame> {
@@ -14,6 +14,8 @@ export function validateClientFrame(h: Record<string, unknown>, body: Uint8Array
       return validateSend(h, body);
     case 'ack':
       return noBody(body, validateAck(h));
+    case 'share':
+      return validateShare(h, body);
     case 'keys':
       return noBody(body, validateKeysRequest(h));
     default:
@@ -48,8 +50,11 @@ function validateAuth(h: Record<string, unknown>): Decoded<AuthFrame> {
 
 function validateSend(h: Record<string, unknown>, body: Uint8Array): Decoded<SendFrame> {
   const ref = typeof h.mid === 'string' && MESSAGE_ID_PATTERN.test(h.mid) ? h.mid : undefined;
-  const extra = onlyFields(h, ['t', 'to', 'mid', 'ttl', 'receipt']);
+  const extra = onlyFields(h, ['t', 'to', 'mid', 'ttl', 'receipt', 'offer']);
   if (extra) return fail('invalid_field', `send has an unknown field "${extra.slice(0, 32)}"`, ref);
+  if (h.offer !== undefined && (typeof h.offer !== 'string' || !MESSAGE_ID_PATTERN.test(h.offer))) {
+    return fail('invalid_field', 'send.offer must be the mid of a share', ref);
+  }
   if (ref === undefined) return fail('invalid_field', 'send.mid must be 1-64 characters of [A-Za-z0-9_-]');
   if (!isUserId(h.to))
     return fail('invalid_field', 'send.to must be a user ID (22 characters of base64url)', ref);
@@ -69,6 +74,7 @@ function validateSend(h: Record<string, unknown>, body: Uint8Array): Decoded<Sen
   const frame: SendFrame = { t: 'send', to: h.to, mid: ref, body };
   if (h.ttl !== undefined) frame.ttl = h.ttl as number;
   if (h.receipt !== undefined) frame.receipt = h.receipt;
+  if (h.offer !== undefined) frame.offer = h.offer as string;
   return { ok: true, frame };
 }
 

@@ -19,6 +19,8 @@ export const ERRORS = {
   no_request: { close: null, retry: false, text: 'there is no friend request from that user' },
   lookup_limited: { close: null, retry: true, text: 'too many contact look-ups; try again later' },
   presence_too_frequent: { close: null, retry: true, text: 'presence may be updated once a minute' },
+  unknown_offer: { close: null, retry: false, text: 'there is no such offer waiting for you' },
+  share_incomplete: { close: null, retry: true, text: 'not all parts of the share are stored yet' },
   implausible_move: {
     close: null,
     retry: false,

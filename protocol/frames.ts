@@ -1,5 +1,5 @@
 import type { ErrorCode } from './errors.js';
-import type { SocialClientFrame, SocialRelayFrame } from './social-frames.js';
+import type { ShareFrame, SocialClientFrame, SocialRelayFrame } from './social-frames.js';
 
 /** Frames a client sends to the relay. */
 export type ClientFrame =
@@ -8,6 +8,7 @@ export type ClientFrame =
   | SendFrame
   | AckFrame
   | KeysRequestFrame
+  | ShareFrame
   | SocialClientFrame;
 
 /** Frames the relay sends to a client. */
@@ -47,6 +48,11 @@ export interface SendFrame {
   ttl?: number;
   /** Ask for a receipt: delivered or expired. */
   receipt?: boolean;
+  /**
+   * Version 2: the `mid` of the share this payload is part of. The relay holds it, undelivered,
+   * until the recipient accepts the share (and deletes it if they reject it).
+   */
+  offer?: string;
   /** Ciphertext, opaque to the relay. */
   body: Uint8Array;
 }
@@ -113,7 +119,7 @@ export interface MessageFrame {
   body: Uint8Array;
 }
 
-export type ReceiptStatus = 'delivered' | 'expired';
+export type ReceiptStatus = 'delivered' | 'expired' | 'rejected';
 
 export interface ReceiptFrame {
   t: 'receipt';

@@ -48,6 +48,7 @@ export {
   USER_ID_PATTERN,
 } from './limits.js';
 export {
+  type AnswerFrame,
   type BlindFrame,
   CELL_PATTERN,
   type ConsentFrame,
@@ -63,8 +64,10 @@ export {
   type LookupReplyFrame,
   type Notice,
   type NoticeFrame,
+  type OfferFrame,
   type OkFrame,
   type PresenceFrame,
+  type ShareFrame,
   SOCIAL_LIMITS,
   type SocialClientFrame,
   type SocialRelayFrame,

@@ -70,7 +70,7 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
       if (!isEntryId(h.id)) return bad('id');
       if (!isUserId(h.to)) return bad('to');
       if (!isMid(h.mid)) return bad('mid');
-      if (h.status !== 'delivered' && h.status !== 'expired') return bad('status');
+      if (h.status !== 'delivered' && h.status !== 'expired' && h.status !== 'rejected') return bad('status');
       if (!isTime(h.at)) return bad('at');
       return noBody(body, {
         ok: true,
@@ -100,6 +100,10 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
     }
     default: {
       const social = validateSocialRelayFrame(h);
+      if (social?.ok && social.frame.t === 'offer') {
+        if (body.length === 0 || body.length > LIMITS.maxBodyBytes) return bad('body size');
+        return { ok: true, frame: { ...social.frame, body } };
+      }
       if (social === undefined)
         return fail('unknown_type', `unknown relay frame type "${String(h.t).slice(0, 32)}"`);
       return noBody(body, social);

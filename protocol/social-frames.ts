@@ -1,4 +1,5 @@
 import { type Decoded, fail, isSafeInt, isUserId, onlyFields } from './fields.js';
+import { ENTRY_ID_PATTERN, LIMITS, MESSAGE_ID_PATTERN } from './limits.js';
 
 /*
  * Protocol version 2: friends, consent, contact discovery, presence and proximity notices.
@@ -60,7 +61,48 @@ export interface BlindFrame {
   sets: { at: string; near: string[] }[];
 }
 
+/**
+ * Version 2: offers a share to a friend. Its parts were sent before with `send {offer: mid}`
+ * and are held; the body is the sender's encrypted preview or description.
+ */
+export interface ShareFrame {
+  t: 'share';
+  to: string;
+  /** The share's ID, in the sender's message-ID space; its parts name it in `offer`. */
+  mid: string;
+  ttl?: number;
+  receipt?: boolean;
+  /** How many parts were sent for it: the relay refuses the share until all are stored. */
+  parts: number;
+  body: Uint8Array;
+}
+
+/** Version 2: the recipient's answer to an offer. */
+export interface AnswerFrame {
+  t: 'answer';
+  rid: number;
+  /** The offer's entry ID. */
+  id: string;
+  accept: boolean;
+}
+
+/** Version 2: a share offered to this user (a mailbox entry). */
+export interface OfferFrame {
+  t: 'offer';
+  id: string;
+  from: string;
+  mid: string;
+  ts: number;
+  exp: number;
+  parts: number;
+  /** True when it was accepted by the recipient's pre-approval: the parts follow, just ack it. */
+  auto: boolean;
+  /** The sender's encrypted preview. */
+  body: Uint8Array;
+}
+
 export type SocialClientFrame =
+  | AnswerFrame
   | FriendFrame
   | ConsentFrame
   | FriendsRequestFrame
@@ -106,7 +148,7 @@ export type Notice =
 
 export type NoticeFrame = { t: 'notice'; id: string } & Notice;
 
-export type SocialRelayFrame = OkFrame | FriendsReplyFrame | LookupReplyFrame | NoticeFrame;
+export type SocialRelayFrame = OkFrame | FriendsReplyFrame | LookupReplyFrame | NoticeFrame | OfferFrame;
 
 /** E.164: a plus sign and 8 to 15 digits, the first not zero. */
 export const E164_PATTERN = /^\+[1-9]\d{7,14}$/;
@@ -123,6 +165,8 @@ export const SOCIAL_LIMITS = {
    * SDK pads to twice the friend count.
    */
   maxTokenSets: 32,
+  /** Parts of one share (a 50 MiB file in 64 KiB chunks is about 820). */
+  maxShareParts: 4096,
   nearTokensPerSet: 7,
 } as const;
 
@@ -141,6 +185,7 @@ export function validateSocialFrame(h: Record<string, unknown>): Decoded<SocialC
     lookup: ['t', 'rid', 'phones'],
     presence: ['t', 'rid', 'cell'],
     blind: ['t', 'rid', 'sets'],
+    answer: ['t', 'rid', 'id', 'accept'],
   };
   const allowed = fields[String(h.t)];
   if (allowed === undefined) return undefined;
@@ -164,6 +209,12 @@ export function validateSocialFrame(h: Record<string, unknown>): Decoded<SocialC
       };
     case 'friends':
       return { ok: true, frame: { t: 'friends', rid } };
+    case 'answer':
+      if (typeof h.id !== 'string' || !ENTRY_ID_PATTERN.test(h.id) || !h.id.startsWith('m:')) {
+        return bad('id must be the entry ID of an offer');
+      }
+      if (!isBool(h.accept)) return bad('accept must be a boolean');
+      return { ok: true, frame: { t: 'answer', rid, id: h.id, accept: h.accept } };
     case 'discover':
       if (h.phone !== null && (typeof h.phone !== 'string' || !E164_PATTERN.test(h.phone))) {
         return bad('phone must be an E.164 number (+ and 8-15 digits) or null');
@@ -214,6 +265,38 @@ export function validateSocialFrame(h: Record<string, unknown>): Decoded<SocialC
   }
 }
 
+/** Validates a `share` (it carries a body, the preview). */
+export function validateShare(h: Record<string, unknown>, body: Uint8Array): Decoded<ShareFrame> {
+  const ref = typeof h.mid === 'string' && MESSAGE_ID_PATTERN.test(h.mid) ? h.mid : undefined;
+  const extra = onlyFields(h, ['t', 'to', 'mid', 'ttl', 'receipt', 'parts']);
+  if (extra) return fail('invalid_field', `share has an unknown field "${extra.slice(0, 32)}"`, ref);
+  if (ref === undefined) return fail('invalid_field', 'share.mid must be 1-64 characters of [A-Za-z0-9_-]');
+  if (!isUserId(h.to)) return fail('invalid_field', 'share.to must be a user ID', ref);
+  if (h.ttl !== undefined && !isSafeInt(h.ttl, 1, LIMITS.maxTtlSeconds)) {
+    return fail(
+      'invalid_field',
+      `share.ttl must be an integer from 1 to ${LIMITS.maxTtlSeconds} seconds`,
+      ref,
+    );
+  }
+  if (h.receipt !== undefined && !isBool(h.receipt))
+    return fail('invalid_field', 'share.receipt must be a boolean', ref);
+  if (!isSafeInt(h.parts, 1, SOCIAL_LIMITS.maxShareParts)) {
+    return fail(
+      'invalid_field',
+      `share.parts must be an integer from 1 to ${SOCIAL_LIMITS.maxShareParts}`,
+      ref,
+    );
+  }
+  if (body.length === 0) return fail('invalid_field', 'share carries no preview', ref);
+  if (body.length > LIMITS.maxBodyBytes)
+    return fail('payload_too_large', `preview of ${body.length} bytes`, ref);
+  const frame: ShareFrame = { t: 'share', to: h.to, mid: ref, parts: h.parts, body };
+  if (h.ttl !== undefined) frame.ttl = h.ttl as number;
+  if (h.receipt !== undefined) frame.receipt = h.receipt;
+  return { ok: true, frame };
+}
+
 /** Validates a v2 social frame from the relay (for clients); `undefined` when not one of them. */
 export function validateSocialRelayFrame(h: Record<string, unknown>): Decoded<SocialRelayFrame> | undefined {
   const bad = (what: string) => fail('invalid_field', `relay frame "${String(h.t)}": ${what}`);
@@ -246,6 +329,33 @@ export function validateSocialRelayFrame(h: Record<string, unknown>): Decoded<So
           rid: h.rid,
           ids: h.ids as (string | null)[],
           tickets: h.tickets as (string | null)[],
+        },
+      };
+    }
+    case 'offer': {
+      const ok =
+        typeof h.id === 'string' &&
+        ENTRY_ID_PATTERN.test(h.id) &&
+        isUserId(h.from) &&
+        typeof h.mid === 'string' &&
+        MESSAGE_ID_PATTERN.test(h.mid) &&
+        isTime(h.ts) &&
+        isTime(h.exp) &&
+        isSafeInt(h.parts, 1, SOCIAL_LIMITS.maxShareParts) &&
+        isBool(h.auto);
+      if (!ok) return bad('id, from, mid, ts, exp, parts or auto');
+      return {
+        ok: true,
+        frame: {
+          t: 'offer',
+          id: h.id as string,
+          from: h.from as string,
+          mid: h.mid as string,
+          ts: h.ts as number,
+          exp: h.exp as number,
+          parts: h.parts as number,
+          auto: h.auto as boolean,
+          body: new Uint8Array(0),
         },
       };
     }

@@ -35,8 +35,14 @@ local function clock()
 end
 
 -- A stored value: <flag><seq>:<ts>:<exp>:<body>. flag is '0' or '1' for a message (receipt
--- asked), 'd' or 'e' for a receipt (delivered, expired; ts is then the receipt's "at"), 'n' for
--- a notice (body: its JSON).
+-- asked), 'd', 'e' or 'j' for a receipt (delivered, expired, rejected; ts is then the receipt's
+-- "at"), 'n' for a notice (body: its JSON), 'o' or 'O' for an offer waiting for an answer
+-- (receipt asked) and 'a' for an offer accepted by pre-approval (body: <parts>:<preview>).
+--
+-- The held parts of a share live in their own hash, key(uid, 'h:<from>:<oid>'): part mid ->
+-- <flag><arrival>:<ts>:<exp>:<body> (flag '0'/'1'). The group counts as one entry of the mailbox (c), its
+-- parts as messages (n, b), and it has its own expiry entry 'h:<from>:<oid>' in x, set by its
+-- first part and never extended: a part expires no later than the group.
 local function parse(v)
   local flag, seq, ts, exp = string.match(v, '^(.)(%d+):(%d+):(%d+):')
   return flag, seq, ts, exp, #seq + #ts + #exp + 4
@@ -95,6 +101,81 @@ local function remove(uid, id)
   return flag
 end
 
+local function group_key(uid, from, oid)
+  return key(uid, 'h:' .. from .. ':' .. oid)
+end
+
+-- A held part's value: <flag><arrival>:<ts>:<exp>:<body>; arrival orders the parts on release.
+local function held_header(v)
+  local flag, order, ts, exp = string.match(v, '^(.)(%d+):(%d+):(%d+):')
+  return flag, ts, exp, #order + #ts + #exp + 4, tonumber(order)
+end
+
+-- Writes the mailbox counters, or deletes the mailbox when it holds no entry any more.
+local function set_counts(uid, n, b, c)
+  if c <= 0 then
+    redis.call('DEL', key(uid, 'e'), key(uid, 'q'), key(uid, 'x'))
+    redis.call('ZREM', EXPIRY, uid)
+  else
+    redis.call('HSET', key(uid, 'e'), 'n', n, 'b', b, 'c', c)
+  end
+end
+
+-- Deletes a held group and its parts. Returns how many parts it held.
+local function drop_group(uid, from, oid)
+  local g = group_key(uid, from, oid)
+  local hid = 'h:' .. from .. ':' .. oid
+  local parts = redis.call('HVALS', g)
+  if #parts == 0 then
+    redis.call('ZREM', key(uid, 'x'), hid)
+    return 0
+  end
+  local bytes = 0
+  for _, v in ipairs(parts) do
+    local _, _, _, hlen = held_header(v)
+    bytes = bytes + #v - hlen
+  end
+  redis.call('DEL', g)
+  redis.call('ZREM', key(uid, 'x'), hid)
+  local r = redis.call('HMGET', key(uid, 'e'), 'n', 'b', 'c')
+  set_counts(uid, tonumber(r[1]) - #parts, tonumber(r[2]) - bytes, tonumber(r[3]) - 1)
+  return #parts
+end
+
+-- Moves a held group's parts into the mailbox as messages, in the order they arrived, and rings
+-- the doorbell.
+local function release(uid, from, oid)
+  local g = group_key(uid, from, oid)
+  local flat = redis.call('HGETALL', g)
+  if #flat == 0 then
+    return
+  end
+  local e, q, x = key(uid, 'e'), key(uid, 'q'), key(uid, 'x')
+  local r = redis.call('HMGET', e, 'c', 's')
+  local c = tonumber(r[1]) - 1
+  local s = tonumber(r[2]) or 0
+  local parts = {}
+  for i = 1, #flat, 2 do
+    local _, _, _, _, order = held_header(flat[i + 1])
+    parts[#parts + 1] = { order, flat[i], flat[i + 1] }
+  end
+  table.sort(parts, function(a, b) return a[1] < b[1] end)
+  for _, part in ipairs(parts) do
+    local mid, v = part[2], part[3]
+    local flag, ts, exp, hlen = held_header(v)
+    local id = 'm:' .. from .. ':' .. mid
+    s = math.max(clock(), s + 1)
+    redis.call('ZADD', q, fmt(s), id)
+    redis.call('ZADD', x, exp, id)
+    redis.call('HSET', e, id, flag .. fmt(s) .. ':' .. ts .. ':' .. exp .. ':' .. string.sub(v, hlen + 1))
+    c = c + 1
+  end
+  redis.call('DEL', g)
+  redis.call('ZREM', x, 'h:' .. from .. ':' .. oid)
+  redis.call('HSET', e, 'c', c, 's', fmt(s))
+  redis.call('PUBLISH', key(uid, 'bell'), 'b' .. fmt(s))
+end
+
 -- Files a receipt for message id m:<from>:<mid>, acknowledged or expired in uid's mailbox, in the
 -- sender's mailbox (once: a receipt already waiting there is kept). Returns 1 when filed.
 local function file_receipt(uid, id, status, now, ttl)
@@ -113,12 +194,48 @@ end
  * Stores a batch of sends (one script call per event-loop turn of the relay, so Redis and the
  * client library pay their per-call cost once for many messages).
  * ARGV: prefix, max messages, max bytes, count, then per send: to, entry id, now, ttlMs,
- * receipt ('1'|'0'), bell ('1'|'0'), body.
+ * receipt ('1'|'0'), bell ('1'|'0'), body, share mid ('' unless the send is a held part).
  * Returns 5 values per send: 'stored', seq, prev, ts, exp | 'dup', seq, ts, exp, '' |
  * 'unknown', '', '', '', '' | 'quota', 'messages'|'bytes', '', '', ''.
  */
 export const SEND_SCRIPT = `${COMMON}
 local max_n, max_b = tonumber(ARGV[2]), tonumber(ARGV[3])
+-- A part of share oid: held in its group, not delivered, no doorbell.
+local function hold_one(to, id, oid, now, ttl, receipt, body)
+  local from, mid = string.match(id, '^m:([^:]+):(.+)$')
+  local g = group_key(to, from, oid)
+  local existing = redis.call('HGET', g, mid)
+  if existing then
+    local _, ts, exp = held_header(existing)
+    return 'dup', '0', ts, exp, ''
+  end
+  local r = redis.call('HMGET', key(to, 'e'), 'n', 'b', 'c')
+  if not r[3] and redis.call('EXISTS', key(to, 'pk')) == 0 then
+    return 'unknown', '', '', '', ''
+  end
+  local n, b, c = tonumber(r[1]) or 0, tonumber(r[2]) or 0, tonumber(r[3]) or 0
+  if n >= max_n then
+    return 'quota', 'messages', '', '', ''
+  end
+  if b + #body > max_b then
+    return 'quota', 'bytes', '', '', ''
+  end
+  local hid = 'h:' .. from .. ':' .. oid
+  local x = key(to, 'x')
+  local gexp = redis.call('ZSCORE', x, hid)
+  local exp = now + ttl
+  if gexp then
+    exp = math.min(exp, tonumber(gexp))
+  else
+    redis.call('ZADD', x, fmt(exp), hid)
+    c = c + 1
+  end
+  redis.call('ZADD', EXPIRY, 'LT', fmt(exp), to)
+  local order = redis.call('HLEN', g) + 1
+  redis.call('HSET', g, mid, receipt .. order .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body)
+  redis.call('HSET', key(to, 'e'), 'n', n + 1, 'b', b + #body, 'c', c)
+  return 'stored', '0', '0', fmt(now), fmt(exp)
+end
 local function send_one(to, id, now, ttl, receipt, bell, body)
   local r = redis.call('HMGET', key(to, 'e'), id, 'n', 'b', 'c', 's')
   if r[1] then
@@ -141,9 +258,15 @@ local function send_one(to, id, now, ttl, receipt, bell, body)
 end
 local out = {}
 for i = 0, tonumber(ARGV[4]) - 1 do
-  local a = 5 + i * 7
-  local s1, s2, s3, s4, s5 = send_one(ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
-    ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
+  local a = 5 + i * 8
+  local s1, s2, s3, s4, s5
+  if ARGV[a + 7] ~= '' then
+    s1, s2, s3, s4, s5 = hold_one(ARGV[a], ARGV[a + 1], ARGV[a + 7], tonumber(ARGV[a + 2]),
+      tonumber(ARGV[a + 3]), ARGV[a + 4], ARGV[a + 6])
+  else
+    s1, s2, s3, s4, s5 = send_one(ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
+      ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
+  end
   out[#out + 1] = s1
   out[#out + 1] = s2
   out[#out + 1] = s3
@@ -204,6 +327,11 @@ for i = 0, tonumber(ARGV[3]) - 1 do
   local flag = remove(uid, id)
   if flag == '1' then
     file_receipt(uid, id, 'd', now, ttl)
+  elseif flag == 'o' or flag == 'O' then
+    -- Acknowledging an offer without answering it declines it.
+    local from, oid = string.match(id, '^m:([^:]+):(.+)$')
+    drop_group(uid, from, oid)
+    file_receipt(uid, id, 'j', now, ttl)
   end
   out[#out + 1] = flag and 1 or 0
 end
@@ -226,12 +354,23 @@ for _, uid in ipairs(uids) do
   local x = key(uid, 'x')
   local ids = redis.call('ZRANGEBYSCORE', x, '-inf', ARGV[2], 'LIMIT', 0, budget)
   for _, id in ipairs(ids) do
-    local flag = remove(uid, id)
-    if flag then
-      expired = expired + 1
-      budget = budget - 1
-      if flag == '1' then
-        receipts = receipts + file_receipt(uid, id, 'e', now, ttl)
+    local from, oid = string.match(id, '^h:([^:]+):(.+)$')
+    if from then
+      local parts = drop_group(uid, from, oid)
+      expired = expired + parts
+      budget = budget - math.max(parts, 1)
+    else
+      local flag = remove(uid, id)
+      if flag then
+        expired = expired + 1
+        budget = budget - 1
+        if flag == '1' or flag == 'O' then
+          receipts = receipts + file_receipt(uid, id, 'e', now, ttl)
+        end
+        if flag == 'o' or flag == 'O' then
+          local sender, share = string.match(id, '^m:([^:]+):(.+)$')
+          expired = expired + drop_group(uid, sender, share)
+        end
       end
     end
   end
@@ -244,4 +383,57 @@ for _, uid in ipairs(uids) do
 end
 local left = redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', ARGV[2], 'LIMIT', 0, 1)
 return {expired, receipts, #left > 0 and 1 or 0}
+`;
+
+/**
+ * Files a share's offer once all its parts are held. ARGV: prefix, to, from, share mid, now,
+ * ttlMs, receipt ('1'|'0'), parts, auto ('1'|'0'), preview.
+ * Returns {'stored', seq, prev, ts, exp} | {'dup', seq, ts, exp} | {'incomplete', held}.
+ */
+export const SHARE_SCRIPT = `${COMMON}
+local to, from, oid = ARGV[2], ARGV[3], ARGV[4]
+local now, ttl, parts = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[8])
+local id = 'm:' .. from .. ':' .. oid
+local e = key(to, 'e')
+local r = redis.call('HMGET', e, id, 'n', 'b', 'c', 's')
+if r[1] then
+  local _, seq, ts, exp = parse(r[1])
+  return {'dup', seq, ts, exp}
+end
+local held = redis.call('HLEN', group_key(to, from, oid))
+if held < parts then
+  return {'incomplete', tostring(held)}
+end
+local exp = math.min(now + ttl, tonumber(redis.call('ZSCORE', key(to, 'x'), 'h:' .. from .. ':' .. oid)))
+local flag = ARGV[7] == '1' and 'O' or 'o'
+if ARGV[9] == '1' then
+  release(to, from, oid)
+  r = redis.call('HMGET', e, id, 'n', 'b', 'c', 's')
+  flag = 'a'
+end
+local seq, prev = insert(to, id, flag, now, exp, tostring(parts) .. ':' .. ARGV[10], r, true)
+return {'stored', seq, prev, fmt(now), fmt(exp)}
+`;
+
+/**
+ * Answers an offer. ARGV: prefix, uid, offer entry id, accept ('1'|'0'), now, receiptTtlMs.
+ * Returns 'accepted', 'rejected' or 'unknown' (no offer waiting under that id).
+ */
+export const ANSWER_SCRIPT = `${COMMON}
+local uid, id, now, ttl = ARGV[2], ARGV[3], tonumber(ARGV[5]), tonumber(ARGV[6])
+local v = redis.call('HGET', key(uid, 'e'), id)
+local flag = v and string.sub(v, 1, 1)
+if flag ~= 'o' and flag ~= 'O' then
+  return 'unknown'
+end
+local from, oid = string.match(id, '^m:([^:]+):(.+)$')
+if ARGV[4] == '1' then
+  release(uid, from, oid)
+  remove(uid, id)
+  return 'accepted'
+end
+drop_group(uid, from, oid)
+remove(uid, id)
+file_receipt(uid, id, 'j', now, ttl)
+return 'rejected'
 `;

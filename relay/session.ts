@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import {
   type AckFrame,
+  type AnswerFrame,
   type AuthFrame,
   type ClientFrame,
   decodeClientFrame,
@@ -12,6 +13,7 @@ import {
   LIMITS,
   type RelayFrame,
   type SendFrame,
+  type ShareFrame,
   type SocialClientFrame,
   SUPPORTED_VERSIONS,
 } from '../protocol/index.js';
@@ -23,7 +25,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Requester, SocialHandlers } from './social.js';
-import type { MailboxEntry, Store } from './store.js';
+import type { MailboxEntry, SendInput, Store } from './store.js';
 
 export interface SessionDeps {
   config: Readonly<RelayConfig>;
@@ -35,6 +37,7 @@ export interface SessionDeps {
 }
 
 const SOCIAL_TYPES: ReadonlySet<string> = new Set([
+  'answer',
   'friend',
   'consent',
   'friends',
@@ -154,6 +157,7 @@ export class Session implements Attached, Requester {
         if (frame.t === 'send') return this.track(this.onSend(frame));
         if (frame.t === 'ack') return this.track(this.onAck(frame));
         if (frame.t === 'keys') return this.track(this.onKeys(frame));
+        if (frame.t === 'share') return this.track(this.onShare(frame));
         if (SOCIAL_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
         return this.reject('out_of_order', `"${frame.t}" after authentication`);
       case 'closed':
@@ -211,7 +215,7 @@ export class Session implements Attached, Requester {
       log: this.log,
       deliver: (entry) => this.deliver(entry),
       // A version 1 client cannot read notices; they wait in the mailbox for a newer client.
-      accepts: (entry) => entry.kind !== 'notice' || this.version >= 2,
+      accepts: (entry) => (entry.kind !== 'notice' && entry.kind !== 'offer') || this.version >= 2,
       drained: () => this.send({ t: 'drained' }),
     });
     this.delivery.start();
@@ -221,12 +225,15 @@ export class Session implements Attached, Requester {
     const { config, now, store, hub, metrics } = this.deps;
     if (!this.bucket.take(now()))
       return this.reject('rate_limited', `more than ${config.sendsPerSecond} sends a second`, frame.mid);
+    if (frame.offer !== undefined && this.version < 2) {
+      return this.reject('invalid_field', 'send.offer needs protocol version 2', frame.mid);
+    }
     const ttlSeconds = Math.min(frame.ttl ?? config.maxTtlSeconds, config.maxTtlSeconds);
     const local = hub.get(frame.to) as Session | undefined;
     const at = now();
     let result: Awaited<ReturnType<Store['send']>>;
     try {
-      result = await store.send({
+      const input: SendInput = {
         from: this.uid,
         to: frame.to,
         mid: frame.mid,
@@ -234,8 +241,10 @@ export class Session implements Attached, Requester {
         ttlMs: ttlSeconds * 1000,
         receipt: frame.receipt === true,
         now: at,
-        bell: local === undefined,
-      });
+        bell: local === undefined && frame.offer === undefined,
+      };
+      if (frame.offer !== undefined) input.offer = frame.offer;
+      result = await store.send(input);
     } catch (err) {
       this.log.error({ err }, 'store failed a send');
       return this.reject('store_unavailable', 'the payload was not stored; send it again', frame.mid);
@@ -248,7 +257,7 @@ export class Session implements Attached, Requester {
     else metrics.stored++;
     this.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
     this.send({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
-    if (result.dup) return;
+    if (result.dup || frame.offer !== undefined) return;
     // The recipient is on this node (the doorbell was skipped, or rang too): hand the entry over
     // without another store round trip; Delivery turns it into a pull when it would overtake.
     (hub.get(frame.to) as Session | undefined)?.offer(
@@ -264,6 +273,48 @@ export class Session implements Attached, Requester {
       },
       result.prev,
     );
+  }
+
+  private async onShare(frame: ShareFrame): Promise<void> {
+    const { config, now, store, social, metrics } = this.deps;
+    if (this.version < 2) return this.reject('unknown_type', '"share" needs protocol version 2', frame.mid);
+    if (!this.bucket.take(now())) return this.reject('rate_limited', undefined, frame.mid);
+    const at = now();
+    const ttlSeconds = Math.min(frame.ttl ?? config.maxTtlSeconds, config.maxTtlSeconds);
+    let result: Awaited<ReturnType<Store['share']>>;
+    try {
+      // Pre-approval (C2): the recipient accepts this friend's shares while the two are in range.
+      const auto = await social.preApproved(frame.to, this.uid, at);
+      result = await store.share({
+        from: this.uid,
+        to: frame.to,
+        mid: frame.mid,
+        preview: frame.body,
+        ttlMs: ttlSeconds * 1000,
+        receipt: frame.receipt === true,
+        parts: frame.parts,
+        auto,
+        now: at,
+      });
+    } catch (err) {
+      this.log.error({ err }, 'store failed a share');
+      return this.reject('store_unavailable', 'the share was not stored; send it again', frame.mid);
+    }
+    if (result.status === 'incomplete') {
+      return this.reject('share_incomplete', `${result.held} of ${frame.parts} parts are stored`, frame.mid);
+    }
+    metrics.stored++;
+    this.log.debug({ to: frame.to, mid: frame.mid, parts: frame.parts, dup: result.dup }, 'share offered');
+    this.send({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
+  }
+
+  private async onAnswer(frame: AnswerFrame): Promise<void> {
+    const { now, store } = this.deps;
+    const outcome = await store.answer(this.uid, frame.id, frame.accept, now());
+    if (outcome === 'unknown') return this.reject('unknown_offer', undefined, String(frame.rid));
+    this.log.debug({ entry: frame.id, outcome }, 'offer answered');
+    this.delivery?.acked(frame.id);
+    this.send({ t: 'ok', rid: frame.rid });
   }
 
   private async onAck(frame: AckFrame): Promise<void> {
@@ -302,8 +353,9 @@ export class Session implements Attached, Requester {
     const rid = String(frame.rid);
     if (this.version < 2) return this.reject('unknown_type', `"${frame.t}" needs protocol version 2`, rid);
     if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, rid);
+    const work = frame.t === 'answer' ? this.onAnswer(frame) : this.deps.social.handle(this, frame);
     this.track(
-      this.deps.social.handle(this, frame).catch((err: unknown) => {
+      work.catch((err: unknown) => {
         this.log.error({ err }, 'store failed a request');
         this.reject('store_unavailable', undefined, rid);
       }),
@@ -326,6 +378,19 @@ export class Session implements Attached, Requester {
         ts: entry.ts,
         exp: entry.exp,
         body: entry.body,
+      });
+    } else if (entry.kind === 'offer') {
+      this.log.debug({ entry: entry.id, auto: entry.auto }, 'delivered offer');
+      this.send({
+        t: 'offer',
+        id: entry.id,
+        from: entry.from,
+        mid: entry.mid,
+        ts: entry.ts,
+        exp: entry.exp,
+        parts: entry.parts,
+        auto: entry.auto,
+        body: entry.preview,
       });
     } else if (entry.kind === 'notice') {
       this.log.debug({ entry: entry.id, kind: entry.notice.kind }, 'delivered notice');

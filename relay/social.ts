@@ -81,6 +81,15 @@ export class SocialHandlers {
     }
   }
 
+  /**
+   * Whether `recipient` accepts shares from `sender` without asking right now: the recipient
+   * switched auto-accept on for this friend and the two were found in range within the window.
+   */
+  async preApproved(recipient: string, sender: string, now: number): Promise<boolean> {
+    const consent = await this.d.social.consent(recipient, sender);
+    return consent?.autoAccept === true && (await this.d.social.inRange(recipient, sender, now));
+  }
+
   private async friend(r: Requester, frame: FriendFrame): Promise<void> {
     const { social, store } = this.d;
     const rid = String(frame.rid);

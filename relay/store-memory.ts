@@ -1,9 +1,12 @@
+import type { ReceiptStatus } from '../protocol/index.js';
 import type {
   AckResult,
   FetchResult,
   MailboxEntry,
   SendInput,
   SendResult,
+  ShareInput,
+  ShareResult,
   Signal,
   SignalHandler,
   Store,
@@ -30,10 +33,20 @@ interface Stored {
 
 interface Mailbox {
   entries: Map<string, Stored>;
+  /** Held parts of shares, by `<from>:<share mid>`, in arrival order. */
+  held: Map<string, Group>;
   messages: number;
   bytes: number;
   high: number;
 }
+
+interface Group {
+  /** Set by the first part, never extended: no part outlives it. */
+  exp: number;
+  parts: Map<string, Stored>;
+}
+
+type Msg = Extract<MailboxEntry, { kind: 'msg' }>;
 
 export function createMemoryStore(limits: StoreLimits): Store {
   const identities = new Map<string, string>();
@@ -59,7 +72,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
   function insert(uid: string, stored: Stored, bell: boolean): { seq: number; prev: number } {
     let box = mailboxes.get(uid);
     if (!box) {
-      box = { entries: new Map(), messages: 0, bytes: 0, high: 0 };
+      box = { entries: new Map(), held: new Map(), messages: 0, bytes: 0, high: 0 };
       mailboxes.set(uid, box);
     }
     const prev = box.high;
@@ -80,7 +93,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
     const stored = box?.entries.get(id);
     if (!box || !stored) return undefined;
     box.entries.delete(id);
-    if (box.entries.size === 0) {
+    if (box.entries.size === 0 && box.held.size === 0) {
       mailboxes.delete(uid);
       return stored;
     }
@@ -91,14 +104,83 @@ export function createMemoryStore(limits: StoreLimits): Store {
     return stored;
   }
 
+  /** Deletes a held group; returns how many parts it held. */
+  function dropGroup(uid: string, from: string, mid: string): number {
+    const box = mailboxes.get(uid);
+    const group = box?.held.get(`${from}:${mid}`);
+    if (!box || !group) return 0;
+    box.held.delete(`${from}:${mid}`);
+    for (const { entry } of group.parts.values()) {
+      box.messages--;
+      box.bytes -= (entry as Msg).body.length;
+    }
+    if (box.entries.size === 0 && box.held.size === 0) mailboxes.delete(uid);
+    return group.parts.size;
+  }
+
+  /** Moves a held group's parts into the mailbox as messages, in arrival order. */
+  function release(uid: string, from: string, mid: string): void {
+    const box = mailboxes.get(uid);
+    const group = box?.held.get(`${from}:${mid}`);
+    if (!box || !group) return;
+    box.held.delete(`${from}:${mid}`);
+    let last = 0;
+    for (const stored of group.parts.values()) {
+      box.messages--;
+      box.bytes -= (stored.entry as Msg).body.length;
+      last = insert(uid, stored, false).seq;
+    }
+    signal(uid, { type: 'bell', seq: last });
+  }
+
   /** Files a receipt for a message of `from` that left `to`'s mailbox; once per (to, mid). */
-  function fileReceipt(from: string, to: string, mid: string, status: 'delivered' | 'expired', now: number) {
+  function fileReceipt(from: string, to: string, mid: string, status: ReceiptStatus, now: number) {
     const id = receiptEntryId(to, mid);
     if (mailboxes.get(from)?.entries.has(id)) return false;
     const exp = now + limits.receiptTtlMs;
     const entry: MailboxEntry = { kind: 'receipt', id, seq: 0, to, mid, status, at: now, exp };
     insert(from, { entry, receipt: false }, true);
     return true;
+  }
+
+  /** Holds a part of share `offer` (same checks as a send), undelivered, without a doorbell. */
+  function hold(input: SendInput, offer: string): SendResult {
+    const id = messageEntryId(input.from, input.mid);
+    const box = mailboxes.get(input.to);
+    const key = `${input.from}:${offer}`;
+    const existing = box?.held.get(key)?.parts.get(id)?.entry as Msg | undefined;
+    if (existing) return { status: 'stored', dup: true, seq: 0, prev: 0, ts: existing.ts, exp: existing.exp };
+    if (!identities.has(input.to)) return { status: 'unknown_recipient' };
+    if ((box?.messages ?? 0) >= limits.mailboxMaxMessages)
+      return { status: 'quota_exceeded', limit: 'messages' };
+    if ((box?.bytes ?? 0) + input.body.length > limits.mailboxMaxBytes) {
+      return { status: 'quota_exceeded', limit: 'bytes' };
+    }
+    let target = box;
+    if (!target) {
+      target = { entries: new Map(), held: new Map(), messages: 0, bytes: 0, high: 0 };
+      mailboxes.set(input.to, target);
+    }
+    let group = target.held.get(key);
+    if (!group) {
+      group = { exp: input.now + input.ttlMs, parts: new Map() };
+      target.held.set(key, group);
+    }
+    const exp = Math.min(input.now + input.ttlMs, group.exp);
+    const entry: Msg = {
+      kind: 'msg',
+      id,
+      seq: 0,
+      from: input.from,
+      mid: input.mid,
+      ts: input.now,
+      exp,
+      body: new Uint8Array(input.body),
+    };
+    group.parts.set(id, { entry, receipt: input.receipt });
+    target.messages++;
+    target.bytes += entry.body.length;
+    return { status: 'stored', dup: false, seq: 0, prev: 0, ts: input.now, exp };
   }
 
   return {
@@ -113,6 +195,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
     },
 
     async send(input: SendInput): Promise<SendResult> {
+      if (input.offer !== undefined) return hold(input, input.offer);
       const id = messageEntryId(input.from, input.mid);
       const box = mailboxes.get(input.to);
       const existing = box?.entries.get(id);
@@ -163,7 +246,53 @@ export function createMemoryStore(limits: StoreLimits): Store {
       if (!stored) return { deleted: false };
       const { entry } = stored;
       if (stored.receipt && entry.kind === 'msg') fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
+      if (entry.kind === 'offer' && !entry.auto) {
+        // Acknowledging an offer without answering it declines it.
+        dropGroup(uid, entry.from, entry.mid);
+        fileReceipt(entry.from, uid, entry.mid, 'rejected', now);
+      }
       return { deleted: true };
+    },
+
+    async share(input: ShareInput): Promise<ShareResult> {
+      const id = messageEntryId(input.from, input.mid);
+      const box = mailboxes.get(input.to);
+      const existing = box?.entries.get(id);
+      if (existing) {
+        const { seq, exp } = existing.entry;
+        const ts = existing.entry.kind === 'receipt' ? existing.entry.at : existing.entry.ts;
+        return { status: 'stored', dup: true, seq, prev: 0, ts, exp };
+      }
+      const group = box?.held.get(`${input.from}:${input.mid}`);
+      const held = group?.parts.size ?? 0;
+      if (!group || held < input.parts) return { status: 'incomplete', held };
+      const exp = Math.min(input.now + input.ttlMs, group.exp);
+      if (input.auto) release(input.to, input.from, input.mid);
+      const entry: MailboxEntry = {
+        kind: 'offer',
+        id,
+        seq: 0,
+        from: input.from,
+        mid: input.mid,
+        ts: input.now,
+        exp,
+        parts: input.parts,
+        auto: input.auto,
+        preview: new Uint8Array(input.preview),
+      };
+      const { seq, prev } = insert(input.to, { entry, receipt: input.receipt }, true);
+      return { status: 'stored', dup: false, seq, prev, ts: input.now, exp };
+    },
+
+    async answer(uid, entryId, accept, now) {
+      const entry = mailboxes.get(uid)?.entries.get(entryId)?.entry;
+      if (entry?.kind !== 'offer' || entry.auto) return 'unknown';
+      if (accept) release(uid, entry.from, entry.mid);
+      else dropGroup(uid, entry.from, entry.mid);
+      remove(uid, entryId);
+      if (accept) return 'accepted';
+      fileReceipt(entry.from, uid, entry.mid, 'rejected', now);
+      return 'rejected';
     },
 
     async notify(uid, entryId, notice, now, exp) {
@@ -182,25 +311,41 @@ export function createMemoryStore(limits: StoreLimits): Store {
 
     async sweep(now, limit): Promise<SweepResult> {
       const due: [string, string][] = [];
+      const groups: [string, string, string][] = [];
       let more = false;
       scan: for (const [uid, box] of mailboxes) {
         for (const { entry } of box.entries.values()) {
           if (entry.exp > now) continue;
-          if (due.length === limit) {
+          if (due.length + groups.length === limit) {
             more = true;
             break scan;
           }
           due.push([uid, entry.id]);
         }
-      }
-      let receipts = 0;
-      for (const [uid, id] of due) {
-        const stored = remove(uid, id);
-        if (stored?.receipt && stored.entry.kind === 'msg') {
-          if (fileReceipt(stored.entry.from, uid, stored.entry.mid, 'expired', now)) receipts++;
+        for (const [key, group] of box.held) {
+          if (group.exp > now) continue;
+          if (due.length + groups.length === limit) {
+            more = true;
+            break scan;
+          }
+          const [from, mid] = key.split(':') as [string, string];
+          groups.push([uid, from, mid]);
         }
       }
-      return { expired: due.length, receipts, more };
+      let receipts = 0;
+      let expired = 0;
+      for (const [uid, id] of due) {
+        const stored = remove(uid, id);
+        if (!stored) continue;
+        expired++;
+        const { entry } = stored;
+        if (stored.receipt && (entry.kind === 'msg' || entry.kind === 'offer')) {
+          if (fileReceipt(entry.from, uid, entry.mid, 'expired', now)) receipts++;
+        }
+        if (entry.kind === 'offer') expired += dropGroup(uid, entry.from, entry.mid);
+      }
+      for (const [uid, from, mid] of groups) expired += dropGroup(uid, from, mid);
+      return { expired, receipts, more };
     },
 
     async watch(uid) {

@@ -1,13 +1,23 @@
 import { Redis } from 'ioredis';
 import { type Notice, PassbyError } from '../protocol/index.js';
 import type { Logger } from './logger.js';
-import { ACK_SCRIPT, FETCH_SCRIPT, NOTIFY_SCRIPT, SEND_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
+import {
+  ACK_SCRIPT,
+  ANSWER_SCRIPT,
+  FETCH_SCRIPT,
+  NOTIFY_SCRIPT,
+  SEND_SCRIPT,
+  SHARE_SCRIPT,
+  SWEEP_SCRIPT,
+} from './redis-scripts.js';
 import type {
   AckResult,
   FetchResult,
   MailboxEntry,
   SendInput,
   SendResult,
+  ShareInput,
+  ShareResult,
   Signal,
   SignalHandler,
   Store,
@@ -57,6 +67,8 @@ interface Commands {
   pbFetchBuffer(...args: string[]): Promise<Buffer[]>;
   pbAck(...args: string[]): Promise<number[]>;
   pbNotify(...args: string[]): Promise<number>;
+  pbShare(...args: (string | Buffer)[]): Promise<string[]>;
+  pbAnswer(...args: string[]): Promise<string>;
   pbSweep(...args: string[]): Promise<number[]>;
 }
 
@@ -88,14 +100,16 @@ export async function createRedisStore(options: {
   cmd.defineCommand('pbFetch', { numberOfKeys: 0, lua: FETCH_SCRIPT });
   cmd.defineCommand('pbAck', { numberOfKeys: 0, lua: ACK_SCRIPT });
   cmd.defineCommand('pbNotify', { numberOfKeys: 0, lua: NOTIFY_SCRIPT });
+  cmd.defineCommand('pbShare', { numberOfKeys: 0, lua: SHARE_SCRIPT });
+  cmd.defineCommand('pbAnswer', { numberOfKeys: 0, lua: ANSWER_SCRIPT });
   cmd.defineCommand('pbSweep', { numberOfKeys: 0, lua: SWEEP_SCRIPT });
   try {
     await Promise.all([cmd.connect(), sub.connect()]);
     // Fails start-up on a script Redis cannot compile. (ioredis still sends each script's first
     // call on a connection as EVAL, then EVALSHA, and EVAL again after NOSCRIPT.)
     await Promise.all(
-      [SEND_SCRIPT, FETCH_SCRIPT, ACK_SCRIPT, NOTIFY_SCRIPT, SWEEP_SCRIPT].map((lua) =>
-        cmd.script('LOAD', lua),
+      [SEND_SCRIPT, FETCH_SCRIPT, ACK_SCRIPT, NOTIFY_SCRIPT, SHARE_SCRIPT, ANSWER_SCRIPT, SWEEP_SCRIPT].map(
+        (lua) => cmd.script('LOAD', lua),
       ),
     );
   } catch (err) {
@@ -128,7 +142,8 @@ export async function createRedisStore(options: {
         input.receipt ? '1' : '0',
         input.bell ? '1' : '0',
         // ioredis sends only Buffers as bytes (anything else goes through String()); a view, no copy.
-        Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength),
+        bytes(input.body),
+        input.offer ?? '',
       );
     }
     const reply = await cmd.pbSend(...args);
@@ -175,6 +190,37 @@ export async function createRedisStore(options: {
 
     ack(uid, entryId, now): Promise<AckResult> {
       return acks.push({ uid, entryId, now });
+    },
+
+    async share(input: ShareInput): Promise<ShareResult> {
+      const reply = await cmd.pbShare(
+        prefix,
+        input.to,
+        input.from,
+        input.mid,
+        String(input.now),
+        String(input.ttlMs),
+        input.receipt ? '1' : '0',
+        String(input.parts),
+        input.auto ? '1' : '0',
+        bytes(input.preview),
+      );
+      if (reply[0] === 'incomplete') return { status: 'incomplete', held: Number(reply[1]) };
+      const result = sendResult([...reply, ''], 0);
+      if (result.status !== 'stored') throw new Error(`unexpected share reply ${reply[0]}`);
+      return result;
+    },
+
+    async answer(uid, entryId, accept, now) {
+      const reply = await cmd.pbAnswer(
+        prefix,
+        uid,
+        entryId,
+        accept ? '1' : '0',
+        String(now),
+        String(limits.receiptTtlMs),
+      );
+      return reply === 'accepted' || reply === 'rejected' ? reply : 'unknown';
     },
 
     async notify(uid, entryId, notice, now, exp) {
@@ -227,6 +273,11 @@ export async function createRedisStore(options: {
       await Promise.all([release(cmd), release(sub)]);
     },
   };
+}
+
+/** A Buffer view of the bytes (ioredis sends only Buffers as bytes); no copy. */
+function bytes(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function sendResult(reply: string[], at: number): SendResult {
@@ -330,8 +381,15 @@ function parseEntry(id: string, value: Buffer): MailboxEntry {
     const notice = JSON.parse(value.toString('utf8', c3 + 1)) as Notice;
     return { kind: 'notice', id, seq, ts, exp, notice };
   }
+  if (flag === 0x6f || flag === 0x4f || flag === 0x61) {
+    // An offer: <parts>:<preview>
+    const c4 = value.indexOf(0x3a, c3 + 1);
+    const parts = Number(value.toString('latin1', c3 + 1, c4));
+    const preview = new Uint8Array(value.buffer, value.byteOffset + c4 + 1, value.length - c4 - 1);
+    return { kind: 'offer', id, seq, from: who, mid, ts, exp, parts, auto: flag === 0x61, preview };
+  }
   if (id.startsWith('r:')) {
-    const status = flag === 0x65 ? 'expired' : 'delivered';
+    const status = flag === 0x65 ? 'expired' : flag === 0x6a ? 'rejected' : 'delivered';
     return { kind: 'receipt', id, seq, to: who, mid, status, at: ts, exp };
   }
   // A view, not a copy; a plain Uint8Array so it compares equal to what was sent.

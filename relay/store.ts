@@ -27,6 +27,22 @@ export interface Store {
   /** Deletes an entry and every index entry for it; files a `delivered` receipt when one was asked. */
   ack(uid: string, entryId: string, now: number): Promise<AckResult>;
   /**
+   * Files a share's offer in the recipient's mailbox once all its parts are held; the offer's
+   * expiry is at most its parts'. With `auto`, the parts are released at once.
+   */
+  share(input: ShareInput): Promise<ShareResult>;
+  /**
+   * Answers an offer waiting in uid's mailbox: accept moves its held parts into the mailbox as
+   * messages; reject deletes them and files a `rejected` receipt for the sender. Either way the
+   * offer leaves the mailbox. 'unknown' when no such offer waits.
+   */
+  answer(
+    uid: string,
+    entryId: string,
+    accept: boolean,
+    now: number,
+  ): Promise<'accepted' | 'rejected' | 'unknown'>;
+  /**
    * Files a notice (protocol v2) in uid's mailbox until `exp`, ringing the doorbell; false when an
    * entry with this ID is already there (notices are idempotent). Notices count against no quota.
    */
@@ -60,7 +76,29 @@ export interface SendInput {
   now: number;
   /** Ring the recipient's doorbell. False when the recipient is connected to this very node. */
   bell: boolean;
+  /** The mid of the share this is a part of: held, undelivered, until the share is accepted. */
+  offer?: string;
 }
+
+export interface ShareInput {
+  from: string;
+  to: string;
+  /** The share's mid; its held parts name it. */
+  mid: string;
+  /** The sender's encrypted preview. */
+  preview: Uint8Array;
+  ttlMs: number;
+  receipt: boolean;
+  /** How many parts must be held before the offer is filed. */
+  parts: number;
+  /** Accepted by the recipient's pre-approval: release the parts at once. */
+  auto: boolean;
+  now: number;
+}
+
+export type ShareResult =
+  | { status: 'stored'; dup: boolean; seq: number; prev: number; ts: number; exp: number }
+  | { status: 'incomplete'; held: number };
 
 export type SendResult =
   | {
@@ -98,6 +136,20 @@ export type MailboxEntry =
       status: ReceiptStatus;
       at: number;
       exp: number;
+    }
+  | {
+      kind: 'offer';
+      /** `m:<from>:<mid>` */
+      id: string;
+      seq: number;
+      from: string;
+      mid: string;
+      ts: number;
+      exp: number;
+      parts: number;
+      /** Accepted by pre-approval; the parts follow as messages. */
+      auto: boolean;
+      preview: Uint8Array;
     }
   | {
       kind: 'notice';

@@ -238,6 +238,74 @@ describe('proximity', () => {
   });
 });
 
+describe('shares', () => {
+  async function offerTo(sender: RawClient, to: Identity, mid: string, content: string): Promise<void> {
+    expect(
+      (
+        await sender.sendAndWait({
+          t: 'send',
+          to: to.id,
+          mid: `${mid}-p1`,
+          offer: mid,
+          body: Buffer.from(content),
+        })
+      ).t,
+    ).toBe('stored');
+    sender.send({ t: 'share', to: to.id, mid, parts: 1, body: Buffer.from(`preview of ${mid}`) });
+    expect(await sender.nextOf('stored', 'error')).toMatchObject({ t: 'stored', mid });
+  }
+
+  it('deliver nothing until the recipient accepts, and a rejection leaves no trace in Redis', async () => {
+    const [ai, bi] = await Promise.all([newIdentity(), newIdentity()]);
+    const [a, b] = await Promise.all([login(ai), login(bi)]);
+    b.send({ t: 'share', to: ai.id, mid: 'early', parts: 1, body: Buffer.from('x') });
+    expect(await b.next('error')).toMatchObject({ code: 'share_incomplete', retry: true, ref: 'early' });
+
+    await offerTo(a, bi, 'lake', 'SECRET-LAKE-PHOTO');
+    const offer = await b.next('offer');
+    expect(offer).toMatchObject({ from: ai.id, mid: 'lake', parts: 1, auto: false });
+    expect(Buffer.from(offer.body).toString()).toBe('preview of lake');
+    expect(b.frames.filter((f) => f.t === 'msg')).toHaveLength(0);
+    expect(await request(b, { t: 'answer', id: offer.id, accept: false })).toMatchObject({ t: 'ok' });
+    expect(await a.next('receipt')).toMatchObject({ to: bi.id, mid: 'lake', status: 'rejected' });
+    const everything = [...(await dumpRedis(redis)).entries()].flat().join('\n');
+    expect(everything).not.toContain('SECRET-LAKE-PHOTO');
+    expect(everything).not.toContain('preview of lake');
+    expect(await request(b, { t: 'answer', id: offer.id, accept: true })).toMatchObject({
+      code: 'unknown_offer',
+    });
+
+    await offerTo(a, bi, 'hill', 'hill content');
+    const second = await b.next('offer');
+    expect(await request(b, { t: 'answer', id: second.id, accept: true })).toMatchObject({ t: 'ok' });
+    const msg = await b.next('msg');
+    expect(Buffer.from(msg.body).toString()).toBe('hill content');
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("deliver a pre-approved friend's share in range without asking", async () => {
+    const [ai, bi] = await Promise.all([newIdentity(), newIdentity()]);
+    const [a, b] = await Promise.all([login(ai), login(bi)]);
+    await friends(a, ai, b, bi);
+    expect(await request(b, { t: 'consent', id: ai.id, proximity: true, autoAccept: true })).toMatchObject({
+      t: 'ok',
+    });
+    clock += 2 * 60_000;
+    expect(await request(a, { t: 'presence', cell: PARIS })).toMatchObject({ t: 'ok' });
+    expect(await request(b, { t: 'presence', cell: PARIS })).toMatchObject({ t: 'ok' });
+    await a.next('notice');
+    await b.next('notice');
+    await offerTo(a, bi, 'picnic', 'picnic content');
+    const offer = await b.next('offer');
+    expect(offer).toMatchObject({ mid: 'picnic', auto: true });
+    const msg = await b.next('msg');
+    expect(Buffer.from(msg.body).toString()).toBe('picnic content');
+    b.send({ t: 'ack', id: offer.id });
+    b.send({ t: 'ack', id: msg.id });
+    await Promise.all([a.close(), b.close()]);
+  });
+});
+
 describe('contact discovery', () => {
   it('finds discoverable contacts, tells both sides of a later match, and keeps no phone number', async () => {
     const [ai, bi, ci] = await Promise.all([newIdentity(), newIdentity(), newIdentity()]);

@@ -6,6 +6,7 @@ import {
   receiptEntryId,
   type SendInput,
   type SendResult,
+  type ShareInput,
   type Signal,
   type Store,
   type StoreLimits,
@@ -435,6 +436,112 @@ export function storeContract(
         await store.kick(alice, 'not-watched');
         await store.kick(bob, 'conn-7');
         expect(await signals.next()).toEqual([bob, { type: 'kick', conn: 'conn-7' }]);
+      });
+    });
+
+    describe('shares', () => {
+      const part = (mid: string, over: Partial<SendInput> = {}) =>
+        stored({ mid, offer: 'sh', body: text(mid), ...over });
+      function share(over: Partial<ShareInput> = {}) {
+        return store.share({
+          from: alice,
+          to: bob,
+          mid: 'sh',
+          preview: text('a photo of the lake'),
+          ttlMs: DAY,
+          receipt: false,
+          parts: 2,
+          auto: false,
+          now: T0 + 10,
+          ...over,
+        });
+      }
+
+      it('holds the parts of a share undelivered, and files the offer only once all are stored', async () => {
+        await part('p-b');
+        expect(await fetchAll(bob)).toEqual([]);
+        expect(await share()).toEqual({ status: 'incomplete', held: 1 });
+        expect((await part('p-b')).dup).toBe(true);
+        await part('p-a');
+        const offered = await share();
+        expect(offered).toMatchObject({ status: 'stored', dup: false, exp: T0 + DAY });
+        const [offer] = await fetchAll(bob);
+        expect(offer).toMatchObject({
+          kind: 'offer',
+          id: messageEntryId(alice, 'sh'),
+          from: alice,
+          parts: 2,
+          auto: false,
+        });
+        expect(offer?.kind === 'offer' && new TextDecoder().decode(offer.preview)).toBe(
+          'a photo of the lake',
+        );
+        expect(await share()).toMatchObject({ status: 'stored', dup: true });
+      });
+
+      it('delivers the parts in the order they came when the recipient accepts', async () => {
+        await part('p-b');
+        await part('p-a');
+        await share();
+        expect(await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 20)).toBe('accepted');
+        const entries = await fetchAll(bob);
+        expect(entries.map((e) => e.id)).toEqual([
+          messageEntryId(alice, 'p-b'),
+          messageEntryId(alice, 'p-a'),
+        ]);
+        expect(entries[0]).toMatchObject({ kind: 'msg', exp: T0 + DAY });
+        expect(await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 20)).toBe('unknown');
+      });
+
+      it('deletes the parts at once and tells the sender when the recipient rejects', async () => {
+        await part('p-a');
+        await part('p-b');
+        await share();
+        expect(await store.answer(bob, messageEntryId(alice, 'sh'), false, T0 + 20)).toBe('rejected');
+        expect(await fetchAll(bob)).toEqual([]);
+        expect(await fetchAll(alice)).toMatchObject([
+          { kind: 'receipt', mid: 'sh', status: 'rejected', at: T0 + 20 },
+        ]);
+        // The parts no longer count against the recipient's quota.
+        for (let i = 0; i < CONTRACT_LIMITS.mailboxMaxMessages; i++) await stored({ mid: `q${i}` });
+      });
+
+      it('releases the parts at once for a pre-approved share', async () => {
+        await part('p-a');
+        await part('p-b');
+        await share({ auto: true });
+        const entries = await fetchAll(bob);
+        expect(entries.map((e) => e.kind)).toEqual(['msg', 'msg', 'offer']);
+        expect(entries[2]).toMatchObject({ auto: true });
+        expect(await store.answer(bob, messageEntryId(alice, 'sh'), false, T0)).toBe('unknown');
+      });
+
+      it('treats an ack of an unanswered offer as a rejection', async () => {
+        await part('p-a');
+        await part('p-b');
+        await share({ receipt: true });
+        expect(await store.ack(bob, messageEntryId(alice, 'sh'), T0 + 30)).toEqual({ deleted: true });
+        expect(await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 30)).toBe('unknown');
+        expect(await fetchAll(alice)).toMatchObject([{ kind: 'receipt', status: 'rejected' }]);
+      });
+
+      it('never lets an offer outlive its parts, and expires both with a receipt when asked', async () => {
+        await part('p-a', { ttlMs: 1000 });
+        await part('p-b', { ttlMs: DAY });
+        const offered = await share({ receipt: true });
+        expect(offered).toMatchObject({ status: 'stored', exp: T0 + 1000 });
+        const swept = await store.sweep(T0 + 1000, 100);
+        expect(swept).toMatchObject({ expired: 3, receipts: 1 });
+        expect(await fetchAll(bob, T0 + 1000)).toEqual([]);
+        expect(await fetchAll(alice, T0 + 1000)).toMatchObject([
+          { kind: 'receipt', mid: 'sh', status: 'expired' },
+        ]);
+      });
+
+      it('expires held parts whose share never came', async () => {
+        await part('p-a', { ttlMs: 1000 });
+        expect(await store.sweep(T0 + 1000, 100)).toMatchObject({ expired: 1 });
+        expect(await share({ parts: 1 })).toEqual({ status: 'incomplete', held: 0 });
       });
     });
 

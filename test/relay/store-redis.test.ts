@@ -198,6 +198,35 @@ describe('redis store', () => {
     expect((await store.fetch(bob, 0, 10, T0)).entries).toHaveLength(2);
   });
 
+  it('keeps no trace of a rejected share: parts, offer and group are gone, only the receipt waits', async () => {
+    const secret = Buffer.from('held-part-secret-bytes');
+    await send({ mid: 'part-1', offer: 'trip', body: secret });
+    await send({ mid: 'part-2', offer: 'trip', body: secret });
+    const offered = await store.share({
+      from: alice,
+      to: bob,
+      mid: 'trip',
+      preview: Buffer.from('preview-secret'),
+      ttlMs: DAY,
+      receipt: false,
+      parts: 2,
+      auto: false,
+      now: T0,
+    });
+    expect(offered.status).toBe('stored');
+    expect(await store.answer(bob, messageEntryId(alice, 'trip'), false, T0)).toBe('rejected');
+    const keys = await dump(admin);
+    for (const [key, values] of keys) {
+      const text = `${key} ${Buffer.concat(values).toString('latin1')}`;
+      expect(text).not.toContain('held-part-secret');
+      expect(text).not.toContain('preview-secret');
+      expect(text).not.toContain('part-1');
+      if (key.includes(bob)) expect(key).toMatch(/:pk$/);
+    }
+    // Alice's receipt names the share, and is all that is left of it.
+    expect([...keys.keys()].filter((k) => k.includes(alice) && !k.endsWith(':pk')).length).toBeGreaterThan(0);
+  });
+
   it('sends and acks issued in one event-loop turn as one script call each, with one TIME', async () => {
     const mids = Array.from({ length: 20 }, (_, i) => `batch-${i}`);
     const stored = await commandsOf(() => Promise.all(mids.map((mid) => send({ mid }))));
