@@ -211,3 +211,33 @@ describe('redis social store', () => {
     });
   });
 });
+
+describe('presence in redis', () => {
+  it('is gone, with its tokens and in-range mark, once the window has passed', async () => {
+    await admin.flushall();
+    const connection = new Redis(redis.url, { enableAutoPipelining: true });
+    const store = createRedisSocialStore(connection);
+    const [alice, bob] = [newUid(), newUid()];
+    const window = 300;
+    const now = Date.now();
+    // Wait on Redis's own expiry events, not on a timer.
+    await admin.config('SET', 'notify-keyspace-events', 'Ex');
+    const listener = redis.client();
+    await listener.subscribe('__keyevent@0__:expired');
+    await store.setPresence(alice, '8a1fb46622dffff', now, window);
+    await store.postTokens(bob, [newToken()], Array.from({ length: 7 }, newToken), now, window);
+    await store.markInRange(alice, bob, now, now + window);
+    const windowed = (await dump(admin)).size;
+    expect(windowed).toBeGreaterThanOrEqual(4);
+    const expired = new Set<string>();
+    await new Promise<void>((resolve) => {
+      listener.on('message', (_channel: string, key: string) => {
+        expired.add(key);
+        if (expired.size === windowed) resolve();
+      });
+    });
+    expect(await dump(admin)).toEqual(new Map());
+    listener.disconnect();
+    await connection.quit();
+  });
+});

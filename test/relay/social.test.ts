@@ -339,6 +339,50 @@ describe('contact discovery', () => {
   });
 });
 
+describe('the wire (P2)', () => {
+  it('never carried a cell, token, coordinate or distance to any client in this file', () => {
+    expect(RawClient.wire.length).toBeGreaterThan(50);
+    const token = (n: number) => Buffer.alloc(16, n).toString('base64url');
+    const secrets = [
+      PARIS,
+      PARIS_NEXT_DOOR,
+      BERLIN,
+      token(1),
+      token(12),
+      token(13),
+      '48.858',
+      '2.294',
+      '52.52',
+    ];
+    const forbiddenFields = [
+      'cell',
+      'lat',
+      'lon',
+      'latitude',
+      'longitude',
+      'distance',
+      'token',
+      'tokens',
+      'near',
+      'at',
+    ];
+    const fieldsOf = (value: unknown): string[] =>
+      typeof value === 'object' && value !== null
+        ? Object.entries(value).flatMap(([k, v]) => [k, ...fieldsOf(v)])
+        : [];
+    for (const bytes of RawClient.wire) {
+      const text = Buffer.from(bytes).toString('latin1');
+      for (const secret of secrets) expect(text).not.toContain(secret);
+      const header = JSON.parse(
+        Buffer.from(bytes.subarray(2, 2 + ((bytes[0]! << 8) | bytes[1]!))).toString(),
+      );
+      // Receipts carry `at` (when a status was reached): a time, allowed; nothing else may.
+      const fields = fieldsOf(header).filter((f) => !(header.t === 'receipt' && f === 'at'));
+      for (const field of forbiddenFields) expect(fields).not.toContain(field);
+    }
+  });
+});
+
 describe('protocol versions', () => {
   it('speaks version 2 to clients that offer it and refuses social frames on version 1', async () => {
     const ai = await newIdentity();

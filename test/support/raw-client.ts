@@ -37,6 +37,8 @@ export async function newIdentity(): Promise<Identity> {
 
 export class RawClient {
   readonly frames: RelayFrame[] = [];
+  /** Every message the relay sent on this connection, as raw bytes, for checks of what the wire carries. */
+  static readonly wire: Uint8Array[] = [];
   /** Frames that failed validation (should stay empty: the relay only sends valid frames). */
   readonly invalid: string[] = [];
   closed: { code: number; reason: string } | undefined;
@@ -46,6 +48,7 @@ export class RawClient {
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer) => {
       const decoded = decodeRelayFrame(new Uint8Array(data));
+      RawClient.wire.push(new Uint8Array(data));
       if (decoded.ok) this.frames.push(decoded.frame);
       else this.invalid.push(decoded.message);
       this.wake();
