@@ -1,7 +1,6 @@
 import type { WebSocket } from 'ws';
 import {
   type AckFrame,
-  type AnswerFrame,
   type AuthFrame,
   type ClientFrame,
   decodeClientFrame,
@@ -20,6 +19,7 @@ import {
 import { newNonce, verifyAuth } from './auth.js';
 import type { RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
+import { entryFrame } from './entry-frame.js';
 import type { Attached, Hub } from './hub.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
@@ -157,7 +157,7 @@ export class Session implements Attached, Requester {
         if (frame.t === 'send') return this.track(this.onSend(frame));
         if (frame.t === 'ack') return this.track(this.onAck(frame));
         if (frame.t === 'keys') return this.track(this.onKeys(frame));
-        if (frame.t === 'share') return this.track(this.onShare(frame));
+        if (frame.t === 'share') return this.onSocial(frame);
         if (SOCIAL_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
         return this.reject('out_of_order', `"${frame.t}" after authentication`);
       case 'closed':
@@ -275,48 +275,6 @@ export class Session implements Attached, Requester {
     );
   }
 
-  private async onShare(frame: ShareFrame): Promise<void> {
-    const { config, now, store, social, metrics } = this.deps;
-    if (this.version < 2) return this.reject('unknown_type', '"share" needs protocol version 2', frame.mid);
-    if (!this.bucket.take(now())) return this.reject('rate_limited', undefined, frame.mid);
-    const at = now();
-    const ttlSeconds = Math.min(frame.ttl ?? config.maxTtlSeconds, config.maxTtlSeconds);
-    let result: Awaited<ReturnType<Store['share']>>;
-    try {
-      // Pre-approval (C2): the recipient accepts this friend's shares while the two are in range.
-      const auto = await social.preApproved(frame.to, this.uid, at);
-      result = await store.share({
-        from: this.uid,
-        to: frame.to,
-        mid: frame.mid,
-        preview: frame.body,
-        ttlMs: ttlSeconds * 1000,
-        receipt: frame.receipt === true,
-        parts: frame.parts,
-        auto,
-        now: at,
-      });
-    } catch (err) {
-      this.log.error({ err }, 'store failed a share');
-      return this.reject('store_unavailable', 'the share was not stored; send it again', frame.mid);
-    }
-    if (result.status === 'incomplete') {
-      return this.reject('share_incomplete', `${result.held} of ${frame.parts} parts are stored`, frame.mid);
-    }
-    metrics.stored++;
-    this.log.debug({ to: frame.to, mid: frame.mid, parts: frame.parts, dup: result.dup }, 'share offered');
-    this.send({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
-  }
-
-  private async onAnswer(frame: AnswerFrame): Promise<void> {
-    const { now, store } = this.deps;
-    const outcome = await store.answer(this.uid, frame.id, frame.accept, now());
-    if (outcome === 'unknown') return this.reject('unknown_offer', undefined, String(frame.rid));
-    this.log.debug({ entry: frame.id, outcome }, 'offer answered');
-    this.delivery?.acked(frame.id);
-    this.send({ t: 'ok', rid: frame.rid });
-  }
-
   private async onAck(frame: AckFrame): Promise<void> {
     const { now, store, metrics } = this.deps;
     try {
@@ -349,13 +307,12 @@ export class Session implements Attached, Requester {
     }
   }
 
-  private onSocial(frame: SocialClientFrame): void {
-    const rid = String(frame.rid);
+  private onSocial(frame: SocialClientFrame | ShareFrame): void {
+    const rid = frame.t === 'share' ? frame.mid : String(frame.rid);
     if (this.version < 2) return this.reject('unknown_type', `"${frame.t}" needs protocol version 2`, rid);
     if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, rid);
-    const work = frame.t === 'answer' ? this.onAnswer(frame) : this.deps.social.handle(this, frame);
     this.track(
-      work.catch((err: unknown) => {
+      this.deps.social.handle(this, frame).catch((err: unknown) => {
         this.log.error({ err }, 'store failed a request');
         this.reject('store_unavailable', undefined, rid);
       }),
@@ -366,46 +323,15 @@ export class Session implements Attached, Requester {
     this.send(frame);
   }
 
+  /** An entry handed to this connection left the mailbox other than by ack (an answered offer). */
+  settledEntry(id: string): void {
+    this.delivery?.acked(id);
+  }
+
   private deliver(entry: MailboxEntry): void {
     this.deps.metrics.delivered++;
-    if (entry.kind === 'msg') {
-      this.log.debug({ entry: entry.id }, 'delivered');
-      this.send({
-        t: 'msg',
-        id: entry.id,
-        from: entry.from,
-        mid: entry.mid,
-        ts: entry.ts,
-        exp: entry.exp,
-        body: entry.body,
-      });
-    } else if (entry.kind === 'offer') {
-      this.log.debug({ entry: entry.id, auto: entry.auto }, 'delivered offer');
-      this.send({
-        t: 'offer',
-        id: entry.id,
-        from: entry.from,
-        mid: entry.mid,
-        ts: entry.ts,
-        exp: entry.exp,
-        parts: entry.parts,
-        auto: entry.auto,
-        body: entry.preview,
-      });
-    } else if (entry.kind === 'notice') {
-      this.log.debug({ entry: entry.id, kind: entry.notice.kind }, 'delivered notice');
-      this.send({ t: 'notice', id: entry.id, ...entry.notice });
-    } else {
-      this.log.debug({ entry: entry.id }, 'delivered receipt');
-      this.send({
-        t: 'receipt',
-        id: entry.id,
-        to: entry.to,
-        mid: entry.mid,
-        status: entry.status,
-        at: entry.at,
-      });
-    }
+    this.log.debug({ entry: entry.id, kind: entry.kind }, 'delivered');
+    this.send(entryFrame(entry));
   }
 
   private limits() {

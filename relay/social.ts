@@ -8,6 +8,7 @@ import type {
   Notice,
   PresenceFrame,
   RelayFrame,
+  ShareFrame,
   SocialClientFrame,
 } from '../protocol/index.js';
 import type { RelayConfig } from './config.js';
@@ -39,6 +40,8 @@ export interface Requester {
   readonly log: Logger;
   reply(frame: RelayFrame): void;
   reject(code: ErrorCode, message: string | undefined, ref: string): void;
+  /** An entry handed to this connection left the mailbox without an ack (an answered offer). */
+  settledEntry(id: string): void;
 }
 
 /**
@@ -51,9 +54,17 @@ export interface Requester {
 export class SocialHandlers {
   constructor(private readonly d: SocialDeps) {}
 
-  async handle(r: Requester, frame: SocialClientFrame): Promise<void> {
+  async handle(r: Requester, frame: SocialClientFrame | ShareFrame): Promise<void> {
+    if (frame.t === 'share') return this.share(r, frame);
     const rid = String(frame.rid);
     switch (frame.t) {
+      case 'answer': {
+        const outcome = await this.d.store.answer(r.uid, frame.id, frame.accept, this.d.now());
+        if (outcome === 'unknown') return r.reject('unknown_offer', undefined, rid);
+        r.log.debug({ entry: frame.id, outcome }, 'offer answered');
+        r.settledEntry(frame.id);
+        return r.reply({ t: 'ok', rid: frame.rid });
+      }
       case 'friend':
         return this.friend(r, frame);
       case 'consent': {
@@ -79,6 +90,29 @@ export class SocialHandlers {
       case 'blind':
         return this.blind(r, frame);
     }
+  }
+
+  /** Files a share's offer (C2); with the recipient's pre-approval, accepted at once. */
+  private async share(r: Requester, frame: ShareFrame): Promise<void> {
+    const { config, now, store } = this.d;
+    const at = now();
+    const ttlSeconds = Math.min(frame.ttl ?? config.maxTtlSeconds, config.maxTtlSeconds);
+    const result = await store.share({
+      from: r.uid,
+      to: frame.to,
+      mid: frame.mid,
+      preview: frame.body,
+      ttlMs: ttlSeconds * 1000,
+      receipt: frame.receipt === true,
+      parts: frame.parts,
+      auto: await this.preApproved(frame.to, r.uid, at),
+      now: at,
+    });
+    if (result.status === 'incomplete') {
+      return r.reject('share_incomplete', `${result.held} of ${frame.parts} parts are stored`, frame.mid);
+    }
+    r.log.debug({ to: frame.to, mid: frame.mid, parts: frame.parts, dup: result.dup }, 'share offered');
+    r.reply({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
   }
 
   /**

@@ -1,0 +1,34 @@
+import type { RelayFrame } from '../protocol/index.js';
+import type { MailboxEntry } from './store.js';
+
+/** The frame that hands a mailbox entry to its user. */
+export function entryFrame(entry: MailboxEntry): RelayFrame {
+  switch (entry.kind) {
+    case 'msg':
+      return {
+        t: 'msg',
+        id: entry.id,
+        from: entry.from,
+        mid: entry.mid,
+        ts: entry.ts,
+        exp: entry.exp,
+        body: entry.body,
+      };
+    case 'offer':
+      return {
+        t: 'offer',
+        id: entry.id,
+        from: entry.from,
+        mid: entry.mid,
+        ts: entry.ts,
+        exp: entry.exp,
+        parts: entry.parts,
+        auto: entry.auto,
+        body: entry.preview,
+      };
+    case 'notice':
+      return { t: 'notice', id: entry.id, ...entry.notice };
+    case 'receipt':
+      return { t: 'receipt', id: entry.id, to: entry.to, mid: entry.mid, status: entry.status, at: entry.at };
+  }
+}
