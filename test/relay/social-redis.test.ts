@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisSocialStore } from '../../relay/social-redis.js';
 import type { SocialStore } from '../../relay/social-store.js';
+import { commandsOf, dumpText } from '../support/redis-inspect.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { MONTH, newHash, newToken, newUid, socialContract, T0, WINDOW } from './social-contract.js';
 
@@ -20,38 +21,6 @@ socialContract('redis', async () => {
   const connection = new Redis(redis.url, { enableAutoPipelining: true });
   return { store: createRedisSocialStore(connection), close: () => connection.quit().then(() => {}) };
 });
-
-/** Every key in the server with its string contents (members, fields and values flattened). */
-async function dump(client: Redis): Promise<Map<string, string[]>> {
-  const out = new Map<string, string[]>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const type = await client.type(key);
-      if (type === 'string') out.set(key, [(await client.get(key))!]);
-      else if (type === 'hash') out.set(key, Object.entries(await client.hgetall(key)).flat());
-      else if (type === 'set') out.set(key, await client.smembers(key));
-      else out.set(key, [`unexpected type ${type}`]);
-    }
-  } while (cursor !== '0');
-  return out;
-}
-
-/** The commands (cmdstat_*, those inside scripts included) that `run` caused; EVAL/EVALSHA as `script`. */
-async function commandsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
-  await admin.config('RESETSTAT');
-  await run();
-  const info = await admin.info('commandstats');
-  const counts: Record<string, number> = {};
-  for (const [, name, calls] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    if (name!.startsWith('config') || name === 'info') continue;
-    const key = name === 'eval' || name === 'evalsha' ? 'script' : name!;
-    counts[key] = (counts[key] ?? 0) + Number(calls);
-  }
-  return counts;
-}
 
 describe('redis social store', () => {
   let connection: Redis;
@@ -80,7 +49,7 @@ describe('redis social store', () => {
     await store.markInRange(alice, bob, now, now + window);
     await store.spendLookups(alice, 1, 10, now, window);
 
-    const keys = [...(await dump(admin)).keys()];
+    const keys = [...(await dumpText(admin)).keys()];
     const windowed = keys.filter((key) => /^pb:(\{[^}]+\}:(pr|tok|lk)|tok:|near:)/.test(key));
     // 2 presence, 2 token lists, 4 token index entries (one shared), 1 mark, 1 look-up budget.
     expect(windowed).toHaveLength(2 + 2 + 4 + 1 + 1);
@@ -109,7 +78,7 @@ describe('redis social store', () => {
     await store.lookup(alice, [mine, looked], T0, MONTH);
     await store.setDiscoverable(bob, renamed, T0 + 1, MONTH);
 
-    const all = await dump(admin);
+    const all = await dumpText(admin);
     const keys = [...all.keys()].sort();
     expect(keys).toEqual([`pb:disc:${renamed}`, `pb:pend:${looked}`, `pb:{${bob}}:disc`].sort());
     expect(all.get(`pb:disc:${renamed}`)).toEqual([`${T0 + 1 + MONTH}:${bob}`]);
@@ -124,7 +93,7 @@ describe('redis social store', () => {
       expect(ms).toBeLessThanOrEqual(MONTH);
     }
     await store.setDiscoverable(bob, null, T0 + 2, MONTH);
-    expect([...(await dump(admin)).keys()]).toEqual([`pb:pend:${looked}`]);
+    expect([...(await dumpText(admin)).keys()]).toEqual([`pb:pend:${looked}`]);
   });
 
   it("deletes both users' friend keys when their last link goes", async () => {
@@ -137,7 +106,7 @@ describe('redis social store', () => {
     await store.removeFriend(bob, alice);
     expect(await admin.exists(`pb:{${bob}}:fr`)).toBe(0);
     await store.declineFriend(alice, carol);
-    expect([...(await dump(admin)).keys()]).toEqual([]);
+    expect([...(await dumpText(admin)).keys()]).toEqual([]);
   });
 
   it('keeps its keys under the prefix it was given', async () => {
@@ -149,7 +118,7 @@ describe('redis social store', () => {
     await other.setPresence(alice, null, T0, WINDOW);
     await other.postTokens(alice, [newToken()], [newToken()], T0, WINDOW);
     await other.markInRange(alice, bob, Date.now(), Date.now() + WINDOW);
-    const keys = [...(await dump(admin)).keys()];
+    const keys = [...(await dumpText(admin)).keys()];
     expect(keys.length).toBeGreaterThanOrEqual(11);
     expect(keys.filter((key) => !key.startsWith('other:'))).toEqual([]);
   });
@@ -171,7 +140,7 @@ describe('redis social store', () => {
 
   describe('round trips (one command or one script call per operation)', () => {
     it('runs a friend request as one script', async () => {
-      expect(await commandsOf(() => store.requestFriend(alice, bob))).toEqual({
+      expect(await commandsOf(admin, () => store.requestFriend(alice, bob))).toEqual({
         script: 1,
         hget: 1,
         hset: 2,
@@ -181,7 +150,7 @@ describe('redis social store', () => {
     it('looks up 64 hashes with one script', async () => {
       const hashes = Array.from({ length: 64 }, newHash);
       await store.setDiscoverable(bob, hashes[0]!, T0, MONTH);
-      const counts = await commandsOf(() => store.lookup(alice, hashes, T0, MONTH));
+      const counts = await commandsOf(admin, () => store.lookup(alice, hashes, T0, MONTH));
       expect(counts).toEqual({ script: 1, get: 64, hgetall: 63, hset: 63, pttl: 63, pexpire: 63 });
     });
 
@@ -190,12 +159,12 @@ describe('redis social store', () => {
       const near = Array.from({ length: 256 * 7 }, newToken);
       await store.postTokens(bob, [newToken()], [at[17]!], T0, WINDOW);
       let matched: string[] = [];
-      const first = await commandsOf(async () => {
+      const first = await commandsOf(admin, async () => {
         matched = await store.postTokens(alice, at, near, T0 + 1, WINDOW);
       });
       expect(matched).toEqual([bob]);
       expect(first).toMatchObject({ script: 1, hgetall: 2048, hset: 2048, sadd: 3 });
-      const second = await commandsOf(() => store.postTokens(alice, [newToken()], [], T0 + 2, WINDOW));
+      const second = await commandsOf(admin, () => store.postTokens(alice, [newToken()], [], T0 + 2, WINDOW));
       expect(second).toMatchObject({ script: 1, smembers: 1, hdel: 2048, del: 1 });
       expect(await admin.scard(`pb:{${alice}}:tok`)).toBe(1);
     });
@@ -203,7 +172,7 @@ describe('redis social store', () => {
     it('reads the presence of many users with one GET each and no script (auto-pipelined)', async () => {
       const users = Array.from({ length: 50 }, newUid);
       await store.setPresence(users[7]!, '8a1fb46622dffff', T0, WINDOW);
-      const counts = await commandsOf(async () => {
+      const counts = await commandsOf(admin, async () => {
         const found = await store.presenceOf(users, T0 + 1);
         expect(found.filter((p) => p !== null)).toHaveLength(1);
       });
@@ -227,7 +196,7 @@ describe('presence in redis', () => {
     await store.setPresence(alice, '8a1fb46622dffff', now, window);
     await store.postTokens(bob, [newToken()], Array.from({ length: 7 }, newToken), now, window);
     await store.markInRange(alice, bob, now, now + window);
-    const windowed = (await dump(admin)).size;
+    const windowed = (await dumpText(admin)).size;
     expect(windowed).toBeGreaterThanOrEqual(4);
     const expired = new Set<string>();
     await new Promise<void>((resolve) => {
@@ -236,7 +205,7 @@ describe('presence in redis', () => {
         if (expired.size === windowed) resolve();
       });
     });
-    expect(await dump(admin)).toEqual(new Map());
+    expect(await dumpText(admin)).toEqual(new Map());
     listener.disconnect();
     await connection.quit();
   });

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messageEntryId, type SendInput, type Store } from '../../relay/store.js';
 import { createRedisStore } from '../../relay/store-redis.js';
+import { commandsOf, dumpKeys } from '../support/redis-inspect.js';
 import { freePort, type RedisServer, startRedis } from '../support/redis-server.js';
 import { CONTRACT_LIMITS, newUid, storeContract } from './store-contract.js';
 
@@ -23,47 +24,6 @@ storeContract('redis', async () => {
   const store = await createRedisStore({ url: redis.url, limits: CONTRACT_LIMITS });
   return { store, close: () => store.close() };
 });
-
-/** Every key in the server with its contents as raw bytes. */
-async function dump(client: Redis): Promise<Map<string, Buffer[]>> {
-  const out = new Map<string, Buffer[]>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const type = await client.type(key);
-      if (type === 'string') out.set(key, [(await client.getBuffer(key))!]);
-      else if (type === 'hash') out.set(key, await client.hgetallBuffer(key).then(flattenRecord));
-      else if (type === 'zset') out.set(key, await client.zrangeBuffer(key, 0, -1, 'WITHSCORES'));
-      else out.set(key, [Buffer.from(`unexpected type ${type}`)]);
-    }
-  } while (cursor !== '0');
-  return out;
-}
-
-function flattenRecord(record: Record<string, Buffer>): Buffer[] {
-  return Object.entries(record).flatMap(([field, value]) => [Buffer.from(field), value]);
-}
-
-/**
- * The commands (cmdstat_*, including those run inside scripts) that `run` caused. EVAL and
- * EVALSHA count together as `script`: ioredis sends a script's first call on a connection as
- * EVAL (which caches it) and EVALSHA after that.
- */
-async function commandsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
-  await admin.config('RESETSTAT');
-  await run();
-  const info = await admin.info('commandstats');
-  const counts: Record<string, number> = {};
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-    const [, name, calls] = match;
-    if (name!.startsWith('config') || name === 'info') continue;
-    const key = name === 'eval' || name === 'evalsha' ? 'script' : name!;
-    counts[key] = (counts[key] ?? 0) + Number(calls);
-  }
-  return counts;
-}
 
 describe('redis store', () => {
   let store: Store;
@@ -143,14 +103,14 @@ describe('redis store', () => {
     }
     const holds = (keys: Map<string, Buffer[]>, needle: string) =>
       [...keys].some(([key, values]) => key.includes(needle) || values.some((v) => v.includes(needle)));
-    const before = await dump(admin);
+    const before = await dumpKeys(admin);
     expect(holds(before, marker) && mids.every((mid) => holds(before, mid))).toBe(true);
 
     const swept = await store.sweep(T0 + 1_000, 1000);
     expect(swept).toEqual({ expired: 18, receipts: 9, more: false });
     expect(await drain(users, T0 + 1_000)).toBe(36 + 18 + 9);
 
-    const after = await dump(admin);
+    const after = await dumpKeys(admin);
     expect([...after.keys()].sort()).toEqual(users.map((uid) => `pb:{${uid}}:pk`).sort());
     expect(holds(after, marker)).toBe(false);
     expect(mids.filter((mid) => holds(after, mid))).toEqual([]);
@@ -170,7 +130,7 @@ describe('redis store', () => {
       now: T0,
       bell: true,
     });
-    const keys = [...(await dump(admin)).keys()];
+    const keys = [...(await dumpKeys(admin)).keys()];
     await other.close();
     expect(keys.length).toBeGreaterThan(1);
     expect(keys.every((key) => key.startsWith('other:'))).toBe(true);
@@ -193,7 +153,7 @@ describe('redis store', () => {
   it('sends again after the server lost its scripts (EVALSHA falls back to EVAL)', async () => {
     await send({ mid: 'before' });
     await admin.script('FLUSH');
-    const counts = await commandsOf(() => send({ mid: 'after' }));
+    const counts = await commandsOf(admin, () => send({ mid: 'after' }));
     expect(counts).toMatchObject({ script: 2, hmget: 1 });
     expect((await store.fetch(bob, 0, 10, T0)).entries).toHaveLength(2);
   });
@@ -215,7 +175,7 @@ describe('redis store', () => {
     });
     expect(offered.status).toBe('stored');
     expect(await store.answer(bob, messageEntryId(alice, 'trip'), false, T0)).toBe('rejected');
-    const keys = await dump(admin);
+    const keys = await dumpKeys(admin);
     for (const [key, values] of keys) {
       const text = `${key} ${Buffer.concat(values).toString('latin1')}`;
       expect(text).not.toContain('held-part-secret');
@@ -229,9 +189,9 @@ describe('redis store', () => {
 
   it('sends and acks issued in one event-loop turn as one script call each, with one TIME', async () => {
     const mids = Array.from({ length: 20 }, (_, i) => `batch-${i}`);
-    const stored = await commandsOf(() => Promise.all(mids.map((mid) => send({ mid }))));
+    const stored = await commandsOf(admin, () => Promise.all(mids.map((mid) => send({ mid }))));
     expect(stored).toMatchObject({ script: 1, time: 1, hset: 20 });
-    const acked = await commandsOf(() =>
+    const acked = await commandsOf(admin, () =>
       Promise.all(mids.map((mid) => store.ack(bob, messageEntryId(alice, mid), T0))),
     );
     expect(acked.script).toBe(1);
@@ -240,7 +200,7 @@ describe('redis store', () => {
 
   describe('commands per operation (one script call each)', () => {
     it('sends into an empty mailbox with one script running 9 commands', async () => {
-      expect(await commandsOf(() => send())).toEqual({
+      expect(await commandsOf(admin, () => send())).toEqual({
         script: 1,
         time: 1,
         hmget: 1,
@@ -253,7 +213,7 @@ describe('redis store', () => {
 
     it('sends into a waiting mailbox without a doorbell with one script running 6 commands', async () => {
       await send({ mid: 'first' });
-      expect(await commandsOf(() => send({ bell: false }))).toEqual({
+      expect(await commandsOf(admin, () => send({ bell: false }))).toEqual({
         script: 1,
         time: 1,
         hmget: 1,
@@ -265,7 +225,7 @@ describe('redis store', () => {
     it('fetches with one script running 2 commands', async () => {
       await send({ mid: 'a' });
       await send({ mid: 'b' });
-      expect(await commandsOf(() => store.fetch(bob, 0, 10, T0))).toEqual({
+      expect(await commandsOf(admin, () => store.fetch(bob, 0, 10, T0))).toEqual({
         script: 1,
         zrangebyscore: 1,
         hmget: 1,
@@ -275,7 +235,7 @@ describe('redis store', () => {
     it('acks an entry that is not the last with one script running 5 commands', async () => {
       await send({ mid: 'a' });
       await send({ mid: 'b' });
-      expect(await commandsOf(() => store.ack(bob, messageEntryId(alice, 'a'), T0))).toEqual({
+      expect(await commandsOf(admin, () => store.ack(bob, messageEntryId(alice, 'a'), T0))).toEqual({
         script: 1,
         hmget: 1,
         zrem: 2,
@@ -286,7 +246,7 @@ describe('redis store', () => {
 
     it('acks the last entry and files its receipt with one script running 10 commands', async () => {
       await send({ receipt: true });
-      expect(await commandsOf(() => store.ack(bob, messageEntryId(alice, 'm1'), T0))).toEqual({
+      expect(await commandsOf(admin, () => store.ack(bob, messageEntryId(alice, 'm1'), T0))).toEqual({
         script: 1,
         time: 1,
         hmget: 2,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { Logger, RelayConfig } from '../../relay/index.js';
 import { type Relay, startRelay } from '../../relay/index.js';
+import { dumpText } from './redis-inspect.js';
 import { type RedisServer, startRedis } from './redis-server.js';
 
 /**
@@ -40,30 +41,12 @@ export function useRelay(
 
 /** Every key in Redis with its value(s) flattened to one string, for "no trace left" checks. */
 export async function dumpRedis(redis: RedisServer): Promise<Map<string, string>> {
-  const c = redis.client();
-  const out = new Map<string, string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await c.scan(cursor, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const type = await c.type(key);
-      let value = '';
-      if (type === 'string') value = (await c.getBuffer(key))?.toString('latin1') ?? '';
-      else if (type === 'hash')
-        value = (await c.hgetallBuffer(key)) ? flatten(await c.hgetallBuffer(key)) : '';
-      else if (type === 'zset') value = (await c.zrange(key, 0, -1, 'WITHSCORES')).join(' ');
-      else if (type === 'set') value = (await c.smembers(key)).join(' ');
-      else if (type === 'list') value = (await c.lrange(key, 0, -1)).join(' ');
-      out.set(key, value);
-    }
-  } while (cursor !== '0');
-  c.disconnect();
-  return out;
-}
-
-function flatten(hash: Record<string, Buffer>): string {
-  return Object.entries(hash)
-    .map(([k, v]) => `${k}=${v.toString('latin1')}`)
-    .join(' ');
+  const client = redis.client();
+  try {
+    const out = new Map<string, string>();
+    for (const [key, values] of await dumpText(client)) out.set(key, values.join(' '));
+    return out;
+  } finally {
+    client.disconnect();
+  }
 }
