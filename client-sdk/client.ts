@@ -1,4 +1,10 @@
-import { PassbyError, type RelayFrame, type RelayLimits } from '../protocol/index.js';
+import {
+  PassbyError,
+  type RelayFrame,
+  type RelayLimits,
+  toBase64url,
+  USER_ID_PATTERN,
+} from '../protocol/index.js';
 import { DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 import { Connection } from './connection.js';
 import { Discovery } from './discovery.js';
@@ -9,16 +15,18 @@ import { Friends } from './friends.js';
 import { SeenSet } from './inbox.js';
 import { counter, KeyDirectory } from './keys.js';
 import { Notices } from './notices.js';
+import { Offers } from './offers.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { encodePayload, type Payload } from './payload.js';
 import { Proximity } from './presence.js';
 import { Receiver } from './receiver.js';
 import { Requests } from './requests.js';
 import { type FileMeta, Sender, type SendOptions } from './sender.js';
+import { type ShareContent, type Shared, type ShareOptions, sendShare } from './share-send.js';
 import { sodium } from './sodium.js';
 import type { State } from './state.js';
 
-export type { FileMeta, SendOptions };
+export type { FileMeta, SendOptions, ShareContent, Shared, ShareOptions };
 
 /** Creates a client; it connects at once unless `autoConnect: false`. */
 export async function createClient(options: ClientOptions): Promise<PassbyClient> {
@@ -52,6 +60,7 @@ export class PassbyClient {
   readonly #sender: Sender;
   readonly #requests: Requests;
   readonly #notices: Notices;
+  readonly #offers: Offers;
   readonly #acks = new Set<string>();
   #limits: RelayLimits | undefined;
   /** Friends and consent (protocol v2). */
@@ -106,6 +115,18 @@ export class PassbyClient {
       now: () => o.clock.now(),
       ack: (id) => this.#ack(id),
       problem: (error) => this.#problem(error),
+    });
+    this.#offers = new Offers({
+      identity: o.identity,
+      keys: this.#keys,
+      seen: this.#seen,
+      events: this.#events,
+      requests: this.#requests,
+      ack: (id) => this.#ack(id),
+      problem: (error, mid) => {
+        if (this.#events.listenerCount('error') > 0)
+          this.#events.emit('error', mid === undefined ? { error } : { error, mid });
+      },
     });
     this.#receiver = new Receiver({
       identity: o.identity,
@@ -189,6 +210,32 @@ export class PassbyClient {
     return this.#sender.sendFile(to, data, meta, options);
   }
 
+  /**
+   * Shares content as an offer (protocol v2): the relay holds it until `to` accepts, deletes it if
+   * `to` rejects (you get a `rejected` receipt), and delivers it at once when `to` pre-approved you
+   * and you are in range. Resolves once the content and the offer are stored, with the share's
+   * `mid`. A file reports `progress` as with sendFile. Shares are held in memory only: if the app
+   * stops before the promise resolves, share again.
+   */
+  async share(to: string, content: ShareContent, options: ShareOptions): Promise<Shared> {
+    const isFile =
+      typeof content === 'object' &&
+      content !== null &&
+      !(content instanceof Uint8Array) &&
+      content.file instanceof Uint8Array &&
+      typeof content.name === 'string';
+    if (typeof content !== 'string' && !(content instanceof Uint8Array) && !isFile) {
+      throw new TypeError('share takes a string, a Uint8Array or { file: Uint8Array, name, type? }');
+    }
+    const preview = options?.preview;
+    if (typeof preview !== 'string' && !(preview instanceof Uint8Array)) {
+      throw new TypeError('share needs options.preview, a string or a Uint8Array');
+    }
+    if (typeof to !== 'string' || !USER_ID_PATTERN.test(to)) throw new TypeError('to must be a user ID');
+    const mid = toBase64url(sodium.randombytes_buf(16));
+    return sendShare(this.#sender, to, content, options, mid, this.#o.maxInFlight * 2);
+  }
+
   #onState(from: State, to: State): void {
     this.#events.emit('state', { from: from.kind, to: to.kind, state: to });
     if (from.kind === 'open') {
@@ -239,6 +286,8 @@ export class PassbyClient {
         return;
       case 'notice':
         return this.#receiver.enqueue(() => this.#notices.handle(frame));
+      case 'offer':
+        return this.#receiver.enqueue(() => this.#offers.handle(frame));
       case 'error': {
         const error = new PassbyError(frame.code, frame.message);
         if (frame.ref !== undefined && this.#sender.refused(frame.ref, error)) return;

@@ -1,5 +1,6 @@
 import type { PassbyError, ReceiptStatus, RelayLimits } from '../protocol/index.js';
 import type { ClientError } from './errors.js';
+import type { SharedContent } from './payload.js';
 import type { State, StateKind } from './state.js';
 
 interface Received {
@@ -66,6 +67,34 @@ export interface ContactEvent {
   phone: string | null;
 }
 
+interface OfferBase extends Received {
+  /** The share's ID (the sender's `share()` resolved with it; its receipts name it). */
+  mid: string;
+  /** When the offer and its held content expire undelivered, ms since the epoch. */
+  exp: number;
+  /** Parts the relay holds for it. */
+  parts: number;
+  /** The sender's preview, verified and decrypted: text or bytes, as the sender gave it. */
+  preview: string | Uint8Array;
+  /** What accepting delivers: a `message` with this mid, or a `file` with this fileId. */
+  content: SharedContent;
+}
+
+/**
+ * A share offered to you (protocol v2, DESIGN C2). `auto: true`: your pre-approval of this friend
+ * (autoAccept, while in range) accepted it and its content follows. `auto: false`: nothing is
+ * delivered until you `accept()`; `reject()` deletes it at the relay and tells the sender.
+ */
+export type IncomingOffer =
+  | (OfferBase & { auto: true })
+  | (OfferBase & {
+      auto: false;
+      /** Releases the content: it arrives as a `message` or `file` event. */
+      accept(): Promise<void>;
+      /** Deletes the content at the relay; the sender gets a `rejected` receipt. */
+      reject(): Promise<void>;
+    });
+
 export interface ClientEvents {
   state: { from: StateKind; to: StateKind; state: State };
   open: { id: string; limits: RelayLimits };
@@ -78,6 +107,7 @@ export interface ClientEvents {
   progress: Progress;
   /** The relay confirmed it stored a send (also for sends resumed from storage after a restart). */
   sent: Sent;
+  /** The fate of a send or share that asked for it; `rejected` for every share the recipient declined. */
   receipt: { to: string; mid: string; status: ReceiptStatus; at: number };
   /** Something addressed to us was dropped because it failed verification; the app never saw it. */
   rejected: { from: string; mid: string; error: ClientError };
@@ -85,5 +115,7 @@ export interface ClientEvents {
   friend: FriendEvent;
   nearby: NearbyEvent;
   contact: ContactEvent;
+  /** A share offered to you, once per process (see IncomingOffer). */
+  offer: IncomingOffer;
   error: { error: PassbyError | ClientError; mid?: string };
 }

@@ -11,7 +11,15 @@ export {
   type RelayLimits,
 } from '../protocol/index.js';
 export { type BackoffOptions, DEFAULT_BACKOFF, fullJitter } from './backoff.js';
-export { createClient, type FileMeta, PassbyClient, type SendOptions } from './client.js';
+export {
+  createClient,
+  type FileMeta,
+  PassbyClient,
+  type SendOptions,
+  type ShareContent,
+  type Shared,
+  type ShareOptions,
+} from './client.js';
 export { Discovery, type LookupResult } from './discovery.js';
 export { CLIENT_ERRORS, ClientError, type ClientErrorCode } from './errors.js';
 export type {
@@ -20,6 +28,7 @@ export type {
   FriendEvent,
   IncomingFile,
   IncomingMessage,
+  IncomingOffer,
   NearbyEvent,
   Progress,
   Sent,
@@ -27,6 +36,7 @@ export type {
 export { type Consent, Friends } from './friends.js';
 export { createIdentity, Identity, importIdentity, userIdOf } from './identity.js';
 export type { ClientOptions, Clock, SocketLike, WebSocketConstructor } from './options.js';
+export type { SharedContent } from './payload.js';
 export { normalizePhone } from './phone.js';
 export { BLIND_SESSION_TAG, Proximity, type UpdateOptions, type UpdateResult } from './presence.js';
 export {
@@ -37,6 +47,7 @@ export {
   type FixRejection,
   H3_RESOLUTION,
 } from './proximity.js';
+export { SHARE_ATTEMPTS } from './share-send.js';
 export { type State, type StateEvent, type StateKind, transition } from './state.js';
 export { loadOrCreateIdentity, MemoryStorage, type Storage } from './storage.js';
 export { createFileStorage, type FileSystem } from './storage-file.js';

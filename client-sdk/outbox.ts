@@ -15,6 +15,10 @@ export interface OutboxEntry {
   body?: Uint8Array;
   readonly ttl?: number;
   readonly receipt?: boolean;
+  /** Protocol v2: the share this send is a held part of (`send.offer`). */
+  readonly offer?: string;
+  /** Protocol v2: this entry is the share itself (a `share` frame), announcing this many parts. */
+  readonly parts?: number;
   /** Kept in storage (messages) or only in memory (file offers and chunks). */
   readonly persist: boolean;
 }

@@ -107,6 +107,9 @@ export class Receiver {
     }
     const base = { from: f.from, mid: f.mid, at: f.ts };
     if (payload.kind === 'file') return this.#offer(f, payload.offer);
+    if (payload.kind === 'share') {
+      return this.#reject(f, new ClientError('protocol', 'a share description outside an offer'));
+    }
     if (this.d.events.listenerCount('message') === 0) {
       // Nobody to hand it to: keep it at the relay (no ack) rather than lose it.
       this.#report(

@@ -1,4 +1,4 @@
-import type { PassbyError, SendFrame } from '../protocol/index.js';
+import type { PassbyError, SendFrame, ShareFrame } from '../protocol/index.js';
 import { fullJitter } from './backoff.js';
 import type { Clock } from './options.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
@@ -9,7 +9,7 @@ export interface SendPumpDeps {
   clock: Clock;
   random: () => number;
   isOpen(): boolean;
-  send(frame: SendFrame): boolean;
+  send(frame: SendFrame | ShareFrame): boolean;
   /** Seals an entry that still holds its plaintext (may wait for the recipient's key). */
   seal(entry: OutboxEntry): Promise<void>;
   /** The entry cannot be sent (a refusal a retry will not fix, or no key for the recipient). */
@@ -52,7 +52,9 @@ export class SendPump {
     const { outbox } = this.d;
     const entry = outbox.inflight.get(mid);
     if (!entry) return false;
-    if (error.retry) {
+    // A share the relay calls incomplete goes back to its caller, who must send the parts again:
+    // sending the same share frame again alone would only be refused again.
+    if (error.retry && !(entry.parts !== undefined && error.code === 'share_incomplete')) {
       outbox.retry(mid);
       this.#pause();
     } else {
@@ -111,9 +113,13 @@ export class SendPump {
         continue; // the queue may have changed while sealing; look again
       }
       outbox.take(entry);
-      const frame: SendFrame = { t: 'send', to: entry.to, mid: entry.mid, body: entry.body };
+      const frame: SendFrame | ShareFrame =
+        entry.parts === undefined
+          ? { t: 'send', to: entry.to, mid: entry.mid, body: entry.body }
+          : { t: 'share', to: entry.to, mid: entry.mid, parts: entry.parts, body: entry.body };
       if (entry.ttl !== undefined) frame.ttl = entry.ttl;
       if (entry.receipt) frame.receipt = true;
+      if (entry.offer !== undefined && frame.t === 'send') frame.offer = entry.offer;
       if (!this.d.send(frame)) {
         outbox.retry(entry.mid);
         return;

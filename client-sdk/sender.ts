@@ -4,6 +4,7 @@ import {
   PassbyError,
   type RelayLimits,
   type SendFrame,
+  type ShareFrame,
   type StoredFrame,
   toBase64url,
   USER_ID_PATTERN,
@@ -13,11 +14,11 @@ import { ENVELOPE_OVERHEAD, seal } from './envelope.js';
 import { ClientError } from './errors.js';
 import type { ClientEvents, Sent } from './events.js';
 import { sendChunks } from './file-send.js';
-import { CHUNK_OVERHEAD, FileSender } from './file-transfer.js';
+import { CHUNK_OVERHEAD, FileSender, type OutgoingChunk } from './file-transfer.js';
 import type { KeyDirectory } from './keys.js';
 import type { ResolvedOptions } from './options.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
-import { encodePayload } from './payload.js';
+import { encodePayload, type FileOffer } from './payload.js';
 import { SendPump } from './send-pump.js';
 import { sodium } from './sodium.js';
 
@@ -41,9 +42,15 @@ export interface SenderDeps {
   events: Emitter<ClientEvents>;
   isOpen(): boolean;
   isClosed(): boolean;
-  send(frame: SendFrame): boolean;
+  send(frame: SendFrame | ShareFrame): boolean;
   limits(): RelayLimits | undefined;
   problem(error: PassbyError | ClientError): void;
+}
+
+/** Protocol v2: marks a send as a held part of a share, or as the share frame itself. */
+export interface ShareFields {
+  offer?: string;
+  parts?: number;
 }
 
 interface Pending {
@@ -86,7 +93,13 @@ export class Sender {
     await Promise.all(this.#adding);
   }
 
-  send(to: string, payload: Uint8Array, persist: boolean, options: SendOptions): Promise<Sent> {
+  send(
+    to: string,
+    payload: Uint8Array,
+    persist: boolean,
+    options: SendOptions,
+    share: ShareFields = {},
+  ): Promise<Sent> {
     const relayMax = this.d.limits()?.maxBodyBytes ?? LIMITS.maxBodyBytes;
     const max = Math.min(LIMITS.maxBodyBytes, relayMax);
     if (payload.length + ENVELOPE_OVERHEAD > max) {
@@ -97,34 +110,53 @@ export class Sender {
     return this.#queue(fields.mid, async () => {
       // Sealed at once when the recipient's key is known, so storage never holds the plaintext.
       const boxKey = await this.d.keys.known(to);
-      if (boxKey === undefined) return { to, payload, persist, ...fields };
+      if (boxKey === undefined) return { to, payload, persist, ...fields, ...share };
       const body = seal(
         this.d.o.identity,
         boxKey,
         { from: this.d.o.identity.id, to, mid: fields.mid },
         payload,
       );
-      return { to, body, persist, ...fields };
+      return { to, body, persist, ...fields, ...share };
     });
   }
 
-  async sendFile(to: string, data: Uint8Array, meta: FileMeta, options: Omit<SendOptions, 'mid'>) {
+  /** Sends an already encrypted body (a file chunk) that stays in memory only. */
+  sendSealed(to: string, mid: string, body: Uint8Array, options: SendOptions, share: ShareFields = {}) {
+    const fields = this.#fields(to, { ...options, mid });
+    return this.#queue(mid, async () => ({ to, body, persist: false, ...fields, ...share }));
+  }
+
+  /**
+   * Sends a file: its offer, stored first, then its chunks. With `share.offer` every one of them is
+   * a held part of that share; `onOffer` sees the file's offer before anything is sent (and may
+   * throw to stop), `onChunk` each chunk as it is produced.
+   */
+  async sendFile(
+    to: string,
+    data: Uint8Array,
+    meta: FileMeta,
+    options: Omit<SendOptions, 'mid'>,
+    share: { offer?: string; onOffer?(offer: FileOffer): void; onChunk?(chunk: OutgoingChunk): void } = {},
+  ) {
     const { o } = this.d;
     const limits = this.d.limits();
     const chunkBytes = Math.min(o.fileChunkBytes, limits ? limits.maxBodyBytes - CHUNK_OVERHEAD : Infinity);
     const type = meta.type ?? 'application/octet-stream';
     const file = new FileSender(data, { name: meta.name, type }, chunkBytes);
     const { fileId, size } = file.offer;
+    share.onOffer?.(file.offer);
+    const held = share.offer === undefined ? {} : { offer: share.offer };
     // The offer first, and stored, so the recipient knows the key before any chunk arrives.
     const offer = encodePayload({ kind: 'file', offer: file.offer });
-    await this.send(to, offer, false, { ...options, mid: fileId });
+    await this.send(to, offer, false, { ...options, mid: fileId }, held);
     // A receipt, when asked, is for the offer: it is acknowledged once the whole file arrived.
     const chunkOptions = { ttlSeconds: options.ttlSeconds };
     await sendChunks(file, {
       window: o.maxInFlight * 2,
       send: (chunk) => {
-        const fields = this.#fields(to, { ...chunkOptions, mid: chunk.mid });
-        return this.#queue(chunk.mid, async () => ({ to, body: chunk.body, persist: false, ...fields }));
+        share.onChunk?.(chunk);
+        return this.sendSealed(to, chunk.mid, chunk.body, chunkOptions, held);
       },
       progress: (bytes) =>
         this.d.events.emit('progress', { direction: 'send', fileId, peer: to, bytes, total: size }),
