@@ -12,6 +12,20 @@ export interface DrainCase {
   perUser: number;
 }
 
+export interface ProximityCase {
+  /** Users wanted (a multiple of the pod size, 5); the run may stop earlier at its time cap. */
+  users: number;
+  /** Users connected at once (one wave), over all load workers. */
+  waveUsers: number;
+  relays: number;
+  /** Presence updates per user in its wave (the first matches, the others must not notify again). */
+  rounds: number;
+  /** PASSBY_PROXIMITY_WINDOW_MS of the relays started for the scenario. */
+  windowMs: number;
+  /** No new wave starts after this many seconds. */
+  capSeconds: number;
+}
+
 export interface Options {
   help: boolean;
   quick: boolean;
@@ -29,6 +43,7 @@ export interface Options {
   profileRelay: string | undefined;
   idle: IdleCase[];
   drain: DrainCase[];
+  proximity: ProximityCase;
 }
 
 export const HELP = `Usage: npm run bench -- [options]
@@ -50,6 +65,7 @@ Options
   --sizes LIST         throughput payload sizes in bytes (default 256,4096,65536; the first one
                        is the one the targets and the latency scenario use)
   --workers N          load-generator processes for pairs (default 2)
+  --proximity-users N  users of the proximity scenario, a multiple of 5 (default 100000, quick 2000)
   --relay-node-args S  extra node flags for the relay, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
   --profile-relay DIR  run the relay under --cpu-prof, write the profile to DIR and print where its
                        CPU went (profiling slows the relay: do not compare those figures)
@@ -62,7 +78,10 @@ Scenarios
   idle         idle authenticated connections (10k on one relay, 50k over four relays sharing Redis):
                RSS and heap after GC per connection, connect-plus-authenticate rate
   drain        backlog for offline users (1 x 10k, 10k x 100), drained once they connect
-  proximity    not available: proximity not implemented
+  proximity    presence updates per second with matching: users in pods of 5 mutual friends
+               (friend + consent frames), posting H3 cells in waves of connected users (100k users
+               in waves of 5k over two relays; quick: 2k in waves of 1k); nearby notices against the
+               expected matches, presence keys' TTL and what is left after the window
 
 Progress goes to stderr; the table to stdout.`;
 
@@ -77,6 +96,7 @@ const KNOWN = [
   'relay-node-args',
   'profile-relay',
   'sizes',
+  'proximity-users',
 ];
 
 export function parseArgs(argv: readonly string[]): Options {
@@ -139,6 +159,20 @@ export function parseArgs(argv: readonly string[]): Options {
           { users: 1, perUser: 10_000 },
           { users: 10_000, perUser: 100 },
         ],
+    proximity: proximityCase(flags, quick),
+  };
+}
+
+function proximityCase(flags: Map<string, string>, quick: boolean): ProximityCase {
+  const users = positiveInt(flags, 'proximity-users', quick ? 2_000 : 100_000);
+  if (users < 5 || users % 5 !== 0) throw new Error('--proximity-users must be a multiple of 5');
+  return {
+    users,
+    waveUsers: Math.min(users, quick ? 1_000 : 5_000),
+    relays: 2,
+    rounds: 2,
+    windowMs: quick ? 3_000 : 15_000,
+    capSeconds: quick ? 40 : 900,
   };
 }
 

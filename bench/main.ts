@@ -5,10 +5,11 @@ import { type Context, Correctness, openPairs, type PairBench, residualKeys } fr
 import { formatProfile, newestProfile, type ProfileSummary, summarizeProfile } from './cpu-profile.js';
 import { collectMeta } from './meta.js';
 import { startRedis } from './redis-server.js';
-import { buildReport, PROXIMITY_NOTE, type Results } from './report.js';
+import { buildReport, type Results } from './report.js';
 import { runDrain } from './scenario-drain.js';
 import { runIdle } from './scenario-idle.js';
 import { runLatency } from './scenario-latency.js';
+import { runProximity } from './scenario-proximity.js';
 import { runThroughput } from './scenario-throughput.js';
 import { renderTable } from './table.js';
 import { startTargets } from './targets.js';
@@ -83,7 +84,7 @@ async function measure(options: Options, nodeArgs: string[]): Promise<Omit<Resul
         return bench;
       },
     };
-    const results: Omit<Results, 'meta'> = { proximity: want.has('proximity'), correctness: ctx.correctness };
+    const results: Omit<Results, 'meta'> = { correctness: ctx.correctness };
     if (want.has('throughput')) results.throughput = await runThroughput(ctx);
     if (want.has('latency')) {
       results.latency = await runLatency(ctx, results.throughput?.sizes[0]?.msgsPerSec.bare);
@@ -93,7 +94,7 @@ async function measure(options: Options, nodeArgs: string[]): Promise<Omit<Resul
     bench = undefined;
     if (want.has('idle')) results.idle = await runIdle(ctx);
     if (want.has('drain')) results.drain = await runDrain(ctx);
-    if (want.has('proximity')) progress(`proximity: ${PROXIMITY_NOTE}`);
+    if (want.has('proximity')) results.proximity = await runProximity(ctx);
     return results;
   } finally {
     await bench?.pool.stop();

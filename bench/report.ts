@@ -5,6 +5,7 @@ import { totalOf } from './redis-stats.js';
 import type { DrainFigures } from './scenario-drain.js';
 import type { IdleFigures } from './scenario-idle.js';
 import type { LatencyResult } from './scenario-latency.js';
+import type { ProximityFigures } from './scenario-proximity.js';
 import type { ThroughputFigures } from './scenario-throughput.js';
 import { round3 } from './stats.js';
 
@@ -15,11 +16,9 @@ export interface Results {
   latency?: LatencyResult;
   idle?: IdleFigures[];
   drain?: DrainFigures[];
-  proximity: boolean;
+  proximity?: ProximityFigures;
   correctness: Correctness;
 }
-
-export const PROXIMITY_NOTE = 'not available: proximity not implemented';
 
 export interface Check {
   name: string;
@@ -73,7 +72,7 @@ export function buildReport(r: Results) {
       note: 'commandsPerMessage: client-issued commands (a script call counts once) from a MONITOR sample; IncludingLua: INFO commandstats deltas over the 256 B rounds, which also count commands run inside scripts',
     },
     drain: { messagesPerSecond: round3(drainRate), cases: r.drain ?? [] },
-    proximity: { available: false, note: PROXIMITY_NOTE, requested: r.proximity },
+    proximity: proximityReport(r.proximity),
     correctness: {
       lost: c.lost,
       duplicated: c.duplicated,
@@ -86,6 +85,26 @@ export function buildReport(r: Results) {
   };
   report.checks = checks(report);
   return report;
+}
+
+function proximityReport(p: ProximityFigures | undefined) {
+  if (!p) return { available: false as const };
+  return {
+    available: true as const,
+    ...p,
+    updatesPerSecond: round3(p.updatesPerSecond),
+    graphFramesPerSecond: round3(p.graphFramesPerSecond),
+    relayCpuMicrosPerUpdate: round3(p.relayCpuMicrosPerUpdate ?? Number.NaN),
+    redisCpuMicrosPerUpdate: round3(p.redisCpuMicrosPerUpdate),
+    redisCommandsPerUpdate: round3(p.redisCommandsPerUpdate),
+    setupSeconds: round3(p.setupSeconds),
+    connectSeconds: round3(p.connectSeconds),
+    graphSeconds: round3(p.graphSeconds),
+    measureSeconds: round3(p.measureSeconds),
+    collectSeconds: round3(p.collectSeconds),
+    keysLeft: Object.values(p.keysLeftAfterWindow).reduce((a, b) => a + b, 0),
+    note: 'updatesPerSecond: presence answered ok / presence phases only (setup excluded); keysLeft: keys the scenario made, after the window, except friend hashes (fr) and identities (pk)',
+  };
 }
 
 function perCommand(counts: Record<string, number>, delivered: number): Record<string, number | null> {
@@ -106,6 +125,24 @@ function checks(j: Omit<Json, 'checks'>): Check[] {
     check('Redis commands per message', j.redis.commandsPerMessage, '<= 3', (v) => v <= 3),
     check('Redis commands incl. Lua', j.redis.commandsPerMessageIncludingLua, '(info)', () => true),
     check('drain msg/s (slower case)', j.drain.messagesPerSecond, '>= 30k', (v) => v >= 30_000),
+    check(
+      'proximity missed matches',
+      j.proximity.available ? j.proximity.missedMatches : null,
+      '= 0',
+      (v) => v === 0,
+    ),
+    check(
+      'proximity false matches',
+      j.proximity.available ? j.proximity.falseMatches : null,
+      '= 0',
+      (v) => v === 0,
+    ),
+    check(
+      'presence keys after window',
+      j.proximity.available ? (j.proximity.keysLeftAfterWindow.pr ?? 0) : null,
+      '= 0',
+      (v) => v === 0,
+    ),
     check('messages lost', j.correctness.lost, '= 0', (v) => v === 0),
     check('messages duplicated', j.correctness.duplicated, '= 0', (v) => v === 0),
     check('Redis keys left after acks', j.correctness.residualKeys, '= 0', (v) => v === 0),

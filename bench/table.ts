@@ -136,7 +136,7 @@ export function renderTable(r: Report): string {
         .map(([k, v]) => `${k} ${human(v)}`)
         .join(', ')}); Socket.IO peer: ${human(rd.socketioCommandsPerMessage)}`,
   );
-  out.push('', `Proximity: ${r.proximity.note}`);
+  out.push('', ...proximityLines(r.proximity));
   const c = r.correctness;
   out.push(
     '',
@@ -148,6 +148,56 @@ export function renderTable(r: Report): string {
   out.push('', 'Targets (256 B, ratios from this run)');
   out.push(...grid(['figure', 'value', 'target', ''], r.checks.map(checkRow)));
   return `${out.join('\n')}\n`;
+}
+
+function proximityLines(p: Report['proximity']): string[] {
+  if (!p.available) return ['Proximity: not run'];
+  const left = Object.entries(p.keysLeftAfterWindow);
+  return [
+    `Proximity (passby, ${p.relays} relays on one Redis; window ${p.windowMs / 1000} s, presence interval 0; ` +
+      `pods of 5 mutual friends, 3 of 10 pairs in range with consent;`,
+    '  per update, during the presence phases: relay cpu over all relays, redis cpu, redis commands incl. Lua)',
+    ...grid(
+      [
+        'users',
+        'waves',
+        'updates/s',
+        'relay cpu',
+        'redis cpu',
+        'redis cmds',
+        'setup',
+        'measuring',
+        'notices',
+        'missed',
+        'false',
+        'dup',
+      ],
+      [
+        [
+          `${human(p.users)} of ${human(p.usersRequested)}${p.stoppedEarly ? ' (time cap)' : ''}`,
+          String(p.waves),
+          human(p.updatesPerSecond),
+          micros(p.relayCpuMicrosPerUpdate),
+          micros(p.redisCpuMicrosPerUpdate),
+          human(p.redisCommandsPerUpdate),
+          `${human(p.setupSeconds)} s`,
+          `${human(p.measureSeconds)} s`,
+          `${human(p.nearbyNotices)}/${human(p.expectedNotices)}`,
+          human(p.missedMatches),
+          human(p.falseMatches),
+          human(p.duplicateNotices),
+        ],
+      ],
+    ),
+    `  setup: connect+auth ${human(p.connectSeconds)} s, friend graph ${human(p.graphFrames)} frames in ` +
+      `${human(p.graphSeconds)} s (${human(p.graphFramesPerSecond)}/s, ${p.graphErrors} failed); ` +
+      `${p.updates} updates (${p.rounds} per user), ${p.updateErrors} refused` +
+      (p.firstError ? `; first error: ${p.firstError}` : ''),
+    `  presence keys (SCAN + PTTL after each wave; a key alive at two scans counts twice): ${human(p.presenceKeysChecked)}, longest PTTL ${p.maxPresencePttlMs ?? '-'} ms ` +
+      `(window ${p.windowMs} ms), ${p.presenceKeysWithoutTtl} without TTL; after the window: ` +
+      (left.length ? left.map(([k, n]) => `${n} ${k}`).join(', ') : 'no keys left') +
+      ' (friend lists and identities are kept by design)',
+  ];
 }
 
 function checkRow(c: Check): string[] {

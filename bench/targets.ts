@@ -21,6 +21,8 @@ export interface RelayOptions {
   redisUrl: string;
   /** Extra node flags for the relay, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
   nodeArgs: string[];
+  /** Extra relay environment (e.g. a short PASSBY_PROXIMITY_WINDOW_MS), over the bench's own. */
+  env?: Record<string, string>;
 }
 
 /** One secret per bench run, shared by every relay it starts (they share one Redis). */
@@ -45,6 +47,7 @@ export async function startRelay(name: string, o: RelayOptions): Promise<ServerP
       PASSBY_MAILBOX_MAX_MESSAGES: '100000',
       // Required with Redis by relays that have the discovery feature; ignored by older ones.
       PASSBY_DISCOVERY_SECRET: DISCOVERY_SECRET,
+      ...o.env,
     },
   });
 }

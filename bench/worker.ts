@@ -1,6 +1,7 @@
 import sodium from 'libsodium-wrappers';
 import type { TargetKind } from './link.js';
 import { PairGroup, type PairsArgs } from './load-pairs.js';
+import { ProximityGroup, type WaveArgs } from './load-proximity.js';
 import { UserGroup, type UsersArgs } from './load-users.js';
 
 /*
@@ -29,10 +30,14 @@ export type WorkerCommand =
   | { cmd: 'users'; args: UsersArgs & { hold: boolean } }
   | { cmd: 'fill'; args: { perUser: number; size: number; window: number } }
   | { cmd: 'drain'; args: UsersArgs & { timeoutMs: number } }
-  | { cmd: 'closeUsers'; args: Record<string, never> };
+  | { cmd: 'closeUsers'; args: Record<string, never> }
+  | { cmd: 'proxSetup'; args: WaveArgs }
+  | { cmd: 'proxPresence'; args: { rounds: number; window: number } }
+  | { cmd: 'proxCollect'; args: { quietMs: number; capMs: number } };
 
 const pairs = new Map<TargetKind, PairGroup>();
 const users = new UserGroup();
+const proximity = new ProximityGroup();
 
 function group(kind: TargetKind): PairGroup {
   let g = pairs.get(kind);
@@ -67,6 +72,12 @@ async function handle(c: WorkerCommand): Promise<unknown> {
     case 'closeUsers':
       users.close();
       return null;
+    case 'proxSetup':
+      return proximity.setup(c.args);
+    case 'proxPresence':
+      return proximity.presence(c.args.rounds, c.args.window);
+    case 'proxCollect':
+      return proximity.collect(c.args.quietMs, c.args.capMs);
   }
 }
 
