@@ -30,13 +30,24 @@ export function createMemorySocialStore(): SocialStore {
   const discoverable = new Map<string, Timed<string>>(); // hash -> uid
   const discoverHash = new Map<string, string>(); // uid -> hash
   const pending = new Map<string, Map<string, Timed<string>>>(); // hash -> requester -> ticket
-  const budgets = new Map<string, { start: number; used: number; until: number }>();
+  const budgets = new Map<string, { start: number; used: number; until: number }>(); // '<kind>:<uid>'
   const presence = new Map<string, Timed<Presence>>();
   // token -> "a<uid>" | "n<uid>" -> until; and uid -> the index entries it posted.
   const tokens = new Map<string, Map<string, number>>();
   const posted = new Map<string, Timed<string[]>>();
   const marks = new Map<string, number>();
   let nextPrune = Number.NEGATIVE_INFINITY;
+
+  /** A fixed-window budget under `key` ('<kind>:<uid>'), as the Redis store's SPEND script. */
+  function spend(key: string, count: number, max: number, now: number, windowMs: number): boolean {
+    prune(now);
+    let budget = budgets.get(key);
+    if (!budget || budget.until <= now) budget = { start: now, used: 0, until: now + windowMs };
+    if (budget.used + count > max) return false;
+    budget.used += count;
+    budgets.set(key, budget);
+    return true;
+  }
 
   function linksOf(uid: string): Map<string, Link> {
     let map = links.get(uid);
@@ -94,7 +105,7 @@ export function createMemorySocialStore(): SocialStore {
       for (const [requester, entry] of matches) if (entry.until <= now) matches.delete(requester);
       if (matches.size === 0) pending.delete(hash);
     }
-    for (const [uid, budget] of budgets) if (budget.until <= now) budgets.delete(uid);
+    for (const [key, budget] of budgets) if (budget.until <= now) budgets.delete(key);
     for (const [uid, entry] of presence) if (entry.until <= now) presence.delete(uid);
     for (const [uid, entry] of posted) if (entry.until <= now) unpost(uid);
     for (const [pair, until] of marks) if (until <= now) marks.delete(pair);
@@ -215,13 +226,11 @@ export function createMemorySocialStore(): SocialStore {
     },
 
     async spendLookups(uid, count, max, now, windowMs) {
-      prune(now);
-      let budget = budgets.get(uid);
-      if (!budget || budget.until <= now) budget = { start: now, used: 0, until: now + windowMs };
-      if (budget.used + count > max) return false;
-      budget.used += count;
-      budgets.set(uid, budget);
-      return true;
+      return spend(`lk:${uid}`, count, max, now, windowMs);
+    },
+
+    async takePresenceSlot(uid, now, intervalMs) {
+      return spend(`pu:${uid}`, 1, 1, now, intervalMs);
     },
 
     async lastPresence(uid, now) {

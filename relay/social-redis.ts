@@ -23,6 +23,7 @@ import type { Consent, PendingMatch, Presence, SocialStore } from './social-stor
  *   pb:pend:<hash>     hash    requester -> "<expiry>:<ticket>"; expired entries are dropped
  *                              when read; TTL = the latest expiry
  *   pb:{uid}:lk        string  "<window start>:<look-ups used>"                        TTL window
+ *   pb:{uid}:pu        string  "<last presence update>:1"                        TTL the interval
  *   pb:{uid}:pr        string  "<at>:<end>:<cell>" (cell empty in blind mode)          TTL window
  *   pb:{uid}:tok       set     'a'|'n' + token: what uid posted, to withdraw it         TTL window
  *   pb:tok:<token>     hash    'a'|'n' + uid -> <end>                                  TTL window
@@ -43,7 +44,7 @@ import type { Consent, PendingMatch, Presence, SocialStore } from './social-stor
  *   setDiscoverable                        GET x2, DEL, SET x2, HGETALL, DEL
  *   lookup                                 per hash: GET; per miss HGETALL, HSET, PTTL, PEXPIRE
  *                                          (+ HDEL per expired entry met)
- *   spendLookups                           GET, SET
+ *   spendLookups, takePresenceSlot         GET, SET
  *   setPresence, lastPresence, markInRange, inRange   one SET / GET
  *   postTokens                             SMEMBERS + HDEL per old token, DEL; per token HGETALL,
  *                                          HSET, PEXPIRE; SADD per 1000, PEXPIRE. A full update
@@ -90,6 +91,19 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
   const cmd = redis as Redis & Commands;
   const userKey = (uid: string, suffix: string) => `${prefix}{${uid}}:${suffix}`;
   const nearKey = (a: string, b: string) => (a < b ? `${prefix}near:${a}:${b}` : `${prefix}near:${b}:${a}`);
+
+  /** A fixed-window budget of uid's under key suffix `kind` (SPEND_SCRIPT). */
+  async function spend(
+    uid: string,
+    kind: 'lk' | 'pu',
+    count: number,
+    max: number,
+    now: number,
+    windowMs: number,
+  ) {
+    const args = [String(count), String(max), String(now), ttl(windowMs)];
+    return (await cmd.pbSocialSpend(prefix, uid, kind, ...args)) === 1;
+  }
 
   async function friendOp(op: string, uid: string, other: string, ...rest: string[]): Promise<boolean> {
     return (await cmd.pbSocialFriend(prefix, op, uid, other, ...rest)) === '1';
@@ -159,10 +173,12 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
       return { ids, tickets };
     },
 
-    async spendLookups(uid, count, max, now, windowMs) {
-      return (
-        (await cmd.pbSocialSpend(prefix, uid, String(count), String(max), String(now), ttl(windowMs))) === 1
-      );
+    spendLookups(uid, count, max, now, windowMs) {
+      return spend(uid, 'lk', count, max, now, windowMs);
+    },
+
+    takePresenceSlot(uid, now, intervalMs) {
+      return spend(uid, 'pu', 1, 1, now, intervalMs);
     },
 
     async lastPresence(uid, now) {

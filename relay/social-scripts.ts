@@ -188,13 +188,15 @@ return out
 `;
 
 /**
- * ARGV: prefix, uid, count, max, now, windowMs. A fixed window: "<start>:<used>", whose key
- * lives for the window from its start. Returns 1 when counted, 0 (nothing counted) when over.
+ * ARGV: prefix, uid, budget key suffix ('lk' look-ups, 'pu' presence updates), count, max, now,
+ * windowMs. A fixed window: "<start>:<used>", whose key lives for the window from its start.
+ * Returns 1 when counted, 0 (nothing counted) when over. Atomic, so of concurrent spends only
+ * those that fit are counted, on any relay node.
  */
 export const SPEND_SCRIPT = `${COMMON}
-local k = key(ARGV[2], 'lk')
-local count, max = tonumber(ARGV[3]), tonumber(ARGV[4])
-local now, window = tonumber(ARGV[5]), tonumber(ARGV[6])
+local k = key(ARGV[2], ARGV[3])
+local count, max = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, window = tonumber(ARGV[6]), tonumber(ARGV[7])
 local v = redis.call('GET', k)
 local start, used = nil, 0
 if v then

@@ -42,6 +42,12 @@ export interface SocialStore {
    * counted) when they would exceed it.
    */
   spendLookups(uid: string, count: number, max: number, now: number, windowMs: number): Promise<boolean>;
+  /**
+   * Takes uid's one presence update (baseline or blind) per `intervalMs`; false when the last one
+   * taken is less than `intervalMs` old. Atomic: of concurrent updates, on one connection or on
+   * several relay nodes, one wins. A refused update leaves the slot as it was.
+   */
+  takePresenceSlot(uid: string, now: number, intervalMs: number): Promise<boolean>;
 
   /** uid's last presence update still inside the window, or null. */
   lastPresence(uid: string, now: number): Promise<Presence | null>;

@@ -213,8 +213,8 @@ export class SocialHandlers {
     if (!isValidCell(frame.cell))
       return r.reject('invalid_field', 'cell must be an H3 resolution-10 index', rid);
     const at = now();
+    if (!(await this.takeSlot(r, at, rid))) return;
     const previous = await social.lastPresence(r.uid, at);
-    if (!this.checkRate(r, previous?.at, at, rid)) return;
     // The last real cell, also across blind updates (which carry it as their anchor).
     const last = anchorOf(previous);
     if (last && !cellsInRange(last.cell, frame.cell)) {
@@ -238,8 +238,8 @@ export class SocialHandlers {
     const { social, config, now } = this.d;
     const rid = String(frame.rid);
     const at = now();
+    if (!(await this.takeSlot(r, at, rid))) return;
     const previous = await social.lastPresence(r.uid, at);
-    if (!this.checkRate(r, previous?.at, at, rid)) return;
     await social.setPresence(r.uid, null, at, config.proximityWindowMs, anchorOf(previous));
     const matched = await social.postTokens(
       r.uid,
@@ -257,9 +257,15 @@ export class SocialHandlers {
     r.reply({ t: 'ok', rid: frame.rid });
   }
 
-  private checkRate(r: Requester, previousAt: number | undefined, at: number, rid: string): boolean {
+  /**
+   * Anti-probing: one presence update (baseline or blind) per interval and user. The store takes
+   * the slot atomically, so updates sent without waiting for their answers, or from a second
+   * connection on another node, cannot all read the same "last update" and pass. An update
+   * refused afterwards (an implausible move) has spent its slot: a probe costs a minute either way.
+   */
+  private async takeSlot(r: Requester, at: number, rid: string): Promise<boolean> {
     const interval = this.d.config.presenceIntervalMs;
-    if (previousAt === undefined || at - previousAt >= interval) return true;
+    if (interval === 0 || (await this.d.social.takePresenceSlot(r.uid, at, interval))) return true;
     r.reject('presence_too_frequent', `one presence update every ${Math.round(interval / 1000)} s`, rid);
     return false;
   }

@@ -310,6 +310,26 @@ export function socialContract(
       });
     });
 
+    describe('presence slot', () => {
+      const MINUTE = 60_000;
+
+      it('gives one presence update per interval and user, apart from the look-up budget', async () => {
+        expect(await store.takePresenceSlot(alice, T0, MINUTE)).toBe(true);
+        expect(await store.takePresenceSlot(alice, T0 + MINUTE - 1, MINUTE)).toBe(false);
+        expect(await store.takePresenceSlot(bob, T0 + 1, MINUTE)).toBe(true);
+        expect(await store.spendLookups(alice, 10, 10, T0 + 2, WINDOW)).toBe(true);
+        expect(await store.takePresenceSlot(alice, T0 + MINUTE, MINUTE)).toBe(true);
+        expect(await store.takePresenceSlot(alice, T0 + MINUTE + 1, MINUTE)).toBe(false);
+      });
+
+      it('lets exactly one of several concurrent updates through', async () => {
+        const taken = await Promise.all(
+          Array.from({ length: 8 }, (_, i) => store.takePresenceSlot(alice, T0 + i, MINUTE)),
+        );
+        expect(taken.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
     describe('presence', () => {
       const cell = '8a1fb46622dffff';
 

@@ -184,6 +184,27 @@ describe('proximity', () => {
     await a.close();
   });
 
+  it('answers one of several presence updates sent at once and refuses the rest', async () => {
+    const ai = await newIdentity();
+    const a = await login(ai);
+    clock += 2 * 60_000;
+    const token = Buffer.alloc(16, 7).toString('base64url');
+    const burst: Record<string, unknown>[] = [
+      { t: 'presence', cell: PARIS },
+      { t: 'blind', sets: [{ at: token, near: Array(7).fill(token) }] },
+      { t: 'presence', cell: PARIS_NEXT_DOOR },
+      { t: 'presence', cell: PARIS },
+      { t: 'blind', sets: [{ at: token, near: Array(7).fill(token) }] },
+    ];
+    // Sent without waiting for answers: each must not read the same "last update" and pass.
+    for (const frame of burst) a.send({ ...frame, rid: nextRid++ } as never);
+    const answers = [];
+    for (const _ of burst) answers.push(await a.nextOf('ok', 'error'));
+    expect(answers.filter((f) => f.t === 'ok')).toHaveLength(1);
+    expect(answers.filter((f) => f.t === 'error' && f.code === 'presence_too_frequent')).toHaveLength(4);
+    await a.close();
+  });
+
   it('keeps the jump check across blind updates', async () => {
     const ai = await newIdentity();
     const a = await login(ai);
