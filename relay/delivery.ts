@@ -70,9 +70,14 @@ export class Delivery {
     this.hand(entry);
   }
 
-  /** The client acknowledged `id`; the caller deletes it from the store. */
+  /**
+   * The client acknowledged `id`; the caller deletes it from the store. Behind on the mailbox,
+   * it pulls again once half the window is free, so a backlog moves in batches of at least half
+   * a window rather than one store round trip per ack.
+   */
   acked(id: string): void {
-    if (this.inflight.delete(id) && !this.caughtUp) void this.pull();
+    if (this.inflight.delete(id) && !this.caughtUp && this.inflight.size * 2 <= this.o.window)
+      void this.pull();
   }
 
   private hand(entry: MailboxEntry): void {
