@@ -248,6 +248,8 @@ function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> 
     // Hashes must stay comparable across restarts and relay nodes that share the Redis.
     problems.push('PASSBY_DISCOVERY_SECRET is required with PASSBY_REDIS_URL');
   }
+  if (config.discoverySecret !== null && config.discoverySecret.length < 32)
+    problems.push('PASSBY_DISCOVERY_SECRET must be at least 32 characters');
   if (config.maxBufferedBytes < config.deliveryWindow * LIMITS.maxBodyBytes) {
     // The delivery window alone may fill the buffer; a smaller limit would close healthy clients.
     problems.push('PASSBY_MAX_BUFFERED_BYTES must be at least PASSBY_DELIVERY_WINDOW x 65536');
@@ -261,7 +263,6 @@ function parse(name: string, v: Variable, raw: string, problems: string[]): unkn
     case 'string':
       return raw;
     case 'secret':
-      if (raw.length < 32) problems.push(`${name} must be at least 32 characters`);
       return raw;
     case 'level':
       if (!LEVELS.includes(raw)) problems.push(`${name}="${raw}" must be one of ${LEVELS.join(', ')}`);

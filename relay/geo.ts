@@ -7,7 +7,7 @@ import { cellToLatLng, getResolution, gridDisk, isValidCell as isH3Cell } from '
 
 /** The one resolution the relay accepts; the SDK snaps to the same (client-sdk/proximity.ts). */
 export const CELL_RESOLUTION = 10;
-/** Faster than this between two presence updates, and the second one is refused. */
+/** Faster than this between two presence updates, and the second one is refused (PASSBY_MAX_SPEED_KMH's default). */
 export const MAX_PLAUSIBLE_KMH = 300;
 
 const CELL_PATTERN = /^[0-9a-f]{15}$/;
@@ -54,9 +54,15 @@ export function impliedSpeedKmh(prevCell: string, prevTime: number, cell: string
  * step to a neighbouring cell always passes: a fix that jitters across a cell edge flips between
  * two cells, and such a step reveals nothing the match itself does not.
  */
-export function isPlausibleMove(prevCell: string, prevTime: number, cell: string, time: number): boolean {
+export function isPlausibleMove(
+  prevCell: string,
+  prevTime: number,
+  cell: string,
+  time: number,
+  maxKmh: number = MAX_PLAUSIBLE_KMH,
+): boolean {
   if (cellsInRange(prevCell, cell)) return true;
-  return impliedSpeedKmh(prevCell, prevTime, cell, time) <= MAX_PLAUSIBLE_KMH;
+  return impliedSpeedKmh(prevCell, prevTime, cell, time) <= maxKmh;
 }
 
 function centre(cell: string): { latitude: number; longitude: number } {

@@ -12,17 +12,20 @@ import type {
   SocialClientFrame,
 } from '../protocol/index.js';
 import type { RelayConfig } from './config.js';
-import { cellsInRange, impliedSpeedKmh, isValidCell } from './geo.js';
+import { cellsInRange, isPlausibleMove, isValidCell } from './geo.js';
 import type { Logger } from './logger.js';
 import type { Anchor, Presence, SocialStore } from './social-store.js';
 import { noticeEntryId, type Store } from './store.js';
 
 const HOUR_MS = 3_600_000;
 
-/** The last baseline cell and its time, from a baseline presence or a blind one's anchor. */
-function anchorOf(p: Presence | null): Anchor | undefined {
-  if (p?.cell) return { cell: p.cell, at: p.at };
-  return p?.anchor;
+/**
+ * The last baseline cell and its time, from a baseline presence or a blind one's anchor, while it
+ * is younger than the window: a chain of blind updates must not carry a cell past it (P3).
+ */
+function anchorOf(p: Presence | null, now: number, windowMs: number): Anchor | undefined {
+  const anchor = p?.cell ? { cell: p.cell, at: p.at } : p?.anchor;
+  return anchor && anchor.at + windowMs > now ? anchor : undefined;
 }
 
 export interface SocialDeps {
@@ -216,11 +219,9 @@ export class SocialHandlers {
     if (!(await this.takeSlot(r, at, rid))) return;
     const previous = await social.lastPresence(r.uid, at);
     // The last real cell, also across blind updates (which carry it as their anchor).
-    const last = anchorOf(previous);
-    if (last && !cellsInRange(last.cell, frame.cell)) {
-      if (impliedSpeedKmh(last.cell, last.at, frame.cell, at) > config.maxSpeedKmh) {
-        return r.reject('implausible_move', undefined, rid);
-      }
+    const last = anchorOf(previous, at, config.proximityWindowMs);
+    if (last && !isPlausibleMove(last.cell, last.at, frame.cell, at, config.maxSpeedKmh)) {
+      return r.reject('implausible_move', undefined, rid);
     }
     await social.setPresence(r.uid, frame.cell, at, config.proximityWindowMs);
     const friends = await social.proximityFriends(r.uid);
@@ -240,7 +241,13 @@ export class SocialHandlers {
     const at = now();
     if (!(await this.takeSlot(r, at, rid))) return;
     const previous = await social.lastPresence(r.uid, at);
-    await social.setPresence(r.uid, null, at, config.proximityWindowMs, anchorOf(previous));
+    await social.setPresence(
+      r.uid,
+      null,
+      at,
+      config.proximityWindowMs,
+      anchorOf(previous, at, config.proximityWindowMs),
+    );
     const matched = await social.postTokens(
       r.uid,
       frame.sets.map((s) => s.at),

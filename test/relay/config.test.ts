@@ -74,5 +74,6 @@ describe('relay configuration', () => {
     expect(() => resolveConfig({ port: -1 })).toThrow(/PASSBY_PORT/);
     expect(() => resolveConfig({ redisUrl: 'redis://127.0.0.1:6390' })).toThrow(/PASSBY_DISCOVERY_SECRET/);
     expect(() => loadConfig({ PASSBY_DISCOVERY_SECRET: 'short' })).toThrow(/at least 32 characters/);
+    expect(() => resolveConfig({ discoverySecret: 'short' })).toThrow(/at least 32 characters/);
   });
 });

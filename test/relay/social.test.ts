@@ -245,10 +245,34 @@ describe('proximity', () => {
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 
-  it('leaves no presence or token key once the window has passed', async () => {
+  it('carries no cell past the window through a chain of blind updates (P3)', async () => {
+    const ai = await newIdentity();
+    const a = await login(ai);
+    const token = (n: number) => Buffer.alloc(16, n).toString('base64url');
+    const blind = {
+      t: 'blind',
+      sets: [{ at: token(40), near: Array.from({ length: 7 }, (_, i) => token(41 + i)) }],
+    };
+    clock += 2 * 60_000;
+    expect(await request(a, { t: 'presence', cell: PARIS })).toMatchObject({ t: 'ok' });
+    clock += 10 * 60_000;
+    expect(await request(a, blind)).toMatchObject({ t: 'ok' });
+    const presenceKey = `pb:{${ai.id}}:pr`;
+    expect((await dumpRedis(redis)).get(presenceKey)).toContain(PARIS);
+    clock += 10 * 60_000;
+    expect(await request(a, blind)).toMatchObject({ t: 'ok' });
+    // The cell is 20 minutes old, past the 15-minute window: the anchor is gone with it.
+    expect((await dumpRedis(redis)).get(presenceKey)).not.toContain(PARIS);
+    await a.close();
+  });
+
+  it('gives every presence, token and in-range key a life no longer than the window', async () => {
+    // The relay's clock is the test's here, so Redis's own expiry is checked as key TTLs; that the
+    // keys are really gone once the window has passed is test/relay/social-redis.test.ts.
     const keys = await dumpRedis(redis);
-    const presence = [...keys.keys()].filter((k) => /:at$|pb:tok:|pb:near:/.test(k));
-    expect(presence.length).toBeGreaterThan(0);
+    const presence = [...keys.keys()].filter((k) => /:pr$|:pu$|:tok$|pb:tok:|pb:near:/.test(k));
+    expect(presence.filter((k) => k.endsWith(':pr')).length).toBeGreaterThan(0);
+    expect(presence.filter((k) => k.startsWith('pb:tok:')).length).toBeGreaterThan(0);
     const c = redis.client();
     for (const key of presence) {
       const ttl = await c.pttl(key);
@@ -289,9 +313,14 @@ describe('shares', () => {
     expect(b.frames.filter((f) => f.t === 'msg')).toHaveLength(0);
     expect(await request(b, { t: 'answer', id: offer.id, accept: false })).toMatchObject({ t: 'ok' });
     expect(await a.next('receipt')).toMatchObject({ to: bi.id, mid: 'lake', status: 'rejected' });
-    const everything = [...(await dumpRedis(redis)).entries()].flat().join('\n');
+    const dump = await dumpRedis(redis);
+    const everything = [...dump.entries()].flat().join('\n');
     expect(everything).not.toContain('SECRET-LAKE-PHOTO');
     expect(everything).not.toContain('preview of lake');
+    // Nothing names the share any more but the sender's `rejected` receipt, in the sender's mailbox.
+    const naming = [...dump.entries()].filter(([key, value]) => `${key} ${value}`.includes('lake'));
+    expect(naming.length).toBeGreaterThan(0);
+    for (const [key] of naming) expect(key.startsWith(`pb:{${ai.id}}:`), key).toBe(true);
     expect(await request(b, { t: 'answer', id: offer.id, accept: true })).toMatchObject({
       code: 'unknown_offer',
     });
