@@ -87,7 +87,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   const metrics = new Metrics();
   const hub = new Hub(store, log);
   const sessions = new Set<Session>();
-  const sweeper = new Sweeper(store, metrics, log, config.sweepIntervalMs, now);
+  const sweeper = new Sweeper(store, stores.social, metrics, log, config.sweepIntervalMs, now);
   let nextConn = 1;
   let stopping = false;
 

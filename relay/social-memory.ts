@@ -92,6 +92,20 @@ export function createMemorySocialStore(): SocialStore {
     posted.delete(uid);
   }
 
+  /** Drops the pending matches that expired; returns how many. */
+  function dropExpiredPending(now: number): number {
+    let dropped = 0;
+    for (const [hash, matches] of pending) {
+      for (const [requester, entry] of matches) {
+        if (entry.until > now) continue;
+        matches.delete(requester);
+        dropped++;
+      }
+      if (matches.size === 0) pending.delete(hash);
+    }
+    return dropped;
+  }
+
   /** Drops everything that expired, at most once a minute of relay time. */
   function prune(now: number): void {
     if (now < nextPrune) return;
@@ -101,10 +115,7 @@ export function createMemorySocialStore(): SocialStore {
       discoverable.delete(hash);
       if (discoverHash.get(entry.value) === hash) discoverHash.delete(entry.value);
     }
-    for (const [hash, matches] of pending) {
-      for (const [requester, entry] of matches) if (entry.until <= now) matches.delete(requester);
-      if (matches.size === 0) pending.delete(hash);
-    }
+    dropExpiredPending(now);
     for (const [key, budget] of budgets) if (budget.until <= now) budgets.delete(key);
     for (const [uid, entry] of presence) if (entry.until <= now) presence.delete(uid);
     for (const [uid, entry] of posted) if (entry.until <= now) unpost(uid);
@@ -231,6 +242,10 @@ export function createMemorySocialStore(): SocialStore {
 
     async takePresenceSlot(uid, now, intervalMs) {
       return spend(`pu:${uid}`, 1, 1, now, intervalMs);
+    },
+
+    async sweepPending(now) {
+      return { removed: dropExpiredPending(now), more: false };
     },
 
     async lastPresence(uid, now) {

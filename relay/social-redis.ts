@@ -7,6 +7,7 @@ import {
   LOOKUP_SCRIPT,
   PROXIMITY_SCRIPT,
   SPEND_SCRIPT,
+  SWEEP_PENDING_SCRIPT,
   TOKENS_SCRIPT,
 } from './social-scripts.js';
 import type { Consent, PendingMatch, Presence, SocialStore } from './social-store.js';
@@ -21,7 +22,10 @@ import type { Consent, PendingMatch, Presence, SocialStore } from './social-stor
  *   pb:{uid}:disc      string  uid's current discovery hash (to replace or stop it)   TTL ttlMs
  *   pb:disc:<hash>     string  "<end>:<uid>"                                           TTL ttlMs
  *   pb:pend:<hash>     hash    requester -> "<expiry>:<ticket>"; expired entries are dropped
- *                              when read; TTL = the latest expiry
+ *                              when read and by the sweep; TTL = the latest expiry
+ *   pb:pendx           zset    "<hash>:<requester>" scored by that entry's expiry: what the
+ *                              sweep (sweepPending) deletes, so an entry lives no longer than
+ *                              its own expiry plus a sweep interval
  *   pb:{uid}:lk        string  "<window start>:<look-ups used>"                        TTL window
  *   pb:{uid}:pu        string  "<last presence update>:1"                        TTL the interval
  *   pb:{uid}:pr        string  "<at>:<end>:<cell>" (cell empty in blind mode)          TTL window
@@ -42,8 +46,10 @@ import type { Consent, PendingMatch, Presence, SocialStore } from './social-stor
  *   consent (read), friends                HGET, HGETALL (no script)
  *   proximityFriends                       HGETALL + one HGET per friend with proximity on
  *   setDiscoverable                        GET x2, DEL, SET x2, HGETALL, DEL
- *   lookup                                 per hash: GET; per miss HGETALL, HSET, PTTL, PEXPIRE
- *                                          (+ HDEL per expired entry met)
+ *   lookup                                 per hash: GET; per miss HGETALL, HSET, ZADD, PTTL,
+ *                                          PEXPIRE (+ HDEL, ZREM per expired entry met); once
+ *                                          PTTL, PEXPIRE of pb:pendx
+ *   sweepPending                           ZRANGEBYSCORE; per due entry HGET, HDEL, ZREM
  *   spendLookups, takePresenceSlot         GET, SET
  *   setPresence, lastPresence, markInRange, inRange   one SET / GET
  *   postTokens                             SMEMBERS + HDEL per old token, DEL; per token HGETALL,
@@ -64,6 +70,7 @@ interface Commands {
   pbSocialLookup(...args: string[]): Promise<string[]>;
   pbSocialSpend(...args: string[]): Promise<number>;
   pbSocialTokens(...args: string[]): Promise<string[]>;
+  pbSocialSweepPending(...args: string[]): Promise<[number, number]>;
 }
 
 const SCRIPTS: Record<keyof Commands, string> = {
@@ -73,6 +80,7 @@ const SCRIPTS: Record<keyof Commands, string> = {
   pbSocialLookup: LOOKUP_SCRIPT,
   pbSocialSpend: SPEND_SCRIPT,
   pbSocialTokens: TOKENS_SCRIPT,
+  pbSocialSweepPending: SWEEP_PENDING_SCRIPT,
 };
 
 const STATES: Record<string, FriendState> = { o: 'outgoing', i: 'incoming', f: 'friend' };
@@ -197,6 +205,11 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
         'PX',
         ttl(windowMs),
       );
+    },
+
+    async sweepPending(now, limit) {
+      const [removed, more] = await cmd.pbSocialSweepPending(prefix, String(now), String(limit));
+      return { removed, more: more === 1 };
     },
 
     async postTokens(uid, at, near, now, windowMs) {

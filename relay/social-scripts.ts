@@ -13,6 +13,9 @@
 const COMMON = `
 local prefix = ARGV[1]
 
+-- Pending contact matches by expiry: member '<hash>:<requester>', score the entry's expiry.
+local PENDING = prefix .. 'pendx'
+
 local function key(uid, suffix)
   return prefix .. '{' .. uid .. '}:' .. suffix
 end
@@ -132,6 +135,7 @@ if #all == 0 then
 end
 redis.call('DEL', pend)
 for i = 1, #all, 2 do
+  redis.call('ZREM', PENDING, hash .. ':' .. all[i])
   local exp, ticket = timed(all[i + 1])
   if exp > now and all[i] ~= uid then
     out[#out + 1] = all[i]
@@ -145,14 +149,16 @@ return out
  * ARGV: prefix, uid, now, ttlMs, n, hash1..hashN, fresh ticket1..ticketN.
  * Returns {id1, ticket1, ..., idN, ticketN} with '' for null. A miss files (or renews) uid's
  * pending match for the hash: a live one keeps its ticket, and expired ones are dropped on the
- * way, so no entry outlives its expiry by more than the next look-up of that hash (and the key,
- * whose TTL is the latest expiry, never outlives the last one).
+ * way. Each entry is indexed by its own expiry in PENDING, which SWEEP_PENDING_SCRIPT empties, so
+ * no entry outlives its expiry by more than a sweep interval, whatever later look-ups of the same
+ * hash do to the key's TTL (the latest expiry).
  */
 export const LOOKUP_SCRIPT = `${COMMON}
 local uid = ARGV[2]
 local now, ttl, n = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local exp = fmt(now + ttl)
 local out = {}
+local filed = false
 for i = 1, n do
   local hash = ARGV[5 + i]
   local id = ''
@@ -172,17 +178,24 @@ for i = 1, n do
       local e, t = timed(all[j + 1])
       if e <= now then
         redis.call('HDEL', pend, all[j])
+        redis.call('ZREM', PENDING, hash .. ':' .. all[j])
       elseif all[j] == uid then
         ticket = t
       end
     end
     redis.call('HSET', pend, uid, exp .. ':' .. ticket)
+    redis.call('ZADD', PENDING, exp, hash .. ':' .. uid)
+    filed = true
     if redis.call('PTTL', pend) < ttl then
       redis.call('PEXPIRE', pend, ttl)
     end
   end
   out[2 * i - 1] = id
   out[2 * i] = ticket
+end
+-- A backstop, should no relay sweep: the index lives no longer than its latest entry.
+if filed and redis.call('PTTL', PENDING) < ttl then
+  redis.call('PEXPIRE', PENDING, ttl)
 end
 return out
 `;
@@ -270,4 +283,25 @@ if #ARGV > 5 then
   redis.call('PEXPIRE', mine, window)
 end
 return out
+`;
+
+/**
+ * ARGV: prefix, now, limit. Deletes up to `limit` pending contact matches whose expiry has
+ * passed, with their index entries. Returns {removed, more} (more: 1 when the limit was hit).
+ */
+export const SWEEP_PENDING_SCRIPT = `${COMMON}
+local now, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
+local due = redis.call('ZRANGEBYSCORE', PENDING, '-inf', fmt(now), 'LIMIT', 0, limit)
+local removed = 0
+for _, member in ipairs(due) do
+  local hash, requester = string.match(member, '^([^:]+):(.+)$')
+  local pend = prefix .. 'pend:' .. hash
+  local v = redis.call('HGET', pend, requester)
+  if v and timed(v) <= now then
+    redis.call('HDEL', pend, requester)
+    removed = removed + 1
+  end
+  redis.call('ZREM', PENDING, member)
+end
+return {removed, #due == limit and 1 or 0}
 `;

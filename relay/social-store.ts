@@ -43,6 +43,12 @@ export interface SocialStore {
    */
   spendLookups(uid: string, count: number, max: number, now: number, windowMs: number): Promise<boolean>;
   /**
+   * Deletes up to `limit` pending contact matches whose expiry has passed (the relay's sweeper
+   * calls it every sweep interval), so none outlives its 30 days however often its hash is looked
+   * up again. `more` when the limit was reached.
+   */
+  sweepPending(now: number, limit: number): Promise<{ removed: number; more: boolean }>;
+  /**
    * Takes uid's one presence update (baseline or blind) per `intervalMs`; false when the last one
    * taken is less than `intervalMs` old. Atomic: of concurrent updates, on one connection or on
    * several relay nodes, one wins. A refused update leaves the slot as it was.

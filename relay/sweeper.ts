@@ -1,5 +1,6 @@
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import type { SocialStore } from './social-store.js';
 import type { Store } from './store.js';
 
 const BATCH = 500;
@@ -8,7 +9,8 @@ const MAX_BATCHES_PER_TICK = 20;
 /**
  * Deletes expired entries every `intervalMs`, so no payload outlives its expiry by more than about
  * one interval (plus the time to sweep a backlog of expiries, BATCH x MAX_BATCHES_PER_TICK per
- * tick). Every node runs one; the store's sweep is atomic per batch, so they do not conflict.
+ * tick), and likewise pending contact matches. Every node runs one; the stores' sweeps are atomic
+ * per batch, so they do not conflict.
  */
 export class Sweeper {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -17,6 +19,7 @@ export class Sweeper {
 
   constructor(
     private readonly store: Store,
+    private readonly social: SocialStore,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly intervalMs: number,
@@ -58,6 +61,13 @@ export class Sweeper {
         this.metrics.receiptsExpired += receipts;
         this.log.info({ expired, receipts }, 'expired');
       }
+      let pending = 0;
+      for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
+        const result = await this.social.sweepPending(this.now(), BATCH);
+        pending += result.removed;
+        if (!result.more) break;
+      }
+      if (pending > 0) this.log.info({ pendingMatches: pending }, 'pending contact matches expired');
     } catch (err) {
       this.log.error({ err }, 'expiry sweep failed');
     }

@@ -243,6 +243,19 @@ export function socialContract(
         ]);
       });
 
+      it('sweeps each pending match at its own expiry, however late others look up the hash', async () => {
+        const hash = newHash();
+        await store.lookup(alice, [hash], T0, MONTH);
+        await store.lookup(carol, [hash], T0 + MONTH / 2, MONTH);
+        expect(await store.sweepPending(T0 + MONTH - 1, 100)).toEqual({ removed: 0, more: false });
+        expect(await store.sweepPending(T0 + MONTH, 100)).toEqual({ removed: 1, more: false });
+        expect(await store.sweepPending(T0 + MONTH + 1, 100)).toEqual({ removed: 0, more: false });
+        expect(await store.setDiscoverable(bob, hash, T0 + MONTH + 2, MONTH)).toEqual([
+          { requester: carol, ticket: expect.stringMatching(TOKEN_PATTERN) },
+        ]);
+        expect(await store.sweepPending(T0 + 2 * MONTH, 100)).toEqual({ removed: 0, more: false });
+      });
+
       it('never returns a user their own pending match', async () => {
         const hash = newHash();
         await store.lookup(bob, [hash], T0, MONTH);

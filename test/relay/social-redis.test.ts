@@ -38,6 +38,19 @@ describe('redis social store', () => {
     await connection.quit();
   });
 
+  it('keeps no pending match, nor its index entry, past its own expiry', async () => {
+    const hash = newHash();
+    await store.lookup(alice, [hash], T0, MONTH);
+    await store.lookup(bob, [hash], T0 + MONTH / 2, MONTH);
+    // The hash's key lives until bob's entry expires; alice's entry must not live that long.
+    expect(await admin.pttl(`pb:pend:${hash}`)).toBeGreaterThan(MONTH - 60_000);
+    for (let more = true; more; ) ({ more } = await store.sweepPending(T0 + MONTH, 1));
+    expect(Object.keys(await admin.hgetall(`pb:pend:${hash}`))).toEqual([bob]);
+    expect(await admin.zrange('pb:pendx', 0, -1)).toEqual([`${hash}:${bob}`]);
+    await store.setDiscoverable(alice, hash, T0 + MONTH + 1, MONTH);
+    expect(await admin.exists(`pb:pend:${hash}`, 'pb:pendx')).toBe(0);
+  });
+
   it('leaves no presence, token or in-range key that lives longer than the window', async () => {
     const window = 2_000;
     const now = Date.now();
@@ -80,7 +93,7 @@ describe('redis social store', () => {
 
     const all = await dumpText(admin);
     const keys = [...all.keys()].sort();
-    expect(keys).toEqual([`pb:disc:${renamed}`, `pb:pend:${looked}`, `pb:{${bob}}:disc`].sort());
+    expect(keys).toEqual([`pb:disc:${renamed}`, `pb:pend:${looked}`, 'pb:pendx', `pb:{${bob}}:disc`].sort());
     expect(all.get(`pb:disc:${renamed}`)).toEqual([`${T0 + 1 + MONTH}:${bob}`]);
     expect(all.get(`pb:{${bob}}:disc`)).toEqual([renamed]);
     expect(all.get(`pb:pend:${looked}`)?.[0]).toBe(alice);
@@ -93,7 +106,7 @@ describe('redis social store', () => {
       expect(ms).toBeLessThanOrEqual(MONTH);
     }
     await store.setDiscoverable(bob, null, T0 + 2, MONTH);
-    expect([...(await dumpText(admin)).keys()]).toEqual([`pb:pend:${looked}`]);
+    expect([...(await dumpText(admin)).keys()].sort()).toEqual([`pb:pend:${looked}`, 'pb:pendx']);
   });
 
   it("deletes both users' friend keys when their last link goes", async () => {
@@ -151,7 +164,7 @@ describe('redis social store', () => {
       const hashes = Array.from({ length: 64 }, newHash);
       await store.setDiscoverable(bob, hashes[0]!, T0, MONTH);
       const counts = await commandsOf(admin, () => store.lookup(alice, hashes, T0, MONTH));
-      expect(counts).toEqual({ script: 1, get: 64, hgetall: 63, hset: 63, pttl: 63, pexpire: 63 });
+      expect(counts).toEqual({ script: 1, get: 64, hgetall: 63, hset: 63, zadd: 63, pttl: 64, pexpire: 64 });
     });
 
     it('posts 256 token sets with one script and replaces them with another', async () => {
