@@ -1,6 +1,7 @@
 import sodium from 'libsodium-wrappers';
 import { describe, expect, it } from 'vitest';
 import { authMessage, ERRORS, toBase64url } from '../../protocol/index.js';
+import { bystanderStillServed } from '../support/bystander.js';
 import { newIdentity, RawClient } from '../support/raw-client.js';
 import { useRelay } from '../support/relay-fixture.js';
 
@@ -83,6 +84,8 @@ describe('authentication', () => {
     await client.next('challenge');
     client.send({ t: 'keys', rid: 1, ids: [alice.id] });
     expect(await client.next('error')).toMatchObject({ code: 'auth_required', ref: '1' });
+    expect(client.closed).toBeUndefined();
+    await bystanderStillServed(fixture.relay.url);
     await client.close();
   });
 
@@ -95,6 +98,7 @@ describe('authentication', () => {
   it('closes a connection that does not authenticate in time', async () => {
     const client = await RawClient.connect(fixture.relay.url);
     expect((await client.closedWith()).code).toBe(ERRORS.auth_timeout.close);
+    await bystanderStillServed(fixture.relay.url);
   });
 
   it('closes the first connection of an identity when a second one authenticates', async () => {

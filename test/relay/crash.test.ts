@@ -1,15 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ERRORS } from '../../protocol/index.js';
 import { newIdentity, RawClient } from '../support/raw-client.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
-import { spawnRelay } from '../support/relay-child.js';
+import { spawnRelay, stopRelays } from '../support/relay-child.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
   redis = await startRedis({ persistence: true });
 });
+// Relay processes die after each test and Redis after the file, even when an assertion failed.
+afterEach(stopRelays);
 afterAll(async () => {
-  await redis.stop();
+  await redis?.stop();
 });
 
 describe('durability', () => {
@@ -20,8 +23,12 @@ describe('durability', () => {
     await receiver.close();
     const sender = await RawClient.login(first.url, alice);
     const confirmed = new Set<string>();
-    for (let i = 0; i < 200; i++)
-      sender.send({ t: 'send', to: bob.id, mid: `k-${i}`, body: Buffer.from(`payload ${i}`) });
+    const sent = new Map<string, Buffer>();
+    for (let i = 0; i < 200; i++) {
+      const body = randomBytes(64 + i);
+      sent.set(`k-${i}`, body);
+      sender.send({ t: 'send', to: bob.id, mid: `k-${i}`, body });
+    }
     // Kill once about half are confirmed; sends without a `stored` answer were never promised.
     while (confirmed.size < 100) confirmed.add((await sender.next('stored')).mid);
     first.process.kill('SIGKILL');
@@ -30,14 +37,17 @@ describe('durability', () => {
 
     const second = await spawnRelay({ PASSBY_REDIS_URL: redis.url });
     const back = await RawClient.login(second.url, bob);
-    const received = new Set<string>();
+    const received = new Map<string, Buffer>();
     for (;;) {
       const f = await back.nextOf('msg', 'drained');
       if (f.t === 'drained') break;
-      received.add(f.mid);
+      received.set(f.mid, Buffer.from(f.body));
       back.send({ t: 'ack', id: f.id });
     }
-    for (const mid of confirmed) expect(received.has(mid), mid).toBe(true);
+    expect(confirmed.size).toBeGreaterThanOrEqual(100);
+    for (const mid of confirmed) expect(received.get(mid), mid).toEqual(sent.get(mid));
+    // Whatever arrived unconfirmed (stored just before the kill) is still what was sent.
+    for (const [mid, body] of received) expect(body, mid).toEqual(sent.get(mid));
     await back.close();
     second.process.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);

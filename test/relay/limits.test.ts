@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ERRORS, LIMITS } from '../../protocol/index.js';
+import { bystanderStillServed } from '../support/bystander.js';
 import { type Identity, newIdentity, RawClient } from '../support/raw-client.js';
 import { useRelay } from '../support/relay-fixture.js';
 
@@ -16,17 +17,6 @@ async function registered(): Promise<Identity> {
   const client = await RawClient.login(fixture.relay.url, identity);
   await client.close();
   return identity;
-}
-
-/** A bystander that must not notice anything: it exchanges a message after each abuse. */
-async function bystanderStillServed(): Promise<void> {
-  const [a, b] = await Promise.all([newIdentity(), newIdentity()]);
-  const rb = await RawClient.login(fixture.relay.url, b);
-  const ra = await RawClient.login(fixture.relay.url, a);
-  await ra.sendAndWait({ t: 'send', to: b.id, mid: 'ping', body: Buffer.from('still here') });
-  const msg = await rb.next('msg');
-  expect(Buffer.from(msg.body).toString()).toBe('still here');
-  await Promise.all([ra.close(), rb.close()]);
 }
 
 describe('limits and bad input', () => {
@@ -58,7 +48,7 @@ describe('limits and bad input', () => {
     });
     expect(over).toMatchObject({ t: 'error', code: 'quota_exceeded', ref: 'big-3' });
     await sender.close();
-    await bystanderStillServed();
+    await bystanderStillServed(fixture.relay.url);
   });
 
   it('answers an oversize payload with payload_too_large and keeps the connection', async () => {
@@ -75,6 +65,7 @@ describe('limits and bad input', () => {
       (await sender.sendAndWait({ t: 'send', to: bob.id, mid: 'fine', body: Buffer.from('ok') })).t,
     ).toBe('stored');
     await sender.close();
+    await bystanderStillServed(fixture.relay.url);
   });
 
   it('answers a send to an ID that never connected with unknown_recipient', async () => {
@@ -124,14 +115,14 @@ describe('limits and bad input', () => {
     expect(client.closed).toBeUndefined();
     expect(client.invalid).toEqual([]);
     await client.close();
-    await bystanderStillServed();
+    await bystanderStillServed(fixture.relay.url);
   });
 
   it('closes a connection that keeps sending bad frames with too_many_errors', async () => {
     const client = await RawClient.connect(fixture.relay.url);
     for (let i = 0; i <= 100; i++) client.sendRaw(new Uint8Array([1]));
     expect((await client.closedWith()).code).toBe(ERRORS.too_many_errors.close);
-    await bystanderStillServed();
+    await bystanderStillServed(fixture.relay.url);
   });
 });
 

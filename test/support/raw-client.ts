@@ -60,8 +60,9 @@ export class RawClient {
     ws.on('error', () => {});
   }
 
-  static async connect(url: string): Promise<RawClient> {
-    const ws = new WebSocket(url);
+  /** Connects without saying anything; `options` go to the ws client (e.g. `autoPong: false`). */
+  static async connect(url: string, options: WebSocket.ClientOptions = {}): Promise<RawClient> {
+    const ws = new WebSocket(url, options);
     const client = new RawClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
