@@ -11,6 +11,7 @@ import { Discovery } from './discovery.js';
 import { Emitter } from './emitter.js';
 import { ClientError } from './errors.js';
 import type { ClientEvents, Sent } from './events.js';
+import { ChunkStore } from './file-store.js';
 import { Friends } from './friends.js';
 import { SeenSet } from './inbox.js';
 import { counter, KeyDirectory } from './keys.js';
@@ -23,7 +24,7 @@ import { Receiver } from './receiver.js';
 import { Requests } from './requests.js';
 import { type FileMeta, Sender, type SendOptions } from './sender.js';
 import { type ShareContent, type Shared, type ShareOptions, sendShare } from './share-send.js';
-import { sodium } from './sodium.js';
+import { ready, sodium } from './sodium.js';
 import type { State } from './state.js';
 
 export type { FileMeta, SendOptions, ShareContent, Shared, ShareOptions };
@@ -31,7 +32,7 @@ export type { FileMeta, SendOptions, ShareContent, Shared, ShareOptions };
 /** Creates a client; it connects at once unless `autoConnect: false`. */
 export async function createClient(options: ClientOptions): Promise<PassbyClient> {
   const resolved = resolveOptions(options);
-  await sodium.ready;
+  await ready(); // throws ClientError('crypto_unavailable') when the platform's libsodium lacks a function
   const client = new PassbyClient(resolved);
   await client.start();
   return client;
@@ -132,6 +133,7 @@ export class PassbyClient {
       identity: o.identity,
       keys: this.#keys,
       seen: this.#seen,
+      chunks: new ChunkStore(o.storage, () => o.clock.now()),
       events: this.#events,
       clock: o.clock,
       fileTimeoutMs: o.fileTimeoutMs,
@@ -251,11 +253,12 @@ export class PassbyClient {
       this.#sender.opened();
       if (!this.#pruned) {
         this.#pruned = true;
-        Promise.all([this.#seen.prune(), this.discovery.prune()]).catch((err: unknown) => {
-          this.#problem(
-            new ClientError('storage', 'pruning the seen set or the lookup tickets failed', { cause: err }),
-          );
-        });
+        Promise.all([this.#seen.prune(), this.discovery.prune(), this.#receiver.prune()]).catch(
+          (err: unknown) => {
+            const why = 'pruning the seen set, the lookup tickets or kept file chunks failed';
+            this.#problem(new ClientError('storage', why, { cause: err }));
+          },
+        );
       }
     }
     if (to.kind === 'closed') {

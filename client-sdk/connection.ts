@@ -164,6 +164,12 @@ export class Connection {
           new PassbyError('unsupported_version', `relay chose v${frame.v}`),
         );
       }
+      if (frame.relay !== this.o.relayId) {
+        // A signature for another relay's ID could be replayed there: never sign it. Retrying
+        // cannot help (the relay will name itself the same way again), so this ends in closed.
+        const why = `the relay calls itself "${frame.relay}", not "${this.o.relayId}" (options.relayId)`;
+        return this.#lost(false, undefined, new ClientError('wrong_relay', why));
+      }
       const { identity } = this.o;
       const pk = toBase64url(identity.publicKey);
       const ts = this.#useRelayTime ? frame.time : Math.floor(this.o.clock.now());

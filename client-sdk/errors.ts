@@ -18,6 +18,9 @@ export const CLIENT_ERRORS = {
   disconnected:
     'the connection dropped before the relay answered; the request may or may not have taken effect',
   too_large: 'the request does not fit in one frame the relay accepts',
+  wrong_relay:
+    "the relay's challenge named another relay ID than options.relayId; the client did not sign it and stays closed",
+  crypto_unavailable: "the platform's libsodium lacks functions the SDK needs",
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

@@ -102,7 +102,10 @@ export interface ClientEvents {
   drained: Record<string, never>;
   /** A message, exactly once. The ack waits for every handler to return or resolve. */
   message: IncomingMessage;
-  /** A complete, verified file, exactly once. */
+  /**
+   * A complete, verified file, exactly once. Acknowledged only after every handler returned or
+   * resolved; one that throws gets the file again after the next reconnect (or restart).
+   */
   file: IncomingFile;
   progress: Progress;
   /** The relay confirmed it stored a send (also for sends resumed from storage after a restart). */

@@ -12,8 +12,10 @@ import { concat, sodium } from './sodium.js';
  *   mid  = fileId + '-' + index (base 36)
  *
  * The stream's state advances with every chunk and the last one carries TAG_FINAL, so a missing,
- * repeated, reordered or truncated chunk fails to decrypt or never completes; the offer also holds
- * the size and a BLAKE2b-256 hash of the whole file, checked at the end.
+ * reordered or truncated chunk fails to decrypt or never completes; the offer also holds the size
+ * and a BLAKE2b-256 hash of the whole file, checked at the end. A chunk that comes again is a
+ * `duplicate` when its ciphertext is the one already accepted for its index (the relay delivers at
+ * least once) and `replayed` when it is not (something other than the sender made it).
  */
 export const CHUNK_VERSION = 0x02;
 const FILE_ID_BYTES = 16;
@@ -112,8 +114,14 @@ export function parseChunk(body: Uint8Array): { fileId: string; index: number; c
 
 export type ChunkResult =
   | { status: 'accepted'; received: number; complete: boolean }
-  | { status: 'repeated' }
+  /** The very ciphertext already accepted for this index: a redelivery, to drop silently. */
+  | { status: 'duplicate' }
+  /** Other ciphertext for an index already accepted: dropped, never touching the file; report it. */
+  | { status: 'replayed' }
   | { status: 'failed'; error: ClientError };
+
+const DIGEST_BYTES = 16;
+const digest = (ct: Uint8Array) => toBase64url(sodium.crypto_generichash(DIGEST_BYTES, ct, null));
 
 /**
  * Reassembles one incoming file. Chunks may arrive out of order (a sender's retry after a
@@ -127,6 +135,8 @@ export class FileAssembler {
   readonly #state: ReturnType<typeof sodium.crypto_secretstream_xchacha20poly1305_init_pull>;
   readonly #hash: ReturnType<typeof sodium.crypto_generichash_init>;
   readonly #pending = new Map<number, Uint8Array>();
+  /** A short hash of the ciphertext accepted for each index, to tell a redelivery from a replay. */
+  readonly #digests = new Map<number, string>();
   readonly #maxPending: number;
   #next = 0;
   #received = 0;
@@ -170,7 +180,9 @@ export class FileAssembler {
     if (index >= this.offer.chunks) {
       return this.#fail('file_corrupt', `chunk ${index} is beyond the announced ${this.offer.chunks}`);
     }
-    if (index < this.#next || this.#pending.has(index)) return { status: 'repeated' };
+    const known = this.#digests.get(index);
+    if (known !== undefined) return { status: known === digest(ct) ? 'duplicate' : 'replayed' };
+    this.#digests.set(index, digest(ct));
     this.#pending.set(index, ct);
     if (this.#pending.size > this.#maxPending) {
       return this.#fail(

@@ -50,4 +50,4 @@ export {
 export { SHARE_ATTEMPTS } from './share-send.js';
 export { type State, type StateEvent, type StateKind, transition } from './state.js';
 export { loadOrCreateIdentity, MemoryStorage, type Storage } from './storage.js';
-export { createFileStorage, type FileSystem } from './storage-file.js';
+export { createFileStorage, type FileHandleLike, type FileSystem } from './storage-file.js';

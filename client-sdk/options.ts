@@ -36,6 +36,11 @@ export interface Clock {
 export interface ClientOptions {
   /** The relay, ws:// or wss://. */
   url: string;
+  /**
+   * The relay's identity, as its operator configured it (PASSBY_RELAY_ID); the client signs a
+   * challenge only for this relay. Default 'passby', the relay's own default.
+   */
+  relayId?: string;
   identity: Identity;
   /** Where the outbox, the IDs already handed to the app and verified keys live. Default: memory. */
   storage?: Storage;
@@ -89,6 +94,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     throw new TypeError('createClient needs an options object');
   const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   const o: ResolvedOptions = {
+    relayId: 'passby',
     storage: new MemoryStorage(),
     clock: systemClock,
     random: Math.random,
@@ -111,6 +117,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   const problems: string[] = [];
   if (typeof o.url !== 'string' || !/^wss?:\/\/./.test(o.url))
     problems.push('url must start with ws:// or wss://');
+  if (typeof o.relayId !== 'string' || o.relayId.length > 256 || !/^\P{Cc}+$/u.test(o.relayId))
+    problems.push('relayId must be a string of 1-256 characters without control characters');
   if (!(o.identity instanceof Identity))
     problems.push('identity must come from createIdentity() or importIdentity()');
   if (typeof o.WebSocket !== 'function') {

@@ -3,29 +3,23 @@ import type { Emitter } from './emitter.js';
 import { open } from './envelope.js';
 import { ClientError } from './errors.js';
 import type { ClientEvents } from './events.js';
-import { chunkMid, FileAssembler, parseChunk } from './file-transfer.js';
+import { FileReceiver } from './file-receive.js';
+import type { ChunkStore } from './file-store.js';
+import { parseChunk } from './file-transfer.js';
 import type { Identity } from './identity.js';
 import type { SeenSet } from './inbox.js';
 import type { KeyDirectory } from './keys.js';
 import type { Clock } from './options.js';
-import { decodePayload, type FileOffer } from './payload.js';
+import { decodePayload } from './payload.js';
 
 const RECEIPT_MEMORY_MS = 30 * 24 * 3600 * 1000;
-
-interface Transfer {
-  assembler: FileAssembler;
-  from: string;
-  offerId: string;
-  mid: string;
-  at: number;
-  exp: number;
-  timer: unknown;
-}
 
 export interface ReceiverDeps {
   identity: Identity;
   keys: KeyDirectory;
   seen: SeenSet;
+  /** Where chunks of incoming files wait, acknowledged, until the file was handled. */
+  chunks: ChunkStore;
   events: Emitter<ClientEvents>;
   clock: Clock;
   fileTimeoutMs: number;
@@ -38,15 +32,27 @@ export interface ReceiverDeps {
  * The inbox: turns delivered frames into app events, one at a time and in delivery order.
  * Each message is checked against the seen set, verified and decrypted, handed to the app, then
  * remembered and only then acknowledged. Forgeries are acknowledged (so the relay drops them) and
- * reported as `rejected`, never handed to the app.
+ * reported as `rejected`, never handed to the app. Files are FileReceiver's (file-receive.ts).
  */
 export class Receiver {
-  readonly #transfers = new Map<string, Transfer>();
-  readonly #finished = new Set<string>();
+  readonly #files: FileReceiver;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
-  constructor(private readonly d: ReceiverDeps) {}
+  constructor(private readonly d: ReceiverDeps) {
+    this.#files = new FileReceiver({
+      seen: d.seen,
+      chunks: d.chunks,
+      events: d.events,
+      clock: d.clock,
+      fileTimeoutMs: d.fileTimeoutMs,
+      maxFileBytes: d.maxFileBytes,
+      ack: (id) => d.ack(id),
+      reject: (f, err) => this.#reject(f, err),
+      rejectOnly: (f, err) => this.#rejectOnly(f, err),
+      report: (err, mid) => this.#report(err, mid),
+    });
+  }
 
   push(frame: MessageFrame | ReceiptFrame): void {
     this.#queue = this.#queue
@@ -75,8 +81,12 @@ export class Receiver {
 
   close(): void {
     this.#closed = true;
-    for (const t of this.#transfers.values()) this.d.clock.clearTimeout(t.timer);
-    this.#transfers.clear();
+    this.#files.close();
+  }
+
+  /** Forgets kept chunks of files the relay can no longer deliver. */
+  prune(): Promise<number> {
+    return this.#files.prune();
   }
 
   async #receipt(f: ReceiptFrame): Promise<void> {
@@ -90,7 +100,7 @@ export class Receiver {
   async #message(f: MessageFrame): Promise<void> {
     if (await this.d.seen.has(f.id)) return this.d.ack(f.id);
     const chunk = parseChunk(f.body);
-    if (chunk) return this.#chunk(f, chunk.fileId, chunk.index, chunk.ct);
+    if (chunk) return this.#files.chunk(f, chunk.fileId, chunk.index, chunk.ct);
     let plain: Uint8Array;
     try {
       const senderKey = await this.d.keys.get(f.from);
@@ -106,7 +116,7 @@ export class Receiver {
       return this.#reject(f, err);
     }
     const base = { from: f.from, mid: f.mid, at: f.ts };
-    if (payload.kind === 'file') return this.#offer(f, payload.offer);
+    if (payload.kind === 'file') return this.#files.offer(f, payload.offer);
     if (payload.kind === 'share') {
       return this.#reject(f, new ClientError('protocol', 'a share description outside an offer'));
     }
@@ -132,109 +142,6 @@ export class Receiver {
     }
     await this.d.seen.remember(f.id, f.exp);
     this.d.ack(f.id);
-  }
-
-  #offer(f: MessageFrame, offer: FileOffer): void {
-    // The offer stays unacknowledged until the file is complete; a redelivery of it is ignored.
-    if (this.#transfers.has(offer.fileId)) return;
-    if (offer.fileId !== f.mid)
-      return this.#reject(f, new ClientError('tampered', 'offer under a foreign ID'));
-    if (offer.size > this.d.maxFileBytes) {
-      const why = `a file of ${offer.size} bytes exceeds maxFileBytes (${this.d.maxFileBytes})`;
-      return this.#reject(f, new ClientError('file_corrupt', why));
-    }
-    let assembler: FileAssembler;
-    try {
-      assembler = new FileAssembler(offer);
-    } catch (err) {
-      return this.#reject(f, err);
-    }
-    const t: Transfer = {
-      assembler,
-      from: f.from,
-      offerId: f.id,
-      mid: f.mid,
-      at: f.ts,
-      exp: f.exp,
-      timer: undefined,
-    };
-    this.#transfers.set(offer.fileId, t);
-    this.#arm(t);
-    this.#progress(t);
-  }
-
-  async #chunk(f: MessageFrame, fileId: string, index: number, ct: Uint8Array): Promise<void> {
-    const t = this.#transfers.get(fileId);
-    if (!t) {
-      this.d.ack(f.id);
-      const done = this.#finished.has(fileId) || (await this.d.seen.has(`m:${f.from}:${fileId}`));
-      if (!done) this.#rejectOnly(f, new ClientError('file_incomplete', `a chunk of unknown file ${fileId}`));
-      return;
-    }
-    if (f.from !== t.from || f.mid !== chunkMid(fileId, index)) {
-      this.d.ack(f.id);
-      return this.#rejectOnly(f, new ClientError('tampered', `chunk ${index} of ${fileId} was relabelled`));
-    }
-    const result = t.assembler.accept(index, ct);
-    this.d.ack(f.id);
-    if (result.status === 'repeated') return;
-    if (result.status === 'failed') return this.#failTransfer(t, result.error);
-    this.#arm(t);
-    this.#progress(t);
-    if (!result.complete) return;
-    this.#end(t);
-    const { offer, bytes } = t.assembler;
-    const file = {
-      from: t.from,
-      mid: t.mid,
-      at: t.at,
-      fileId,
-      name: offer.name,
-      type: offer.type,
-      size: offer.size,
-      bytes,
-    };
-    try {
-      await this.d.events.dispatch('file', file);
-    } catch (err) {
-      // The chunks are acknowledged and gone, so the file cannot come again: report and move on.
-      this.#report(
-        new ClientError('handler_failed', 'a file handler threw; the file is lost', { cause: err }),
-        t.mid,
-      );
-    }
-    await this.d.seen.remember(t.offerId, t.exp);
-    this.d.ack(t.offerId);
-  }
-
-  #arm(t: Transfer): void {
-    this.d.clock.clearTimeout(t.timer);
-    t.timer = this.d.clock.setTimeout(() => {
-      if (this.#transfers.get(t.assembler.offer.fileId) === t) this.#failTransfer(t, t.assembler.abandon());
-    }, this.d.fileTimeoutMs);
-  }
-
-  #end(t: Transfer): void {
-    this.d.clock.clearTimeout(t.timer);
-    this.#transfers.delete(t.assembler.offer.fileId);
-    this.#finished.add(t.assembler.offer.fileId);
-  }
-
-  #failTransfer(t: Transfer, error: ClientError): void {
-    this.#end(t);
-    this.d.ack(t.offerId);
-    this.d.events.emit('rejected', { from: t.from, mid: t.mid, error });
-  }
-
-  #progress(t: Transfer): void {
-    const { offer, received } = t.assembler;
-    this.d.events.emit('progress', {
-      direction: 'receive',
-      fileId: offer.fileId,
-      peer: t.from,
-      bytes: received,
-      total: offer.size,
-    });
   }
 
   #reject(f: MessageFrame, err: unknown): void {

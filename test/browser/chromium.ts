@@ -68,8 +68,9 @@ export async function openSdkPage(bundle: string): Promise<BrowserPage> {
       ],
     });
     const page = context.pages()[0] ?? (await context.newPage());
+    // goto resolves on the load event, which waits for the module script and its import.
     await page.goto(`${origin}/`);
-    await page.waitForFunction(() => document.title === 'ready');
+    if ((await page.title()) !== 'ready') throw new Error('the SDK bundle did not load in Chromium');
     const ctx = context;
     return {
       page,

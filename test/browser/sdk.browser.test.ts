@@ -11,6 +11,8 @@ declare global {
     passby: typeof Sdk;
     client: Sdk.PassbyClient;
     inbox: { text: string[]; files: { name: string; size: number; sha256: string }[] };
+    /** Resolves once the inbox holds `count` entries of `kind`, from the handlers (no polling). */
+    until(kind: 'text' | 'files', count: number): Promise<void>;
   }
 }
 
@@ -32,13 +34,27 @@ beforeAll(async () => {
     const client = await createClient({ url, identity: await createIdentity() });
     window.client = client;
     window.inbox = { text: [], files: [] };
+    const waiters: { done(): boolean; resolve(): void }[] = [];
+    const changed = () => {
+      for (const w of waiters.filter((x) => x.done())) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    };
+    window.until = (kind, count) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ done: () => window.inbox[kind].length >= count, resolve });
+        changed();
+      });
     client.on('message', (m) => {
       if (m.kind === 'text') window.inbox.text.push(`${m.from}:${m.text}`);
+      changed();
     });
     client.on('file', async (f) => {
       const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', f.bytes.slice()));
       const hex = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
       window.inbox.files.push({ name: f.name, size: f.size, sha256: hex });
+      changed();
     });
     if (client.state.kind !== 'open') await client.once('open');
     return client.id;
@@ -54,7 +70,7 @@ afterAll(async () => {
 describe('the SDK bundled and running in headless Chromium', () => {
   it('receives an end-to-end encrypted message from a Node client', async () => {
     await node.send(browserId, 'hello browser');
-    await browser.page.waitForFunction(() => window.inbox.text.length > 0);
+    await browser.page.evaluate(() => window.until('text', 1));
     expect(await browser.page.evaluate(() => window.inbox.text)).toEqual([`${node.id}:hello browser`]);
   });
 
@@ -70,7 +86,7 @@ describe('the SDK bundled and running in headless Chromium', () => {
   it('receives a file from a Node client, every byte verified', async () => {
     const data = pattern(200_000);
     await node.sendFile(browserId, data, { name: 'from-node.bin' });
-    await browser.page.waitForFunction(() => window.inbox.files.length > 0);
+    await browser.page.evaluate(() => window.until('files', 1));
     expect(await browser.page.evaluate(() => window.inbox.files)).toEqual([
       { name: 'from-node.bin', size: 200_000, sha256: sha256(data) },
     ]);

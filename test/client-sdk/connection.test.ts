@@ -144,6 +144,44 @@ describe('connection', () => {
     expect(transitions.at(-1)).toBe('open>closed');
   });
 
+  it('refuses to sign a challenge from a relay of another ID, and closes for good', () => {
+    const errors: string[] = [];
+    client.on('error', ({ error }) => {
+      errors.push(error.code);
+    });
+    client.connect();
+    const socket = FakeSocket.latest();
+    socket.accept();
+    socket.receive({ t: 'challenge', v: 1, nonce: 'n'.repeat(43), relay: 'evil.example', time: 1 });
+    expect(socket.sent.map((f) => f.t)).toEqual(['hello']);
+    expect(client.state).toMatchObject({
+      kind: 'closed',
+      error: { name: 'ClientError', code: 'wrong_relay' },
+    });
+    expect(errors).toEqual(['wrong_relay']);
+    expect(socket.closedWith).toBe(1000);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.created).toHaveLength(1);
+  });
+
+  it('signs for the relay ID it was configured with', async () => {
+    const other = await createClient({
+      url: 'ws://relay.test/',
+      identity,
+      WebSocket: FakeSocket,
+      autoConnect: false,
+      relayId: 'relay.example.org',
+    });
+    try {
+      other.connect();
+      // handshake() checks that the signature covers this relay ID.
+      FakeSocket.latest().handshake(identity.id, 'relay.example.org');
+      expect(other.state).toEqual({ kind: 'open' });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('retries at once when asked to connect during a backoff', () => {
     open();
     FakeSocket.latest().drop(1006);

@@ -10,9 +10,10 @@ import {
 } from '../../protocol/index.js';
 
 /**
- * A stand-in for the platform's WebSocket, for unit tests of the connection state machine only:
- * the test plays the relay by hand (accept, receive a frame, drop with a close code). Integration
- * tests use the real relay and ws instead.
+ * An in-memory stand-in for the platform's WebSocket, for the SDK's unit tests (connection, client,
+ * shares, social): the test plays the relay by hand (accept, receive a frame, drop with a close
+ * code) to reach exact situations, including a hostile relay. Everything that involves the relay
+ * itself runs against the real relay, Redis and ws in the with-relay tests.
  */
 export class FakeSocket implements SocketLike {
   static created: FakeSocket[] = [];
@@ -79,7 +80,7 @@ export class FakeSocket implements SocketLike {
   }
 
   /** Plays a relay's side of the handshake and checks the client's signature on the way. */
-  handshake(id: string, relay = 'test-relay'): void {
+  handshake(id: string, relay = 'passby'): void {
     this.accept();
     const nonce = 'n'.repeat(43);
     this.receive({ t: 'challenge', v: 1, nonce, relay, time: 1_700_000_000_000 });

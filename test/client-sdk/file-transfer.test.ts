@@ -49,12 +49,24 @@ describe('file transfer', () => {
     expect(assembler.bytes).toEqual(data);
   });
 
-  it('reports a repeated chunk without letting it touch the file', () => {
+  it('drops a redelivered chunk as a duplicate without letting it touch the file', () => {
     const { data, chunks, assembler } = prepare(3000);
     feed(assembler, chunks[0]!);
-    expect(feed(assembler, chunks[0]!).status).toBe('repeated');
+    expect(feed(assembler, chunks[0]!).status).toBe('duplicate');
     feed(assembler, chunks[2]!);
-    expect(feed(assembler, chunks[2]!).status).toBe('repeated');
+    expect(feed(assembler, chunks[2]!).status).toBe('duplicate');
+    feed(assembler, chunks[1]!);
+    expect(assembler.complete).toBe(true);
+    expect(assembler.bytes).toEqual(data);
+  });
+
+  it('tells a replay (other content for an index already taken) from a redelivery', () => {
+    const { data, chunks, assembler } = prepare(3000);
+    feed(assembler, chunks[0]!);
+    feed(assembler, chunks[2]!); // waits for chunk 1
+    const second = parseChunk(chunks[1]!.body)!.ct;
+    expect(assembler.accept(0, second).status).toBe('replayed'); // decrypted already
+    expect(assembler.accept(2, second).status).toBe('replayed'); // still waiting
     feed(assembler, chunks[1]!);
     expect(assembler.complete).toBe(true);
     expect(assembler.bytes).toEqual(data);

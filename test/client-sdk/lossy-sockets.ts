@@ -80,3 +80,19 @@ export class RecordingWebSocket extends WebSocket {
     super.send(data);
   }
 }
+
+/** A real socket the test can cut, as a lost network would: no close frame, the TCP stream ends. */
+export class KillableWebSocket extends WebSocket {
+  static readonly live = new Set<KillableWebSocket>();
+
+  /** Cuts every socket still open. */
+  static killAll(): void {
+    for (const socket of KillableWebSocket.live) socket.terminate();
+  }
+
+  constructor(url: string) {
+    super(url);
+    KillableWebSocket.live.add(this);
+    this.on('close', () => KillableWebSocket.live.delete(this));
+  }
+}

@@ -28,6 +28,10 @@ describe('createClient options', () => {
     ['a request timeout of zero', { requestTimeoutMs: 0 }, /requestTimeoutMs/],
     ['a negative presence interval', { presenceIntervalMs: -1 }, /presenceIntervalMs/],
     ['a blind mode that is not a boolean', { blindProximity: 'yes' }, /blindProximity/],
+    ['an empty relay ID', { relayId: '' }, /relayId/],
+    ['a relay ID that is not a string', { relayId: 42 }, /relayId/],
+    ['a relay ID with a line break', { relayId: 'relay\nother' }, /relayId/],
+    ['a relay ID longer than a challenge may carry', { relayId: 'r'.repeat(257) }, /relayId/],
   ])('throws a TypeError early for %s', async (_name, patch, message) => {
     await expect(createClient({ ...base(), ...(patch as Partial<ClientOptions>) })).rejects.toThrow(message);
     await expect(createClient({ ...base(), ...(patch as Partial<ClientOptions>) })).rejects.toBeInstanceOf(

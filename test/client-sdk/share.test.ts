@@ -113,6 +113,17 @@ function offerFrom(sender: Identity, share: ShareDescription, extra: Partial<Off
   };
 }
 
+/** Resolves with the first `count` offers the client shows. */
+function collectOffers(c: PassbyClient, count: number): Promise<IncomingOffer[]> {
+  const offers: IncomingOffer[] = [];
+  return new Promise((resolve) => {
+    c.on('offer', (o) => {
+      offers.push(o);
+      if (offers.length === count) resolve(offers);
+    });
+  });
+}
+
 const TEXT_SHARE: ShareDescription = { content: { kind: 'text', mid: 'abc-c' }, preview: 'a note for you' };
 
 describe('sharing', () => {
@@ -123,8 +134,14 @@ describe('sharing', () => {
     const shared = c.share(bob.id, 'the content', { preview: 'a preview', receipt: true });
     await answerKeys(socket, bob);
     const send = await part;
-    // Nothing is offered before the part is stored.
-    await new Promise((r) => setTimeout(r, 10));
+    // Nothing is offered before the part is stored. The outbox sends in order, so a share queued
+    // without waiting for the part would go out before a send queued after the part went out.
+    const probeOut = socket.next('send', (f) => f.mid === 'probe');
+    const probe = c.send(bob.id, 'probe', { mid: 'probe' });
+    await probeOut;
+    expect(socket.sent.some((f) => f.t === 'share')).toBe(false);
+    socket.receive({ t: 'stored', to: bob.id, mid: 'probe', exp: 900, dup: false });
+    await probe;
     expect(socket.sent.some((f) => f.t === 'share')).toBe(false);
     const offer = socket.next('share');
     socket.receive({ t: 'stored', to: bob.id, mid: send.mid, exp: 900, dup: false });
@@ -270,16 +287,12 @@ describe('sharing', () => {
 describe('offers', () => {
   it('shows an offer with its verified preview and answers it only when the app accepts', async () => {
     const c = await client();
-    const got: IncomingOffer[] = [];
-    c.on('offer', (o) => {
-      got.push(o);
-    });
+    const shown = c.once('offer');
     const socket = connect(c);
     const frame = offerFrom(bob, TEXT_SHARE, { parts: 1 });
     socket.receive(frame);
     await answerKeys(socket, bob);
-    await vi.waitFor(() => expect(got).toHaveLength(1));
-    const offer = got[0]!;
+    const offer = await shown;
     expect(offer).toMatchObject({
       from: bob.id,
       mid: frame.mid,
@@ -305,18 +318,14 @@ describe('offers', () => {
 
   it('sends a rejection, and passes on unknown_offer from the relay', async () => {
     const c = await client();
-    const offers: IncomingOffer[] = [];
-    c.on('offer', (o) => {
-      offers.push(o);
-    });
+    const shown = collectOffers(c, 2);
     const socket = connect(c);
     const first = offerFrom(bob, TEXT_SHARE);
     const second = offerFrom(bob, TEXT_SHARE);
     socket.receive(first);
     socket.receive(second);
     await answerKeys(socket, bob);
-    await vi.waitFor(() => expect(offers).toHaveLength(2));
-    const [one, two] = offers as Extract<IncomingOffer, { auto: false }>[];
+    const [one, two] = (await shown) as Extract<IncomingOffer, { auto: false }>[];
     const answer = socket.next('answer');
     const rejected = one!.reject();
     const a = await answer;
@@ -345,10 +354,12 @@ describe('offers', () => {
       one.on('offer', (o) => {
         seen.push(`one ${o.mid}`);
       });
+      const firstShown = one.once('offer');
       const s1 = connect(one);
       s1.receive(frame);
       await answerKeys(s1, bob);
-      await vi.waitFor(() => expect(seen).toHaveLength(1));
+      await firstShown;
+      expect(seen).toHaveLength(1);
       s1.drop(1006);
       await vi.advanceTimersByTimeAsync(1_000);
       const s2 = FakeSocket.latest();
@@ -362,9 +373,11 @@ describe('offers', () => {
       two.on('offer', (o) => {
         seen.push(`two ${o.mid}`);
       });
+      const shownAgain = two.once('offer');
       const s3 = connect(two);
       s3.receive(frame);
-      await vi.waitFor(() => expect(seen).toHaveLength(2));
+      await shownAgain;
+      expect(seen).toHaveLength(2);
       expect(seen[1]).toBe(`two ${frame.mid}`);
       for (const s of [s1, s2, s3]) expect(s.sent.some((f) => f.t === 'ack' || f.t === 'answer')).toBe(false);
     } finally {
@@ -402,18 +415,15 @@ describe('offers', () => {
     const handled = new Promise<void>((r) => {
       finish = r;
     });
-    const got: IncomingOffer[] = [];
-    c.on('offer', async (o) => {
-      got.push(o);
-      await handled;
-    });
+    c.on('offer', () => handled);
+    const shown = c.once('offer'); // resolves while the handler above still waits
     const socket = connect(c);
     const frame = offerFrom(bob, TEXT_SHARE, { auto: true });
     socket.receive(frame);
     await answerKeys(socket, bob);
-    await vi.waitFor(() => expect(got).toHaveLength(1));
-    expect(got[0]).toMatchObject({ auto: true, preview: 'a note for you' });
-    expect('accept' in got[0]!).toBe(false);
+    const got = await shown;
+    expect(got).toMatchObject({ auto: true, preview: 'a note for you' });
+    expect('accept' in got).toBe(false);
     expect(socket.sent.some((f) => f.t === 'ack')).toBe(false);
     const ack = socket.next('ack');
     finish();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   createFileStorage,
+  type FileSystem,
   loadOrCreateIdentity,
   MemoryStorage,
   type Storage,
@@ -55,6 +56,55 @@ describe('file storage', () => {
     const two = createFileStorage(dir, fs);
     expect(await two.get('identity')).toBe('secret');
     expect((await fs.readdir(dir)).some((f) => f.endsWith('.tmp'))).toBe(false);
+  });
+
+  it('flushes the temporary file before the rename and the directory after it', async () => {
+    const { dir } = await fileStorage();
+    const calls: string[] = [];
+    const name = (path: string) => (path === dir ? 'dir' : path.endsWith('.tmp') ? 'tmp' : path);
+    const recording: FileSystem = {
+      ...fs,
+      async open(path, flags) {
+        const handle = await fs.open(path, flags);
+        const what = name(path);
+        calls.push(`open ${what}`);
+        return {
+          writeFile: async (data, encoding) => {
+            calls.push(`write ${what}`);
+            await handle.writeFile(data, encoding);
+          },
+          datasync: async () => {
+            calls.push(`datasync ${what}`);
+            await handle.datasync();
+          },
+          sync: async () => {
+            calls.push(`sync ${what}`);
+            await handle.sync();
+          },
+          close: async () => {
+            calls.push(`close ${what}`);
+            await handle.close();
+          },
+        };
+      },
+      async rename(from, to) {
+        calls.push(`rename ${name(from)}`);
+        await fs.rename(from, to);
+      },
+    };
+    const storage = createFileStorage(dir, recording);
+    await storage.set('outbox/1/a', 'kept');
+    expect(calls).toEqual([
+      'open tmp',
+      'write tmp',
+      'datasync tmp',
+      'close tmp',
+      'rename tmp',
+      'open dir',
+      'sync dir',
+      'close dir',
+    ]);
+    expect(await createFileStorage(dir, fs).get('outbox/1/a')).toBe('kept');
   });
 
   it('refuses an fs object that lacks a call it needs', () => {
