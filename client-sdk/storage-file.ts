@@ -13,10 +13,9 @@ export interface FileHandleLike {
 
 /**
  * The few file-system calls FileStorage needs. Node's `fs/promises` has this shape; it is passed in
- * so that client-sdk/ imports no `node:` module and still bundles for browsers and React Native:
- *
- *   import * as fs from 'node:fs/promises';
- *   const storage = createFileStorage('/var/lib/app/passby', fs);
+ * so that client-sdk/ imports no `node:` module and still bundles for browsers and React Native.
+ * In a Node app: `createFileStorage('/var/lib/app/passby', fs)` with `fs` Node's `fs/promises`
+ * (client-sdk/README.md shows the import).
  */
 export interface FileSystem {
   readFile(path: string, encoding: 'utf8'): Promise<string>;

@@ -1,60 +1,21 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { seal } from '../../client-sdk/envelope.js';
 import { FileSender } from '../../client-sdk/file-transfer.js';
-import {
-  type ClientOptions,
-  createClient,
-  createIdentity,
-  type Identity,
-  MemoryStorage,
-  type PassbyClient,
-} from '../../client-sdk/index.js';
+import { createIdentity, type Identity, MemoryStorage } from '../../client-sdk/index.js';
 import { encodePayload } from '../../client-sdk/payload.js';
 import { type MessageFrame, toBase64url } from '../../protocol/index.js';
+import { fakeClients } from './fake-clients.js';
 import { FakeSocket } from './fake-socket.js';
 
 let me: Identity;
 let bob: Identity;
 let mallory: Identity;
-const clients: PassbyClient[] = [];
 
 beforeAll(async () => {
   [me, bob, mallory] = await Promise.all([createIdentity(), createIdentity(), createIdentity()]);
 });
 
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  vi.useRealTimers();
-  FakeSocket.created = [];
-});
-
-async function client(extra: Partial<ClientOptions> = {}): Promise<PassbyClient> {
-  const c = await createClient({
-    url: 'ws://relay.test/',
-    identity: me,
-    WebSocket: FakeSocket,
-    autoConnect: false,
-    random: () => 0.5,
-    ...extra,
-  });
-  clients.push(c);
-  return c;
-}
-
-function connect(c: PassbyClient): FakeSocket {
-  c.connect();
-  const socket = FakeSocket.latest();
-  socket.handshake(me.id);
-  return socket;
-}
-
-/** Answers the client's next key request with the true keys of `who`. */
-async function answerKeys(socket: FakeSocket, ...who: Identity[]) {
-  const req = await socket.next('keys');
-  const keys: Record<string, string> = {};
-  for (const id of who) keys[id.id] = toBase64url(id.publicKey);
-  socket.receive({ t: 'keys', rid: req.rid, keys });
-}
+const { client, connect, answerKeys } = fakeClients(() => me);
 
 function messageFrom(sender: Identity, mid: string, text: string): MessageFrame {
   const body = seal(

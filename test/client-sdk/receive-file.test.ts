@@ -1,17 +1,10 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { seal } from '../../client-sdk/envelope.js';
 import { FileSender, type OutgoingChunk } from '../../client-sdk/file-transfer.js';
-import {
-  type ClientOptions,
-  createClient,
-  createIdentity,
-  type Identity,
-  type IncomingFile,
-  MemoryStorage,
-  type PassbyClient,
-} from '../../client-sdk/index.js';
+import { createIdentity, type Identity, type IncomingFile, MemoryStorage } from '../../client-sdk/index.js';
 import { encodePayload, type FileOffer } from '../../client-sdk/payload.js';
-import { type MessageFrame, toBase64url } from '../../protocol/index.js';
+import type { MessageFrame } from '../../protocol/index.js';
+import { fakeClients } from './fake-clients.js';
 import { FakeSocket } from './fake-socket.js';
 
 /*
@@ -22,42 +15,12 @@ import { FakeSocket } from './fake-socket.js';
 
 let me: Identity;
 let bob: Identity;
-const clients: PassbyClient[] = [];
 
 beforeAll(async () => {
   [me, bob] = await Promise.all([createIdentity(), createIdentity()]);
 });
 
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  vi.useRealTimers();
-  FakeSocket.created = [];
-});
-
-async function client(extra: Partial<ClientOptions> = {}): Promise<PassbyClient> {
-  const c = await createClient({
-    url: 'ws://relay.test/',
-    identity: me,
-    WebSocket: FakeSocket,
-    autoConnect: false,
-    random: () => 0.5,
-    ...extra,
-  });
-  clients.push(c);
-  return c;
-}
-
-function connect(c: PassbyClient): FakeSocket {
-  c.connect();
-  const socket = FakeSocket.latest();
-  socket.handshake(me.id);
-  return socket;
-}
-
-async function answerKeys(socket: FakeSocket) {
-  const req = await socket.next('keys');
-  socket.receive({ t: 'keys', rid: req.rid, keys: { [bob.id]: toBase64url(bob.publicKey) } });
-}
+const { client, connect, answerKeys } = fakeClients(() => me);
 
 /** A file from bob in chunks of 1000 bytes, as the frames the relay would deliver. */
 function fileFromBob(size: number, announce: Partial<FileOffer> = {}) {
@@ -114,7 +77,7 @@ describe('receiving a file', () => {
     const socket = connect(c);
     const file = fileFromBob(2500);
     socket.receive(file.offerFrame);
-    await answerKeys(socket);
+    await answerKeys(socket, bob);
     const first = socket.next('ack');
     socket.receive(file.chunk(0));
     expect(await first).toEqual({ t: 'ack', id: file.chunk(0).id });
@@ -154,7 +117,7 @@ describe('receiving a file', () => {
     const socket = connect(c);
     const file = fileFromBob(2500);
     socket.receive(file.offerFrame);
-    await answerKeys(socket);
+    await answerKeys(socket, bob);
     for (const i of [0, 1, 0, 1, 2]) socket.receive(file.chunk(i));
     await done;
     const ack = socket.next('ack', (a) => a.id === file.chunk(2).id);
@@ -179,7 +142,7 @@ describe('receiving a file', () => {
     const socket = connect(c);
     const file = fileFromBob(3500);
     socket.receive(file.offerFrame);
-    await answerKeys(socket);
+    await answerKeys(socket, bob);
     socket.receive(file.chunk(0));
     socket.receive(file.chunk(1));
     const injected = file.relabelled(2, 1); // chunk 2's ciphertext, labelled chunk 1 again
@@ -204,7 +167,7 @@ describe('receiving a file', () => {
     const socket = connect(c);
     const file = fileFromBob(3000);
     socket.receive(file.offerFrame);
-    await answerKeys(socket);
+    await answerKeys(socket, bob);
     const ack = socket.next('ack', (a) => a.id === file.chunk(2).id);
     socket.receive(file.chunk(0));
     socket.receive(file.chunk(2)); // chunk 1 never comes
@@ -231,7 +194,7 @@ describe('receiving a file', () => {
     const socket = connect(c);
     const honest = fileFromBob(3000);
     socket.receive(honest.offerFrame);
-    await answerKeys(socket);
+    await answerKeys(socket, bob);
     for (const i of [2, 0, 1]) socket.receive(honest.chunk(i));
     await first;
     expect(files[0]!.bytes).toEqual(honest.data);
@@ -258,7 +221,7 @@ describe('receiving a file', () => {
     // Two chunks on the wire, but the offer announces three.
     const file = fileFromBob(2000, { size: 3000, chunks: 3 });
     socket.receive(file.offerFrame);
-    await answerKeys(socket);
+    await answerKeys(socket, bob);
     socket.receive(file.chunk(0));
     socket.receive(file.chunk(1));
     expect(await rejected).toMatchObject({
@@ -286,7 +249,7 @@ describe('a file handler that fails', () => {
     const s1 = connect(c);
     const file = fileFromBob(2500);
     s1.receive(file.offerFrame);
-    await answerKeys(s1);
+    await answerKeys(s1, bob);
     for (const i of [0, 1, 2]) s1.receive(file.chunk(i));
     expect(await failed).toMatchObject({ error: { code: 'handler_failed' }, mid: file.offer.fileId });
     expect(acked(s1)).toEqual([file.chunk(0).id, file.chunk(1).id]);
@@ -311,7 +274,7 @@ describe('a file handler that fails', () => {
     const socket = connect(c);
     const file = fileFromBob(1500);
     socket.receive(file.offerFrame);
-    await answerKeys(socket);
+    await answerKeys(socket, bob);
     socket.receive(file.chunk(0));
     socket.receive(file.chunk(1));
     expect(await error).toMatchObject({ error: { code: 'handler_failed' }, mid: file.offer.fileId });
@@ -330,7 +293,7 @@ describe('a receiver that restarts mid-file', () => {
     const s1 = connect(one);
     const acks = s1.next('ack', (a) => a.id === file.chunk(1).id);
     s1.receive(file.offerFrame);
-    await answerKeys(s1);
+    await answerKeys(s1, bob);
     s1.receive(file.chunk(0));
     s1.receive(file.chunk(1));
     await acks;

@@ -1,8 +1,6 @@
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { open, seal } from '../../client-sdk/envelope.js';
 import {
-  type ClientOptions,
-  createClient,
   createIdentity,
   type Identity,
   type IncomingOffer,
@@ -11,7 +9,8 @@ import {
   SHARE_ATTEMPTS,
 } from '../../client-sdk/index.js';
 import { decodePayload, encodePayload, type ShareDescription } from '../../client-sdk/payload.js';
-import { type ClientFrame, type OfferFrame, toBase64url } from '../../protocol/index.js';
+import type { ClientFrame, OfferFrame } from '../../protocol/index.js';
+import { fakeClients } from './fake-clients.js';
 import { FakeSocket } from './fake-socket.js';
 
 /*
@@ -23,43 +22,12 @@ import { FakeSocket } from './fake-socket.js';
 let me: Identity;
 let bob: Identity;
 let mallory: Identity;
-const clients: PassbyClient[] = [];
 
 beforeAll(async () => {
   [me, bob, mallory] = await Promise.all([createIdentity(), createIdentity(), createIdentity()]);
 });
 
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  FakeSocket.created = [];
-});
-
-async function client(extra: Partial<ClientOptions> = {}): Promise<PassbyClient> {
-  const c = await createClient({
-    url: 'ws://relay.test/',
-    identity: me,
-    WebSocket: FakeSocket,
-    autoConnect: false,
-    random: () => 0.5,
-    ...extra,
-  });
-  clients.push(c);
-  return c;
-}
-
-function connect(c: PassbyClient): FakeSocket {
-  c.connect();
-  const socket = FakeSocket.latest();
-  socket.handshake(me.id);
-  return socket;
-}
-
-async function answerKeys(socket: FakeSocket, ...who: Identity[]) {
-  const req = await socket.next('keys');
-  const keys: Record<string, string> = {};
-  for (const id of who) keys[id.id] = toBase64url(id.publicKey);
-  socket.receive({ t: 'keys', rid: req.rid, keys });
-}
+const { client, connect, answerKeys } = fakeClients(() => me);
 
 type Sent = Extract<ClientFrame, { t: 'send' | 'share' }>;
 

@@ -1,15 +1,13 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  type ClientOptions,
   type Clock,
-  createClient,
   createIdentity,
   type Identity,
   MemoryStorage,
   type NearbyEvent,
-  type PassbyClient,
 } from '../../client-sdk/index.js';
 import { type NoticeFrame, toBase64url } from '../../protocol/index.js';
+import { fakeClients } from './fake-clients.js';
 import { FakeSocket } from './fake-socket.js';
 
 /*
@@ -20,17 +18,13 @@ import { FakeSocket } from './fake-socket.js';
 
 let me: Identity;
 let bob: Identity;
-const clients: PassbyClient[] = [];
 const T0 = 1_800_000_000_000;
 
 beforeAll(async () => {
   [me, bob] = await Promise.all([createIdentity(), createIdentity()]);
 });
 
-afterEach(async () => {
-  for (const c of clients.splice(0)) await c.close();
-  FakeSocket.created = [];
-});
+const { client, connect } = fakeClients(() => me);
 
 /** Real timers, with a wall clock the test sets. */
 function settableClock(start = T0): Clock & { time: number } {
@@ -42,26 +36,6 @@ function settableClock(start = T0): Clock & { time: number } {
     setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
     clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
   };
-}
-
-async function client(extra: Partial<ClientOptions> = {}): Promise<PassbyClient> {
-  const c = await createClient({
-    url: 'ws://relay.test/',
-    identity: me,
-    WebSocket: FakeSocket,
-    autoConnect: false,
-    random: () => 0.5,
-    ...extra,
-  });
-  clients.push(c);
-  return c;
-}
-
-function connect(c: PassbyClient): FakeSocket {
-  c.connect();
-  const socket = FakeSocket.latest();
-  socket.handshake(me.id);
-  return socket;
 }
 
 const BERLIN = { latitude: 52.520008, longitude: 13.404954, accuracyMeters: 10 };
