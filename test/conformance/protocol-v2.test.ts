@@ -1,0 +1,121 @@
+import { latLngToCell } from 'h3-js';
+import { describe, expect, it } from 'vitest';
+import { TEST_DISCOVERY_SECRET, useRelay } from '../support/relay-fixture.js';
+import { authSignature, type Header, type Keys, makeKeys, WireClient } from './wire.js';
+
+/*
+ * Conformance to protocol/PROTOCOL.md, "Version 2", with the document-only client of ./wire.ts:
+ * friends and consent, contact discovery, presence and the nearby notice, on the real relay.
+ */
+
+const fixture = useRelay({ discoverySecret: TEST_DISCOVERY_SECRET });
+
+async function loginV2(keys: Keys): Promise<WireClient> {
+  const client = await WireClient.open(fixture.relay.url);
+  client.send({ t: 'hello', versions: [1, 2] });
+  const { header: challenge } = await client.next('challenge');
+  expect(challenge.v).toBe(2);
+  const ts = Date.now();
+  client.send({
+    t: 'auth',
+    pk: keys.pk,
+    ts,
+    sig: authSignature(keys, 'passby', String(challenge.nonce), ts),
+  });
+  await client.next('welcome');
+  await client.next('drained');
+  return client;
+}
+
+let nextRid = 1;
+/** Sends a v2 request and returns its answer: `ok`, the named reply, or `error` (ref = rid). */
+async function request(client: WireClient, header: Record<string, unknown>): Promise<Header> {
+  const rid = nextRid++;
+  client.send({ ...header, rid });
+  const answer = await client.nextWhere(
+    ({ header: h }) =>
+      (['ok', 'friends', 'lookup'].includes(h.t) && h.rid === rid) ||
+      (h.t === 'error' && h.ref === String(rid)),
+  );
+  return answer.header;
+}
+
+async function notice(client: WireClient, kind: string): Promise<Header> {
+  const { header } = await client.next('notice', (f) => f.header.kind === kind);
+  client.send({ t: 'ack', id: header.id });
+  return header;
+}
+
+describe('Version 2', () => {
+  it('makes friends by mutual consent and tells both in range with the friend and a window only', async () => {
+    const [alice, bob] = await Promise.all([makeKeys(), makeKeys()]);
+    const [a, b] = await Promise.all([loginV2(alice), loginV2(bob)]);
+
+    expect(await request(a, { t: 'friend', op: 'request', id: bob.id })).toMatchObject({ t: 'ok' });
+    expect(await notice(b, 'friend')).toMatchObject({ user: alice.id, state: 'incoming' });
+    expect(await request(b, { t: 'friend', op: 'accept', id: alice.id })).toMatchObject({ t: 'ok' });
+    expect(await notice(a, 'friend')).toMatchObject({ user: bob.id, state: 'friend' });
+    expect(await request(a, { t: 'friends' })).toMatchObject({
+      friends: [{ id: bob.id, state: 'friend', proximity: false, autoAccept: false }],
+    });
+    for (const [client, other] of [
+      [a, bob],
+      [b, alice],
+    ] as const) {
+      expect(
+        await request(client, { t: 'consent', id: other.id, proximity: true, autoAccept: false }),
+      ).toMatchObject({ t: 'ok' });
+    }
+
+    expect(await request(a, { t: 'presence', cell: latLngToCell(48.8584, 2.2945, 10) })).toEqual({
+      t: 'ok',
+      rid: nextRid - 1,
+    });
+    expect(await request(b, { t: 'presence', cell: latLngToCell(48.8586, 2.2946, 10) })).toMatchObject({
+      t: 'ok',
+    });
+    for (const [client, other] of [
+      [a, bob],
+      [b, alice],
+    ] as const) {
+      const nearby = await notice(client, 'nearby');
+      expect(Object.keys(nearby).sort()).toEqual(['id', 'kind', 'since', 't', 'until', 'user']);
+      expect(nearby).toMatchObject({ kind: 'nearby', user: other.id });
+      expect(Number(nearby.until) - Number(nearby.since)).toBe(15 * 60_000);
+    }
+    expect(await request(a, { t: 'presence', cell: latLngToCell(48.8584, 2.2945, 10) })).toMatchObject({
+      t: 'error',
+      code: 'presence_too_frequent',
+      retry: true,
+    });
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('finds a contact by phone number and tells both when a looked-up number becomes discoverable', async () => {
+    const [alice, bob, carol] = await Promise.all([makeKeys(), makeKeys(), makeKeys()]);
+    const [a, b, c] = await Promise.all([loginV2(alice), loginV2(bob), loginV2(carol)]);
+    expect(await request(b, { t: 'discover', phone: '+4915112345678' })).toMatchObject({ t: 'ok' });
+    const found = await request(a, { t: 'lookup', phones: ['+4915112345678', '+4915187654321'] });
+    expect(found.ids).toEqual([bob.id, null]);
+    expect((found.tickets as unknown[])[0]).toBeNull();
+    const ticket = (found.tickets as string[])[1]!;
+    expect(ticket).toMatch(/^[A-Za-z0-9_-]{22}$/);
+
+    expect(await request(c, { t: 'discover', phone: '+4915187654321' })).toMatchObject({ t: 'ok' });
+    expect(await notice(a, 'contact')).toMatchObject({ user: carol.id, ticket });
+    expect(await notice(c, 'contact')).toMatchObject({ user: alice.id, ticket: null });
+    expect(await request(a, { t: 'lookup', phones: ['4915112345678'] })).toMatchObject({
+      t: 'error',
+      code: 'invalid_field',
+    });
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
+  it('answers a v2 frame on a version-1 session with unknown_type', async () => {
+    const keys = await makeKeys();
+    const { client } = await WireClient.login(fixture.relay.url, keys);
+    client.send({ t: 'friends', rid: 1 });
+    expect((await client.next('error')).header).toMatchObject({ code: 'unknown_type', retry: false });
+    await client.close();
+  });
+});
