@@ -46,8 +46,11 @@ import type {
  *
  * Expiry is per entry (the x zset and the sweep), never a key TTL (DESIGN P5).
  *
- * Each operation is one script, one round trip, atomic. Commands run per operation (cmdstat,
- * measured by test/relay/store-redis.test.ts), besides the EVALSHA itself:
+ * Each operation is one script, one round trip, atomic. Sends and acks of one event-loop turn
+ * share one script call, and inside it a mailbox's sends (or acks) share one run of the commands
+ * below: an HMGET of all their entry ids and one ZADD (ZREM, HSET, HDEL) with all of them, so a
+ * burst of N messages to one recipient costs about what one does. Commands run per operation
+ * alone (cmdstat, measured by test/relay/store-redis.test.ts), besides the EVALSHA itself:
  *   send   HMGET, TIME (seqs come from Redis's clock, shared by all relay nodes), ZADD x3
  *          (q, x, expiry index), HSET, PUBLISH when bell; + EXISTS when the
  *          recipient's mailbox is empty
