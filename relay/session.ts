@@ -366,7 +366,7 @@ export class Session implements Attached, Requester {
     if (this.phase === 'closed') return;
     if (this.socket.bufferedAmount > this.deps.config.maxBufferedBytes) return this.close('slow_consumer');
     this.cork();
-    this.socket.send(encodeFrame(frame), { binary: true });
+    this.socket.send(encodeFrame(frame, allocate), BINARY);
   }
 
   /**
@@ -408,6 +408,11 @@ export class Session implements Attached, Requester {
     this.log.info({ code, unacked: this.delivery?.unacked ?? 0 }, 'connection closed');
   }
 }
+
+/** Frame bytes from Node's Buffer pool (a slice of a shared slab for small frames, not a fresh
+ * ArrayBuffer each), which ws also sends without wrapping; encodeFrame fills every byte. */
+const allocate = (size: number): Uint8Array => Buffer.allocUnsafe(size);
+const BINARY = { binary: true } as const;
 
 /** The reference an error answer carries for a frame: the send's mid or the request's rid. */
 function refOf(frame: ClientFrame): string | undefined {

@@ -280,7 +280,7 @@ export async function createRedisStore(options: {
 
 /** A Buffer view of the bytes (ioredis sends only Buffers as bytes); no copy. */
 function bytes(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function sendResult(reply: string[], at: number): SendResult {
