@@ -277,6 +277,10 @@ export class Session implements Attached, Requester {
 
   private async onAck(frame: AckFrame): Promise<void> {
     const { now, store, metrics } = this.deps;
+    // The client has the entry: its window slot is free now, not one store round trip later (a
+    // backlog pulls its next batch meanwhile; the cursor is past this entry, so it cannot come
+    // back on this connection). The entry itself is deleted only once the store confirms.
+    this.delivery?.acked(frame.id);
     try {
       const { deleted } = await store.ack(this.uid, frame.id, now());
       if (deleted) metrics.acked++;
@@ -289,7 +293,6 @@ export class Session implements Attached, Requester {
         frame.id,
       );
     }
-    this.delivery?.acked(frame.id);
   }
 
   private async onKeys(frame: KeysRequestFrame): Promise<void> {
