@@ -66,18 +66,19 @@ export class Session implements Attached, Requester {
   private corked = false;
   private delivery: Delivery | undefined;
   private readonly bucket: TokenBucket;
-  private readonly authTimer: ReturnType<typeof setTimeout>;
-  private readonly pending = new Set<Promise<unknown>>();
-  log: Logger;
+  private authTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Handlers under way (store writes among them), and who waits for them to end. */
+  private running = 0;
+  private whenIdle: (() => void) | undefined;
+  private keptLog: Logger | undefined;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly deps: SessionDeps,
-    connId: number,
-    log: Logger,
+    private readonly connId: number,
+    private readonly rootLog: Logger,
   ) {
     this.token = newNonce();
-    this.log = log.child({ conn: connId });
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
     socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
@@ -91,9 +92,38 @@ export class Session implements Attached, Requester {
     this.log.info('connection opened');
   }
 
-  /** Writes still in flight to the store; shutdown waits for them. */
-  settled(): Promise<unknown> {
-    return Promise.allSettled([...this.pending]);
+  /**
+   * This connection's logger: a child of the root with the connection number and, once
+   * authenticated, the user. Made when a record is written rather than held, so an idle
+   * connection holds no logger; kept while debug is on, since debug writes records per frame.
+   */
+  get log(): Logger {
+    if (this.keptLog !== undefined) return this.keptLog;
+    const log = this.rootLog.child(
+      this.uid === '' ? { conn: this.connId } : { conn: this.connId, user: this.uid },
+    );
+    if (this.debugging) this.keptLog = log;
+    return log;
+  }
+
+  /** Whether debug records are written (checked before building one on the message path). */
+  private get debugging(): boolean {
+    return this.rootLog.isLevelEnabled('debug');
+  }
+
+  /** Resolves once no handler is under way (store writes still in flight); shutdown waits for it. */
+  settled(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const before = this.whenIdle;
+      this.whenIdle =
+        before === undefined
+          ? resolve
+          : () => {
+              before();
+              resolve();
+            };
+    });
   }
 
   ring(seq: number): void {
@@ -191,8 +221,9 @@ export class Session implements Attached, Requester {
     }
     this.phase = 'opening';
     clearTimeout(this.authTimer);
+    this.authTimer = undefined;
     this.uid = outcome.uid;
-    this.log = this.log.child({ user: this.uid });
+    this.keptLog = undefined; // the next record names the user
     try {
       await store.register(this.uid, frame.pk);
       if (this.phase !== 'opening') return;
@@ -207,17 +238,7 @@ export class Session implements Attached, Requester {
     metrics.authenticated++;
     this.log.info('authenticated');
     this.send({ t: 'welcome', id: this.uid, limits: this.limits() });
-    this.delivery = new Delivery({
-      uid: this.uid,
-      store,
-      window: config.deliveryWindow,
-      now,
-      log: this.log,
-      deliver: (entry) => this.deliver(entry),
-      // A version 1 client cannot read notices; they wait in the mailbox for a newer client.
-      accepts: (entry) => (entry.kind !== 'notice' && entry.kind !== 'offer') || this.version >= 2,
-      drained: () => this.send({ t: 'drained' }),
-    });
+    this.delivery = new Delivery(this, store, config.deliveryWindow, now);
     this.delivery.start();
   }
 
@@ -255,7 +276,8 @@ export class Session implements Attached, Requester {
     }
     if (result.dup) metrics.duplicates++;
     else metrics.stored++;
-    this.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
+    if (this.debugging)
+      this.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
     this.send({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
     if (result.dup || frame.offer !== undefined) return;
     // The recipient is on this node (the doorbell was skipped, or rang too): hand the entry over
@@ -284,7 +306,7 @@ export class Session implements Attached, Requester {
     try {
       const { deleted } = await store.ack(this.uid, frame.id, now());
       if (deleted) metrics.acked++;
-      this.log.debug({ entry: frame.id, deleted }, 'acked');
+      if (this.debugging) this.log.debug({ entry: frame.id, deleted }, 'acked');
     } catch (err) {
       this.log.error({ err }, 'store failed an ack');
       return this.reject(
@@ -331,10 +353,21 @@ export class Session implements Attached, Requester {
     this.delivery?.acked(id);
   }
 
-  private deliver(entry: MailboxEntry): void {
+  /** Delivery host: writes one entry to the socket. */
+  deliver(entry: MailboxEntry): void {
     this.deps.metrics.delivered++;
-    this.log.debug({ entry: entry.id, kind: entry.kind }, 'delivered');
+    if (this.debugging) this.log.debug({ entry: entry.id, kind: entry.kind }, 'delivered');
     this.send(entryFrame(entry));
+  }
+
+  /** Delivery host: a version 1 client cannot read notices; they wait for a newer client. */
+  accepts(entry: MailboxEntry): boolean {
+    return (entry.kind !== 'notice' && entry.kind !== 'offer') || this.version >= 2;
+  }
+
+  /** Delivery host: the mailbox had nothing more to deliver, for the first time. */
+  drained(): void {
+    this.send({ t: 'drained' });
   }
 
   private limits() {
@@ -359,7 +392,7 @@ export class Session implements Attached, Requester {
       retry: ERRORS[code].retry,
     };
     if (ref !== undefined) frame.ref = ref;
-    this.log.debug({ code }, 'error answered');
+    if (this.debugging) this.log.debug({ code }, 'error answered');
     this.send(frame);
     if (!ERRORS[code].retry && ++this.errors > this.deps.config.maxErrorsPerConnection)
       this.close('too_many_errors');
@@ -390,10 +423,21 @@ export class Session implements Attached, Requester {
   }
 
   private track(work: Promise<void>): void {
-    this.pending.add(work);
-    work
-      .catch((err: unknown) => this.log.error({ err }, 'handler failed'))
-      .finally(() => this.pending.delete(work));
+    this.running++;
+    work.then(
+      () => this.finished(),
+      (err: unknown) => {
+        this.log.error({ err }, 'handler failed');
+        this.finished();
+      },
+    );
+  }
+
+  private finished(): void {
+    if (--this.running > 0 || this.whenIdle === undefined) return;
+    const wake = this.whenIdle;
+    this.whenIdle = undefined;
+    wake();
   }
 
   private leave(): void {
