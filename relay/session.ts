@@ -26,6 +26,7 @@ import type { Metrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Requester, SocialHandlers } from './social.js';
 import type { MailboxEntry, SendInput, Store } from './store.js';
+import { wsFrames, wsHeaderLength } from './ws-frames.js';
 
 export interface SessionDeps {
   config: Readonly<RelayConfig>;
@@ -63,7 +64,9 @@ export class Session implements Attached, Requester {
   private version = 0;
   private nonce = '';
   private errors = 0;
-  private corked = false;
+  /** Frames of this tick not written yet, and their bytes on the wire. */
+  private queued: Uint8Array[] | undefined;
+  private queuedBytes = 0;
   private delivery: Delivery | undefined;
   private readonly bucket: TokenBucket;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
@@ -144,6 +147,7 @@ export class Session implements Attached, Requester {
     const close = ERRORS[code].close ?? 1011;
     this.log.info({ code }, 'closing connection');
     this.leave();
+    this.flush();
     this.socket.close(close, code);
   }
 
@@ -398,28 +402,36 @@ export class Session implements Attached, Requester {
       this.close('too_many_errors');
   }
 
+  /**
+   * Queues a frame for the end of this tick (see flush). What is queued counts toward the
+   * buffer limit like what the socket holds (R3).
+   */
   private send(frame: RelayFrame): void {
     if (this.phase === 'closed') return;
-    if (this.socket.bufferedAmount > this.deps.config.maxBufferedBytes) return this.close('slow_consumer');
-    this.cork();
-    this.socket.send(encodeFrame(frame, allocate), BINARY);
+    if (this.socket.bufferedAmount + this.queuedBytes > this.deps.config.maxBufferedBytes)
+      return this.close('slow_consumer');
+    const bytes = encodeFrame(frame, allocate);
+    if (this.queued === undefined) {
+      this.queued = [];
+      process.nextTick(flushSession, this);
+    }
+    this.queued.push(bytes);
+    this.queuedBytes += wsHeaderLength(bytes.length) + bytes.length;
   }
 
   /**
-   * Holds this tick's frames in the TCP socket and writes them with one writev at the end of the
-   * tick: replies resolved together (a batch of store answers) leave in one system call instead
-   * of one each. ws keeps its own cork/uncork pairs balanced inside ours.
+   * Writes the frames queued this tick as one buffer in one socket write: replies resolved
+   * together (a batch of store answers) leave in one system call, without ws's two writes per
+   * frame. Runs at the end of the tick, and before a close so that no frame follows it.
    */
-  private cork(): void {
-    if (this.corked) return;
-    const raw = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (!raw) return;
-    this.corked = true;
-    raw.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      raw.uncork();
-    });
+  flush(): void {
+    const frames = this.queued;
+    const total = this.queuedBytes;
+    this.queued = undefined;
+    this.queuedBytes = 0;
+    if (frames === undefined || this.socket.readyState !== this.socket.OPEN) return;
+    const raw = (this.socket as unknown as { _socket?: { write(b: Buffer): boolean } })._socket;
+    raw?.write(wsFrames(frames, total));
   }
 
   private track(work: Promise<void>): void {
@@ -457,9 +469,12 @@ export class Session implements Attached, Requester {
 }
 
 /** Frame bytes from Node's Buffer pool (a slice of a shared slab for small frames, not a fresh
- * ArrayBuffer each), which ws also sends without wrapping; encodeFrame fills every byte. */
+ * ArrayBuffer each); encodeFrame fills every byte. */
 const allocate = (size: number): Uint8Array => Buffer.allocUnsafe(size);
-const BINARY = { binary: true } as const;
+
+function flushSession(session: Session): void {
+  session.flush();
+}
 
 /** The reference an error answer carries for a frame: the send's mid or the request's rid. */
 function refOf(frame: ClientFrame): string | undefined {
