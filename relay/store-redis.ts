@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { type Notice, PassbyError } from '../protocol/index.js';
 import type { Logger } from './logger.js';
+import { evalScript, script } from './redis-eval.js';
 import {
   ACK_SCRIPT,
   ANSWER_SCRIPT,
@@ -66,9 +67,7 @@ import type {
  */
 
 interface Commands {
-  pbSend(...args: (string | Buffer)[]): Promise<string[]>;
   pbFetchBuffer(...args: string[]): Promise<Buffer[]>;
-  pbAck(...args: string[]): Promise<number[]>;
   pbNotify(...args: string[]): Promise<number>;
   pbShare(...args: (string | Buffer)[]): Promise<string[]>;
   pbAnswer(...args: string[]): Promise<string>;
@@ -99,9 +98,7 @@ export async function createRedisStore(options: {
       log?.warn({ err, role }, 'redis connection error');
     });
   }
-  cmd.defineCommand('pbSend', { numberOfKeys: 0, lua: SEND_SCRIPT });
   cmd.defineCommand('pbFetch', { numberOfKeys: 0, lua: FETCH_SCRIPT });
-  cmd.defineCommand('pbAck', { numberOfKeys: 0, lua: ACK_SCRIPT });
   cmd.defineCommand('pbNotify', { numberOfKeys: 0, lua: NOTIFY_SCRIPT });
   cmd.defineCommand('pbShare', { numberOfKeys: 0, lua: SHARE_SCRIPT });
   cmd.defineCommand('pbAnswer', { numberOfKeys: 0, lua: ANSWER_SCRIPT });
@@ -128,7 +125,10 @@ export async function createRedisStore(options: {
   const channelTail = '}:bell';
   let handler: SignalHandler = () => {};
 
-  // Sends and acks issued in one event-loop turn go to Redis as one script call each.
+  // Sends and acks issued in one event-loop turn go to Redis as one script call each, with the
+  // request built in one buffer (relay/redis-eval.ts).
+  const send = script(SEND_SCRIPT);
+  const ack = script(ACK_SCRIPT);
   const sends = new Batcher<SendInput, SendResult>(async (batch) => {
     const args: (string | Buffer)[] = [
       prefix,
@@ -149,13 +149,13 @@ export async function createRedisStore(options: {
         input.offer ?? '',
       );
     }
-    const reply = await cmd.pbSend(...args);
+    const reply = (await evalScript(cmd, send, args)) as string[];
     return batch.map((_, i) => sendResult(reply, i * 5));
   });
   const acks = new Batcher<{ uid: string; entryId: string; now: number }, AckResult>(async (batch) => {
     const args = [prefix, String(limits.receiptTtlMs), String(batch.length)];
     for (const a of batch) args.push(a.uid, a.entryId, String(a.now));
-    const reply = await cmd.pbAck(...args);
+    const reply = (await evalScript(cmd, ack, args)) as number[];
     return reply.map((deleted) => ({ deleted: deleted === 1 }));
   });
 

@@ -136,6 +136,26 @@ describe('redis store', () => {
     expect(keys.every((key) => key.startsWith('other:'))).toBe(true);
   });
 
+  it('sends arguments byte-exact: a non-ASCII prefix, every byte value in a body', async () => {
+    const other = await createRedisStore({ url: redis.url, limits: CONTRACT_LIMITS, keyPrefix: 'pré·fix:' });
+    await other.register(bob, 'B'.repeat(43));
+    const body = Buffer.from(Array.from({ length: 512 }, (_, i) => i & 0xff));
+    const results = await Promise.all(
+      ['a', 'b'].map((mid) =>
+        other.send({ from: alice, to: bob, mid, body, ttlMs: DAY, receipt: false, now: T0, bell: true }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['stored', 'stored']);
+    const { entries } = await other.fetch(bob, 0, 10, T0);
+    expect(entries.map((e) => (e.kind === 'msg' ? Buffer.from(e.body).equals(body) : false))).toEqual([
+      true,
+      true,
+    ]);
+    expect((await admin.keys('pré·fix:*')).length).toBeGreaterThan(1);
+    expect(await other.ack(bob, messageEntryId(alice, 'a'), T0)).toEqual({ deleted: true });
+    await other.close();
+  });
+
   it('rings doorbells that carry the seq and nothing else', async () => {
     const listener = redis.client();
     await listener.psubscribe('*');
