@@ -24,8 +24,9 @@ class PreparedCommand extends Command {
   constructor(
     name: string,
     private readonly bytes: Buffer,
+    binary: boolean,
   ) {
-    super(name, [], { replyEncoding: 'utf8' });
+    super(name, [], { replyEncoding: binary ? null : 'utf8' });
   }
 
   override toWritable(): Buffer {
@@ -34,19 +35,21 @@ class PreparedCommand extends Command {
 }
 
 /**
- * Runs `s` with no keys and `args` as ARGV. Redis may have lost its script cache (a restart):
- * then the same call goes again as EVAL with the script's text, which caches it once more.
+ * Runs `s` with no keys and `args` as ARGV; bulk strings in the reply come as strings, or as
+ * Buffers when `binary`. Redis may have lost its script cache (a restart): then the same call
+ * goes again as EVAL with the script's text, which caches it once more.
  */
 export async function evalScript(
   redis: Redis,
   s: Script,
   args: readonly (string | Buffer)[],
+  binary = false,
 ): Promise<unknown> {
   try {
-    return await redis.sendCommand(new PreparedCommand('evalsha', request('evalsha', s.sha, args)));
+    return await redis.sendCommand(new PreparedCommand('evalsha', request('evalsha', s.sha, args), binary));
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return redis.sendCommand(new PreparedCommand('eval', request('eval', s.lua, args)));
+    return redis.sendCommand(new PreparedCommand('eval', request('eval', s.lua, args), binary));
   }
 }
 
