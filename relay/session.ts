@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import {
   type AckFrame,
   type AuthFrame,
@@ -84,12 +84,11 @@ export class Session implements Attached, Requester {
     this.token = newNonce();
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
-    socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    socket.on('pong', () => {
-      this.alive = true;
-    });
-    socket.on('close', (code) => this.onClose(code));
-    socket.on('error', (err) => this.log.warn({ err }, 'socket error'));
+    sessionOf.set(socket, this);
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    socket.on('close', onSocketClose);
+    socket.on('error', onSocketError);
     deps.metrics.connectionsOpen++;
     deps.metrics.connectionsTotal++;
     this.log.info('connection opened');
@@ -161,7 +160,8 @@ export class Session implements Attached, Requester {
     this.socket.terminate();
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  /** A WebSocket message from the client (called by the socket's event handler). */
+  onMessage(data: Buffer, isBinary: boolean): void {
     if (this.phase === 'closed') return;
     if (!isBinary) return this.reject('malformed_frame', 'frames must be binary WebSocket messages');
     const decoded = decodeClientFrame(data);
@@ -462,7 +462,8 @@ export class Session implements Attached, Requester {
     if (wasAttached) void this.deps.hub.detach(this);
   }
 
-  private onClose(code: number): void {
+  /** The socket closed (called by its event handler). */
+  onClose(code: number): void {
     this.leave();
     this.log.info({ code, unacked: this.delivery?.unacked ?? 0 }, 'connection closed');
   }
@@ -471,6 +472,27 @@ export class Session implements Attached, Requester {
 /** Frame bytes from Node's Buffer pool (a slice of a shared slab for small frames, not a fresh
  * ArrayBuffer each); encodeFrame fills every byte. */
 const allocate = (size: number): Uint8Array => Buffer.allocUnsafe(size);
+
+/** Each socket's session, for the socket event handlers every connection shares (no closures
+ * held per connection). */
+const sessionOf = new WeakMap<WebSocket, Session>();
+
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  sessionOf.get(this)?.onMessage(data as Buffer, isBinary);
+}
+
+function onSocketPong(this: WebSocket): void {
+  const session = sessionOf.get(this);
+  if (session) session.alive = true;
+}
+
+function onSocketClose(this: WebSocket, code: number): void {
+  sessionOf.get(this)?.onClose(code);
+}
+
+function onSocketError(this: WebSocket, err: Error): void {
+  sessionOf.get(this)?.log.warn({ err }, 'socket error');
+}
 
 function flushSession(session: Session): void {
   session.flush();
