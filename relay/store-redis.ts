@@ -1,16 +1,9 @@
 import { Redis } from 'ioredis';
 import { type Notice, PassbyError } from '../protocol/index.js';
 import type { Logger } from './logger.js';
+import { ACK_SCRIPT, SEND_SCRIPT } from './redis-batch-scripts.js';
 import { evalScript, script } from './redis-eval.js';
-import {
-  ACK_SCRIPT,
-  ANSWER_SCRIPT,
-  FETCH_SCRIPT,
-  NOTIFY_SCRIPT,
-  SEND_SCRIPT,
-  SHARE_SCRIPT,
-  SWEEP_SCRIPT,
-} from './redis-scripts.js';
+import { ANSWER_SCRIPT, FETCH_SCRIPT, NOTIFY_SCRIPT, SHARE_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
 import type {
   AckResult,
   FetchResult,
