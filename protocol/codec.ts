@@ -1,6 +1,6 @@
 import { validateClientFrame } from './client-frames.js';
 import { type Decoded, type DecodeFailure, fail } from './fields.js';
-import type { ClientFrame, RelayFrame } from './frames.js';
+import type { ClientFrame, RelayFrame, SendFrame } from './frames.js';
 import { LIMITS } from './limits.js';
 import { validateRelayFrame } from './relay-frames.js';
 
@@ -16,25 +16,65 @@ import { validateRelayFrame } from './relay-frames.js';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const EMPTY: Uint8Array = new Uint8Array(0);
-/** Encodes a frame. The `body` field, if any, becomes the binary body; the rest is the header. */
-export function encodeFrame(frame: ClientFrame | RelayFrame): Uint8Array {
-  let body = EMPTY;
-  let header: string;
-  if ('body' in frame) {
-    const { body: b, ...rest } = frame;
-    body = b;
-    header = JSON.stringify(rest);
-  } else {
-    header = JSON.stringify(frame);
-  }
-  // Worst case three UTF-8 bytes per UTF-16 unit; encodeInto writes straight into the frame.
-  const out = new Uint8Array(2 + header.length * 3 + body.length);
-  const { written } = encoder.encodeInto(header, out.subarray(2));
+const newBytes = (size: number): Uint8Array => new Uint8Array(size);
+
+/**
+ * Where a header is encoded before its exact size is known; grows to the largest header seen
+ * (at most about three times the largest header, which the u16 prefix caps at 64 KiB).
+ */
+let scratch = new Uint8Array(1024);
+
+/**
+ * Encodes a frame. The `body` field, if any, becomes the binary body; the rest is the header.
+ * `allocate` makes the frame's bytes, exactly as many as it holds (the relay passes a pooled
+ * Buffer allocator); by default a new Uint8Array.
+ */
+export function encodeFrame(
+  frame: ClientFrame | RelayFrame,
+  allocate: (size: number) => Uint8Array = newBytes,
+): Uint8Array {
+  const body = 'body' in frame ? frame.body : EMPTY;
+  const header = headerJson(frame);
+  // Worst case three UTF-8 bytes per UTF-16 unit.
+  if (header.length * 3 > scratch.length) scratch = new Uint8Array(header.length * 3);
+  const { written } = encoder.encodeInto(header, scratch);
   if (written > 0xffff) throw new RangeError('frame header too large');
+  const out = allocate(2 + written + body.length);
   out[0] = written >> 8;
   out[1] = written & 0xff;
+  out.set(scratch.subarray(0, written), 2);
   out.set(body, 2 + written);
-  return out.subarray(0, 2 + written + body.length);
+  return out;
+}
+
+const str = JSON.stringify;
+
+/**
+ * The header JSON: every field but `body`. The frames of the message path (a send, its stored
+ * answer, the msg and its ack) are spelled out field by field (a field added to one of these
+ * types must be added here too); the others go through JSON.stringify of the object.
+ */
+function headerJson(frame: ClientFrame | RelayFrame): string {
+  switch (frame.t) {
+    case 'msg':
+      return `{"t":"msg","id":${str(frame.id)},"from":${str(frame.from)},"mid":${str(frame.mid)},"ts":${str(frame.ts)},"exp":${str(frame.exp)}}`;
+    case 'stored':
+      return `{"t":"stored","to":${str(frame.to)},"mid":${str(frame.mid)},"exp":${str(frame.exp)},"dup":${str(frame.dup)}}`;
+    case 'ack':
+      return `{"t":"ack","id":${str(frame.id)}}`;
+    case 'send': {
+      const header: Omit<SendFrame, 'body'> = { t: 'send', to: frame.to, mid: frame.mid };
+      if (frame.ttl !== undefined) header.ttl = frame.ttl;
+      if (frame.receipt !== undefined) header.receipt = frame.receipt;
+      if (frame.offer !== undefined) header.offer = frame.offer;
+      return str(header);
+    }
+    default: {
+      if (!('body' in frame)) return str(frame);
+      const { body: _, ...header } = frame;
+      return str(header);
+    }
+  }
 }
 
 /** Splits a frame into its parsed header object and body, or says why it cannot. */

@@ -1,18 +1,16 @@
 import type { Logger } from './logger.js';
 import type { MailboxEntry, Store } from './store.js';
 
-export interface DeliveryOptions {
-  uid: string;
-  store: Store;
-  window: number;
-  now: () => number;
-  log: Logger;
+/** The connection a Delivery feeds (the session itself: no options object or closures to hold). */
+export interface DeliveryHost {
+  readonly uid: string;
+  readonly log: Logger;
   /** Writes one entry to the socket. */
-  deliver: (entry: MailboxEntry) => void;
+  deliver(entry: MailboxEntry): void;
   /** Whether this connection takes the entry; others are passed over (left in the store). */
-  accepts: (entry: MailboxEntry) => boolean;
+  accepts(entry: MailboxEntry): boolean;
   /** Called once, the first time the mailbox has nothing more to deliver. */
-  drained: () => void;
+  drained(): void;
 }
 
 const RETRY_MS = 1_000;
@@ -38,7 +36,12 @@ export class Delivery {
   private closed = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly o: DeliveryOptions) {}
+  constructor(
+    private readonly host: DeliveryHost,
+    private readonly store: Store,
+    private readonly window: number,
+    private readonly now: () => number,
+  ) {}
 
   start(): void {
     void this.pull();
@@ -62,7 +65,7 @@ export class Delivery {
   offer(entry: MailboxEntry, prev: number): void {
     if (this.closed || entry.seq <= this.cursor) return;
     const inOrder = prev === 0 || prev === this.cursor;
-    if (!this.caughtUp || this.pulling || !inOrder || this.inflight.size >= this.o.window) {
+    if (!this.caughtUp || this.pulling || !inOrder || this.inflight.size >= this.window) {
       void this.pull();
       return;
     }
@@ -76,14 +79,13 @@ export class Delivery {
    * a window rather than one store round trip per ack.
    */
   acked(id: string): void {
-    if (this.inflight.delete(id) && !this.caughtUp && this.inflight.size * 2 <= this.o.window)
-      void this.pull();
+    if (this.inflight.delete(id) && !this.caughtUp && this.inflight.size * 2 <= this.window) void this.pull();
   }
 
   private hand(entry: MailboxEntry): void {
-    if (this.inflight.has(entry.id) || !this.o.accepts(entry)) return;
+    if (this.inflight.has(entry.id) || !this.host.accepts(entry)) return;
     this.inflight.add(entry.id);
-    this.o.deliver(entry);
+    this.host.deliver(entry);
   }
 
   private async pull(): Promise<void> {
@@ -92,7 +94,7 @@ export class Delivery {
       this.again = true;
       return;
     }
-    const room = this.o.window - this.inflight.size;
+    const room = this.window - this.inflight.size;
     if (room <= 0) {
       // Window full: the next ack pulls again (acked() sees caughtUp false).
       this.caughtUp = false;
@@ -101,7 +103,7 @@ export class Delivery {
     this.pulling = true;
     this.again = false;
     try {
-      const { entries, last, more } = await this.o.store.fetch(this.o.uid, this.cursor, room, this.o.now());
+      const { entries, last, more } = await this.store.fetch(this.host.uid, this.cursor, room, this.now());
       if (this.closed) return;
       this.cursor = Math.max(this.cursor, last);
       for (const entry of entries) this.hand(entry);
@@ -112,11 +114,11 @@ export class Delivery {
         this.caughtUp = true;
         if (!this.drainedOnce) {
           this.drainedOnce = true;
-          this.o.drained();
+          this.host.drained();
         }
       }
     } catch (err) {
-      this.o.log.error({ err }, 'mailbox fetch failed; retrying');
+      this.host.log.error({ err }, 'mailbox fetch failed; retrying');
       this.retryTimer = setTimeout(() => void this.pull(), RETRY_MS);
       this.retryTimer.unref?.();
     } finally {

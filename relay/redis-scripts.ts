@@ -12,7 +12,8 @@
  * fmt(). Scripts return numbers as strings.
  */
 
-const COMMON = `
+/** The helpers every script starts with (relay/redis-batch-scripts.ts uses them too). */
+export const COMMON = `
 local prefix = ARGV[1]
 local EXPIRY = prefix .. 'expiry'
 
@@ -191,92 +192,6 @@ end
 `;
 
 /**
- * Stores a batch of sends (one script call per event-loop turn of the relay, so Redis and the
- * client library pay their per-call cost once for many messages).
- * ARGV: prefix, max messages, max bytes, count, then per send: to, entry id, now, ttlMs,
- * receipt ('1'|'0'), bell ('1'|'0'), body, share mid ('' unless the send is a held part).
- * Returns 5 values per send: 'stored', seq, prev, ts, exp | 'dup', seq, ts, exp, '' |
- * 'unknown', '', '', '', '' | 'quota', 'messages'|'bytes', '', '', ''.
- */
-export const SEND_SCRIPT = `${COMMON}
-local max_n, max_b = tonumber(ARGV[2]), tonumber(ARGV[3])
--- A part of share oid: held in its group, not delivered, no doorbell.
-local function hold_one(to, id, oid, now, ttl, receipt, body)
-  local from, mid = string.match(id, '^m:([^:]+):(.+)$')
-  local g = group_key(to, from, oid)
-  local existing = redis.call('HGET', g, mid)
-  if existing then
-    local _, ts, exp = held_header(existing)
-    return 'dup', '0', ts, exp, ''
-  end
-  local r = redis.call('HMGET', key(to, 'e'), 'n', 'b', 'c')
-  if not r[3] and redis.call('EXISTS', key(to, 'pk')) == 0 then
-    return 'unknown', '', '', '', ''
-  end
-  local n, b, c = tonumber(r[1]) or 0, tonumber(r[2]) or 0, tonumber(r[3]) or 0
-  if n >= max_n then
-    return 'quota', 'messages', '', '', ''
-  end
-  if b + #body > max_b then
-    return 'quota', 'bytes', '', '', ''
-  end
-  local hid = 'h:' .. from .. ':' .. oid
-  local x = key(to, 'x')
-  local gexp = redis.call('ZSCORE', x, hid)
-  local exp = now + ttl
-  if gexp then
-    exp = math.min(exp, tonumber(gexp))
-  else
-    redis.call('ZADD', x, fmt(exp), hid)
-    c = c + 1
-  end
-  redis.call('ZADD', EXPIRY, 'LT', fmt(exp), to)
-  local order = redis.call('HLEN', g) + 1
-  redis.call('HSET', g, mid, receipt .. order .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body)
-  redis.call('HSET', key(to, 'e'), 'n', n + 1, 'b', b + #body, 'c', c)
-  return 'stored', '0', '0', fmt(now), fmt(exp)
-end
-local function send_one(to, id, now, ttl, receipt, bell, body)
-  local r = redis.call('HMGET', key(to, 'e'), id, 'n', 'b', 'c', 's')
-  if r[1] then
-    local _, seq, ts, exp = parse(r[1])
-    return 'dup', seq, ts, exp, ''
-  end
-  -- Entries are only ever filed for registered users, so a non-empty mailbox needs no check.
-  if not r[4] and redis.call('EXISTS', key(to, 'pk')) == 0 then
-    return 'unknown', '', '', '', ''
-  end
-  if (tonumber(r[2]) or 0) >= max_n then
-    return 'quota', 'messages', '', '', ''
-  end
-  if (tonumber(r[3]) or 0) + #body > max_b then
-    return 'quota', 'bytes', '', '', ''
-  end
-  local exp = now + ttl
-  local seq, prev = insert(to, id, receipt, now, exp, body, r, bell == '1')
-  return 'stored', seq, prev, fmt(now), fmt(exp)
-end
-local out = {}
-for i = 0, tonumber(ARGV[4]) - 1 do
-  local a = 5 + i * 8
-  local s1, s2, s3, s4, s5
-  if ARGV[a + 7] ~= '' then
-    s1, s2, s3, s4, s5 = hold_one(ARGV[a], ARGV[a + 1], ARGV[a + 7], tonumber(ARGV[a + 2]),
-      tonumber(ARGV[a + 3]), ARGV[a + 4], ARGV[a + 6])
-  else
-    s1, s2, s3, s4, s5 = send_one(ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
-      ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
-  end
-  out[#out + 1] = s1
-  out[#out + 1] = s2
-  out[#out + 1] = s3
-  out[#out + 1] = s4
-  out[#out + 1] = s5
-end
-return out
-`;
-
-/**
  * ARGV: prefix, uid, afterSeq, limit, now.
  * Returns {last, more ('1'|'0'), id1, value1, id2, value2, ...} with the live entries among the
  * first `limit` after afterSeq; values as stored (see parse), bodies included.
@@ -312,30 +227,6 @@ if r[1] then
 end
 insert(uid, id, 'n', tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], r, true)
 return 1
-`;
-
-/**
- * Acknowledges a batch of entries (one script call per event-loop turn).
- * ARGV: prefix, receiptTtlMs, count, then per ack: uid, entry id, now.
- * Returns one value per ack: 1 when the entry was deleted, 0 when it was already gone.
- */
-export const ACK_SCRIPT = `${COMMON}
-local ttl = tonumber(ARGV[2])
-local out = {}
-for i = 0, tonumber(ARGV[3]) - 1 do
-  local uid, id, now = ARGV[4 + i * 3], ARGV[5 + i * 3], tonumber(ARGV[6 + i * 3])
-  local flag = remove(uid, id)
-  if flag == '1' then
-    file_receipt(uid, id, 'd', now, ttl)
-  elseif flag == 'o' or flag == 'O' then
-    -- Acknowledging an offer without answering it declines it.
-    local from, oid = string.match(id, '^m:([^:]+):(.+)$')
-    drop_group(uid, from, oid)
-    file_receipt(uid, id, 'j', now, ttl)
-  end
-  out[#out + 1] = flag and 1 or 0
-end
-return out
 `;
 
 /**

@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import {
   type AckFrame,
   type AuthFrame,
@@ -26,6 +26,7 @@ import type { Metrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Requester, SocialHandlers } from './social.js';
 import type { MailboxEntry, SendInput, Store } from './store.js';
+import { wsFrames, wsHeaderLength } from './ws-frames.js';
 
 export interface SessionDeps {
   config: Readonly<RelayConfig>;
@@ -63,37 +64,68 @@ export class Session implements Attached, Requester {
   private version = 0;
   private nonce = '';
   private errors = 0;
-  private corked = false;
+  /** Frames of this tick not written yet, and their bytes on the wire. */
+  private queued: Uint8Array[] | undefined;
+  private queuedBytes = 0;
   private delivery: Delivery | undefined;
   private readonly bucket: TokenBucket;
-  private readonly authTimer: ReturnType<typeof setTimeout>;
-  private readonly pending = new Set<Promise<unknown>>();
-  log: Logger;
+  private authTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Handlers under way (store writes among them), and who waits for them to end. */
+  private running = 0;
+  private whenIdle: (() => void) | undefined;
+  private keptLog: Logger | undefined;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly deps: SessionDeps,
-    connId: number,
-    log: Logger,
+    private readonly connId: number,
+    private readonly rootLog: Logger,
   ) {
     this.token = newNonce();
-    this.log = log.child({ conn: connId });
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
-    socket.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    socket.on('pong', () => {
-      this.alive = true;
-    });
-    socket.on('close', (code) => this.onClose(code));
-    socket.on('error', (err) => this.log.warn({ err }, 'socket error'));
+    sessionOf.set(socket, this);
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    socket.on('close', onSocketClose);
+    socket.on('error', onSocketError);
     deps.metrics.connectionsOpen++;
     deps.metrics.connectionsTotal++;
     this.log.info('connection opened');
   }
 
-  /** Writes still in flight to the store; shutdown waits for them. */
-  settled(): Promise<unknown> {
-    return Promise.allSettled([...this.pending]);
+  /**
+   * This connection's logger: a child of the root with the connection number and, once
+   * authenticated, the user. Made when a record is written rather than held, so an idle
+   * connection holds no logger; kept while debug is on, since debug writes records per frame.
+   */
+  get log(): Logger {
+    if (this.keptLog !== undefined) return this.keptLog;
+    const log = this.rootLog.child(
+      this.uid === '' ? { conn: this.connId } : { conn: this.connId, user: this.uid },
+    );
+    if (this.debugging) this.keptLog = log;
+    return log;
+  }
+
+  /** Whether debug records are written (checked before building one on the message path). */
+  private get debugging(): boolean {
+    return this.rootLog.isLevelEnabled('debug');
+  }
+
+  /** Resolves once no handler is under way (store writes still in flight); shutdown waits for it. */
+  settled(): Promise<void> {
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const before = this.whenIdle;
+      this.whenIdle =
+        before === undefined
+          ? resolve
+          : () => {
+              before();
+              resolve();
+            };
+    });
   }
 
   ring(seq: number): void {
@@ -114,6 +146,7 @@ export class Session implements Attached, Requester {
     const close = ERRORS[code].close ?? 1011;
     this.log.info({ code }, 'closing connection');
     this.leave();
+    this.flush();
     this.socket.close(close, code);
   }
 
@@ -127,7 +160,8 @@ export class Session implements Attached, Requester {
     this.socket.terminate();
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  /** A WebSocket message from the client (called by the socket's event handler). */
+  onMessage(data: Buffer, isBinary: boolean): void {
     if (this.phase === 'closed') return;
     if (!isBinary) return this.reject('malformed_frame', 'frames must be binary WebSocket messages');
     const decoded = decodeClientFrame(data);
@@ -191,8 +225,9 @@ export class Session implements Attached, Requester {
     }
     this.phase = 'opening';
     clearTimeout(this.authTimer);
+    this.authTimer = undefined;
     this.uid = outcome.uid;
-    this.log = this.log.child({ user: this.uid });
+    this.keptLog = undefined; // the next record names the user
     try {
       await store.register(this.uid, frame.pk);
       if (this.phase !== 'opening') return;
@@ -207,17 +242,7 @@ export class Session implements Attached, Requester {
     metrics.authenticated++;
     this.log.info('authenticated');
     this.send({ t: 'welcome', id: this.uid, limits: this.limits() });
-    this.delivery = new Delivery({
-      uid: this.uid,
-      store,
-      window: config.deliveryWindow,
-      now,
-      log: this.log,
-      deliver: (entry) => this.deliver(entry),
-      // A version 1 client cannot read notices; they wait in the mailbox for a newer client.
-      accepts: (entry) => (entry.kind !== 'notice' && entry.kind !== 'offer') || this.version >= 2,
-      drained: () => this.send({ t: 'drained' }),
-    });
+    this.delivery = new Delivery(this, store, config.deliveryWindow, now);
     this.delivery.start();
   }
 
@@ -255,7 +280,8 @@ export class Session implements Attached, Requester {
     }
     if (result.dup) metrics.duplicates++;
     else metrics.stored++;
-    this.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
+    if (this.debugging)
+      this.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
     this.send({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
     if (result.dup || frame.offer !== undefined) return;
     // The recipient is on this node (the doorbell was skipped, or rang too): hand the entry over
@@ -277,10 +303,14 @@ export class Session implements Attached, Requester {
 
   private async onAck(frame: AckFrame): Promise<void> {
     const { now, store, metrics } = this.deps;
+    // The client has the entry: its window slot is free now, not one store round trip later (a
+    // backlog pulls its next batch meanwhile; the cursor is past this entry, so it cannot come
+    // back on this connection). The entry itself is deleted only once the store confirms.
+    this.delivery?.acked(frame.id);
     try {
       const { deleted } = await store.ack(this.uid, frame.id, now());
       if (deleted) metrics.acked++;
-      this.log.debug({ entry: frame.id, deleted }, 'acked');
+      if (this.debugging) this.log.debug({ entry: frame.id, deleted }, 'acked');
     } catch (err) {
       this.log.error({ err }, 'store failed an ack');
       return this.reject(
@@ -289,7 +319,6 @@ export class Session implements Attached, Requester {
         frame.id,
       );
     }
-    this.delivery?.acked(frame.id);
   }
 
   private async onKeys(frame: KeysRequestFrame): Promise<void> {
@@ -328,10 +357,21 @@ export class Session implements Attached, Requester {
     this.delivery?.acked(id);
   }
 
-  private deliver(entry: MailboxEntry): void {
+  /** Delivery host: writes one entry to the socket. */
+  deliver(entry: MailboxEntry): void {
     this.deps.metrics.delivered++;
-    this.log.debug({ entry: entry.id, kind: entry.kind }, 'delivered');
+    if (this.debugging) this.log.debug({ entry: entry.id, kind: entry.kind }, 'delivered');
     this.send(entryFrame(entry));
+  }
+
+  /** Delivery host: a version 1 client cannot read notices; they wait for a newer client. */
+  accepts(entry: MailboxEntry): boolean {
+    return (entry.kind !== 'notice' && entry.kind !== 'offer') || this.version >= 2;
+  }
+
+  /** Delivery host: the mailbox had nothing more to deliver, for the first time. */
+  drained(): void {
+    this.send({ t: 'drained' });
   }
 
   private limits() {
@@ -356,41 +396,60 @@ export class Session implements Attached, Requester {
       retry: ERRORS[code].retry,
     };
     if (ref !== undefined) frame.ref = ref;
-    this.log.debug({ code }, 'error answered');
+    if (this.debugging) this.log.debug({ code }, 'error answered');
     this.send(frame);
     if (!ERRORS[code].retry && ++this.errors > this.deps.config.maxErrorsPerConnection)
       this.close('too_many_errors');
   }
 
+  /**
+   * Queues a frame for the end of this tick (see flush). What is queued counts toward the
+   * buffer limit like what the socket holds (R3).
+   */
   private send(frame: RelayFrame): void {
     if (this.phase === 'closed') return;
-    if (this.socket.bufferedAmount > this.deps.config.maxBufferedBytes) return this.close('slow_consumer');
-    this.cork();
-    this.socket.send(encodeFrame(frame), { binary: true });
+    if (this.socket.bufferedAmount + this.queuedBytes > this.deps.config.maxBufferedBytes)
+      return this.close('slow_consumer');
+    const bytes = encodeFrame(frame, allocate);
+    if (this.queued === undefined) {
+      this.queued = [];
+      process.nextTick(flushSession, this);
+    }
+    this.queued.push(bytes);
+    this.queuedBytes += wsHeaderLength(bytes.length) + bytes.length;
   }
 
   /**
-   * Holds this tick's frames in the TCP socket and writes them with one writev at the end of the
-   * tick: replies resolved together (a batch of store answers) leave in one system call instead
-   * of one each. ws keeps its own cork/uncork pairs balanced inside ours.
+   * Writes the frames queued this tick as one buffer in one socket write: replies resolved
+   * together (a batch of store answers) leave in one system call, without ws's two writes per
+   * frame. Runs at the end of the tick, and before a close so that no frame follows it.
    */
-  private cork(): void {
-    if (this.corked) return;
-    const raw = (this.socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (!raw) return;
-    this.corked = true;
-    raw.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      raw.uncork();
-    });
+  flush(): void {
+    const frames = this.queued;
+    const total = this.queuedBytes;
+    this.queued = undefined;
+    this.queuedBytes = 0;
+    if (frames === undefined || this.socket.readyState !== this.socket.OPEN) return;
+    const raw = (this.socket as unknown as { _socket?: { write(b: Buffer): boolean } })._socket;
+    raw?.write(wsFrames(frames, total));
   }
 
   private track(work: Promise<void>): void {
-    this.pending.add(work);
-    work
-      .catch((err: unknown) => this.log.error({ err }, 'handler failed'))
-      .finally(() => this.pending.delete(work));
+    this.running++;
+    work.then(
+      () => this.finished(),
+      (err: unknown) => {
+        this.log.error({ err }, 'handler failed');
+        this.finished();
+      },
+    );
+  }
+
+  private finished(): void {
+    if (--this.running > 0 || this.whenIdle === undefined) return;
+    const wake = this.whenIdle;
+    this.whenIdle = undefined;
+    wake();
   }
 
   private leave(): void {
@@ -403,10 +462,40 @@ export class Session implements Attached, Requester {
     if (wasAttached) void this.deps.hub.detach(this);
   }
 
-  private onClose(code: number): void {
+  /** The socket closed (called by its event handler). */
+  onClose(code: number): void {
     this.leave();
     this.log.info({ code, unacked: this.delivery?.unacked ?? 0 }, 'connection closed');
   }
+}
+
+/** Frame bytes from Node's Buffer pool (a slice of a shared slab for small frames, not a fresh
+ * ArrayBuffer each); encodeFrame fills every byte. */
+const allocate = (size: number): Uint8Array => Buffer.allocUnsafe(size);
+
+/** Each socket's session, for the socket event handlers every connection shares (no closures
+ * held per connection). */
+const sessionOf = new WeakMap<WebSocket, Session>();
+
+function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  sessionOf.get(this)?.onMessage(data as Buffer, isBinary);
+}
+
+function onSocketPong(this: WebSocket): void {
+  const session = sessionOf.get(this);
+  if (session) session.alive = true;
+}
+
+function onSocketClose(this: WebSocket, code: number): void {
+  sessionOf.get(this)?.onClose(code);
+}
+
+function onSocketError(this: WebSocket, err: Error): void {
+  sessionOf.get(this)?.log.warn({ err }, 'socket error');
+}
+
+function flushSession(session: Session): void {
+  session.flush();
 }
 
 /** The reference an error answer carries for a frame: the send's mid or the request's rid. */

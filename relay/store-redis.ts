@@ -1,15 +1,9 @@
 import { Redis } from 'ioredis';
 import { type Notice, PassbyError } from '../protocol/index.js';
 import type { Logger } from './logger.js';
-import {
-  ACK_SCRIPT,
-  ANSWER_SCRIPT,
-  FETCH_SCRIPT,
-  NOTIFY_SCRIPT,
-  SEND_SCRIPT,
-  SHARE_SCRIPT,
-  SWEEP_SCRIPT,
-} from './redis-scripts.js';
+import { ACK_SCRIPT, SEND_SCRIPT } from './redis-batch-scripts.js';
+import { evalScript, script } from './redis-eval.js';
+import { ANSWER_SCRIPT, FETCH_SCRIPT, NOTIFY_SCRIPT, SHARE_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
 import type {
   AckResult,
   FetchResult,
@@ -46,8 +40,11 @@ import type {
  *
  * Expiry is per entry (the x zset and the sweep), never a key TTL (DESIGN P5).
  *
- * Each operation is one script, one round trip, atomic. Commands run per operation (cmdstat,
- * measured by test/relay/store-redis.test.ts), besides the EVALSHA itself:
+ * Each operation is one script, one round trip, atomic. Sends and acks of one event-loop turn
+ * share one script call, and inside it a mailbox's sends (or acks) share one run of the commands
+ * below: an HMGET of all their entry ids and one ZADD (ZREM, HSET, HDEL) with all of them, so a
+ * burst of N messages to one recipient costs about what one does. Commands run per operation
+ * alone (cmdstat, measured by test/relay/store-redis.test.ts), besides the EVALSHA itself:
  *   send   HMGET, TIME (seqs come from Redis's clock, shared by all relay nodes), ZADD x3
  *          (q, x, expiry index), HSET, PUBLISH when bell; + EXISTS when the
  *          recipient's mailbox is empty
@@ -63,9 +60,6 @@ import type {
  */
 
 interface Commands {
-  pbSend(...args: (string | Buffer)[]): Promise<string[]>;
-  pbFetchBuffer(...args: string[]): Promise<Buffer[]>;
-  pbAck(...args: string[]): Promise<number[]>;
   pbNotify(...args: string[]): Promise<number>;
   pbShare(...args: (string | Buffer)[]): Promise<string[]>;
   pbAnswer(...args: string[]): Promise<string>;
@@ -96,9 +90,6 @@ export async function createRedisStore(options: {
       log?.warn({ err, role }, 'redis connection error');
     });
   }
-  cmd.defineCommand('pbSend', { numberOfKeys: 0, lua: SEND_SCRIPT });
-  cmd.defineCommand('pbFetch', { numberOfKeys: 0, lua: FETCH_SCRIPT });
-  cmd.defineCommand('pbAck', { numberOfKeys: 0, lua: ACK_SCRIPT });
   cmd.defineCommand('pbNotify', { numberOfKeys: 0, lua: NOTIFY_SCRIPT });
   cmd.defineCommand('pbShare', { numberOfKeys: 0, lua: SHARE_SCRIPT });
   cmd.defineCommand('pbAnswer', { numberOfKeys: 0, lua: ANSWER_SCRIPT });
@@ -125,8 +116,30 @@ export async function createRedisStore(options: {
   const channelTail = '}:bell';
   let handler: SignalHandler = () => {};
 
-  // Sends and acks issued in one event-loop turn go to Redis as one script call each.
-  const sends = new Batcher<SendInput, SendResult>(async (batch) => {
+  // Sends and acks issued in one event-loop turn go to Redis as one script call each, with the
+  // request built in one buffer (relay/redis-eval.ts); fetches as one call per mailbox. All of
+  // a turn's calls leave in one socket write.
+  const send = script(SEND_SCRIPT);
+  const ack = script(ACK_SCRIPT);
+  const fetchScript = script(FETCH_SCRIPT);
+  let scheduled = false;
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flushTurn);
+  };
+  function flushTurn(): void {
+    scheduled = false;
+    const stream = cmd.stream;
+    stream?.cork();
+    sends.flush();
+    acks.flush();
+    const due = fetches;
+    fetches = [];
+    for (const run of due) run();
+    stream?.uncork();
+  }
+  const sends = new Batcher<SendInput, SendResult>(schedule, async (batch) => {
     const args: (string | Buffer)[] = [
       prefix,
       String(limits.mailboxMaxMessages),
@@ -146,15 +159,27 @@ export async function createRedisStore(options: {
         input.offer ?? '',
       );
     }
-    const reply = await cmd.pbSend(...args);
+    const reply = (await evalScript(cmd, send, args)) as string[];
     return batch.map((_, i) => sendResult(reply, i * 5));
   });
-  const acks = new Batcher<{ uid: string; entryId: string; now: number }, AckResult>(async (batch) => {
-    const args = [prefix, String(limits.receiptTtlMs), String(batch.length)];
-    for (const a of batch) args.push(a.uid, a.entryId, String(a.now));
-    const reply = await cmd.pbAck(...args);
-    return reply.map((deleted) => ({ deleted: deleted === 1 }));
-  });
+  const acks = new Batcher<{ uid: string; entryId: string; now: number }, AckResult>(
+    schedule,
+    async (batch) => {
+      const args = [prefix, String(limits.receiptTtlMs), String(batch.length)];
+      for (const a of batch) args.push(a.uid, a.entryId, String(a.now));
+      const reply = (await evalScript(cmd, ack, args)) as number[];
+      return reply.map((deleted) => ({ deleted: deleted === 1 }));
+    },
+  );
+  // Fetches run at the end of the turn too, each its own call (one mailbox each).
+  let fetches: (() => void)[] = [];
+  const fetchReply = (args: string[]) =>
+    new Promise<Buffer[]>((resolve, reject) => {
+      fetches.push(() =>
+        (evalScript(cmd, fetchScript, args, true) as Promise<Buffer[]>).then(resolve, reject),
+      );
+      schedule();
+    });
 
   sub.on('message', (channel: string, message: string) => {
     const uid = channel.slice(channelHead.length, -channelTail.length);
@@ -180,7 +205,7 @@ export async function createRedisStore(options: {
 
     async fetch(uid, afterSeq, limit, now): Promise<FetchResult> {
       const count = Math.max(0, Math.min(Math.floor(limit), MAX_FETCH));
-      const reply = await cmd.pbFetchBuffer(prefix, uid, String(afterSeq), String(count), String(now));
+      const reply = await fetchReply([prefix, uid, String(afterSeq), String(count), String(now)]);
       const entries: MailboxEntry[] = [];
       for (let i = 2; i + 1 < reply.length; i += 2) {
         entries.push(parseEntry(reply[i]!.toString('latin1'), reply[i + 1]!));
@@ -277,7 +302,7 @@ export async function createRedisStore(options: {
 
 /** A Buffer view of the bytes (ioredis sends only Buffers as bytes); no copy. */
 function bytes(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 function sendResult(reply: string[], at: number): SendResult {
@@ -311,37 +336,40 @@ function sendResult(reply: string[], at: number): SendResult {
 const MAX_BATCH = 256;
 
 /**
- * Collects the operations of one event-loop turn and runs them as one batch (flushed by
- * setImmediate, or at once when MAX_BATCH is reached). Each caller gets its own result.
+ * Collects the operations of one event-loop turn and runs them as one batch (flushed at the end
+ * of the turn through `schedule`, or at once when MAX_BATCH is reached). Each caller gets its
+ * own result.
  */
 class Batcher<I, O> {
-  private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
-  private scheduled = false;
+  private items: I[] = [];
+  private settle: { resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
 
-  constructor(private readonly run: (items: I[]) => Promise<O[]>) {}
+  constructor(
+    private readonly schedule: () => void,
+    private readonly run: (items: I[]) => Promise<O[]>,
+  ) {}
 
   push(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      if (this.queue.length >= MAX_BATCH) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.items.push(item);
+      this.settle.push({ resolve, reject });
+      if (this.items.length >= MAX_BATCH) this.flush();
+      else this.schedule();
     });
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    this.run(batch.map((b) => b.item)).then(
+  flush(): void {
+    const items = this.items;
+    if (items.length === 0) return;
+    const settle = this.settle;
+    this.items = [];
+    this.settle = [];
+    this.run(items).then(
       (results) => {
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+        for (let i = 0; i < settle.length; i++) settle[i]!.resolve(results[i]!);
       },
       (err: unknown) => {
-        for (const b of batch) b.reject(err);
+        for (const s of settle) s.reject(err);
       },
     );
   }

@@ -49,6 +49,44 @@ describe('frame codec', () => {
     for (const frame of frames) expect(decodeRelayFrame(encodeFrame(frame))).toEqual({ ok: true, frame });
   });
 
+  it('writes the same header as JSON of the frame without its body, for the frames it spells out', () => {
+    const body = new Uint8Array([1, 2]);
+    const frames: (ClientFrame | RelayFrame)[] = [
+      { t: 'msg', id: `m:${uid}:a`, from: uid, mid: 'a"\\é', ts: 1, exp: 2, body },
+      { t: 'stored', to: uid, mid: 'a', exp: 5, dup: true },
+      { t: 'ack', id: `m:${uid}:\u2028` },
+      { t: 'send', to: uid, mid: 'm', body },
+      { t: 'send', to: uid, mid: 'm', ttl: 60, receipt: false, offer: 'sh', body },
+    ];
+    for (const frame of frames) {
+      const bytes = encodeFrame(frame);
+      const length = (bytes[0]! << 8) | bytes[1]!;
+      const { body: _, ...rest } = frame as { body?: Uint8Array };
+      expect(JSON.parse(new TextDecoder().decode(bytes.subarray(2, 2 + length)))).toEqual(rest);
+      expect(bytes.length).toBe(2 + length + ('body' in frame ? frame.body.length : 0));
+    }
+  });
+
+  it('writes the frame into the bytes the allocator gives, every one of them', () => {
+    const sizes: number[] = [];
+    const frame: RelayFrame = {
+      t: 'msg',
+      id: `m:${uid}:a`,
+      from: uid,
+      mid: 'a',
+      ts: 1,
+      exp: 2,
+      body: new Uint8Array([7]),
+    };
+    const bytes = encodeFrame(frame, (size) => {
+      sizes.push(size);
+      return new Uint8Array(size).fill(0xee);
+    });
+    expect(sizes).toEqual([bytes.length]);
+    expect(bytes.includes(0xee)).toBe(false);
+    expect(decodeRelayFrame(bytes)).toEqual({ ok: true, frame });
+  });
+
   it('carries the body as raw bytes after the header, not base64', () => {
     const body = new Uint8Array(1000).fill(0xab);
     const bytes = encodeFrame({ t: 'send', to: uid, mid: 'raw', body });

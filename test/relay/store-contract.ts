@@ -545,6 +545,111 @@ export function storeContract(
       });
     });
 
+    describe('operations issued in one event-loop turn', () => {
+      it('answers concurrent sends to one mailbox as if one after another: a repeat is dup, the quota stops the overflow, prevs chain', async () => {
+        const mids = ['q0', 'q1', 'q0', 'q2', 'q3', 'q4', 'q5'];
+        const results = await Promise.all(mids.map((mid, i) => send({ mid, now: T0 + i })));
+        const firsts = results.filter((r) => r.status === 'stored' && !r.dup);
+        expect(results.map((r) => (r.status === 'stored' ? (r.dup ? 'dup' : 'stored') : r.status))).toEqual([
+          'stored',
+          'stored',
+          'dup',
+          'stored',
+          'stored',
+          'stored',
+          'quota_exceeded',
+        ]);
+        expect(results[6]).toEqual({ status: 'quota_exceeded', limit: 'messages' });
+        expect(results[2]).toEqual({ ...results[0], dup: true, prev: 0 });
+        const seqs = firsts.map((r) => (r.status === 'stored' ? r.seq : 0));
+        expect(firsts.map((r) => (r.status === 'stored' ? r.prev : -1))).toEqual([0, ...seqs.slice(0, -1)]);
+        expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+        expect((await fetchAll(bob)).map((e) => e.id)).toEqual(
+          ['q0', 'q1', 'q2', 'q3', 'q4'].map((mid) => messageEntryId(alice, mid)),
+        );
+      });
+
+      it('keeps each mailbox in send order when one turn interleaves sends to several', async () => {
+        const carol = newUid();
+        await store.register(carol, 'C'.repeat(43));
+        const to = [bob, carol, bob, carol, bob];
+        await Promise.all(to.map((uid, i) => stored({ to: uid, mid: `i${i}` })));
+        expect((await fetchAll(bob)).map((e) => e.id)).toEqual(
+          ['i0', 'i2', 'i4'].map((mid) => messageEntryId(alice, mid)),
+        );
+        expect((await fetchAll(carol)).map((e) => e.id)).toEqual(
+          ['i1', 'i3'].map((mid) => messageEntryId(alice, mid)),
+        );
+      });
+
+      it('answers unknown_recipient for every send of a turn to an unregistered user', async () => {
+        const nobody = newUid();
+        const results = await Promise.all([send({ to: nobody, mid: 'a' }), send({ to: nobody, mid: 'b' })]);
+        expect(results).toEqual([{ status: 'unknown_recipient' }, { status: 'unknown_recipient' }]);
+      });
+
+      it('deletes each entry once when a turn acks it twice, empties the mailbox, and files each receipt once', async () => {
+        await stored({ mid: 'a', receipt: true });
+        await stored({ mid: 'b' });
+        await stored({ mid: 'c', receipt: true });
+        const ids = ['a', 'a', 'b', 'c'].map((mid) => messageEntryId(alice, mid));
+        const acks = await Promise.all(ids.map((id) => store.ack(bob, id, T0 + 1)));
+        expect(acks.map((a) => a.deleted)).toEqual([true, false, true, true]);
+        expect(await fetchAll(bob)).toEqual([]);
+        expect((await fetchAll(alice)).map((e) => e.id)).toEqual([
+          receiptEntryId(bob, 'a'),
+          receiptEntryId(bob, 'c'),
+        ]);
+        // Emptied: the next send has no predecessor, and the quota counts from zero again.
+        expect(await stored({ mid: 'd' })).toMatchObject({ prev: 0 });
+        for (let i = 1; i < CONTRACT_LIMITS.mailboxMaxMessages; i++) await stored({ mid: `r${i}` });
+        expect(await send({ mid: 'over' })).toEqual({ status: 'quota_exceeded', limit: 'messages' });
+      });
+
+      it('frees quota for every entry a turn acks while others stay', async () => {
+        for (let i = 0; i < CONTRACT_LIMITS.mailboxMaxMessages; i++) await stored({ mid: `q${i}` });
+        await Promise.all(['q1', 'q3'].map((mid) => store.ack(bob, messageEntryId(alice, mid), T0)));
+        await stored({ mid: 'n1' });
+        await stored({ mid: 'n2' });
+        expect(await send({ mid: 'n3' })).toEqual({ status: 'quota_exceeded', limit: 'messages' });
+        expect((await fetchAll(bob)).map((e) => e.id)).toEqual(
+          ['q0', 'q2', 'q4', 'n1', 'n2'].map((mid) => messageEntryId(alice, mid)),
+        );
+      });
+
+      it('holds a share part and stores a plain message sent to the same mailbox in one turn', async () => {
+        const [held, plain] = await Promise.all([
+          send({ mid: 'p-a', offer: 'sh', body: text('part') }),
+          send({ mid: 'plain', body: text('plain') }),
+        ]);
+        expect(held).toMatchObject({ status: 'stored', dup: false });
+        expect(plain).toMatchObject({ status: 'stored', dup: false });
+        expect((await fetchAll(bob)).map((e) => e.id)).toEqual([messageEntryId(alice, 'plain')]);
+      });
+
+      it('declines an offer acked in the same turn as other entries of the mailbox', async () => {
+        await stored({ mid: 'p-a', offer: 'sh', body: text('part') });
+        await stored({ mid: 'plain' });
+        await store.share({
+          from: alice,
+          to: bob,
+          mid: 'sh',
+          preview: text('preview'),
+          ttlMs: DAY,
+          receipt: true,
+          parts: 1,
+          auto: false,
+          now: T0,
+        });
+        const acks = await Promise.all(
+          ['plain', 'sh'].map((mid) => store.ack(bob, messageEntryId(alice, mid), T0 + 1)),
+        );
+        expect(acks).toEqual([{ deleted: true }, { deleted: true }]);
+        expect(await fetchAll(bob)).toEqual([]);
+        expect(await fetchAll(alice)).toMatchObject([{ kind: 'receipt', mid: 'sh', status: 'rejected' }]);
+      });
+    });
+
     describe('health', () => {
       it('answers healthy while open', async () => {
         expect(await store.healthy()).toBe(true);
