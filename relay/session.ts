@@ -26,7 +26,7 @@ import type { Metrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Requester, SocialHandlers } from './social.js';
 import type { MailboxEntry, SendInput, Store } from './store.js';
-import { wsFrames, wsHeaderLength } from './ws-frames.js';
+import { FrameWriter } from './ws-frames.js';
 
 export interface SessionDeps {
   config: Readonly<RelayConfig>;
@@ -64,9 +64,7 @@ export class Session implements Attached, Requester {
   private version = 0;
   private nonce = '';
   private errors = 0;
-  /** Frames of this tick not written yet, and their bytes on the wire. */
-  private queued: Uint8Array[] | undefined;
-  private queuedBytes = 0;
+  private readonly out: FrameWriter;
   private delivery: Delivery | undefined;
   private readonly bucket: TokenBucket;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
@@ -82,6 +80,7 @@ export class Session implements Attached, Requester {
     private readonly rootLog: Logger,
   ) {
     this.token = newNonce();
+    this.out = new FrameWriter(socket);
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
     sessionOf.set(socket, this);
@@ -146,7 +145,7 @@ export class Session implements Attached, Requester {
     const close = ERRORS[code].close ?? 1011;
     this.log.info({ code }, 'closing connection');
     this.leave();
-    this.flush();
+    this.out.flush(); // what this tick queued goes before the close frame
     this.socket.close(close, code);
   }
 
@@ -402,36 +401,11 @@ export class Session implements Attached, Requester {
       this.close('too_many_errors');
   }
 
-  /**
-   * Queues a frame for the end of this tick (see flush). What is queued counts toward the
-   * buffer limit like what the socket holds (R3).
-   */
+  /** Queues a frame for this tick's one socket write; a reader too slow for the buffer limit is closed (R3). */
   private send(frame: RelayFrame): void {
     if (this.phase === 'closed') return;
-    if (this.socket.bufferedAmount + this.queuedBytes > this.deps.config.maxBufferedBytes)
-      return this.close('slow_consumer');
-    const bytes = encodeFrame(frame, allocate);
-    if (this.queued === undefined) {
-      this.queued = [];
-      process.nextTick(flushSession, this);
-    }
-    this.queued.push(bytes);
-    this.queuedBytes += wsHeaderLength(bytes.length) + bytes.length;
-  }
-
-  /**
-   * Writes the frames queued this tick as one buffer in one socket write: replies resolved
-   * together (a batch of store answers) leave in one system call, without ws's two writes per
-   * frame. Runs at the end of the tick, and before a close so that no frame follows it.
-   */
-  flush(): void {
-    const frames = this.queued;
-    const total = this.queuedBytes;
-    this.queued = undefined;
-    this.queuedBytes = 0;
-    if (frames === undefined || this.socket.readyState !== this.socket.OPEN) return;
-    const raw = (this.socket as unknown as { _socket?: { write(b: Buffer): boolean } })._socket;
-    raw?.write(wsFrames(frames, total));
+    if (this.out.buffered > this.deps.config.maxBufferedBytes) return this.close('slow_consumer');
+    this.out.write(encodeFrame(frame, allocate));
   }
 
   private track(work: Promise<void>): void {
@@ -492,10 +466,6 @@ function onSocketClose(this: WebSocket, code: number): void {
 
 function onSocketError(this: WebSocket, err: Error): void {
   sessionOf.get(this)?.log.warn({ err }, 'socket error');
-}
-
-function flushSession(session: Session): void {
-  session.flush();
 }
 
 /** The reference an error answer carries for a frame: the send's mid or the request's rid. */

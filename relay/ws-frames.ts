@@ -1,10 +1,12 @@
 /*
  * Server-to-client WebSocket data frames, written by the relay itself (RFC 6455, section 5.2):
  * FIN + binary opcode, no mask (a server never masks), the payload length in 7, 7+16 or 7+64
- * bits. The session puts all of a tick's frames for one connection into one buffer and one
+ * bits. A FrameWriter puts all of a tick's frames for one connection into one buffer and one
  * socket write, instead of ws's two writes per frame (header, payload) and a writev of them all.
  * Control frames (ping, pong, close) stay with ws.
  */
+
+import type { WebSocket } from 'ws';
 
 const FIN_BINARY = 0x82;
 
@@ -38,4 +40,46 @@ export function wsFrames(payloads: readonly Uint8Array[], total: number): Buffer
   }
   if (at !== total) throw new RangeError(`frames took ${at} bytes, not ${total}`);
   return out;
+}
+
+/**
+ * One connection's outgoing frames of the current tick, written as one buffer in one socket
+ * write at its end (or at once, before a close frame): replies resolved together (a batch of
+ * store answers) leave in one system call, without ws's two writes per frame.
+ */
+export class FrameWriter {
+  private queued: Uint8Array[] | undefined;
+  private queuedBytes = 0;
+
+  constructor(private readonly socket: WebSocket) {}
+
+  /** Bytes not yet sent: held by the socket, plus queued this tick. The buffer limit counts both. */
+  get buffered(): number {
+    return this.socket.bufferedAmount + this.queuedBytes;
+  }
+
+  write(payload: Uint8Array): void {
+    if (this.queued === undefined) {
+      this.queued = [];
+      process.nextTick(flushWriter, this);
+    }
+    this.queued.push(payload);
+    this.queuedBytes += wsHeaderLength(payload.length) + payload.length;
+  }
+
+  flush(): void {
+    const frames = this.queued;
+    const total = this.queuedBytes;
+    this.queued = undefined;
+    this.queuedBytes = 0;
+    if (frames === undefined || this.socket.readyState !== this.socket.OPEN) return;
+    const raw = (this.socket as unknown as { _socket?: { write(b: Buffer): boolean } })._socket;
+    if (raw !== undefined) raw.write(wsFrames(frames, total));
+    // A ws without the socket at hand (never on a server socket today): its own framing then.
+    else for (const payload of frames) this.socket.send(payload, { binary: true });
+  }
+}
+
+function flushWriter(writer: FrameWriter): void {
+  writer.flush();
 }
