@@ -1,20 +1,12 @@
-import sodium from 'libsodium-wrappers';
 import { WebSocket } from 'ws';
-import {
-  authMessage,
-  encodeFrame,
-  PROTOCOL_VERSION,
-  type SocialClientFrame,
-  splitFrame,
-  toBase64url,
-} from '../protocol/index.js';
+import { encodeFrame, type SocialClientFrame } from '../protocol/index.js';
 import type { Identity } from './link.js';
+import { openPassbySocket } from './passby-socket.js';
 
 /*
- * A protocol-v2 passby client for the proximity scenario: real authentication, then v2 requests
- * (`friend`, `consent`, `presence`) each answered `ok {rid}` or `error {ref: rid}`, and notices,
- * which it acknowledges and hands to `onNotice`. Frames are split, not fully validated (the
- * generator shares the CPU with the relay; conformance is tested elsewhere).
+ * A protocol-v2 passby client for the proximity scenario: real authentication (passby-socket.ts),
+ * then v2 requests (`friend`, `consent`, `presence`) each answered `ok {rid}` or
+ * `error {ref: rid}`, and notices, which it acknowledges and hands to `onNotice`.
  */
 export interface NoticeSeen {
   id: string;
@@ -41,69 +33,41 @@ export class SocialLink {
     private readonly ws: WebSocket,
   ) {}
 
-  /** Connects and authenticates; resolves once `welcome` arrived. */
-  static open(o: SocialLinkOptions): Promise<SocialLink> {
-    const { identity } = o;
-    if (!identity.pk || !identity.sk) throw new TypeError('a passby identity needs a key pair');
-    const pk = identity.pk;
-    const sk = identity.sk;
-    const ws = new WebSocket(o.url, { perMessageDeflate: false, localAddress: o.localAddress });
-    const link = new SocialLink(identity.id, ws);
-    return new Promise((resolve, reject) => {
-      let open = false;
-      const timer = setTimeout(
-        () => fail(new Error('passby: authentication timed out')),
-        o.timeoutMs ?? 30_000,
-      );
-      const fail = (err: Error) => {
-        if (open) return;
-        clearTimeout(timer);
-        ws.terminate();
-        reject(err);
-      };
-      ws.on('open', () => ws.send(encodeFrame({ t: 'hello', versions: [PROTOCOL_VERSION] })));
-      ws.on('error', (err) => fail(err));
-      ws.on('close', (code) => {
-        if (!open) fail(new Error(`passby: closed ${code} before welcome`));
-        link.failAll(new Error(`passby: closed ${code}`));
-      });
-      ws.on('message', (data: Buffer) => {
-        const split = splitFrame(data);
-        if ('ok' in split) return;
-        const h = split.header;
-        switch (h.t) {
-          case 'ok':
-            return link.settle(h.rid as number, undefined);
-          case 'error':
-            if (!open) return fail(new Error(`passby: ${String(h.code)}: ${String(h.message)}`));
-            return link.settle(
-              Number(h.ref),
-              `${String(h.code)}${h.message ? `: ${String(h.message)}` : ''}`,
-            );
-          case 'notice':
-            ws.send(encodeFrame({ t: 'ack', id: h.id as string }));
-            return o.onNotice(link, { id: h.id as string, kind: String(h.kind), user: String(h.user) });
-          case 'msg':
-          case 'receipt':
-            ws.send(encodeFrame({ t: 'ack', id: h.id as string }));
-            return;
-          case 'challenge': {
-            const ts = Date.now();
-            const message = authMessage(h.relay as string, h.nonce as string, ts, pk);
-            const sig = toBase64url(sodium.crypto_sign_detached(message, sk));
-            ws.send(encodeFrame({ t: 'auth', pk, ts, sig }));
-            return;
-          }
-          case 'welcome':
-            open = true;
-            clearTimeout(timer);
-            resolve(link);
-            return;
-          default:
-            return;
-        }
-      });
+  /** Connects and authenticates (passby-socket.ts); resolves once `welcome` arrived. */
+  static async open(o: SocialLinkOptions): Promise<SocialLink> {
+    let link: SocialLink | undefined;
+    // Frames right behind `welcome` may come before the socket is handed back.
+    const linkOf = (ws: WebSocket) => {
+      link ??= new SocialLink(o.identity.id, ws);
+      return link;
+    };
+    const ws = await openPassbySocket({
+      url: o.url,
+      identity: o.identity,
+      localAddress: o.localAddress,
+      timeoutMs: o.timeoutMs,
+      onFrame: (h, _body, ws) => linkOf(ws).receive(h, o.onNotice),
+      onClose: (code) => link?.failAll(new Error(`passby: closed ${code}`)),
     });
+    return linkOf(ws);
+  }
+
+  private receive(h: Record<string, unknown>, onNotice: SocialLinkOptions['onNotice']): void {
+    switch (h.t) {
+      case 'ok':
+        return this.settle(h.rid as number, undefined);
+      case 'error':
+        return this.settle(Number(h.ref), `${String(h.code)}${h.message ? `: ${String(h.message)}` : ''}`);
+      case 'notice':
+        this.ws.send(encodeFrame({ t: 'ack', id: h.id as string }));
+        return onNotice(this, { id: h.id as string, kind: String(h.kind), user: String(h.user) });
+      case 'msg':
+      case 'receipt':
+        this.ws.send(encodeFrame({ t: 'ack', id: h.id as string }));
+        return;
+      default:
+        return;
+    }
   }
 
   /** Sends a v2 request (its rid is filled in) and resolves on `ok`; rejects on `error` or timeout. */
