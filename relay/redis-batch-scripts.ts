@@ -8,6 +8,28 @@ import { COMMON } from './redis-scripts.js';
  */
 
 /**
+ * A batch's items grouped by user: `count` items of `stride` arguments from ARGV[first], the
+ * user ID first in each. Returns the users in the order first met, and each one's ARGV offsets.
+ */
+const BY_USER = `
+local function by_user(first, count, stride)
+  local order, groups = {}, {}
+  for i = 0, count - 1 do
+    local a = first + i * stride
+    local uid = ARGV[a]
+    local g = groups[uid]
+    if not g then
+      g = {}
+      groups[uid] = g
+      order[#order + 1] = uid
+    end
+    g[#g + 1] = a
+  end
+  return order, groups
+end
+`;
+
+/**
  * Stores a batch of sends (one script call per event-loop turn of the relay, so Redis and the
  * client library pay their per-call cost once for many messages).
  * ARGV: prefix, max messages, max bytes, count, then per send: to, entry id, now, ttlMs,
@@ -15,7 +37,7 @@ import { COMMON } from './redis-scripts.js';
  * Returns 5 values per send: 'stored', seq, prev, ts, exp | 'dup', seq, ts, exp, '' |
  * 'unknown', '', '', '', '' | 'quota', 'messages'|'bytes', '', '', ''.
  */
-export const SEND_SCRIPT = `${COMMON}
+export const SEND_SCRIPT = `${COMMON}${BY_USER}
 local max_n, max_b = tonumber(ARGV[2]), tonumber(ARGV[3])
 -- A part of share oid: held in its group, not delivered, no doorbell.
 local function hold_one(to, id, oid, now, ttl, receipt, body)
@@ -164,19 +186,13 @@ end
 -- Sends grouped by recipient (mailboxes are independent; each keeps its sends in batch order).
 -- A recipient with a held part among its sends takes them one at a time: holding reads and
 -- writes the same counters.
-local order, groups, held = {}, {}, {}
-for i = 0, tonumber(ARGV[4]) - 1 do
-  local a = 5 + i * 8
-  local to = ARGV[a]
-  local g = groups[to]
-  if not g then
-    g = {}
-    groups[to] = g
-    order[#order + 1] = to
-  end
-  g[#g + 1] = a
-  if ARGV[a + 7] ~= '' then
-    held[to] = true
+local order, groups = by_user(5, tonumber(ARGV[4]), 8)
+local held = {}
+for _, to in ipairs(order) do
+  for _, a in ipairs(groups[to]) do
+    if ARGV[a + 7] ~= '' then
+      held[to] = true
+    end
   end
 end
 local out = {}
@@ -209,7 +225,7 @@ return out
  * in the batch. Receipts are filed after every ack of the batch, so an ack never meets a receipt
  * filed by the same batch (no client has seen one yet).
  */
-export const ACK_SCRIPT = `${COMMON}
+export const ACK_SCRIPT = `${COMMON}${BY_USER}
 local ttl = tonumber(ARGV[2])
 local out = {}
 local receipts = {}
@@ -283,18 +299,7 @@ local function ack_group(uid, ops)
   redis.call('HDEL', e, unpack(ids))
   redis.call('HSET', e, 'n', n, 'b', b, 'c', c)
 end
-local order, groups = {}, {}
-for i = 0, tonumber(ARGV[3]) - 1 do
-  local a = 4 + i * 3
-  local uid = ARGV[a]
-  local g = groups[uid]
-  if not g then
-    g = {}
-    groups[uid] = g
-    order[#order + 1] = uid
-  end
-  g[#g + 1] = a
-end
+local order, groups = by_user(4, tonumber(ARGV[3]), 3)
 for _, uid in ipairs(order) do
   ack_group(uid, groups[uid])
 end

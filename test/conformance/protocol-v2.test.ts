@@ -1,7 +1,7 @@
 import { latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import { TEST_DISCOVERY_SECRET, useRelay } from '../support/relay-fixture.js';
-import { authSignature, type Header, type Keys, makeKeys, WireClient } from './wire.js';
+import { type Header, type Keys, makeKeys, WireClient } from './wire.js';
 
 /*
  * Conformance to protocol/PROTOCOL.md, "Version 2", with the document-only client of ./wire.ts:
@@ -11,18 +11,8 @@ import { authSignature, type Header, type Keys, makeKeys, WireClient } from './w
 const fixture = useRelay({ discoverySecret: TEST_DISCOVERY_SECRET });
 
 async function loginV2(keys: Keys): Promise<WireClient> {
-  const client = await WireClient.open(fixture.relay.url);
-  client.send({ t: 'hello', versions: [1, 2] });
-  const { header: challenge } = await client.next('challenge');
-  expect(challenge.v).toBe(2);
-  const ts = Date.now();
-  client.send({
-    t: 'auth',
-    pk: keys.pk,
-    ts,
-    sig: authSignature(keys, 'passby', String(challenge.nonce), ts),
-  });
-  await client.next('welcome');
+  const { client, version } = await WireClient.login(fixture.relay.url, keys, [1, 2]);
+  expect(version).toBe(2);
   await client.next('drained');
   return client;
 }

@@ -83,16 +83,23 @@ export class WireClient {
     return client;
   }
 
-  /** Opens a connection and authenticates as `keys` with version 1; returns it and its welcome. */
-  static async login(url: string, keys: Keys): Promise<{ client: WireClient; welcome: Header }> {
+  /**
+   * Opens a connection and authenticates as `keys`, offering `versions`; returns it, its welcome
+   * and the version the relay chose.
+   */
+  static async login(
+    url: string,
+    keys: Keys,
+    versions: number[] = [1],
+  ): Promise<{ client: WireClient; welcome: Header; version: number }> {
     const client = await WireClient.open(url);
-    client.send({ t: 'hello', versions: [1] });
+    client.send({ t: 'hello', versions });
     const challenge = await client.next('challenge');
     const ts = Date.now();
     const sig = authSignature(keys, String(challenge.header.relay), String(challenge.header.nonce), ts);
     client.send({ t: 'auth', pk: keys.pk, ts, sig });
     const welcome = await client.next('welcome');
-    return { client, welcome: welcome.header };
+    return { client, welcome: welcome.header, version: Number(challenge.header.v) };
   }
 
   send(header: Record<string, unknown>, body?: Uint8Array): void {
