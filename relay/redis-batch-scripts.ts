@@ -8,10 +8,11 @@ import { COMMON } from './redis-scripts.js';
  */
 
 /**
- * A batch's items grouped by user: `count` items of `stride` arguments from ARGV[first], the
- * user ID first in each. Returns the users in the order first met, and each one's ARGV offsets.
+ * by_user: a batch's items grouped by user (`count` items of `stride` arguments from
+ * ARGV[first], the user ID first in each): the users in the order first met, and each one's ARGV
+ * offsets. read_group: the one HMGET a group's items and the mailbox counters need.
  */
-const BY_USER = `
+const BATCH_HELPERS = `
 local function by_user(first, count, stride)
   local order, groups = {}, {}
   for i = 0, count - 1 do
@@ -27,6 +28,18 @@ local function by_user(first, count, stride)
   end
   return order, groups
 end
+-- One HMGET of mailbox hash e: the entry id of each item of a group (ARGV right after the
+-- user), then the counter fields named.
+local function read_group(e, ops, ...)
+  local fields = {}
+  for j = 1, #ops do
+    fields[j] = ARGV[ops[j] + 1]
+  end
+  for _, f in ipairs({...}) do
+    fields[#fields + 1] = f
+  end
+  return redis.call('HMGET', e, unpack(fields))
+end
 `;
 
 /**
@@ -37,7 +50,7 @@ end
  * Returns 5 values per send: 'stored', seq, prev, ts, exp | 'dup', seq, ts, exp, '' |
  * 'unknown', '', '', '', '' | 'quota', 'messages'|'bytes', '', '', ''.
  */
-export const SEND_SCRIPT = `${COMMON}${BY_USER}
+export const SEND_SCRIPT = `${COMMON}${BATCH_HELPERS}
 local max_n, max_b = tonumber(ARGV[2]), tonumber(ARGV[3])
 -- A part of share oid: held in its group, not delivered, no doorbell.
 local function hold_one(to, id, oid, now, ttl, receipt, body)
@@ -100,15 +113,7 @@ end
 local function send_group(to, ops, out)
   local e = key(to, 'e')
   local count = #ops
-  local fields = {}
-  for j = 1, count do
-    fields[j] = ARGV[ops[j] + 1]
-  end
-  fields[count + 1] = 'n'
-  fields[count + 2] = 'b'
-  fields[count + 3] = 'c'
-  fields[count + 4] = 's'
-  local r = redis.call('HMGET', e, unpack(fields))
+  local r = read_group(e, ops, 'n', 'b', 'c', 's')
   local n = tonumber(r[count + 1]) or 0
   local b = tonumber(r[count + 2]) or 0
   local c = tonumber(r[count + 3]) or 0
@@ -225,7 +230,7 @@ return out
  * in the batch. Receipts are filed after every ack of the batch, so an ack never meets a receipt
  * filed by the same batch (no client has seen one yet).
  */
-export const ACK_SCRIPT = `${COMMON}${BY_USER}
+export const ACK_SCRIPT = `${COMMON}${BATCH_HELPERS}
 local ttl = tonumber(ARGV[2])
 local out = {}
 local receipts = {}
@@ -247,14 +252,7 @@ end
 local function ack_group(uid, ops)
   local e = key(uid, 'e')
   local count = #ops
-  local fields = {}
-  for j = 1, count do
-    fields[j] = ARGV[ops[j] + 1]
-  end
-  fields[count + 1] = 'n'
-  fields[count + 2] = 'b'
-  fields[count + 3] = 'c'
-  local r = redis.call('HMGET', e, unpack(fields))
+  local r = read_group(e, ops, 'n', 'b', 'c')
   for j = 1, count do
     local flag = r[j] and string.sub(r[j], 1, 1)
     if flag == 'o' or flag == 'O' then
