@@ -190,7 +190,7 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   authSkewMs: 60_000,
   pingIntervalMs: 30_000,
   sweepIntervalMs: 1_000,
-  deliveryWindow: 64,
+  deliveryWindow: 120,
   maxBufferedBytes: 8 * 1024 * 1024,
   maxErrorsPerConnection: 100,
   shutdownTimeoutMs: 10_000,
@@ -241,6 +241,13 @@ export function resolveConfig(partial: Partial<RelayConfig> = {}): Readonly<Rela
   return finish(merged, problems);
 }
 
+/**
+ * The most one delivery can put in a connection's send buffer: a full body and its frame headers
+ * (the relay frame's JSON, under 300 bytes for a `msg`, and the WebSocket header), rounded up.
+ * The default window (120) times this fits the default buffer (8 MiB) with room to spare.
+ */
+const DELIVERY_FRAME_BYTES = LIMITS.maxBodyBytes + 1024;
+
 function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> {
   if (config.sendBurst < config.sendsPerSecond)
     problems.push('PASSBY_SEND_BURST must be at least PASSBY_SENDS_PER_SECOND');
@@ -250,9 +257,11 @@ function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> 
   }
   if (config.discoverySecret !== null && config.discoverySecret.length < 32)
     problems.push('PASSBY_DISCOVERY_SECRET must be at least 32 characters');
-  if (config.maxBufferedBytes < config.deliveryWindow * LIMITS.maxBodyBytes) {
+  if (config.maxBufferedBytes < config.deliveryWindow * DELIVERY_FRAME_BYTES) {
     // The delivery window alone may fill the buffer; a smaller limit would close healthy clients.
-    problems.push('PASSBY_MAX_BUFFERED_BYTES must be at least PASSBY_DELIVERY_WINDOW x 65536');
+    problems.push(
+      `PASSBY_MAX_BUFFERED_BYTES must be at least PASSBY_DELIVERY_WINDOW x ${DELIVERY_FRAME_BYTES}`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -98,7 +98,7 @@ describe('store and forward', () => {
     const alice = await newIdentity();
     const bob = await registered();
     const sender = await RawClient.login(fixture.relay.url, alice);
-    const count = 150; // over twice the default window of 64 unacknowledged deliveries
+    const count = 300; // over twice the default window of 120 unacknowledged deliveries
     for (let i = 0; i < count; i++)
       sender.send({ t: 'send', to: bob.id, mid: `b-${i}`, body: Buffer.from([i % 256]) });
     for (let i = 0; i < count; i++) await sender.next('stored');

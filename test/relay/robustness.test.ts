@@ -12,7 +12,7 @@ const fixture = useRelay({
   sendsPerSecond: 1_000_000,
   sendBurst: 1_000_000,
   deliveryWindow: 1,
-  maxBufferedBytes: 65_536,
+  maxBufferedBytes: 66_560,
 });
 
 describe('robustness', () => {
