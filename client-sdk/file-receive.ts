@@ -22,11 +22,13 @@ interface Transfer {
 
 export interface FileReceiverDeps {
   seen: SeenSet;
+  /** Where chunks of incoming files wait, acknowledged, until the file was handled. */
   chunks: ChunkStore;
   events: Emitter<ClientEvents>;
   clock: Clock;
   fileTimeoutMs: number;
   maxFileBytes: number;
+  /** Acknowledges an entry now or, when offline, on the next open. */
   ack(entryId: string): void;
   /** Acknowledges `f` and reports it as `rejected`. */
   reject(f: MessageFrame, err: unknown): void;

@@ -1,31 +1,22 @@
 import type { MessageFrame, ReceiptFrame } from '../protocol/index.js';
-import type { Emitter } from './emitter.js';
 import { open } from './envelope.js';
 import { ClientError } from './errors.js';
-import type { ClientEvents } from './events.js';
-import { FileReceiver } from './file-receive.js';
-import type { ChunkStore } from './file-store.js';
+import { FileReceiver, type FileReceiverDeps } from './file-receive.js';
 import { parseChunk } from './file-transfer.js';
 import type { Identity } from './identity.js';
-import type { SeenSet } from './inbox.js';
 import type { KeyDirectory } from './keys.js';
-import type { Clock } from './options.js';
 import { decodePayload } from './payload.js';
 
 const RECEIPT_MEMORY_MS = 30 * 24 * 3600 * 1000;
 
-export interface ReceiverDeps {
+/** What FileReceiver needs too (`ack`: now or, when offline, on the next open), plus the keys to open messages. */
+export interface ReceiverDeps
+  extends Pick<
+    FileReceiverDeps,
+    'seen' | 'chunks' | 'events' | 'clock' | 'fileTimeoutMs' | 'maxFileBytes' | 'ack'
+  > {
   identity: Identity;
   keys: KeyDirectory;
-  seen: SeenSet;
-  /** Where chunks of incoming files wait, acknowledged, until the file was handled. */
-  chunks: ChunkStore;
-  events: Emitter<ClientEvents>;
-  clock: Clock;
-  fileTimeoutMs: number;
-  maxFileBytes: number;
-  /** Acknowledges an entry now or, when offline, on the next open. */
-  ack(entryId: string): void;
 }
 
 /**
@@ -41,13 +32,7 @@ export class Receiver {
 
   constructor(private readonly d: ReceiverDeps) {
     this.#files = new FileReceiver({
-      seen: d.seen,
-      chunks: d.chunks,
-      events: d.events,
-      clock: d.clock,
-      fileTimeoutMs: d.fileTimeoutMs,
-      maxFileBytes: d.maxFileBytes,
-      ack: (id) => d.ack(id),
+      ...d,
       reject: (f, err) => this.#reject(f, err),
       rejectOnly: (f, err) => this.#rejectOnly(f, err),
       report: (err, mid) => this.#report(err, mid),

@@ -46,16 +46,12 @@ describe('Connect and authenticate', () => {
 
   it('closes 4001 on a signature for another relay, and on an answer replayed on a new connection', async () => {
     const keys = await makeKeys();
-    const first = await WireClient.open(url());
-    first.send({ t: 'hello', versions: [1] });
-    const nonce = String((await first.next('challenge')).header.nonce);
+    const { client: first, nonce } = await WireClient.challenged(url());
     const ts = Date.now();
     first.send({ t: 'auth', pk: keys.pk, ts, sig: authSignature(keys, 'another.relay', nonce, ts) });
     expect(await first.closedWith()).toEqual({ code: 4001, reason: 'auth_failed' });
 
-    const second = await WireClient.open(url());
-    second.send({ t: 'hello', versions: [1] });
-    await second.next('challenge');
+    const { client: second } = await WireClient.challenged(url());
     // A correct answer, but to the first connection's nonce.
     second.send({ t: 'auth', pk: keys.pk, ts, sig: authSignature(keys, 'conformance.test', nonce, ts) });
     expect(await second.closedWith()).toEqual({ code: 4001, reason: 'auth_failed' });
@@ -63,9 +59,7 @@ describe('Connect and authenticate', () => {
 
   it('closes 4002 when ts is further than the skew from the relay clock', async () => {
     const keys = await makeKeys();
-    const client = await WireClient.open(url());
-    client.send({ t: 'hello', versions: [1] });
-    const nonce = String((await client.next('challenge')).header.nonce);
+    const { client, nonce } = await WireClient.challenged(url());
     const ts = Date.now() - 10 * 60_000;
     client.send({ t: 'auth', pk: keys.pk, ts, sig: authSignature(keys, 'conformance.test', nonce, ts) });
     expect(await client.closedWith()).toEqual({ code: 4002, reason: 'auth_expired' });

@@ -83,6 +83,16 @@ export class WireClient {
     return client;
   }
 
+  /** Opens a connection, says hello with `versions` and returns it with the challenge's nonce. */
+  static async challenged(
+    url: string,
+    versions: number[] = [1],
+  ): Promise<{ client: WireClient; nonce: string }> {
+    const client = await WireClient.open(url);
+    client.send({ t: 'hello', versions });
+    return { client, nonce: String((await client.next('challenge')).header.nonce) };
+  }
+
   /**
    * Opens a connection and authenticates as `keys`, offering `versions`; returns it, its welcome
    * and the version the relay chose.
