@@ -85,7 +85,7 @@ local function hold_one(to, id, oid, now, ttl, receipt, body)
   redis.call('ZADD', EXPIRY, 'LT', fmt(exp), to)
   local order = redis.call('HLEN', g) + 1
   redis.call('HSET', g, mid, receipt .. order .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body)
-  redis.call('HSET', key(to, 'e'), 'n', n + 1, 'b', b + #body, 'c', c)
+  redis.call('HSET', key(to, 'e'), 'n', fmt(n + 1), 'b', fmt(b + #body), 'c', fmt(c))
   return 'stored', '0', '0', fmt(now), fmt(exp)
 end
 local function send_one(to, id, now, ttl, receipt, bell, body)
@@ -145,12 +145,13 @@ local function send_group(to, ops, out)
       elseif b + #body > max_b then
         out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = 'quota', 'bytes', '', '', ''
       else
-        local now = tonumber(ARGV[a + 2])
-        local exp = now + tonumber(ARGV[a + 3])
+        -- now arrives as the relay's decimal string: kept as is, not printed again.
+        local sn = ARGV[a + 2]
+        local exp = tonumber(sn) + tonumber(ARGV[a + 3])
         local prev = fmt(s)
         s = math.max(clock(), s + 1)
         n, b, c = n + 1, b + #body, c + 1
-        local ss, sn, se = fmt(s), fmt(now), fmt(exp)
+        local ss, se = fmt(s), fmt(exp)
         zq[#zq + 1] = ss
         zq[#zq + 1] = id
         zx[#zx + 1] = se
@@ -174,11 +175,11 @@ local function send_group(to, ops, out)
   redis.call('ZADD', key(to, 'q'), unpack(zq))
   redis.call('ZADD', key(to, 'x'), unpack(zx))
   hs[#hs + 1] = 'n'
-  hs[#hs + 1] = n
+  hs[#hs + 1] = fmt(n)
   hs[#hs + 1] = 'b'
-  hs[#hs + 1] = b
+  hs[#hs + 1] = fmt(b)
   hs[#hs + 1] = 'c'
-  hs[#hs + 1] = c
+  hs[#hs + 1] = fmt(c)
   hs[#hs + 1] = 's'
   hs[#hs + 1] = fmt(s)
   redis.call('HSET', e, unpack(hs))
@@ -295,7 +296,7 @@ local function ack_group(uid, ops)
   redis.call('ZREM', key(uid, 'q'), unpack(ids))
   redis.call('ZREM', key(uid, 'x'), unpack(ids))
   redis.call('HDEL', e, unpack(ids))
-  redis.call('HSET', e, 'n', n, 'b', b, 'c', c)
+  redis.call('HSET', e, 'n', fmt(n), 'b', fmt(b), 'c', fmt(c))
 end
 local order, groups = by_user(4, tonumber(ARGV[3]), 3)
 for _, uid in ipairs(order) do

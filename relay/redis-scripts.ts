@@ -8,8 +8,11 @@
  * on a Cluster (see store-redis.ts).
  *
  * Numbers: seq values reach ~1.8e15. They are exact in Lua's doubles, but tostring() would print
- * them as 1.8e+15, so every number that leaves a script or enters a stored value goes through
- * fmt(). Scripts return numbers as strings.
+ * them as 1.8e+15, so every number that leaves a script, enters a stored value or is passed to
+ * redis.call goes through fmt(). Scripts return numbers as strings. fmt() is '%d' (Lua 5.1 casts
+ * to a C long, exact up to 2^53 here), not '%.0f': the float path of printf was a sixth of Redis's
+ * CPU on the message path (bench/RESULTS.md); a Lua number handed to redis.call is printed with
+ * '%.17g', the same cost again.
  */
 
 /** The helpers every script starts with (relay/redis-batch-scripts.ts uses them too). */
@@ -22,7 +25,7 @@ local function key(uid, suffix)
 end
 
 local function fmt(n)
-  return string.format('%.0f', n)
+  return string.format('%d', n)
 end
 
 -- The store's clock in microseconds (Redis TIME), read once per script call.
@@ -64,7 +67,7 @@ local function insert(uid, id, flag, now, exp, body, r, bell)
   redis.call('ZADD', key(uid, 'q'), s, id)
   redis.call('ZADD', key(uid, 'x'), fmt(exp), id)
   redis.call('HSET', key(uid, 'e'), id, flag .. s .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body,
-    'n', n, 'b', b, 'c', c, 's', s)
+    'n', fmt(n), 'b', fmt(b), 'c', fmt(c), 's', s)
   redis.call('ZADD', EXPIRY, 'LT', fmt(exp), uid)
   if bell then
     redis.call('PUBLISH', key(uid, 'bell'), 'b' .. s)
@@ -98,7 +101,7 @@ local function remove(uid, id)
     n = n - 1
     b = b - (#v - hlen)
   end
-  redis.call('HSET', e, 'n', n, 'b', b, 'c', c)
+  redis.call('HSET', e, 'n', fmt(n), 'b', fmt(b), 'c', fmt(c))
   return flag
 end
 
@@ -118,7 +121,7 @@ local function set_counts(uid, n, b, c)
     redis.call('DEL', key(uid, 'e'), key(uid, 'q'), key(uid, 'x'))
     redis.call('ZREM', EXPIRY, uid)
   else
-    redis.call('HSET', key(uid, 'e'), 'n', n, 'b', b, 'c', c)
+    redis.call('HSET', key(uid, 'e'), 'n', fmt(n), 'b', fmt(b), 'c', fmt(c))
   end
 end
 
@@ -173,7 +176,7 @@ local function release(uid, from, oid)
   end
   redis.call('DEL', g)
   redis.call('ZREM', x, 'h:' .. from .. ':' .. oid)
-  redis.call('HSET', e, 'c', c, 's', fmt(s))
+  redis.call('HSET', e, 'c', fmt(c), 's', fmt(s))
   redis.call('PUBLISH', key(uid, 'bell'), 'b' .. fmt(s))
 end
 
