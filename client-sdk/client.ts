@@ -276,7 +276,10 @@ export class PassbyClient {
       case 'receipt':
         return this.#receiver.push(frame);
       case 'stored':
-        return this.#sender.stored(frame);
+        if (!('items' in frame)) return this.#sender.stored(frame);
+        // Version 3: several confirmations in one frame.
+        for (const item of frame.items) this.#sender.stored({ t: 'stored', ...item });
+        return;
       case 'keys':
         return this.#keys.onReply(frame);
       case 'drained':

@@ -1,5 +1,13 @@
 import { type Decoded, fail, isSafeInt, isUserId, noBody, onlyFields } from './fields.js';
-import type { AckFrame, AuthFrame, ClientFrame, HelloFrame, KeysRequestFrame, SendFrame } from './frames.js';
+import type {
+  AckBatchFrame,
+  AckFrame,
+  AuthFrame,
+  ClientFrame,
+  HelloFrame,
+  KeysRequestFrame,
+  SendFrame,
+} from './frames.js';
 import { ENTRY_ID_PATTERN, LIMITS, MESSAGE_ID_PATTERN } from './limits.js';
 import { validateShare, validateSocialFrame } from './social-frames.js';
 
@@ -78,9 +86,23 @@ function validateSend(h: Record<string, unknown>, body: Uint8Array): Decoded<Sen
   return { ok: true, frame };
 }
 
-function validateAck(h: Record<string, unknown>): Decoded<AckFrame> {
-  const extra = onlyFields(h, ['t', 'id']);
+function validateAck(h: Record<string, unknown>): Decoded<AckFrame | AckBatchFrame> {
+  const extra = onlyFields(h, ['t', 'id', 'ids']);
   if (extra) return fail('invalid_field', `ack has an unknown field "${extra.slice(0, 32)}"`);
+  if (h.ids !== undefined) {
+    // Version 3 (the relay refuses it in older sessions). An ID may repeat: acks are idempotent.
+    const ids = h.ids;
+    if (h.id !== undefined) return fail('invalid_field', 'ack carries either id or ids, not both');
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      ids.length > LIMITS.maxAcksPerFrame ||
+      !ids.every((id) => typeof id === 'string' && ENTRY_ID_PATTERN.test(id))
+    ) {
+      return fail('invalid_field', `ack.ids must be 1-${LIMITS.maxAcksPerFrame} entry IDs`);
+    }
+    return { ok: true, frame: { t: 'ack', ids: ids as string[] } };
+  }
   if (typeof h.id !== 'string' || !ENTRY_ID_PATTERN.test(h.id))
     return fail('invalid_field', 'ack.id must be an entry ID');
   return { ok: true, frame: { t: 'ack', id: h.id } };

@@ -1,6 +1,6 @@
 import { validateClientFrame } from './client-frames.js';
 import { type Decoded, type DecodeFailure, fail } from './fields.js';
-import type { ClientFrame, RelayFrame, SendFrame } from './frames.js';
+import type { ClientFrame, RelayFrame } from './frames.js';
 import { LIMITS } from './limits.js';
 import { validateRelayFrame } from './relay-frames.js';
 
@@ -51,23 +51,39 @@ const str = JSON.stringify;
 
 /**
  * The header JSON: every field but `body`. The frames of the message path (a send, its stored
- * answer, the msg and its ack) are spelled out field by field (a field added to one of these
- * types must be added here too); the others go through JSON.stringify of the object.
+ * answer, the msg and its ack, and their version 3 batches) are spelled out field by field (a
+ * field added to one of these types must be added here too); the others go through
+ * JSON.stringify of the object.
+ *
+ * On the message path the string fields are IDs (user IDs, mids, entry IDs) whose alphabet,
+ * [A-Za-z0-9_:-], needs no escaping, and every caller passes them validated (they come from
+ * validated frames or from the relay's own store), so they go between quotes as they are: the
+ * JSON.stringify of each field was most of this function's time at 1-2 us per frame.
  */
 function headerJson(frame: ClientFrame | RelayFrame): string {
   switch (frame.t) {
     case 'msg':
-      return `{"t":"msg","id":${str(frame.id)},"from":${str(frame.from)},"mid":${str(frame.mid)},"ts":${str(frame.ts)},"exp":${str(frame.exp)}}`;
-    case 'stored':
-      return `{"t":"stored","to":${str(frame.to)},"mid":${str(frame.mid)},"exp":${str(frame.exp)},"dup":${str(frame.dup)}}`;
+      return `{"t":"msg","id":"${frame.id}","from":"${frame.from}","mid":"${frame.mid}","ts":${frame.ts},"exp":${frame.exp}}`;
+    case 'stored': {
+      if (!('items' in frame))
+        return `{"t":"stored","to":"${frame.to}","mid":"${frame.mid}","exp":${frame.exp},"dup":${frame.dup}}`;
+      let json = '{"t":"stored","items":[';
+      for (let i = 0; i < frame.items.length; i++) {
+        const it = frame.items[i]!;
+        json += `${i === 0 ? '' : ','}{"to":"${it.to}","mid":"${it.mid}","exp":${it.exp},"dup":${it.dup}}`;
+      }
+      return `${json}]}`;
+    }
     case 'ack':
-      return `{"t":"ack","id":${str(frame.id)}}`;
+      return 'ids' in frame
+        ? `{"t":"ack","ids":["${frame.ids.join('","')}"]}`
+        : `{"t":"ack","id":"${frame.id}"}`;
     case 'send': {
-      const header: Omit<SendFrame, 'body'> = { t: 'send', to: frame.to, mid: frame.mid };
-      if (frame.ttl !== undefined) header.ttl = frame.ttl;
-      if (frame.receipt !== undefined) header.receipt = frame.receipt;
-      if (frame.offer !== undefined) header.offer = frame.offer;
-      return str(header);
+      let json = `{"t":"send","to":"${frame.to}","mid":"${frame.mid}"`;
+      if (frame.ttl !== undefined) json += `,"ttl":${frame.ttl}`;
+      if (frame.receipt !== undefined) json += `,"receipt":${frame.receipt}`;
+      if (frame.offer !== undefined) json += `,"offer":"${frame.offer}"`;
+      return `${json}}`;
     }
     default: {
       if (!('body' in frame)) return str(frame);

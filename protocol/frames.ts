@@ -7,6 +7,7 @@ export type ClientFrame =
   | AuthFrame
   | SendFrame
   | AckFrame
+  | AckBatchFrame
   | KeysRequestFrame
   | ShareFrame
   | SocialClientFrame;
@@ -16,6 +17,7 @@ export type RelayFrame =
   | ChallengeFrame
   | WelcomeFrame
   | StoredFrame
+  | StoredBatchFrame
   | MessageFrame
   | ReceiptFrame
   | DrainedFrame
@@ -63,6 +65,13 @@ export interface AckFrame {
   id: string;
 }
 
+/** Version 3: several acks in one frame, each handled as if it came in its own `ack`. */
+export interface AckBatchFrame {
+  t: 'ack';
+  /** 1 to LIMITS.maxAcksPerFrame entry IDs. */
+  ids: string[];
+}
+
 export interface KeysRequestFrame {
   t: 'keys';
   /** Request ID chosen by the client, echoed in the reply. */
@@ -97,14 +106,26 @@ export interface WelcomeFrame {
   limits: RelayLimits;
 }
 
-export interface StoredFrame {
-  t: 'stored';
+/** The relay's confirmation that one send is durably stored. */
+export interface StoredItem {
   to: string;
   mid: string;
   /** When the payload expires undelivered, milliseconds since the Unix epoch. */
   exp: number;
   /** True when this (sender, mid) was already stored: the retry changed nothing. */
   dup: boolean;
+}
+
+/** Versions 1 and 2: one confirmation per frame. */
+export interface StoredFrame extends StoredItem {
+  t: 'stored';
+}
+
+/** Version 3: the confirmations the relay has for a connection at once, in one frame. */
+export interface StoredBatchFrame {
+  t: 'stored';
+  /** 1 to LIMITS.maxStoredPerFrame confirmations. */
+  items: StoredItem[];
 }
 
 export interface MessageFrame {

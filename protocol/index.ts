@@ -11,6 +11,7 @@ export {
 } from './errors.js';
 export type { Decoded, DecodeFailure } from './fields.js';
 export type {
+  AckBatchFrame,
   AckFrame,
   AuthFrame,
   ChallengeFrame,
@@ -26,7 +27,9 @@ export type {
   RelayFrame,
   RelayLimits,
   SendFrame,
+  StoredBatchFrame,
   StoredFrame,
+  StoredItem,
   WelcomeFrame,
 } from './frames.js';
 export {

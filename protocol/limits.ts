@@ -12,6 +12,10 @@ export const LIMITS = {
   maxKeysPerRequest: 64,
   /** Longest message ID a sender may choose. */
   maxMessageIdLength: 64,
+  /** Version 3: most entry IDs in one `ack` (`ids`). */
+  maxAcksPerFrame: 64,
+  /** Version 3: most confirmations in one `stored` frame (`items`). */
+  maxStoredPerFrame: 64,
 } as const;
 
 /** Largest WebSocket message a relay must accept: length prefix + header + body. */

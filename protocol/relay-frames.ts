@@ -1,6 +1,6 @@
 import { isErrorCode } from './errors.js';
 import { type Decoded, fail, isSafeInt, isUserId, noBody } from './fields.js';
-import type { RelayFrame, RelayLimits } from './frames.js';
+import type { RelayFrame, RelayLimits, StoredItem } from './frames.js';
 import { ENTRY_ID_PATTERN, LIMITS, MESSAGE_ID_PATTERN } from './limits.js';
 import { validateSocialRelayFrame } from './social-frames.js';
 
@@ -50,6 +50,21 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
       if (!isLimits(h.limits)) return bad('limits');
       return noBody(body, { ok: true, frame: { t: 'welcome', id: h.id, limits: h.limits } });
     case 'stored':
+      if (h.items !== undefined) {
+        // Version 3: every confirmation the relay had for this connection at once.
+        const items = h.items;
+        if (!Array.isArray(items) || items.length === 0 || items.length > LIMITS.maxStoredPerFrame)
+          return bad('items');
+        const out: StoredItem[] = [];
+        for (const item of items) {
+          if (typeof item !== 'object' || item === null) return bad('items');
+          const i = item as Record<string, unknown>;
+          if (!isUserId(i.to) || !isMid(i.mid) || !isTime(i.exp) || typeof i.dup !== 'boolean')
+            return bad('items');
+          out.push({ to: i.to, mid: i.mid, exp: i.exp, dup: i.dup });
+        }
+        return noBody(body, { ok: true, frame: { t: 'stored', items: out } });
+      }
       if (!isUserId(h.to)) return bad('to');
       if (!isMid(h.mid)) return bad('mid');
       if (!isTime(h.exp)) return bad('exp');

@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import {
+  type AckBatchFrame,
   type AckFrame,
   type AuthFrame,
   type ClientFrame,
@@ -14,6 +15,7 @@ import {
   type SendFrame,
   type ShareFrame,
   type SocialClientFrame,
+  type StoredItem,
   SUPPORTED_VERSIONS,
 } from '../protocol/index.js';
 import { newNonce, verifyAuth } from './auth.js';
@@ -72,6 +74,8 @@ export class Session implements Attached, Requester {
   private running = 0;
   private whenIdle: (() => void) | undefined;
   private keptLog: Logger | undefined;
+  /** Version 3: this tick's `stored` confirmations, sent as one frame when the tick's frames leave. */
+  private storedBatch: StoredItem[] | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -80,7 +84,7 @@ export class Session implements Attached, Requester {
     private readonly rootLog: Logger,
   ) {
     this.token = newNonce();
-    this.out = new FrameWriter(socket);
+    this.out = new FrameWriter(socket, () => this.flushStored());
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
     sessionOf.set(socket, this);
@@ -188,7 +192,7 @@ export class Session implements Attached, Requester {
         return this.reject('out_of_order', `"${frame.t}" while authentication completes`, refOf(frame));
       case 'open':
         if (frame.t === 'send') return this.track(this.onSend(frame));
-        if (frame.t === 'ack') return this.track(this.onAck(frame));
+        if (frame.t === 'ack') return 'ids' in frame ? this.onAcks(frame) : this.track(this.onAck(frame));
         if (frame.t === 'keys') return this.track(this.onKeys(frame));
         if (frame.t === 'share') return this.onSocial(frame);
         if (SOCIAL_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
@@ -320,6 +324,12 @@ export class Session implements Attached, Requester {
     }
   }
 
+  /** Version 3: each ID of the batch is handled as its own ack (the store batches them again). */
+  private onAcks(frame: AckBatchFrame): void {
+    if (this.version < 3) return this.reject('invalid_field', 'ack.ids needs protocol version 3');
+    for (const id of frame.ids) this.track(this.onAck({ t: 'ack', id }));
+  }
+
   private async onKeys(frame: KeysRequestFrame): Promise<void> {
     if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, String(frame.rid));
     try {
@@ -401,11 +411,40 @@ export class Session implements Attached, Requester {
       this.close('too_many_errors');
   }
 
-  /** Queues a frame for this tick's one socket write; a reader too slow for the buffer limit is closed (R3). */
+  /**
+   * Queues a frame for this tick's one socket write; a reader too slow for the buffer limit is
+   * closed (R3). In a version 3 session a `stored` confirmation joins the tick's batch instead.
+   */
   private send(frame: RelayFrame): void {
     if (this.phase === 'closed') return;
     if (this.out.buffered > this.deps.config.maxBufferedBytes) return this.close('slow_consumer');
+    if (frame.t === 'stored' && this.version >= 3 && !('items' in frame)) {
+      const { to, mid, exp, dup } = frame;
+      if (this.storedBatch === undefined) {
+        this.storedBatch = [];
+        this.out.schedule();
+      }
+      this.storedBatch.push({ to, mid, exp, dup });
+      return;
+    }
     this.out.write(encodeFrame(frame, allocate));
+  }
+
+  /**
+   * The tick's `stored` batch, in frames of up to LIMITS.maxStoredPerFrame (the writer calls this
+   * as it flushes, also when closing, so confirmations queued before a close still leave).
+   */
+  private flushStored(): void {
+    const items = this.storedBatch;
+    if (items === undefined) return;
+    this.storedBatch = undefined;
+    for (let i = 0; i < items.length; i += LIMITS.maxStoredPerFrame) {
+      const chunk =
+        i === 0 && items.length <= LIMITS.maxStoredPerFrame
+          ? items
+          : items.slice(i, i + LIMITS.maxStoredPerFrame);
+      this.out.write(encodeFrame({ t: 'stored', items: chunk }, allocate));
+    }
   }
 
   private track(work: Promise<void>): void {
@@ -472,6 +511,6 @@ function onSocketError(this: WebSocket, err: Error): void {
 function refOf(frame: ClientFrame): string | undefined {
   if (frame.t === 'send') return frame.mid;
   if (frame.t === 'keys') return String(frame.rid);
-  if (frame.t === 'ack') return frame.id;
+  if (frame.t === 'ack' && 'id' in frame) return frame.id;
   return undefined;
 }

@@ -51,7 +51,15 @@ export class FrameWriter {
   private queued: Uint8Array[] | undefined;
   private queuedBytes = 0;
 
-  constructor(private readonly socket: WebSocket) {}
+  /**
+   * `gather`, when given, runs at the start of every flush and may write frames it has been
+   * collecting during the tick (the session's version 3 `stored` batch), so they leave in the
+   * same system call.
+   */
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly gather?: () => void,
+  ) {}
 
   /** Bytes not yet sent: held by the socket, plus queued this tick. The buffer limit counts both. */
   get buffered(): number {
@@ -59,20 +67,25 @@ export class FrameWriter {
   }
 
   write(payload: Uint8Array): void {
-    if (this.queued === undefined) {
-      this.queued = [];
-      process.nextTick(flushWriter, this);
-    }
-    this.queued.push(payload);
+    this.schedule();
+    this.queued!.push(payload);
     this.queuedBytes += wsHeaderLength(payload.length) + payload.length;
   }
 
+  /** Makes sure a flush runs at the end of this tick (for `gather`), even with nothing queued yet. */
+  schedule(): void {
+    if (this.queued !== undefined) return;
+    this.queued = [];
+    process.nextTick(flushWriter, this);
+  }
+
   flush(): void {
+    this.gather?.();
     const frames = this.queued;
     const total = this.queuedBytes;
     this.queued = undefined;
     this.queuedBytes = 0;
-    if (frames === undefined || this.socket.readyState !== this.socket.OPEN) return;
+    if (frames === undefined || frames.length === 0 || this.socket.readyState !== this.socket.OPEN) return;
     const raw = (this.socket as unknown as { _socket?: { write(b: Buffer): boolean } })._socket;
     if (raw !== undefined) raw.write(wsFrames(frames, total));
     // A ws without the socket at hand (never on a server socket today): its own framing then.

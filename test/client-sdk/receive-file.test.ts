@@ -58,7 +58,8 @@ function fileFromBob(size: number, announce: Partial<FileOffer> = {}) {
   };
 }
 
-const acked = (socket: FakeSocket) => socket.sent.flatMap((f) => (f.t === 'ack' ? [f.id] : []));
+const acked = (socket: FakeSocket) =>
+  socket.sent.flatMap((f) => (f.t !== 'ack' ? [] : 'ids' in f ? f.ids : [f.id]));
 
 describe('receiving a file', () => {
   it('keeps each chunk before acking it, and acks the offer and last chunk only after the handler', async () => {
@@ -88,7 +89,7 @@ describe('receiving a file', () => {
     expect(f).toMatchObject({ from: bob.id, fileId: file.offer.fileId, name: 'photo.jpg', size: 2500 });
     expect(f.bytes).toEqual(file.data);
     expect(acked(socket)).toEqual([file.chunk(0).id, file.chunk(1).id]);
-    const last = socket.next('ack', (a) => a.id === file.chunk(2).id);
+    const last = socket.next('ack', (a) => 'id' in a && a.id === file.chunk(2).id);
     finish();
     await last;
     expect(acked(socket)).toEqual([file.chunk(0).id, file.chunk(1).id, file.offerFrame.id, file.chunk(2).id]);
@@ -120,7 +121,7 @@ describe('receiving a file', () => {
     await answerKeys(socket, bob);
     for (const i of [0, 1, 0, 1, 2]) socket.receive(file.chunk(i));
     await done;
-    const ack = socket.next('ack', (a) => a.id === file.chunk(2).id);
+    const ack = socket.next('ack', (a) => 'id' in a && a.id === file.chunk(2).id);
     socket.receive(file.chunk(2));
     await ack;
     expect(files).toHaveLength(1);
@@ -168,7 +169,7 @@ describe('receiving a file', () => {
     const file = fileFromBob(3000);
     socket.receive(file.offerFrame);
     await answerKeys(socket, bob);
-    const ack = socket.next('ack', (a) => a.id === file.chunk(2).id);
+    const ack = socket.next('ack', (a) => 'id' in a && a.id === file.chunk(2).id);
     socket.receive(file.chunk(0));
     socket.receive(file.chunk(2)); // chunk 1 never comes
     await vi.advanceTimersByTimeAsync(30_000);
@@ -258,7 +259,7 @@ describe('a file handler that fails', () => {
     await vi.advanceTimersByTimeAsync(250);
     const s2 = FakeSocket.latest();
     s2.handshake(me.id);
-    const last = s2.next('ack', (a) => a.id === file.chunk(2).id);
+    const last = s2.next('ack', (a) => 'id' in a && a.id === file.chunk(2).id);
     s2.receive(file.offerFrame);
     s2.receive(file.chunk(2));
     await again;
@@ -291,7 +292,7 @@ describe('a receiver that restarts mid-file', () => {
       throw new Error('the first process must not complete it');
     });
     const s1 = connect(one);
-    const acks = s1.next('ack', (a) => a.id === file.chunk(1).id);
+    const acks = s1.next('ack', (a) => 'id' in a && a.id === file.chunk(1).id);
     s1.receive(file.offerFrame);
     await answerKeys(s1, bob);
     s1.receive(file.chunk(0));

@@ -20,6 +20,7 @@ describe('frame codec', () => {
       { t: 'auth', pk: 'A'.repeat(43), ts: 1_700_000_000_000, sig: 'B'.repeat(86) },
       { t: 'send', to: uid, mid: 'm-1', ttl: 60, receipt: true, body: new Uint8Array([1, 2, 3]) },
       { t: 'ack', id: `m:${uid}:m-1` },
+      { t: 'ack', ids: [`m:${uid}:m-1`, `r:${uid}:m-2`] },
       { t: 'keys', rid: 7, ids: [uid] },
     ];
     for (const frame of frames) expect(decodeClientFrame(encodeFrame(frame))).toEqual({ ok: true, frame });
@@ -40,6 +41,7 @@ describe('frame codec', () => {
         },
       },
       { t: 'stored', to: uid, mid: 'a', exp: 5, dup: false },
+      { t: 'stored', items: [{ to: uid, mid: 'a', exp: 5, dup: false }] },
       { t: 'msg', id: `m:${uid}:a`, from: uid, mid: 'a', ts: 1, exp: 2, body: new Uint8Array([9]) },
       { t: 'receipt', id: `r:${uid}:a`, to: uid, mid: 'a', status: 'expired', at: 3 },
       { t: 'drained' },
@@ -50,11 +52,23 @@ describe('frame codec', () => {
   });
 
   it('writes the same header as JSON of the frame without its body, for the frames it spells out', () => {
+    // The message path's IDs are written without escaping: their alphabet needs none, and callers
+    // pass them validated. Every character of that alphabet is here.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
     const body = new Uint8Array([1, 2]);
     const frames: (ClientFrame | RelayFrame)[] = [
-      { t: 'msg', id: `m:${uid}:a`, from: uid, mid: 'a"\\é', ts: 1, exp: 2, body },
+      { t: 'msg', id: `m:${uid}:${alphabet}`, from: uid, mid: alphabet, ts: 1, exp: 8.64e15, body },
       { t: 'stored', to: uid, mid: 'a', exp: 5, dup: true },
-      { t: 'ack', id: `m:${uid}:\u2028` },
+      {
+        t: 'stored',
+        items: [
+          { to: uid, mid: alphabet, exp: 5, dup: false },
+          { to: uid, mid: 'b', exp: 6, dup: true },
+        ],
+      },
+      { t: 'ack', id: `r:${uid}:${alphabet}` },
+      { t: 'ack', ids: [`m:${uid}:a`, `n:${uid}:b`] },
+      { t: 'ack', ids: [`m:${uid}:a`] },
       { t: 'send', to: uid, mid: 'm', body },
       { t: 'send', to: uid, mid: 'm', ttl: 60, receipt: false, offer: 'sh', body },
     ];
@@ -64,6 +78,32 @@ describe('frame codec', () => {
       const { body: _, ...rest } = frame as { body?: Uint8Array };
       expect(JSON.parse(new TextDecoder().decode(bytes.subarray(2, 2 + length)))).toEqual(rest);
       expect(bytes.length).toBe(2 + length + ('body' in frame ? frame.body.length : 0));
+    }
+  });
+
+  it('refuses version 3 batches of the wrong shape', () => {
+    const id = `m:${uid}:a`;
+    const raw = (h: object) => {
+      const json = new TextEncoder().encode(JSON.stringify(h));
+      return new Uint8Array([json.length >> 8, json.length & 0xff, ...json]);
+    };
+    const client = (h: object) => decodeClientFrame(raw(h));
+    for (const ids of [[], Array(LIMITS.maxAcksPerFrame + 1).fill(id), ['x'], [id, 7], id]) {
+      expect(client({ t: 'ack', ids })).toMatchObject({ ok: false, code: 'invalid_field' });
+    }
+    expect(client({ t: 'ack', ids: Array(LIMITS.maxAcksPerFrame).fill(id) }).ok).toBe(true);
+    expect(client({ t: 'ack', id, ids: [id] })).toMatchObject({ ok: false, code: 'invalid_field' });
+    const relay = (h: object) => decodeRelayFrame(raw(h));
+    const item = { to: uid, mid: 'a', exp: 5, dup: false };
+    for (const items of [
+      [],
+      Array(LIMITS.maxStoredPerFrame + 1).fill(item),
+      [{ ...item, mid: '' }],
+      [{ ...item, dup: 'no' }],
+      [null],
+      item,
+    ]) {
+      expect(relay({ t: 'stored', items })).toMatchObject({ ok: false, code: 'invalid_field' });
     }
   });
 

@@ -6,6 +6,7 @@ import {
   decodeRelayFrame,
   encodeFrame,
   type RelayFrame,
+  type StoredBatchFrame,
   SUPPORTED_VERSIONS,
   toBase64url,
   USER_ID_HASH_BYTES,
@@ -35,8 +36,17 @@ export async function newIdentity(): Promise<Identity> {
   };
 }
 
+/**
+ * A relay frame as a RawClient keeps it: a version 3 `stored` batch is split into one `stored`
+ * per confirmation (kept whole in `batches`), so tests wait for a confirmation the same way in
+ * every version.
+ */
+export type TestFrame = Exclude<RelayFrame, StoredBatchFrame>;
+
 export class RawClient {
-  readonly frames: RelayFrame[] = [];
+  readonly frames: TestFrame[] = [];
+  /** Version 3 `stored` frames as they came, before being split into `frames`. */
+  readonly batches: StoredBatchFrame[] = [];
   /** Every message the relay sent on this connection, as raw bytes, for checks of what the wire carries. */
   static readonly wire: Uint8Array[] = [];
   /** Frames that failed validation (should stay empty: the relay only sends valid frames). */
@@ -49,8 +59,11 @@ export class RawClient {
     ws.on('message', (data: Buffer) => {
       const decoded = decodeRelayFrame(new Uint8Array(data));
       RawClient.wire.push(new Uint8Array(data));
-      if (decoded.ok) this.frames.push(decoded.frame);
-      else this.invalid.push(decoded.message);
+      if (!decoded.ok) this.invalid.push(decoded.message);
+      else if (decoded.frame.t === 'stored' && 'items' in decoded.frame) {
+        this.batches.push(decoded.frame);
+        for (const item of decoded.frame.items) this.frames.push({ t: 'stored', ...item });
+      } else this.frames.push(decoded.frame);
       this.wake();
     });
     ws.on('close', (code, reason) => {
@@ -103,13 +116,13 @@ export class RawClient {
   }
 
   /** Waits for the first not-yet-taken frame of type `t` (optionally matching), and takes it. */
-  async next<T extends RelayFrame['t']>(
+  async next<T extends TestFrame['t']>(
     t: T,
-    match: (f: Extract<RelayFrame, { t: T }>) => boolean = () => true,
-  ): Promise<Extract<RelayFrame, { t: T }>> {
+    match: (f: Extract<TestFrame, { t: T }>) => boolean = () => true,
+  ): Promise<Extract<TestFrame, { t: T }>> {
     for (;;) {
-      const i = this.frames.findIndex((f) => f.t === t && match(f as Extract<RelayFrame, { t: T }>));
-      if (i >= 0) return this.frames.splice(i, 1)[0] as Extract<RelayFrame, { t: T }>;
+      const i = this.frames.findIndex((f) => f.t === t && match(f as Extract<TestFrame, { t: T }>));
+      if (i >= 0) return this.frames.splice(i, 1)[0] as Extract<TestFrame, { t: T }>;
       if (this.closed)
         throw new Error(`closed (${this.closed.code} ${this.closed.reason}) while waiting for ${t}`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -117,10 +130,10 @@ export class RawClient {
   }
 
   /** Waits for the first not-yet-taken frame of any of the types, and takes it. */
-  async nextOf<T extends RelayFrame['t']>(...types: T[]): Promise<Extract<RelayFrame, { t: T }>> {
+  async nextOf<T extends TestFrame['t']>(...types: T[]): Promise<Extract<TestFrame, { t: T }>> {
     for (;;) {
       const i = this.frames.findIndex((f) => (types as string[]).includes(f.t));
-      if (i >= 0) return this.frames.splice(i, 1)[0] as Extract<RelayFrame, { t: T }>;
+      if (i >= 0) return this.frames.splice(i, 1)[0] as Extract<TestFrame, { t: T }>;
       if (this.closed)
         throw new Error(`closed (${this.closed.code} ${this.closed.reason}) while waiting for ${types}`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -134,9 +147,9 @@ export class RawClient {
   }
 
   /** Sends `frame` and waits for its answer: `stored` or an `error` naming the same mid. */
-  async sendAndWait(frame: Extract<ClientFrame, { t: 'send' }>): Promise<RelayFrame> {
+  async sendAndWait(frame: Extract<ClientFrame, { t: 'send' }>): Promise<TestFrame> {
     this.send(frame);
-    const answered = (f: RelayFrame) =>
+    const answered = (f: TestFrame) =>
       (f.t === 'stored' && f.mid === frame.mid && f.to === frame.to) ||
       (f.t === 'error' && f.ref === frame.mid);
     for (;;) {
