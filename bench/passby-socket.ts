@@ -13,6 +13,11 @@ export interface PassbySocketOptions {
    * It may come before the returned promise settles (frames behind `welcome` in one read).
    */
   onFrame(header: Record<string, unknown>, body: Uint8Array, ws: WebSocket): void;
+  /**
+   * After `welcome`, before a frame is split: true when it took the frame whole (a reader of the
+   * frames it sees most, by their bytes); otherwise the frame goes on to onFrame.
+   */
+  onRaw?(data: Buffer, ws: WebSocket): boolean;
   /** After `welcome`: a frame that did not split. */
   onMalformed?(): void;
   /** After `welcome`: the connection closed. */
@@ -52,6 +57,7 @@ export function openPassbySocket(o: PassbySocketOptions): Promise<WebSocket> {
       else o.onClose?.(code);
     });
     ws.on('message', (data: Buffer) => {
+      if (open && o.onRaw?.(data, ws)) return;
       const split = splitFrame(data);
       if (open) {
         if ('ok' in split) o.onMalformed?.();

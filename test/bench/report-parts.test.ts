@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../bench/cli.js';
 import { bucketOf, Histogram, upperOf } from '../../bench/histogram.js';
@@ -7,6 +8,7 @@ import { diffCounts, totalOf } from '../../bench/redis-stats.js';
 import { listeningPort } from '../../bench/server-process.js';
 import { human, median, medianRatio, round3, split } from '../../bench/stats.js';
 import { grid } from '../../bench/table.js';
+import { SERVER_NODE_FLAGS } from '../../bench/targets.js';
 
 describe('histogram', () => {
   it('keeps every value within 1.6% of its bucket bound', () => {
@@ -111,5 +113,15 @@ describe('command line', () => {
     expect(listeningPort('{"level":30,"msg":"relay listening","port":4321}')).toBe(4321);
     expect(listeningPort('{"msg":"other","port":1}')).toBeUndefined();
     expect(listeningPort('not json')).toBeUndefined();
+  });
+});
+
+describe('server flags', () => {
+  it('runs the bench relay with the V8 flags of npm start', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      scripts: { start: string };
+    };
+    const flags = pkg.scripts.start.split(' ').filter((w) => w.startsWith('--'));
+    expect(flags).toEqual([...SERVER_NODE_FLAGS]);
   });
 });
