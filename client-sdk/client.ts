@@ -1,4 +1,5 @@
 import {
+  LIMITS,
   PassbyError,
   type RelayFrame,
   type RelayLimits,
@@ -63,6 +64,8 @@ export class PassbyClient {
   readonly #notices: Notices;
   readonly #offers: Offers;
   readonly #acks = new Set<string>();
+  /** Protocol 3: acks held while the receiver has more in hand, to leave as one ack {ids}. */
+  #heldAcks: string[] = [];
   #limits: RelayLimits | undefined;
   /** Friends and consent (protocol v2). */
   readonly friends: Friends;
@@ -139,6 +142,7 @@ export class PassbyClient {
       fileTimeoutMs: o.fileTimeoutMs,
       maxFileBytes: o.maxFileBytes,
       ack: (id) => this.#ack(id),
+      idle: () => this.#flushAcks(),
     });
     this.#sender = new Sender({
       o,
@@ -247,7 +251,9 @@ export class PassbyClient {
     }
     if (to.kind === 'open') {
       this.#events.emit('open', { id: this.id, limits: this.#limits! });
-      for (const id of this.#acks) this.#ack(id);
+      this.#heldAcks.push(...this.#acks);
+      this.#acks.clear();
+      this.#flushAcks();
       this.#keys.flush();
       this.#requests.flush();
       this.#sender.opened();
@@ -314,9 +320,33 @@ export class PassbyClient {
     }
   }
 
+  /**
+   * Acknowledges an entry now, or on the next open when offline. With protocol 3, while the
+   * receiver still has messages in hand the ack waits for them (up to one frame's worth) and they
+   * leave together as one ack {ids}; it goes as soon as nothing more is in hand.
+   */
   #ack(id: string): void {
-    if (this.#conn.send({ t: 'ack', id })) this.#acks.delete(id);
-    else this.#acks.add(id);
+    this.#heldAcks.push(id);
+    if (this.#conn.version >= 3 && this.#receiver.busy && this.#heldAcks.length < LIMITS.maxAcksPerFrame)
+      return;
+    this.#flushAcks();
+  }
+
+  #flushAcks(): void {
+    const ids = this.#heldAcks;
+    if (ids.length === 0) return;
+    this.#heldAcks = [];
+    const batched = this.#conn.version >= 3;
+    for (let i = 0; i < ids.length; i += batched ? LIMITS.maxAcksPerFrame : 1) {
+      const chunk = ids.slice(i, i + (batched ? LIMITS.maxAcksPerFrame : 1));
+      const sent = this.#conn.send(
+        chunk.length === 1 ? { t: 'ack', id: chunk[0]! } : { t: 'ack', ids: chunk },
+      );
+      for (const id of chunk) {
+        if (sent) this.#acks.delete(id);
+        else this.#acks.add(id);
+      }
+    }
   }
 
   #problem(error: PassbyError | ClientError): void {

@@ -42,6 +42,8 @@ export class Connection {
   #socket: SocketLike | undefined;
   #timer: unknown;
   #useRelayTime = false;
+  /** The protocol version the relay chose for the current (or last) connection; 0 before one. */
+  version = 0;
 
   constructor(
     private readonly o: ResolvedOptions,
@@ -164,6 +166,7 @@ export class Connection {
           new PassbyError('unsupported_version', `relay chose v${frame.v}`),
         );
       }
+      this.version = frame.v;
       if (frame.relay !== this.o.relayId) {
         // A signature for another relay's ID could be replayed there: never sign it. Retrying
         // cannot help (the relay will name itself the same way again), so this ends in closed.

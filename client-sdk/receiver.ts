@@ -17,6 +17,8 @@ export interface ReceiverDeps
   > {
   identity: Identity;
   keys: KeyDirectory;
+  /** Nothing is left in hand: the last frame or task pushed so far has been handled. */
+  idle?(): void;
 }
 
 /**
@@ -29,6 +31,8 @@ export class Receiver {
   readonly #files: FileReceiver;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Frames and tasks pushed and not yet handled, the one being handled included. */
+  #inHand = 0;
 
   constructor(private readonly d: ReceiverDeps) {
     this.#files = new FileReceiver({
@@ -40,23 +44,32 @@ export class Receiver {
   }
 
   push(frame: MessageFrame | ReceiptFrame): void {
-    this.#queue = this.#queue
-      .then(() =>
-        this.#closed ? undefined : frame.t === 'msg' ? this.#message(frame) : this.#receipt(frame),
-      )
-      .catch((err: unknown) => this.#report(err));
+    this.#chain(() => (frame.t === 'msg' ? this.#message(frame) : this.#receipt(frame)));
   }
 
   /** Runs `fn` once everything pushed so far has been handled (the backlog's `drained`). */
   after(fn: () => void): void {
-    this.#queue = this.#queue.then(() => (this.#closed ? undefined : fn()));
+    this.#chain(async () => fn());
   }
 
   /** Runs `task` after everything pushed so far, in delivery order (protocol v2 notices). */
   enqueue(task: () => Promise<void>): void {
+    this.#chain(task);
+  }
+
+  /** Whether more is waiting behind what is being handled now (acks may wait to go together). */
+  get busy(): boolean {
+    return this.#inHand > 1;
+  }
+
+  #chain(task: () => Promise<void>): void {
+    this.#inHand++;
     this.#queue = this.#queue
       .then(() => (this.#closed ? undefined : task()))
-      .catch((err: unknown) => this.#report(err));
+      .catch((err: unknown) => this.#report(err))
+      .finally(() => {
+        if (--this.#inHand === 0 && !this.#closed) this.d.idle?.();
+      });
   }
 
   /** Resolves when everything pushed so far has been handled. */

@@ -181,6 +181,38 @@ describe('client inbox', () => {
     expect(await ack).toEqual({ t: 'ack', id: frame.id });
   });
 
+  it('in protocol 3, acks the messages it had in hand together and takes stored items', async () => {
+    const c = await client();
+    const seen: string[] = [];
+    c.on('message', (m) => {
+      seen.push(m.mid);
+    });
+    const socket = connect(c, 3);
+    const frames = Array.from({ length: 70 }, (_, i) => messageFrom(bob, `b${i}`, `hi ${i}`));
+    const acks = socket.nextN('ack', 2);
+    for (const f of frames) socket.receive(f);
+    await answerKeys(socket, bob);
+    // 70 in hand: the first 64 acks leave as one frame, the other 6 once nothing is left.
+    expect(await acks).toEqual([
+      { t: 'ack', ids: frames.slice(0, 64).map((f) => f.id) },
+      { t: 'ack', ids: frames.slice(64).map((f) => f.id) },
+    ]);
+    expect(seen).toHaveLength(70);
+
+    // A message alone is acked alone, at once.
+    const lone = messageFrom(bob, 'lone', 'just me');
+    const ack = socket.next('ack');
+    socket.receive(lone);
+    expect(await ack).toEqual({ t: 'ack', id: lone.id });
+
+    const frameSends = socket.nextN('send', 2);
+    const sent = [c.send(bob.id, 'one'), c.send(bob.id, 'two')];
+    const sends = await frameSends;
+    const items = sends.map((f, i) => ({ to: bob.id, mid: f.mid, exp: 10 + i, dup: false }));
+    socket.receive({ t: 'stored', items });
+    expect(await Promise.all(sent)).toEqual(items);
+  });
+
   it('drops a redelivered message, even after a restart with the same storage', async () => {
     const storage = new MemoryStorage();
     const seen: string[] = [];

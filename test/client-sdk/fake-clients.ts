@@ -35,11 +35,11 @@ export function fakeClients(identity: () => Identity) {
       return c;
     },
 
-    /** Connects `c` and plays the relay's side of the handshake; returns the socket. */
-    connect(c: PassbyClient): FakeSocket {
+    /** Connects `c` and plays the relay's side of the handshake (in `version`); returns the socket. */
+    connect(c: PassbyClient, version = 1): FakeSocket {
       c.connect();
       const socket = FakeSocket.latest();
-      socket.handshake(identity().id);
+      socket.handshake(identity().id, 'passby', version);
       return socket;
     },
 

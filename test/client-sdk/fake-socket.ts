@@ -51,7 +51,18 @@ export class FakeSocket implements SocketLike {
     }
   }
 
-  /** The next frame of type `t` the client sends (or one it already sent and nobody took yet). */
+  /** The next `n` frames of type `t` the client sends, in the order sent. */
+  nextN<T extends ClientFrame['t']>(t: T, n: number): Promise<Extract<ClientFrame, { t: T }>[]> {
+    const got: Extract<ClientFrame, { t: T }>[] = [];
+    return new Promise((resolve) => {
+      this.#waiters.push({
+        match: (f) => f.t === t && got.push(f as Extract<ClientFrame, { t: T }>) === n,
+        resolve: () => resolve(got),
+      });
+    });
+  }
+
+  /** The next frame of type `t` the client sends from now on (and `match` accepts). */
   next<T extends ClientFrame['t']>(t: T, match: (f: Extract<ClientFrame, { t: T }>) => boolean = () => true) {
     const test = (f: ClientFrame) => f.t === t && match(f as Extract<ClientFrame, { t: T }>);
     return new Promise<Extract<ClientFrame, { t: T }>>((resolve) => {
@@ -80,10 +91,10 @@ export class FakeSocket implements SocketLike {
   }
 
   /** Plays a relay's side of the handshake and checks the client's signature on the way. */
-  handshake(id: string, relay = 'passby'): void {
+  handshake(id: string, relay = 'passby', version = 1): void {
     this.accept();
     const nonce = 'n'.repeat(43);
-    this.receive({ t: 'challenge', v: 1, nonce, relay, time: 1_700_000_000_000 });
+    this.receive({ t: 'challenge', v: version, nonce, relay, time: 1_700_000_000_000 });
     const auth = this.sent.find((f) => f.t === 'auth');
     if (auth?.t !== 'auth') throw new Error('the client did not answer the challenge');
     const ok = sodium.crypto_sign_verify_detached(
