@@ -7,7 +7,6 @@ import {
   decodeClientFrame,
   ERRORS,
   type ErrorCode,
-  encodeFrame,
   type HelloFrame,
   type KeysRequestFrame,
   LIMITS,
@@ -15,7 +14,6 @@ import {
   type SendFrame,
   type ShareFrame,
   type SocialClientFrame,
-  type StoredItem,
   SUPPORTED_VERSIONS,
 } from '../protocol/index.js';
 import { newNonce, verifyAuth } from './auth.js';
@@ -26,9 +24,9 @@ import type { Attached, Hub } from './hub.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
+import { Replies } from './replies.js';
 import type { Requester, SocialHandlers } from './social.js';
 import type { MailboxEntry, SendInput, Store } from './store.js';
-import { FrameWriter } from './ws-frames.js';
 
 export interface SessionDeps {
   config: Readonly<RelayConfig>;
@@ -66,7 +64,7 @@ export class Session implements Attached, Requester {
   private version = 0;
   private nonce = '';
   private errors = 0;
-  private readonly out: FrameWriter;
+  private readonly out: Replies;
   private delivery: Delivery | undefined;
   private readonly bucket: TokenBucket;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
@@ -74,8 +72,6 @@ export class Session implements Attached, Requester {
   private running = 0;
   private whenIdle: (() => void) | undefined;
   private keptLog: Logger | undefined;
-  /** Version 3: this tick's `stored` confirmations, sent as one frame when the tick's frames leave. */
-  private storedBatch: StoredItem[] | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -84,7 +80,7 @@ export class Session implements Attached, Requester {
     private readonly rootLog: Logger,
   ) {
     this.token = newNonce();
-    this.out = new FrameWriter(socket, () => this.flushStored());
+    this.out = new Replies(socket);
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
     sessionOf.set(socket, this);
@@ -206,6 +202,7 @@ export class Session implements Attached, Requester {
     const version = Math.max(...frame.versions.filter((v) => SUPPORTED_VERSIONS.includes(v)), 0);
     if (version === 0) return this.close('unsupported_version');
     this.version = version;
+    this.out.batchStored = version >= 3;
     this.phase = 'auth';
     this.nonce = newNonce();
     this.send({
@@ -412,39 +409,13 @@ export class Session implements Attached, Requester {
   }
 
   /**
-   * Queues a frame for this tick's one socket write; a reader too slow for the buffer limit is
-   * closed (R3). In a version 3 session a `stored` confirmation joins the tick's batch instead.
+   * Queues a frame for this tick's one socket write (Replies); a reader too slow for the buffer
+   * limit is closed (R3).
    */
   private send(frame: RelayFrame): void {
     if (this.phase === 'closed') return;
     if (this.out.buffered > this.deps.config.maxBufferedBytes) return this.close('slow_consumer');
-    if (frame.t === 'stored' && this.version >= 3 && !('items' in frame)) {
-      const { to, mid, exp, dup } = frame;
-      if (this.storedBatch === undefined) {
-        this.storedBatch = [];
-        this.out.schedule();
-      }
-      this.storedBatch.push({ to, mid, exp, dup });
-      return;
-    }
-    this.out.write(encodeFrame(frame, allocate));
-  }
-
-  /**
-   * The tick's `stored` batch, in frames of up to LIMITS.maxStoredPerFrame (the writer calls this
-   * as it flushes, also when closing, so confirmations queued before a close still leave).
-   */
-  private flushStored(): void {
-    const items = this.storedBatch;
-    if (items === undefined) return;
-    this.storedBatch = undefined;
-    for (let i = 0; i < items.length; i += LIMITS.maxStoredPerFrame) {
-      const chunk =
-        i === 0 && items.length <= LIMITS.maxStoredPerFrame
-          ? items
-          : items.slice(i, i + LIMITS.maxStoredPerFrame);
-      this.out.write(encodeFrame({ t: 'stored', items: chunk }, allocate));
-    }
+    this.out.send(frame);
   }
 
   private track(work: Promise<void>): void {
@@ -481,10 +452,6 @@ export class Session implements Attached, Requester {
     this.log.info({ code, unacked: this.delivery?.unacked ?? 0 }, 'connection closed');
   }
 }
-
-/** Frame bytes from Node's Buffer pool (a slice of a shared slab for small frames, not a fresh
- * ArrayBuffer each); encodeFrame fills every byte. */
-const allocate = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 
 /** Each socket's session, for the socket event handlers every connection shares (no closures
  * held per connection). */

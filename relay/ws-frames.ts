@@ -51,15 +51,13 @@ export class FrameWriter {
   private queued: Uint8Array[] | undefined;
   private queuedBytes = 0;
 
+  constructor(private readonly socket: WebSocket) {}
+
   /**
-   * `gather`, when given, runs at the start of every flush and may write frames it has been
-   * collecting during the tick (the session's version 3 `stored` batch), so they leave in the
-   * same system call.
+   * Runs at the start of every flush: a subclass writes here what it collected during the tick
+   * (relay/replies.ts: a version 3 session's `stored` batch), so it leaves in the same system call.
    */
-  constructor(
-    private readonly socket: WebSocket,
-    private readonly gather?: () => void,
-  ) {}
+  protected gather(): void {}
 
   /** Bytes not yet sent: held by the socket, plus queued this tick. The buffer limit counts both. */
   get buffered(): number {
@@ -80,7 +78,7 @@ export class FrameWriter {
   }
 
   flush(): void {
-    this.gather?.();
+    this.gather();
     const frames = this.queued;
     const total = this.queuedBytes;
     this.queued = undefined;

@@ -1,0 +1,44 @@
+import { encodeFrame, LIMITS, type RelayFrame, type StoredItem } from '../protocol/index.js';
+import { FrameWriter } from './ws-frames.js';
+
+/**
+ * A session's outgoing frames, encoded into the tick's one socket write (FrameWriter). In a
+ * version 3 session the tick's `stored` confirmations leave together, as `stored {items}` frames
+ * of up to LIMITS.maxStoredPerFrame, written as the tick's frames are flushed (also when the
+ * session closes, so confirmations queued before a close still leave).
+ */
+export class Replies extends FrameWriter {
+  /** Set when the session agreed version 3. */
+  batchStored = false;
+  private storedBatch: StoredItem[] | undefined;
+
+  send(frame: RelayFrame): void {
+    if (frame.t === 'stored' && this.batchStored && !('items' in frame)) {
+      const { to, mid, exp, dup } = frame;
+      if (this.storedBatch === undefined) {
+        this.storedBatch = [];
+        this.schedule();
+      }
+      this.storedBatch.push({ to, mid, exp, dup });
+      return;
+    }
+    this.write(encodeFrame(frame, allocate));
+  }
+
+  protected override gather(): void {
+    const items = this.storedBatch;
+    if (items === undefined) return;
+    this.storedBatch = undefined;
+    for (let i = 0; i < items.length; i += LIMITS.maxStoredPerFrame) {
+      const chunk =
+        i === 0 && items.length <= LIMITS.maxStoredPerFrame
+          ? items
+          : items.slice(i, i + LIMITS.maxStoredPerFrame);
+      this.write(encodeFrame({ t: 'stored', items: chunk }, allocate));
+    }
+  }
+}
+
+/** Frame bytes from Node's Buffer pool (a slice of a shared slab for small frames, not a fresh
+ * ArrayBuffer each); encodeFrame fills every byte. */
+const allocate = (size: number): Uint8Array => Buffer.allocUnsafe(size);
