@@ -1,5 +1,5 @@
 import { WebSocket } from 'ws';
-import { encodeFrame, LIMITS } from '../protocol/index.js';
+import { batches, encodeFrame, LIMITS } from '../protocol/index.js';
 import type { Link, LinkOptions } from './link.js';
 import { openPassbySocket } from './passby-socket.js';
 
@@ -18,8 +18,7 @@ export async function connectPassby(o: LinkOptions): Promise<Link> {
     const ids = acks!;
     acks = undefined;
     if (ws.readyState !== WebSocket.OPEN) return;
-    for (let i = 0; i < ids.length; i += LIMITS.maxAcksPerFrame)
-      ws.send(encodeFrame({ t: 'ack', ids: ids.slice(i, i + LIMITS.maxAcksPerFrame) }));
+    for (const chunk of batches(ids, LIMITS.maxAcksPerFrame)) ws.send(encodeFrame({ t: 'ack', ids: chunk }));
   };
   const ack = (id: string, ws: WebSocket) => {
     if (acks === undefined) {

@@ -1,4 +1,5 @@
 import {
+  batches,
   LIMITS,
   PassbyError,
   type RelayFrame,
@@ -336,9 +337,9 @@ export class PassbyClient {
     const ids = this.#heldAcks;
     if (ids.length === 0) return;
     this.#heldAcks = [];
-    const batched = this.#conn.version >= 3;
-    for (let i = 0; i < ids.length; i += batched ? LIMITS.maxAcksPerFrame : 1) {
-      const chunk = ids.slice(i, i + (batched ? LIMITS.maxAcksPerFrame : 1));
+    // Before version 3, one ack per frame.
+    const chunks = this.#conn.version >= 3 ? batches(ids, LIMITS.maxAcksPerFrame) : ids.map((id) => [id]);
+    for (const chunk of chunks) {
       const sent = this.#conn.send(
         chunk.length === 1 ? { t: 'ack', id: chunk[0]! } : { t: 'ack', ids: chunk },
       );

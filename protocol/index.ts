@@ -44,6 +44,7 @@ export {
   userIdInput,
 } from './identity.js';
 export {
+  batches,
   ENTRY_ID_PATTERN,
   LIMITS,
   MAX_FRAME_BYTES,

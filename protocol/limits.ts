@@ -32,3 +32,14 @@ export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  * (receipt) or `n:<user>:<tag>` (notice, protocol v2).
  */
 export const ENTRY_ID_PATTERN = /^[mrn]:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * `items` in runs of at most `size` (version 3 batches: acks and stored confirmations per frame);
+ * `items` itself when it fits in one.
+ */
+export function batches<T>(items: T[], size: number): T[][] {
+  if (items.length <= size) return [items];
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

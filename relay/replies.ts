@@ -1,4 +1,4 @@
-import { encodeFrame, LIMITS, type RelayFrame, type StoredItem } from '../protocol/index.js';
+import { batches, encodeFrame, LIMITS, type RelayFrame, type StoredItem } from '../protocol/index.js';
 import { FrameWriter } from './ws-frames.js';
 
 /**
@@ -29,13 +29,8 @@ export class Replies extends FrameWriter {
     const items = this.storedBatch;
     if (items === undefined) return;
     this.storedBatch = undefined;
-    for (let i = 0; i < items.length; i += LIMITS.maxStoredPerFrame) {
-      const chunk =
-        i === 0 && items.length <= LIMITS.maxStoredPerFrame
-          ? items
-          : items.slice(i, i + LIMITS.maxStoredPerFrame);
+    for (const chunk of batches(items, LIMITS.maxStoredPerFrame))
       this.write(encodeFrame({ t: 'stored', items: chunk }, allocate));
-    }
   }
 }
 
