@@ -61,7 +61,7 @@ local function hold_one(to, id, oid, now, ttl, receipt, body)
     local _, ts, exp = held_header(existing)
     return 'dup', '0', ts, exp, ''
   end
-  local r = redis.call('HMGET', key(to, 'e'), 'n', 'b', 'c')
+  local r = redis.call('HMGET', key(to, 'e'), 'n', 'b', 'c', 'm')
   if not r[3] and redis.call('EXISTS', key(to, 'pk')) == 0 then
     return 'unknown', '', '', '', ''
   end
@@ -85,11 +85,11 @@ local function hold_one(to, id, oid, now, ttl, receipt, body)
   redis.call('ZADD', EXPIRY, 'LT', fmt(exp), to)
   local order = redis.call('HLEN', g) + 1
   redis.call('HSET', g, mid, receipt .. order .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body)
-  redis.call('HSET', key(to, 'e'), 'n', fmt(n + 1), 'b', fmt(b + #body), 'c', fmt(c))
+  redis.call('HSET', key(to, 'e'), 'n', fmt(n + 1), 'b', fmt(b + #body), 'c', fmt(c), 'm', fmt(stored_m(r[4], r[3])))
   return 'stored', '0', '0', fmt(now), fmt(exp)
 end
 local function send_one(to, id, now, ttl, receipt, bell, body)
-  local r = redis.call('HMGET', key(to, 'e'), id, 'n', 'b', 'c', 's')
+  local r = redis.call('HMGET', key(to, 'e'), id, 'n', 'b', 'c', 's', 'm')
   if r[1] then
     local _, seq, ts, exp = parse(r[1])
     return 'dup', seq, ts, exp, ''
@@ -113,11 +113,12 @@ end
 local function send_group(to, ops, out)
   local e = key(to, 'e')
   local count = #ops
-  local r = read_group(e, ops, 'n', 'b', 'c', 's')
+  local r = read_group(e, ops, 'n', 'b', 'c', 's', 'm')
   local n = tonumber(r[count + 1]) or 0
   local b = tonumber(r[count + 2]) or 0
   local c = tonumber(r[count + 3]) or 0
   local s = tonumber(r[count + 4]) or 0
+  local m = stored_m(r[count + 5], r[count + 3])
   -- Entries are only ever filed for registered users, so a non-empty mailbox needs no check.
   local known = r[count + 3] and true or nil
   local filed = {}
@@ -154,8 +155,12 @@ local function send_group(to, ops, out)
         local ss, se = fmt(s), fmt(exp)
         zq[#zq + 1] = ss
         zq[#zq + 1] = id
-        zx[#zx + 1] = se
-        zx[#zx + 1] = id
+        local indexed
+        m, indexed = order_exp(exp, m)
+        if indexed then
+          zx[#zx + 1] = se
+          zx[#zx + 1] = id
+        end
         hs[#hs + 1] = id
         hs[#hs + 1] = ARGV[a + 4] .. ss .. ':' .. sn .. ':' .. se .. ':' .. body
         if not min_exp or exp < min_exp then
@@ -173,7 +178,9 @@ local function send_group(to, ops, out)
     return
   end
   redis.call('ZADD', key(to, 'q'), unpack(zq))
-  redis.call('ZADD', key(to, 'x'), unpack(zx))
+  if #zx > 0 then
+    redis.call('ZADD', key(to, 'x'), unpack(zx))
+  end
   hs[#hs + 1] = 'n'
   hs[#hs + 1] = fmt(n)
   hs[#hs + 1] = 'b'
@@ -182,6 +189,8 @@ local function send_group(to, ops, out)
   hs[#hs + 1] = fmt(c)
   hs[#hs + 1] = 's'
   hs[#hs + 1] = fmt(s)
+  hs[#hs + 1] = 'm'
+  hs[#hs + 1] = fmt(m)
   redis.call('HSET', e, unpack(hs))
   redis.call('ZADD', EXPIRY, 'LT', fmt(min_exp), to)
   -- One doorbell with the highest seq: a connection pulls everything after its cursor anyway.

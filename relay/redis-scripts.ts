@@ -52,7 +52,33 @@ local function parse(v)
   return flag, seq, ts, exp, #seq + #ts + #exp + 4
 end
 
--- Appends an entry whose id is not in the mailbox yet; r is HMGET of (id, n, b, c, s).
+-- Expiry index. An entry is in order when its exp is no earlier than that of every in-order
+-- entry filed before it since the mailbox was last empty (the mailbox's field m holds the latest
+-- such exp). Read in q's order, the in-order entries expire in order, so they need no index of
+-- their own: the sweep walks them from q's head. Only the others (a shorter ttl after a longer
+-- one) and the held groups have an entry in x. Returns the mailbox's new m and whether exp
+-- belongs in x.
+local function order_exp(exp, m)
+  if exp >= m then
+    return exp, false
+  end
+  return m, true
+end
+
+-- The mailbox's m from its field and its entry count c (before this write). A mailbox that has
+-- entries but no m was filled before m existed, with every entry in x: it files every new entry
+-- there too, until it is empty.
+local function stored_m(m, c)
+  if m then
+    return tonumber(m)
+  end
+  if (tonumber(c) or 0) > 0 then
+    return 2 ^ 53
+  end
+  return 0
+end
+
+-- Appends an entry whose id is not in the mailbox yet; r is HMGET of (id, n, b, c, s, m).
 local function insert(uid, id, flag, now, exp, body, r, bell)
   local n = tonumber(r[2]) or 0
   local b = tonumber(r[3]) or 0
@@ -64,10 +90,13 @@ local function insert(uid, id, flag, now, exp, body, r, bell)
     b = b + #body
   end
   local s = fmt(seq)
+  local m, indexed = order_exp(exp, stored_m(r[6], r[4]))
   redis.call('ZADD', key(uid, 'q'), s, id)
-  redis.call('ZADD', key(uid, 'x'), fmt(exp), id)
+  if indexed then
+    redis.call('ZADD', key(uid, 'x'), fmt(exp), id)
+  end
   redis.call('HSET', key(uid, 'e'), id, flag .. s .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body,
-    'n', fmt(n), 'b', fmt(b), 'c', fmt(c), 's', s)
+    'n', fmt(n), 'b', fmt(b), 'c', fmt(c), 's', s, 'm', fmt(m))
   redis.call('ZADD', EXPIRY, 'LT', fmt(exp), uid)
   if bell then
     redis.call('PUBLISH', key(uid, 'bell'), 'b' .. s)
@@ -155,9 +184,10 @@ local function release(uid, from, oid)
     return
   end
   local e, q, x = key(uid, 'e'), key(uid, 'q'), key(uid, 'x')
-  local r = redis.call('HMGET', e, 'c', 's')
+  local r = redis.call('HMGET', e, 'c', 's', 'm')
   local c = tonumber(r[1]) - 1
   local s = tonumber(r[2]) or 0
+  local m = stored_m(r[3], r[1])
   local parts = {}
   for i = 1, #flat, 2 do
     local _, _, _, _, order = held_header(flat[i + 1])
@@ -170,13 +200,17 @@ local function release(uid, from, oid)
     local id = 'm:' .. from .. ':' .. mid
     s = math.max(clock(), s + 1)
     redis.call('ZADD', q, fmt(s), id)
-    redis.call('ZADD', x, exp, id)
+    local indexed
+    m, indexed = order_exp(tonumber(exp), m)
+    if indexed then
+      redis.call('ZADD', x, exp, id)
+    end
     redis.call('HSET', e, id, flag .. fmt(s) .. ':' .. ts .. ':' .. exp .. ':' .. string.sub(v, hlen + 1))
     c = c + 1
   end
   redis.call('DEL', g)
   redis.call('ZREM', x, 'h:' .. from .. ':' .. oid)
-  redis.call('HSET', e, 'c', fmt(c), 's', fmt(s))
+  redis.call('HSET', e, 'c', fmt(c), 's', fmt(s), 'm', fmt(m))
   redis.call('PUBLISH', key(uid, 'bell'), 'b' .. fmt(s))
 end
 
@@ -185,7 +219,7 @@ end
 local function file_receipt(uid, id, status, now, ttl)
   local from, mid = string.match(id, '^m:([^:]+):(.+)$')
   local rid = 'r:' .. uid .. ':' .. mid
-  local r = redis.call('HMGET', key(from, 'e'), rid, 'n', 'b', 'c', 's')
+  local r = redis.call('HMGET', key(from, 'e'), rid, 'n', 'b', 'c', 's', 'm')
   if r[1] then
     return 0
   end
@@ -224,7 +258,7 @@ return out
 /** ARGV: prefix, uid, entry id, now, exp, notice JSON. Returns 1 when filed, 0 when already there. */
 export const NOTIFY_SCRIPT = `${COMMON}
 local uid, id = ARGV[2], ARGV[3]
-local r = redis.call('HMGET', key(uid, 'e'), id, 'n', 'b', 'c', 's')
+local r = redis.call('HMGET', key(uid, 'e'), id, 'n', 'b', 'c', 's', 'm')
 if r[1] then
   return 0
 end
@@ -236,10 +270,67 @@ return 1
  * ARGV: prefix, now, limit, receiptTtlMs. Returns {expired, receipts, more (1|0)}.
  * The index holds each mailbox's earliest expiry, or an earlier one when that entry was acked
  * since (acks do not correct it): a visit resets it to the true earliest, or removes it.
+ *
+ * A visit expires what x lists as due, then walks q from its head, expiring entries while they
+ * are due: the first that is not bounds every in-order entry after it (order_exp), so its exp and
+ * x's first are the mailbox's earliest. A visit that runs out of its limit first leaves the
+ * mailbox due now, for the next call.
  */
 export const SWEEP_SCRIPT = `${COMMON}
 local now, budget, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local expired, receipts = 0, 0
+-- Expires entry (or held group) id of uid's mailbox.
+local function expire(uid, id)
+  local from, oid = string.match(id, '^h:([^:]+):(.+)$')
+  if from then
+    local parts = drop_group(uid, from, oid)
+    expired = expired + parts
+    budget = budget - math.max(parts, 1)
+    return
+  end
+  local flag = remove(uid, id)
+  if flag then
+    expired = expired + 1
+    budget = budget - 1
+    if flag == '1' or flag == 'O' then
+      receipts = receipts + file_receipt(uid, id, 'e', now, ttl)
+    end
+    if flag == 'o' or flag == 'O' then
+      local sender, share = string.match(id, '^m:([^:]+):(.+)$')
+      expired = expired + drop_group(uid, sender, share)
+    end
+  end
+end
+-- Expires uid's entries from q's head while they are due. Returns the exp of the first that is
+-- not, nil when q is empty, or false when the limit ran out first.
+local function walk(uid)
+  local e, q = key(uid, 'e'), key(uid, 'q')
+  -- Reads grow from 4 entries: usually the first is not due.
+  local size = 4
+  while budget > 0 do
+    local ids = redis.call('ZRANGE', q, 0, size - 1)
+    if #ids == 0 then
+      return nil
+    end
+    local values = redis.call('HMGET', e, unpack(ids))
+    for j, id in ipairs(ids) do
+      local _, _, _, exp = parse(values[j])
+      if tonumber(exp) > now then
+        return tonumber(exp)
+      end
+      local before = budget
+      if before <= 0 then
+        return false
+      end
+      expire(uid, id)
+      if budget == before then
+        error('sweep: entry ' .. j .. ' of a mailbox was not removed')
+      end
+    end
+    size = math.min(size * 4, 100)
+  end
+  return false
+end
 local uids = redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', ARGV[2], 'LIMIT', 0, budget)
 for _, uid in ipairs(uids) do
   if budget <= 0 then
@@ -248,31 +339,27 @@ for _, uid in ipairs(uids) do
   local x = key(uid, 'x')
   local ids = redis.call('ZRANGEBYSCORE', x, '-inf', ARGV[2], 'LIMIT', 0, budget)
   for _, id in ipairs(ids) do
-    local from, oid = string.match(id, '^h:([^:]+):(.+)$')
-    if from then
-      local parts = drop_group(uid, from, oid)
-      expired = expired + parts
-      budget = budget - math.max(parts, 1)
-    else
-      local flag = remove(uid, id)
-      if flag then
-        expired = expired + 1
-        budget = budget - 1
-        if flag == '1' or flag == 'O' then
-          receipts = receipts + file_receipt(uid, id, 'e', now, ttl)
-        end
-        if flag == 'o' or flag == 'O' then
-          local sender, share = string.match(id, '^m:([^:]+):(.+)$')
-          expired = expired + drop_group(uid, sender, share)
-        end
-      end
-    end
+    expire(uid, id)
   end
-  local first = redis.call('ZRANGE', x, 0, 0, 'WITHSCORES')
-  if first[2] then
-    redis.call('ZADD', EXPIRY, first[2], uid)
-  else
+  local soonest = false
+  if budget > 0 then
+    soonest = walk(uid)
+  end
+  if redis.call('EXISTS', key(uid, 'e')) == 0 then
     redis.call('ZREM', EXPIRY, uid)
+  elseif soonest == false then
+    redis.call('ZADD', EXPIRY, ARGV[2], uid)
+  else
+    local first = redis.call('ZRANGE', x, 0, 0, 'WITHSCORES')
+    local listed = first[2] and tonumber(first[2])
+    if listed and (not soonest or listed < soonest) then
+      soonest = listed
+    end
+    if soonest then
+      redis.call('ZADD', EXPIRY, fmt(soonest), uid)
+    else
+      redis.call('ZREM', EXPIRY, uid)
+    end
   end
 end
 local left = redis.call('ZRANGEBYSCORE', EXPIRY, '-inf', ARGV[2], 'LIMIT', 0, 1)
@@ -289,7 +376,7 @@ local to, from, oid = ARGV[2], ARGV[3], ARGV[4]
 local now, ttl, parts = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[8])
 local id = 'm:' .. from .. ':' .. oid
 local e = key(to, 'e')
-local r = redis.call('HMGET', e, id, 'n', 'b', 'c', 's')
+local r = redis.call('HMGET', e, id, 'n', 'b', 'c', 's', 'm')
 if r[1] then
   local _, seq, ts, exp = parse(r[1])
   return {'dup', seq, ts, exp}
@@ -302,7 +389,7 @@ local exp = math.min(now + ttl, tonumber(redis.call('ZSCORE', key(to, 'x'), 'h:'
 local flag = ARGV[7] == '1' and 'O' or 'o'
 if ARGV[9] == '1' then
   release(to, from, oid)
-  r = redis.call('HMGET', e, id, 'n', 'b', 'c', 's')
+  r = redis.call('HMGET', e, id, 'n', 'b', 'c', 's', 'm')
   flag = 'a'
 end
 local seq, prev = insert(to, id, flag, now, exp, tostring(parts) .. ':' .. ARGV[10], r, true)

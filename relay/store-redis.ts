@@ -24,10 +24,11 @@ import type {
  *
  *   pb:{uid}:pk     string  the public key (identity); the only key left once a mailbox is empty
  *   pb:{uid}:q      zset    entry id -> seq                  mailbox order
- *   pb:{uid}:x      zset    entry id -> exp (ms)             per-entry expiry
+ *   pb:{uid}:x      zset    entry id -> exp (ms)             the entries that expire out of order
  *   pb:{uid}:e      hash    entry id -> <flag><seq>:<ts>:<exp>:<body>
  *                           plus counters n (messages), b (message bytes), c (entries, receipts
- *                           included) and s (high-water seq since the mailbox was last empty)
+ *                           included), s (high-water seq since the mailbox was last empty) and
+ *                           m (latest exp of an in-order entry since then)
  *   pb:expiry       zset    uid -> earliest expiry in that mailbox (never later than the truth;
  *                           an ack may leave it early, the sweep corrects it when it visits)
  *   pb:{uid}:bell   channel "b<seq>" (doorbell) or "k<conn token>" (kick): no payload, no sender
@@ -38,19 +39,24 @@ import type {
  * one HMGET (dedupe + quota + highest seq) and one HSET. When the last entry goes, q, x and e are
  * deleted and the user leaves the expiry index: nothing but pk remains.
  *
- * Expiry is per entry (the x zset and the sweep), never a key TTL (DESIGN P5).
+ * Expiry is per entry, never a key TTL (DESIGN P5). An entry whose exp is no earlier than m is
+ * "in order" and is not listed in x: read in q's order, in-order entries expire in order, so the
+ * sweep finds them by walking q from its head, and stops at the first entry that is not due (no
+ * in-order entry after it can be). Only an entry with a shorter lifetime than one filed before
+ * it (and every held share group) has an entry in x. With one lifetime for every message, the
+ * common case, x never exists: a send and an ack each touch one sorted set, not two.
  *
  * Each operation is one script, one round trip, atomic. Sends and acks of one event-loop turn
  * share one script call, and inside it a mailbox's sends (or acks) share one run of the commands
  * below: an HMGET of all their entry ids and one ZADD (ZREM, HSET, HDEL) with all of them, so a
  * burst of N messages to one recipient costs about what one does. Commands run per operation
  * alone (cmdstat, measured by test/relay/store-redis.test.ts), besides the EVALSHA itself:
- *   send   HMGET, TIME (seqs come from Redis's clock, shared by all relay nodes), ZADD x3
- *          (q, x, expiry index), HSET, PUBLISH when bell; + EXISTS when the
- *          recipient's mailbox is empty
+ *   send   HMGET, TIME (seqs come from Redis's clock, shared by all relay nodes), ZADD x2
+ *          (q, expiry index), HSET, PUBLISH when bell; + ZADD (x) for an out-of-order expiry,
+ *          + EXISTS when the recipient's mailbox is empty
  *   fetch  ZRANGEBYSCORE, HMGET (none when nothing is waiting)
  *   ack    HMGET, ZREM x2, HDEL, HSET; or, for the last entry, HMGET, DEL, ZREM (index)
- *          + HMGET, TIME, ZADD x3, HSET, PUBLISH when it files a receipt
+ *          + HMGET, TIME, ZADD x2, HSET, PUBLISH when it files a receipt
  *
  * Redis Cluster: the keys of one user share a slot, but a send touches the global expiry index,
  * and an ack or sweep that files a receipt writes another user's mailbox, so the scripts span

@@ -46,7 +46,7 @@ export function signalRecorder(store: Store) {
 
 export function storeContract(
   name: string,
-  make: () => Promise<{ store: Store; close(): Promise<void> }>,
+  make: (limits?: StoreLimits) => Promise<{ store: Store; close(): Promise<void> }>,
 ): void {
   describe(`${name} store contract`, () => {
     let store: Store;
@@ -384,6 +384,81 @@ export function storeContract(
         expect(await fetchAll(bob, T0 + 2_000)).toHaveLength(1);
         expect(await store.sweep(T0 + 3_000, 100)).toEqual({ expired: 1, receipts: 0, more: false });
         expect(await fetchAll(bob, T0)).toEqual([]);
+      });
+
+      it('expires a short-lived message sent after longer-lived ones at its own time', async () => {
+        const ttls = { a: 10_000, b: 1_000, c: 20_000, d: 2_000 };
+        for (const [mid, ttlMs] of Object.entries(ttls)) await stored({ mid, ttlMs });
+        const left = async (now: number) => (await fetchAll(bob, now)).map((e) => e.id.split(':')[2]);
+        expect(await store.sweep(T0 + 1_000, 100)).toEqual({ expired: 1, receipts: 0, more: false });
+        expect(await left(T0 + 1_000)).toEqual(['a', 'c', 'd']);
+        expect(await store.sweep(T0 + 2_000, 100)).toEqual({ expired: 1, receipts: 0, more: false });
+        expect(await store.sweep(T0 + 9_999, 100)).toEqual({ expired: 0, receipts: 0, more: false });
+        expect(await left(T0 + 9_999)).toEqual(['a', 'c']);
+        expect(await store.sweep(T0 + 20_000, 100)).toEqual({ expired: 2, receipts: 0, more: false });
+        expect(await fetchAll(bob, T0)).toEqual([]);
+      });
+
+      it('sweeps exactly what is due, in small steps, among mixed lifetimes, acks and receipts', async () => {
+        // A mailbox that holds 120 messages: a store of its own (a fresh one: Redis is emptied).
+        const own = await make({ ...CONTRACT_LIMITS, mailboxMaxMessages: 200 });
+        try {
+          const [from, to] = [newUid(), newUid()];
+          await own.store.register(from, 'F'.repeat(43));
+          await own.store.register(to, 'T'.repeat(43));
+          // Lifetimes in and out of send order (a fixed pseudo-random sequence), every fifth
+          // message acknowledged, a third asking for receipts; swept at nine times, 7 per call.
+          let state = 7;
+          const next = () => {
+            state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+            return state / 2_147_483_648;
+          };
+          const waiting = new Map<string, number>();
+          for (let i = 0; i < 120; i++) {
+            const ttlMs = 1_000 * (1 + Math.floor(next() * 9));
+            const mid = `p${i}`;
+            const r = await own.store.send({
+              from,
+              to,
+              mid,
+              body: text(mid),
+              ttlMs,
+              receipt: i % 3 === 0,
+              now: T0 + i,
+              bell: false,
+            });
+            expect(r.status).toBe('stored');
+            waiting.set(mid, T0 + i + ttlMs);
+          }
+          for (let i = 0; i < 120; i += 5) {
+            expect(await own.store.ack(to, messageEntryId(from, `p${i}`), T0 + 200)).toEqual({
+              deleted: true,
+            });
+            waiting.delete(`p${i}`);
+          }
+          let expiredReceipts = 0;
+          for (let now = T0 + 1_000; now <= T0 + 10_000; now += 1_125) {
+            for (let more = true; more; ) {
+              const swept = await own.store.sweep(now, 7);
+              expect(swept.expired).toBeLessThanOrEqual(7);
+              expiredReceipts += swept.receipts;
+              more = swept.more;
+            }
+            for (const [mid, exp] of waiting) if (exp <= now) waiting.delete(mid);
+            const left = (await own.store.fetch(to, 0, 1000, T0)).entries.map((e) => e.id.split(':')[2]);
+            expect(left).toEqual([...waiting.keys()]);
+          }
+          expect(waiting.size).toBe(0);
+          // 40 asked for a receipt: 8 of them were acknowledged (i % 15 === 0), 32 expired.
+          expect(expiredReceipts).toBe(32);
+          const receipts = (await own.store.fetch(from, 0, 1000, T0 + 10_000)).entries;
+          expect(receipts.map((e) => (e.kind === 'receipt' ? e.status : e.kind)).sort()).toEqual([
+            ...Array(8).fill('delivered'),
+            ...Array(32).fill('expired'),
+          ]);
+        } finally {
+          await own.close();
+        }
       });
 
       it('expires nothing before its time', async () => {
