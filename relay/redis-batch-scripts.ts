@@ -47,7 +47,8 @@ end
  * client library pay their per-call cost once for many messages).
  * ARGV: prefix, max messages, max bytes, count, then per send: to, entry id, now, ttlMs,
  * receipt ('1'|'0'), bell ('1'|'0'), body, share mid ('' unless the send is a held part).
- * Returns 5 values per send: 'stored', seq, prev, ts, exp | 'dup', seq, ts, exp, '' |
+ * Returns 5 values per send, joined by commas into one string (one reply element to read, not
+ * five per send): 'stored', seq, prev, ts, exp | 'dup', seq, ts, exp, '' |
  * 'unknown', '', '', '', '' | 'quota', 'messages'|'bytes', '', '', ''.
  */
 export const SEND_SCRIPT = `${COMMON}${BATCH_HELPERS}
@@ -228,13 +229,14 @@ for _, to in ipairs(order) do
     send_group(to, ops, out)
   end
 end
-return out
+return table.concat(out, ',')
 `;
 
 /**
  * Acknowledges a batch of entries (one script call per event-loop turn).
  * ARGV: prefix, receiptTtlMs, count, then per ack: uid, entry id, now.
- * Returns one value per ack: 1 when the entry was deleted, 0 when it was already gone.
+ * Returns one character per ack, as one string: 1 when the entry was deleted, 0 when it was
+ * already gone.
  *
  * Acks are grouped by mailbox: one HMGET and one write per structure for all of a mailbox's acks
  * in the batch. Receipts are filed after every ack of the batch, so an ack never meets a receipt
@@ -319,5 +321,5 @@ for _, a in ipairs(receipts) do
     file_receipt(ARGV[-a], ARGV[-a + 1], 'j', tonumber(ARGV[-a + 2]), ttl)
   end
 end
-return out
+return table.concat(out)
 `;

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
 
 /*
- * EVALSHA for the relay's per-turn batches, with the request's bytes (RESP) built in one Buffer.
+ * EVALSHA for the relay's per-turn batches, with the request's bytes (RESP) built in one Buffer
+ * as the arguments are added (Args).
  * ioredis builds a request argument by argument (a string per argument, a copy of the argument
  * list at each of several layers, then a copy of everything into one buffer), which was the
  * largest single source of garbage in the relay: a batch of 150 sends is 1,200 arguments. The
@@ -35,53 +36,122 @@ class PreparedCommand extends Command {
 }
 
 /**
+ * A script call's arguments (ARGV), written as RESP bulk strings straight into one growing buffer
+ * as they are added: a number without a string for it, short ASCII text without a native call
+ * per argument (Buffer.byteLength and Buffer.write cost more than the bytes they move), and bytes
+ * copied once. The request's head (command, script, numkeys) goes in front of them at the end.
+ */
+export class Args {
+  private out: Buffer;
+  private at = HEAD_ROOM;
+  private count = 0;
+
+  /** `capacity`: the bytes the arguments are expected to take (the buffer grows past it). */
+  constructor(capacity = 256) {
+    this.out = Buffer.allocUnsafe(HEAD_ROOM + capacity);
+  }
+
+  text(s: string): this {
+    const length = s.length;
+    // Room for the longest header of a short text and for the text as ASCII.
+    if (length <= SHORT_TEXT) {
+      this.room(BULK_HEAD + length + CRLF_LENGTH);
+      const out = this.out;
+      const start = this.at;
+      let at = writeHead(out, start, length);
+      for (let i = 0; i < length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) return this.utf8(s, start);
+        out[at + i] = c;
+      }
+      at += length;
+      out[at] = 0x0d;
+      out[at + 1] = 0x0a;
+      this.at = at + CRLF_LENGTH;
+      this.count++;
+      return this;
+    }
+    return this.utf8(s, this.at);
+  }
+
+  /** A non-negative integer, in decimal. */
+  int(n: number): this {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a non-negative integer: ${n}`);
+    const length = digits(n);
+    this.room(BULK_HEAD + length + CRLF_LENGTH);
+    this.at = writeCount(this.out, writeHead(this.out, this.at, length), n);
+    this.count++;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.room(BULK_HEAD + b.length + CRLF_LENGTH);
+    let at = writeHead(this.out, this.at, b.length);
+    this.out.set(b, at);
+    at += b.length;
+    this.out[at] = 0x0d;
+    this.out[at + 1] = 0x0a;
+    this.at = at + CRLF_LENGTH;
+    this.count++;
+    return this;
+  }
+
+  /** The whole request: `name` (evalsha or eval), `body` (the SHA1 or the script), numkeys 0. */
+  request(name: string, body: string): Buffer {
+    const head = Buffer.from(`*${this.count + 3}\r\n${bulk(name)}${bulk(body)}$1\r\n0\r\n`);
+    const args = this.out.subarray(HEAD_ROOM, this.at);
+    if (head.length > HEAD_ROOM) return Buffer.concat([head, args]);
+    const start = HEAD_ROOM - head.length;
+    head.copy(this.out, start);
+    return this.out.subarray(start, this.at);
+  }
+
+  private utf8(s: string, start: number): this {
+    const length = Buffer.byteLength(s);
+    this.at = start;
+    this.room(BULK_HEAD + length + CRLF_LENGTH);
+    let at = writeHead(this.out, start, length);
+    this.out.write(s, at, length, 'utf8');
+    at += length;
+    this.out[at] = 0x0d;
+    this.out[at + 1] = 0x0a;
+    this.at = at + CRLF_LENGTH;
+    this.count++;
+    return this;
+  }
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.at + bytes));
+    this.out.copy(grown, 0, 0, this.at);
+    this.out = grown;
+  }
+}
+
+/** Bytes kept free in front of the arguments for the request's head with an SHA1. */
+const HEAD_ROOM = 96;
+/** Texts up to this many characters are written by the ASCII loop. */
+const SHORT_TEXT = 128;
+/** '$', up to 16 digits of length, CRLF. */
+const BULK_HEAD = 19;
+const CRLF_LENGTH = 2;
+
+function bulk(s: string): string {
+  return `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+}
+
+/**
  * Runs `s` with no keys and `args` as ARGV; bulk strings in the reply come as strings, or as
  * Buffers when `binary`. Redis may have lost its script cache (a restart): then the same call
  * goes again as EVAL with the script's text, which caches it once more.
  */
-export async function evalScript(
-  redis: Redis,
-  s: Script,
-  args: readonly (string | Buffer)[],
-  binary = false,
-): Promise<unknown> {
+export async function evalScript(redis: Redis, s: Script, args: Args, binary = false): Promise<unknown> {
   try {
-    return await redis.sendCommand(new PreparedCommand('evalsha', request('evalsha', s.sha, args), binary));
+    return await redis.sendCommand(new PreparedCommand('evalsha', args.request('evalsha', s.sha), binary));
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return redis.sendCommand(new PreparedCommand('eval', request('eval', s.lua, args), binary));
+    return redis.sendCommand(new PreparedCommand('eval', args.request('eval', s.lua), binary));
   }
-}
-
-const CRLF_LENGTH = 2;
-
-/** RESP: *<count> then each argument as $<bytes> <bytes>: name, script, numkeys 0, then args. */
-function request(name: string, body: string, args: readonly (string | Buffer)[]): Buffer {
-  const count = args.length + 3;
-  const lengths = new Array<number>(args.length);
-  const nameLength = Buffer.byteLength(name);
-  const bodyLength = Buffer.byteLength(body);
-  let size = 1 + digits(count) + CRLF_LENGTH;
-  size += bulkSize(nameLength) + bulkSize(bodyLength) + bulkSize(1);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const length = typeof arg === 'string' ? Buffer.byteLength(arg) : arg.length;
-    lengths[i] = length;
-    size += bulkSize(length);
-  }
-  const out = Buffer.allocUnsafe(size);
-  out[0] = 0x2a; // '*'
-  let at = writeCount(out, 1, count);
-  at = writeBulk(out, at, name, nameLength);
-  at = writeBulk(out, at, body, bodyLength);
-  at = writeBulk(out, at, '0', 1);
-  for (let i = 0; i < args.length; i++) at = writeBulk(out, at, args[i]!, lengths[i]!);
-  if (at !== size) throw new RangeError(`request took ${at} bytes, not ${size}`);
-  return out;
-}
-
-function bulkSize(length: number): number {
-  return 1 + digits(length) + CRLF_LENGTH + length + CRLF_LENGTH;
 }
 
 function digits(n: number): number {
@@ -91,6 +161,12 @@ function digits(n: number): number {
     d++;
   }
   return d;
+}
+
+/** Writes '$', the decimal `length` and CRLF at `at`; returns the offset after them. */
+function writeHead(out: Buffer, at: number, length: number): number {
+  out[at] = 0x24; // '$'
+  return writeCount(out, at + 1, length);
 }
 
 /** Writes the decimal `n` and CRLF at `at`; returns the offset after them. */
@@ -103,15 +179,4 @@ function writeCount(out: Buffer, at: number, n: number): number {
   out[end] = 0x0d;
   out[end + 1] = 0x0a;
   return end + 2;
-}
-
-function writeBulk(out: Buffer, at: number, arg: string | Buffer, length: number): number {
-  out[at] = 0x24; // '$'
-  at = writeCount(out, at + 1, length);
-  if (typeof arg === 'string') out.write(arg, at, length, 'utf8');
-  else out.set(arg, at);
-  at += length;
-  out[at] = 0x0d;
-  out[at + 1] = 0x0a;
-  return at + 2;
 }

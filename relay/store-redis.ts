@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { type Notice, PassbyError } from '../protocol/index.js';
 import type { Logger } from './logger.js';
 import { ACK_SCRIPT, SEND_SCRIPT } from './redis-batch-scripts.js';
-import { evalScript, script } from './redis-eval.js';
+import { Args, evalScript, script } from './redis-eval.js';
 import { ANSWER_SCRIPT, FETCH_SCRIPT, NOTIFY_SCRIPT, SHARE_SCRIPT, SWEEP_SCRIPT } from './redis-scripts.js';
 import type {
   AckResult,
@@ -146,40 +146,42 @@ export async function createRedisStore(options: {
     stream?.uncork();
   }
   const sends = new Batcher<SendInput, SendResult>(schedule, async (batch) => {
-    const args: (string | Buffer)[] = [
-      prefix,
-      String(limits.mailboxMaxMessages),
-      String(limits.mailboxMaxBytes),
-      String(batch.length),
-    ];
+    let capacity = 64;
+    for (const input of batch) capacity += SEND_ARGS_BYTES + input.body.length;
+    const args = new Args(capacity)
+      .text(prefix)
+      .int(limits.mailboxMaxMessages)
+      .int(limits.mailboxMaxBytes)
+      .int(batch.length);
     for (const input of batch) {
-      args.push(
-        input.to,
-        `m:${input.from}:${input.mid}`,
-        String(input.now),
-        String(input.ttlMs),
-        input.receipt ? '1' : '0',
-        input.bell ? '1' : '0',
-        // ioredis sends only Buffers as bytes (anything else goes through String()); a view, no copy.
-        bytes(input.body),
-        input.offer ?? '',
-      );
+      args
+        .text(input.to)
+        .text(`m:${input.from}:${input.mid}`)
+        .int(input.now)
+        .int(input.ttlMs)
+        .text(input.receipt ? '1' : '0')
+        .text(input.bell ? '1' : '0')
+        .bytes(input.body)
+        .text(input.offer ?? '');
     }
-    const reply = (await evalScript(cmd, send, args)) as string[];
+    const reply = ((await evalScript(cmd, send, args)) as string).split(',');
     return batch.map((_, i) => sendResult(reply, i * 5));
   });
   const acks = new Batcher<{ uid: string; entryId: string; now: number }, AckResult>(
     schedule,
     async (batch) => {
-      const args = [prefix, String(limits.receiptTtlMs), String(batch.length)];
-      for (const a of batch) args.push(a.uid, a.entryId, String(a.now));
-      const reply = (await evalScript(cmd, ack, args)) as number[];
-      return reply.map((deleted) => ({ deleted: deleted === 1 }));
+      const args = new Args(64 + ACK_ARGS_BYTES * batch.length)
+        .text(prefix)
+        .int(limits.receiptTtlMs)
+        .int(batch.length);
+      for (const a of batch) args.text(a.uid).text(a.entryId).int(a.now);
+      const reply = (await evalScript(cmd, ack, args)) as string;
+      return batch.map((_, i) => (reply.charCodeAt(i) === 0x31 ? DELETED : GONE));
     },
   );
   // Fetches run at the end of the turn too, each its own call (one mailbox each).
   let fetches: (() => void)[] = [];
-  const fetchReply = (args: string[]) =>
+  const fetchReply = (args: Args) =>
     new Promise<Buffer[]>((resolve, reject) => {
       fetches.push(() =>
         (evalScript(cmd, fetchScript, args, true) as Promise<Buffer[]>).then(resolve, reject),
@@ -211,7 +213,7 @@ export async function createRedisStore(options: {
 
     async fetch(uid, afterSeq, limit, now): Promise<FetchResult> {
       const count = Math.max(0, Math.min(Math.floor(limit), MAX_FETCH));
-      const reply = await fetchReply([prefix, uid, String(afterSeq), String(count), String(now)]);
+      const reply = await fetchReply(new Args().text(prefix).text(uid).int(afterSeq).int(count).int(now));
       const entries: MailboxEntry[] = [];
       for (let i = 2; i + 1 < reply.length; i += 2) {
         entries.push(parseEntry(reply[i]!.toString('latin1'), reply[i + 1]!));
@@ -337,6 +339,13 @@ function sendResult(reply: string[], at: number): SendResult {
       return { status: 'quota_exceeded', limit: reply[at + 1] === 'bytes' ? 'bytes' : 'messages' };
   }
 }
+
+/** Bytes of a send's arguments besides its body (IDs, numbers, flags, RESP heads), about. */
+const SEND_ARGS_BYTES = 160;
+/** Bytes of an ack's arguments, about. */
+const ACK_ARGS_BYTES = 140;
+const DELETED: AckResult = Object.freeze({ deleted: true });
+const GONE: AckResult = Object.freeze({ deleted: false });
 
 /** Most operations in one script call: keeps each call short for Redis's single thread. */
 const MAX_BATCH = 256;
