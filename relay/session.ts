@@ -1,7 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import {
   type AckBatchFrame,
-  type AckFrame,
   type AuthFrame,
   type ClientFrame,
   decodeClientFrame,
@@ -26,7 +25,7 @@ import type { Metrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
 import { Replies } from './replies.js';
 import type { Requester, SocialHandlers } from './social.js';
-import type { MailboxEntry, SendInput, Store } from './store.js';
+import type { AckResult, MailboxEntry, SendInput, SendResult, Store } from './store.js';
 
 export interface SessionDeps {
   config: Readonly<RelayConfig>;
@@ -187,8 +186,9 @@ export class Session implements Attached, Requester {
       case 'opening':
         return this.reject('out_of_order', `"${frame.t}" while authentication completes`, refOf(frame));
       case 'open':
-        if (frame.t === 'send') return this.track(this.onSend(frame));
-        if (frame.t === 'ack') return 'ids' in frame ? this.onAcks(frame) : this.track(this.onAck(frame));
+        if (frame.t === 'send') return this.onSend(frame);
+        if (frame.t === 'ack')
+          return 'ids' in frame ? this.onAcks(frame) : this.ack(frame.id, this.deps.now());
         if (frame.t === 'keys') return this.track(this.onKeys(frame));
         if (frame.t === 'share') return this.onSocial(frame);
         if (SOCIAL_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
@@ -246,85 +246,132 @@ export class Session implements Attached, Requester {
     this.delivery.start();
   }
 
-  private async onSend(frame: SendFrame): Promise<void> {
-    const { config, now, store, hub, metrics } = this.deps;
+  /*
+   * The message path (send, ack) runs on callbacks rather than async functions: a suspended
+   * async function kept about a kilobyte per message alive until Redis answered, most of the
+   * relay's garbage at saturation (bench/RESULTS.md). `running` counts each operation until its
+   * continuation has run, as track() does for the rest.
+   */
+  private onSend(frame: SendFrame): void {
+    const { config, now, store, hub } = this.deps;
     if (!this.bucket.take(now()))
       return this.reject('rate_limited', `more than ${config.sendsPerSecond} sends a second`, frame.mid);
     if (frame.offer !== undefined && this.version < 2) {
       return this.reject('invalid_field', 'send.offer needs protocol version 2', frame.mid);
     }
     const ttlSeconds = Math.min(frame.ttl ?? config.maxTtlSeconds, config.maxTtlSeconds);
-    const local = hub.get(frame.to) as Session | undefined;
-    const at = now();
-    let result: Awaited<ReturnType<Store['send']>>;
+    const input: SendInput = {
+      from: this.uid,
+      to: frame.to,
+      mid: frame.mid,
+      body: frame.body,
+      ttlMs: ttlSeconds * 1000,
+      receipt: frame.receipt === true,
+      now: now(),
+      bell: hub.get(frame.to) === undefined && frame.offer === undefined,
+    };
+    if (frame.offer !== undefined) input.offer = frame.offer;
+    this.running++;
+    let stored: Promise<SendResult>;
     try {
-      const input: SendInput = {
-        from: this.uid,
-        to: frame.to,
-        mid: frame.mid,
-        body: frame.body,
-        ttlMs: ttlSeconds * 1000,
-        receipt: frame.receipt === true,
-        now: at,
-        bell: local === undefined && frame.offer === undefined,
-      };
-      if (frame.offer !== undefined) input.offer = frame.offer;
-      result = await store.send(input);
+      stored = store.send(input);
     } catch (err) {
-      this.log.error({ err }, 'store failed a send');
-      return this.reject('store_unavailable', 'the payload was not stored; send it again', frame.mid);
+      return this.sendFailed(frame, err);
     }
-    if (result.status === 'unknown_recipient') return this.reject('unknown_recipient', undefined, frame.mid);
-    if (result.status === 'quota_exceeded') {
-      return this.reject('quota_exceeded', `the recipient's mailbox is full (${result.limit})`, frame.mid);
-    }
-    if (result.dup) metrics.duplicates++;
-    else metrics.stored++;
-    if (this.debugging)
-      this.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
-    this.send({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
-    if (result.dup || frame.offer !== undefined) return;
-    // The recipient is on this node (the doorbell was skipped, or rang too): hand the entry over
-    // without another store round trip; Delivery turns it into a pull when it would overtake.
-    (hub.get(frame.to) as Session | undefined)?.offer(
-      {
-        kind: 'msg',
-        id: `m:${this.uid}:${frame.mid}`,
-        seq: result.seq,
-        from: this.uid,
-        mid: frame.mid,
-        ts: result.ts,
-        exp: result.exp,
-        body: frame.body,
-      },
-      result.prev,
+    stored.then(
+      (result) => this.sent(frame, result),
+      (err: unknown) => this.sendFailed(frame, err),
     );
   }
 
-  private async onAck(frame: AckFrame): Promise<void> {
-    const { now, store, metrics } = this.deps;
-    // The client has the entry: its window slot is free now, not one store round trip later (a
-    // backlog pulls its next batch meanwhile; the cursor is past this entry, so it cannot come
-    // back on this connection). The entry itself is deleted only once the store confirms.
-    this.delivery?.acked(frame.id);
+  private sent(frame: SendFrame, result: SendResult): void {
     try {
-      const { deleted } = await store.ack(this.uid, frame.id, now());
-      if (deleted) metrics.acked++;
-      if (this.debugging) this.log.debug({ entry: frame.id, deleted }, 'acked');
-    } catch (err) {
-      this.log.error({ err }, 'store failed an ack');
-      return this.reject(
-        'store_unavailable',
-        'the ack was not recorded; the entry will come again',
-        frame.id,
+      if (result.status === 'unknown_recipient')
+        return this.reject('unknown_recipient', undefined, frame.mid);
+      if (result.status === 'quota_exceeded') {
+        return this.reject('quota_exceeded', `the recipient's mailbox is full (${result.limit})`, frame.mid);
+      }
+      const { metrics, hub } = this.deps;
+      if (result.dup) metrics.duplicates++;
+      else metrics.stored++;
+      if (this.debugging)
+        this.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
+      this.send({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
+      if (result.dup || frame.offer !== undefined) return;
+      // The recipient is on this node (the doorbell was skipped, or rang too): hand the entry over
+      // without another store round trip; Delivery turns it into a pull when it would overtake.
+      (hub.get(frame.to) as Session | undefined)?.offer(
+        {
+          kind: 'msg',
+          id: `m:${this.uid}:${frame.mid}`,
+          seq: result.seq,
+          from: this.uid,
+          mid: frame.mid,
+          ts: result.ts,
+          exp: result.exp,
+          body: frame.body,
+        },
+        result.prev,
       );
+    } catch (err) {
+      this.log.error({ err }, 'handler failed');
+    } finally {
+      this.finished();
     }
   }
 
-  /** Version 3: each ID of the batch is handled as its own ack (the store batches them again). */
+  private sendFailed(frame: SendFrame, err: unknown): void {
+    try {
+      this.log.error({ err }, 'store failed a send');
+      this.reject('store_unavailable', 'the payload was not stored; send it again', frame.mid);
+    } finally {
+      this.finished();
+    }
+  }
+
+  /**
+   * An ack (or one ID of a version 3 batch: the store batches them again). The client has the
+   * entry: its window slot is free now, not one store round trip later (a backlog pulls its next
+   * batch meanwhile; the cursor is past this entry, so it cannot come back on this connection).
+   * The entry itself is deleted only once the store confirms.
+   */
+  private ack(id: string, at: number): void {
+    this.delivery?.acked(id);
+    this.running++;
+    let done: Promise<AckResult>;
+    try {
+      done = this.deps.store.ack(this.uid, id, at);
+    } catch (err) {
+      return this.ackFailed(id, err);
+    }
+    done.then(
+      (result) => this.acknowledged(id, result.deleted),
+      (err: unknown) => this.ackFailed(id, err),
+    );
+  }
+
+  private acknowledged(id: string, deleted: boolean): void {
+    try {
+      if (deleted) this.deps.metrics.acked++;
+      if (this.debugging) this.log.debug({ entry: id, deleted }, 'acked');
+    } finally {
+      this.finished();
+    }
+  }
+
+  private ackFailed(id: string, err: unknown): void {
+    try {
+      this.log.error({ err }, 'store failed an ack');
+      this.reject('store_unavailable', 'the ack was not recorded; the entry will come again', id);
+    } finally {
+      this.finished();
+    }
+  }
+
   private onAcks(frame: AckBatchFrame): void {
     if (this.version < 3) return this.reject('invalid_field', 'ack.ids needs protocol version 3');
-    for (const id of frame.ids) this.track(this.onAck({ t: 'ack', id }));
+    const at = this.deps.now();
+    for (const id of frame.ids) this.ack(id, at);
   }
 
   private async onKeys(frame: KeysRequestFrame): Promise<void> {
