@@ -22,6 +22,7 @@ import { entryFrame } from './entry-frame.js';
 import type { Attached, Hub } from './hub.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { Pending } from './pending.js';
 import { TokenBucket } from './rate-limit.js';
 import { Replies } from './replies.js';
 import type { Requester, SocialHandlers } from './social.js';
@@ -68,8 +69,7 @@ export class Session implements Attached, Requester {
   private readonly bucket: TokenBucket;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   /** Handlers under way (store writes among them), and who waits for them to end. */
-  private running = 0;
-  private whenIdle: (() => void) | undefined;
+  private readonly pending = new Pending();
   private keptLog: Logger | undefined;
 
   constructor(
@@ -113,17 +113,7 @@ export class Session implements Attached, Requester {
 
   /** Resolves once no handler is under way (store writes still in flight); shutdown waits for it. */
   settled(): Promise<void> {
-    if (this.running === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const before = this.whenIdle;
-      this.whenIdle =
-        before === undefined
-          ? resolve
-          : () => {
-              before();
-              resolve();
-            };
-    });
+    return this.pending.settled();
   }
 
   ring(seq: number): void {
@@ -249,7 +239,7 @@ export class Session implements Attached, Requester {
   /*
    * The message path (send, ack) runs on callbacks rather than async functions: a suspended
    * async function kept about a kilobyte per message alive until Redis answered, most of the
-   * relay's garbage at saturation (bench/RESULTS.md). `running` counts each operation until its
+   * relay's garbage at saturation (bench/RESULTS.md). `pending` counts each operation until its
    * continuation has run, as track() does for the rest.
    */
   private onSend(frame: SendFrame): void {
@@ -271,7 +261,7 @@ export class Session implements Attached, Requester {
       bell: hub.get(frame.to) === undefined && frame.offer === undefined,
     };
     if (frame.offer !== undefined) input.offer = frame.offer;
-    this.running++;
+    this.pending.begin();
     let stored: Promise<SendResult>;
     try {
       stored = store.send(input);
@@ -316,7 +306,7 @@ export class Session implements Attached, Requester {
     } catch (err) {
       this.log.error({ err }, 'handler failed');
     } finally {
-      this.finished();
+      this.pending.end();
     }
   }
 
@@ -325,7 +315,7 @@ export class Session implements Attached, Requester {
       this.log.error({ err }, 'store failed a send');
       this.reject('store_unavailable', 'the payload was not stored; send it again', frame.mid);
     } finally {
-      this.finished();
+      this.pending.end();
     }
   }
 
@@ -337,7 +327,7 @@ export class Session implements Attached, Requester {
    */
   private ack(id: string, at: number): void {
     this.delivery?.acked(id);
-    this.running++;
+    this.pending.begin();
     let done: Promise<AckResult>;
     try {
       done = this.deps.store.ack(this.uid, id, at);
@@ -355,7 +345,7 @@ export class Session implements Attached, Requester {
       if (deleted) this.deps.metrics.acked++;
       if (this.debugging) this.log.debug({ entry: id, deleted }, 'acked');
     } finally {
-      this.finished();
+      this.pending.end();
     }
   }
 
@@ -364,7 +354,7 @@ export class Session implements Attached, Requester {
       this.log.error({ err }, 'store failed an ack');
       this.reject('store_unavailable', 'the ack was not recorded; the entry will come again', id);
     } finally {
-      this.finished();
+      this.pending.end();
     }
   }
 
@@ -466,21 +456,7 @@ export class Session implements Attached, Requester {
   }
 
   private track(work: Promise<void>): void {
-    this.running++;
-    work.then(
-      () => this.finished(),
-      (err: unknown) => {
-        this.log.error({ err }, 'handler failed');
-        this.finished();
-      },
-    );
-  }
-
-  private finished(): void {
-    if (--this.running > 0 || this.whenIdle === undefined) return;
-    const wake = this.whenIdle;
-    this.whenIdle = undefined;
-    wake();
+    this.pending.track(work, () => this.log);
   }
 
   private leave(): void {
