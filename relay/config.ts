@@ -204,6 +204,17 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/** The limits a client learns in `welcome`. */
+export function clientLimits(c: Readonly<RelayConfig>) {
+  return {
+    maxBodyBytes: LIMITS.maxBodyBytes,
+    maxTtlSeconds: c.maxTtlSeconds,
+    mailboxMaxMessages: c.mailboxMaxMessages,
+    mailboxMaxBytes: c.mailboxMaxBytes,
+    sendsPerSecond: c.sendsPerSecond,
+  };
+}
+
 export class ConfigError extends Error {
   readonly problems: readonly string[];
   constructor(problems: string[]) {

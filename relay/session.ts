@@ -8,7 +8,6 @@ import {
   type ErrorCode,
   type HelloFrame,
   type KeysRequestFrame,
-  LIMITS,
   type RelayFrame,
   type SendFrame,
   type ShareFrame,
@@ -16,7 +15,7 @@ import {
   SUPPORTED_VERSIONS,
 } from '../protocol/index.js';
 import { newNonce, verifyAuth } from './auth.js';
-import type { RelayConfig } from './config.js';
+import { clientLimits, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { entryFrame } from './entry-frame.js';
 import type { Attached, Hub } from './hub.js';
@@ -25,7 +24,7 @@ import type { Metrics } from './metrics.js';
 import { Pending } from './pending.js';
 import { TokenBucket } from './rate-limit.js';
 import { Replies } from './replies.js';
-import type { Requester, SocialHandlers } from './social.js';
+import { type Requester, SOCIAL_FRAME_TYPES, type SocialHandlers } from './social.js';
 import type { AckResult, MailboxEntry, SendInput, SendResult, Store } from './store.js';
 
 export interface SessionDeps {
@@ -36,17 +35,6 @@ export interface SessionDeps {
   social: SocialHandlers;
   now: () => number;
 }
-
-const SOCIAL_TYPES: ReadonlySet<string> = new Set([
-  'answer',
-  'friend',
-  'consent',
-  'friends',
-  'discover',
-  'lookup',
-  'presence',
-  'blind',
-]);
 
 type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
 
@@ -177,11 +165,10 @@ export class Session implements Attached, Requester {
         return this.reject('out_of_order', `"${frame.t}" while authentication completes`, refOf(frame));
       case 'open':
         if (frame.t === 'send') return this.onSend(frame);
-        if (frame.t === 'ack')
-          return 'ids' in frame ? this.onAcks(frame) : this.ack(frame.id, this.deps.now());
+        if (frame.t === 'ack') return 'ids' in frame ? this.onAcks(frame) : this.ack(frame.id);
         if (frame.t === 'keys') return this.track(this.onKeys(frame));
         if (frame.t === 'share') return this.onSocial(frame);
-        if (SOCIAL_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
+        if (SOCIAL_FRAME_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
         return this.reject('out_of_order', `"${frame.t}" after authentication`);
       case 'closed':
         return;
@@ -231,7 +218,7 @@ export class Session implements Attached, Requester {
     this.phase = 'open';
     metrics.authenticated++;
     this.log.info('authenticated');
-    this.send({ t: 'welcome', id: this.uid, limits: this.limits() });
+    this.send({ t: 'welcome', id: this.uid, limits: clientLimits(this.deps.config) });
     this.delivery = new Delivery(this, store, config.deliveryWindow, now);
     this.delivery.start();
   }
@@ -320,48 +307,63 @@ export class Session implements Attached, Requester {
   }
 
   /**
-   * An ack (or one ID of a version 3 batch: the store batches them again). The client has the
-   * entry: its window slot is free now, not one store round trip later (a backlog pulls its next
-   * batch meanwhile; the cursor is past this entry, so it cannot come back on this connection).
-   * The entry itself is deleted only once the store confirms.
+   * An ack: the client has the entry, so its window slot is free now, not one store round trip
+   * later (a backlog pulls its next batch meanwhile; the cursor is past the entry, so it cannot
+   * come back on this connection). The entry itself is deleted only once the store confirms.
    */
-  private ack(id: string, at: number): void {
+  private ack(id: string): void {
     this.delivery?.acked(id);
     this.pending.begin();
     let done: Promise<AckResult>;
     try {
-      done = this.deps.store.ack(this.uid, id, at);
+      done = this.deps.store.ack(this.uid, id, this.deps.now());
     } catch (err) {
-      return this.ackFailed(id, err);
+      return this.ackFailed([id], err);
     }
     done.then(
-      (result) => this.acknowledged(id, result.deleted),
-      (err: unknown) => this.ackFailed(id, err),
+      (result) => this.acknowledged([id], [result]),
+      (err: unknown) => this.ackFailed([id], err),
     );
   }
 
-  private acknowledged(id: string, deleted: boolean): void {
-    try {
-      if (deleted) this.deps.metrics.acked++;
-      if (this.debugging) this.log.debug({ entry: id, deleted }, 'acked');
-    } finally {
-      this.pending.end();
-    }
-  }
-
-  private ackFailed(id: string, err: unknown): void {
-    try {
-      this.log.error({ err }, 'store failed an ack');
-      this.reject('store_unavailable', 'the ack was not recorded; the entry will come again', id);
-    } finally {
-      this.pending.end();
-    }
-  }
-
+  /** Version 3: each ID is handled as its own ack, in one store call for the frame. */
   private onAcks(frame: AckBatchFrame): void {
     if (this.version < 3) return this.reject('invalid_field', 'ack.ids needs protocol version 3');
-    const at = this.deps.now();
-    for (const id of frame.ids) this.ack(id, at);
+    const { ids } = frame;
+    for (const id of ids) this.delivery?.acked(id);
+    this.pending.begin();
+    let done: Promise<AckResult[]>;
+    try {
+      done = this.deps.store.ackAll(this.uid, ids, this.deps.now());
+    } catch (err) {
+      return this.ackFailed(ids, err);
+    }
+    done.then(
+      (results) => this.acknowledged(ids, results),
+      (err: unknown) => this.ackFailed(ids, err),
+    );
+  }
+
+  private acknowledged(ids: readonly string[], results: readonly AckResult[]): void {
+    try {
+      for (let i = 0; i < ids.length; i++) {
+        const { deleted } = results[i]!;
+        if (deleted) this.deps.metrics.acked++;
+        if (this.debugging) this.log.debug({ entry: ids[i], deleted }, 'acked');
+      }
+    } finally {
+      this.pending.end();
+    }
+  }
+
+  private ackFailed(ids: readonly string[], err: unknown): void {
+    try {
+      this.log.error({ err }, 'store failed an ack');
+      for (const id of ids)
+        this.reject('store_unavailable', 'the ack was not recorded; the entry will come again', id);
+    } finally {
+      this.pending.end();
+    }
   }
 
   private async onKeys(frame: KeysRequestFrame): Promise<void> {
@@ -415,17 +417,6 @@ export class Session implements Attached, Requester {
   /** Delivery host: the mailbox had nothing more to deliver, for the first time. */
   drained(): void {
     this.send({ t: 'drained' });
-  }
-
-  private limits() {
-    const c = this.deps.config;
-    return {
-      maxBodyBytes: LIMITS.maxBodyBytes,
-      maxTtlSeconds: c.maxTtlSeconds,
-      mailboxMaxMessages: c.mailboxMaxMessages,
-      mailboxMaxBytes: c.mailboxMaxBytes,
-      sendsPerSecond: c.sendsPerSecond,
-    };
   }
 
   /** Answers an error in-band (or closes, for closing codes), counting bad frames. */

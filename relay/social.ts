@@ -47,6 +47,18 @@ export interface Requester {
   settledEntry(id: string): void;
 }
 
+/** The frame types SocialHandlers.handle takes besides `share`. */
+export const SOCIAL_FRAME_TYPES: ReadonlySet<string> = new Set([
+  'answer',
+  'friend',
+  'consent',
+  'friends',
+  'discover',
+  'lookup',
+  'presence',
+  'blind',
+]);
+
 /**
  * Protocol v2 requests: friends and consent, contact discovery, presence (baseline and blind)
  * and the notices they cause. The relay answers a presence update only with `ok` or an error:

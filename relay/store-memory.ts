@@ -144,6 +144,20 @@ export function createMemoryStore(limits: StoreLimits): Store {
   }
 
   /** Holds a part of share `offer` (same checks as a send), undelivered, without a doorbell. */
+  /** Deletes an entry; files its `delivered` receipt, or declines an offer acked unanswered. */
+  function ack(uid: string, entryId: string, now: number): AckResult {
+    const stored = remove(uid, entryId);
+    if (!stored) return { deleted: false };
+    const { entry } = stored;
+    if (stored.receipt && entry.kind === 'msg') fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
+    if (entry.kind === 'offer' && !entry.auto) {
+      // Acknowledging an offer without answering it declines it.
+      dropGroup(uid, entry.from, entry.mid);
+      fileReceipt(entry.from, uid, entry.mid, 'rejected', now);
+    }
+    return { deleted: true };
+  }
+
   function hold(input: SendInput, offer: string): SendResult {
     const id = messageEntryId(input.from, input.mid);
     const box = mailboxes.get(input.to);
@@ -242,16 +256,11 @@ export function createMemoryStore(limits: StoreLimits): Store {
     },
 
     async ack(uid, entryId, now): Promise<AckResult> {
-      const stored = remove(uid, entryId);
-      if (!stored) return { deleted: false };
-      const { entry } = stored;
-      if (stored.receipt && entry.kind === 'msg') fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
-      if (entry.kind === 'offer' && !entry.auto) {
-        // Acknowledging an offer without answering it declines it.
-        dropGroup(uid, entry.from, entry.mid);
-        fileReceipt(entry.from, uid, entry.mid, 'rejected', now);
-      }
-      return { deleted: true };
+      return ack(uid, entryId, now);
+    },
+
+    async ackAll(uid, entryIds, now): Promise<AckResult[]> {
+      return entryIds.map((id) => ack(uid, id, now));
     },
 
     async share(input: ShareInput): Promise<ShareResult> {

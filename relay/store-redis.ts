@@ -225,6 +225,10 @@ export async function createRedisStore(options: {
       return acks.push({ uid, entryId, now });
     },
 
+    ackAll(uid, entryIds, now): Promise<AckResult[]> {
+      return acks.pushAll(entryIds.map((entryId) => ({ uid, entryId, now })));
+    },
+
     async share(input: ShareInput): Promise<ShareResult> {
       const reply = await cmd.pbShare(
         prefix,
@@ -350,6 +354,13 @@ const GONE: AckResult = Object.freeze({ deleted: false });
 /** Most operations in one script call: keeps each call short for Redis's single thread. */
 const MAX_BATCH = 256;
 
+/** Who waits for a batch's results: one item's (`count` 0) or `count` items' in order. */
+interface Waiter {
+  count: number;
+  resolve: (o: never) => void;
+  reject: (e: unknown) => void;
+}
+
 /**
  * Collects the operations of one event-loop turn and runs them as one batch (flushed at the end
  * of the turn through `schedule`, or at once when MAX_BATCH is reached). Each caller gets its
@@ -357,7 +368,7 @@ const MAX_BATCH = 256;
  */
 class Batcher<I, O> {
   private items: I[] = [];
-  private settle: { resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
+  private waiters: Waiter[] = [];
 
   constructor(
     private readonly schedule: () => void,
@@ -367,24 +378,44 @@ class Batcher<I, O> {
   push(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.items.push(item);
-      this.settle.push({ resolve, reject });
-      if (this.items.length >= MAX_BATCH) this.flush();
-      else this.schedule();
+      this.waiters.push({ count: 0, resolve: resolve as (o: never) => void, reject });
+      this.added();
     });
+  }
+
+  /** Several items with one promise for all their results (a version 3 `ack {ids}`). */
+  pushAll(items: readonly I[]): Promise<O[]> {
+    return new Promise<O[]>((resolve, reject) => {
+      for (const item of items) this.items.push(item);
+      this.waiters.push({ count: items.length, resolve: resolve as (o: never) => void, reject });
+      this.added();
+    });
+  }
+
+  private added(): void {
+    if (this.items.length >= MAX_BATCH) this.flush();
+    else this.schedule();
   }
 
   flush(): void {
     const items = this.items;
     if (items.length === 0) return;
-    const settle = this.settle;
+    const waiters = this.waiters;
     this.items = [];
-    this.settle = [];
+    this.waiters = [];
     this.run(items).then(
       (results) => {
-        for (let i = 0; i < settle.length; i++) settle[i]!.resolve(results[i]!);
+        let at = 0;
+        for (const w of waiters) {
+          if (w.count === 0) (w.resolve as (o: O) => void)(results[at++]!);
+          else {
+            (w.resolve as (o: O[]) => void)(results.slice(at, at + w.count));
+            at += w.count;
+          }
+        }
       },
       (err: unknown) => {
-        for (const s of settle) s.reject(err);
+        for (const w of waiters) w.reject(err);
       },
     );
   }

@@ -26,6 +26,8 @@ export interface Store {
   fetch(uid: string, afterSeq: number, limit: number, now: number): Promise<FetchResult>;
   /** Deletes an entry and every index entry for it; files a `delivered` receipt when one was asked. */
   ack(uid: string, entryId: string, now: number): Promise<AckResult>;
+  /** ack() for each ID in order (a version 3 `ack {ids}`), with one promise for all of them. */
+  ackAll(uid: string, entryIds: readonly string[], now: number): Promise<AckResult[]>;
   /**
    * Files a share's offer in the recipient's mailbox once all its parts are held; the offer's
    * expiry is at most its parts'. With `auto`, the parts are released at once.

@@ -301,6 +301,22 @@ export function storeContract(
         expect(await fetchAll(bob)).toEqual([]);
       });
 
+      it('acks several entries in one call, each as its own ack, in order', async () => {
+        await stored({ mid: 'a', receipt: true });
+        await stored({ mid: 'b' });
+        const a = messageEntryId(alice, 'a');
+        const b = messageEntryId(alice, 'b');
+        const gone = messageEntryId(alice, 'never-sent');
+        expect(await store.ackAll(bob, [a, gone, b, a], T0)).toEqual([
+          { deleted: true },
+          { deleted: false },
+          { deleted: true },
+          { deleted: false },
+        ]);
+        expect(await fetchAll(bob)).toEqual([]);
+        expect((await fetchAll(alice)).map((e) => e.id)).toEqual([receiptEntryId(bob, 'a')]);
+      });
+
       it('files no receipt when none was asked', async () => {
         await stored({ receipt: false });
         await store.ack(bob, messageEntryId(alice, 'm1'), T0);
