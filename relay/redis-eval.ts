@@ -77,9 +77,13 @@ export class Args {
   /** A non-negative integer, in decimal. */
   int(n: number): this {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a non-negative integer: ${n}`);
-    const length = digits(n);
+    const length = decimalLength(n);
     this.room(BULK_HEAD + length + CRLF_LENGTH);
-    this.at = writeCount(this.out, writeHead(this.out, this.at, length), n);
+    const out = this.out;
+    const at = writeDecimal(out, writeHead(out, this.at, length), n);
+    out[at] = 0x0d;
+    out[at + 1] = 0x0a;
+    this.at = at + CRLF_LENGTH;
     this.count++;
     return this;
   }
@@ -161,6 +165,41 @@ function digits(n: number): number {
     d++;
   }
   return d;
+}
+
+/*
+ * Decimal digits of a safe integer in int32 arithmetic: below 1e9 directly, above it as the
+ * part above 1e9 and then nine digits (a 13-digit time in milliseconds, say), rather than a
+ * floating-point division per digit.
+ */
+function decimalLength(n: number): number {
+  if (n >= 1e9) return 9 + decimalLength(Math.floor(n / 1e9));
+  let length = 1;
+  for (let m = n | 0; m >= 10; m = (m / 10) | 0) length++;
+  return length;
+}
+
+/** Writes the decimal digits of the safe non-negative integer `n` at `at`; returns the end. */
+function writeDecimal(out: Buffer, at: number, n: number): number {
+  if (n >= 1e9) {
+    const high = Math.floor(n / 1e9);
+    at = writeDecimal(out, at, high);
+    let low = (n - high * 1e9) | 0;
+    for (let i = at + 8; i >= at; i--) {
+      const q = (low / 10) | 0;
+      out[i] = 0x30 + low - q * 10;
+      low = q;
+    }
+    return at + 9;
+  }
+  let m = n | 0;
+  const end = at + decimalLength(m);
+  for (let i = end - 1; i >= at; i--) {
+    const q = (m / 10) | 0;
+    out[i] = 0x30 + m - q * 10;
+    m = q;
+  }
+  return end;
 }
 
 /** Writes '$', the decimal `length` and CRLF at `at`; returns the offset after them. */

@@ -36,6 +36,26 @@ describe('script call arguments (Args)', () => {
     expect(args.request('eval', lua)).toEqual(resp('eval', lua, ['one', '2']));
   });
 
+  it('writes every integer in decimal, across the digit counts and the 1e9 split', () => {
+    const numbers = [
+      0,
+      9,
+      10,
+      99,
+      100,
+      999_999_999,
+      1e9,
+      1e9 + 1,
+      1_000_000_009,
+      1_764_000_000_123,
+      2 ** 53 - 1,
+    ];
+    for (let n = 1; n < 2 ** 53; n = n * 7 + 3) numbers.push(n);
+    const args = new Args();
+    for (const n of numbers) args.int(n);
+    expect(args.request('evalsha', sha)).toEqual(resp('evalsha', sha, numbers.map(String)));
+  });
+
   it('refuses a number it cannot write as a non-negative integer', () => {
     for (const n of [-1, 1.5, Number.NaN, 2 ** 53]) expect(() => new Args().int(n)).toThrow(RangeError);
   });
