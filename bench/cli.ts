@@ -76,7 +76,8 @@ Scenarios
   latency      open loop at 5k msg/s, 20k msg/s, 20% and 50% of the bare limit: p50 p99 p99.9 max,
                and the generator's own lag (coordinated omission shows there)
   idle         idle authenticated connections (10k on one relay, 50k over four relays sharing Redis):
-               RSS and heap after GC per connection, connect-plus-authenticate rate
+               RSS and heap after GC per connection (1 s after the connect burst, and once the
+               relays' memory settled, up to 40 s later), connect-plus-authenticate rate
   drain        backlog for offline users (1 x 10k, 10k x 100), drained once they connect
   proximity    presence updates per second with matching: users in pods of 5 mutual friends
                (friend + consent frames), posting H3 cells in waves of connected users (100k users

@@ -13,7 +13,12 @@ import { startRelay } from './targets.js';
  * process may hold at most 20000 open files; they share one Redis, which is passby's scale-out
  * shape), load-generator processes of at most 10k connections each, several loopback source
  * addresses. Memory per connection = growth of RSS (and of heap after a full GC) over all relays,
- * divided by the connections that authenticated.
+ * divided by the connections that authenticated: one second after the connect burst, and again
+ * once the relays have settled. V8 keeps the heap it grew during the burst committed until its
+ * memory reducer runs, several seconds into idleness (then RSS fell from 10 to 3 KiB per
+ * connection at 10k, bench/RESULTS.md); "settled" is the first reading after which RSS stayed
+ * within 1% for SETTLE.polls one-second polls, at most SETTLE.maxPolls polls after the burst.
+ * The baseline before the connects is a settled reading too, so the two compare like with like.
  */
 export interface IdleFigures {
   connections: number;
@@ -24,6 +29,11 @@ export interface IdleFigures {
   connectPerSec: number;
   rssBytesPerConnection: number | null;
   heapBytesPerConnection: number | null;
+  /** The same, once RSS stopped moving (see above); null without relays of the bench's own. */
+  settledRssBytesPerConnection: number | null;
+  settledHeapBytesPerConnection: number | null;
+  /** When the settled reading was taken, in ms after the first one. */
+  settledAfterMs: number | null;
   redisBytesPerUser: number;
   /** CPU per connect-plus-authenticate: relays, Redis, load generator (with Ed25519 key generation). */
   relayCpuMicrosPerConnect: number | null;
@@ -32,6 +42,13 @@ export interface IdleFigures {
 }
 
 const PER_WORKER = 10_000;
+/**
+ * Steady polls: longer than V8 takes to start its memory reducer once allocation stops (5-7 s
+ * here), and the most polls. The quick run waits less (its sizes are not the target's, and it
+ * must stay under 3 minutes).
+ */
+const SETTLE = { polls: 10, maxPolls: 40 };
+const SETTLE_QUICK = { polls: 5, maxPolls: 10 };
 
 export async function runIdle(ctx: Context): Promise<IdleFigures[]> {
   const out: IdleFigures[] = [];
@@ -51,7 +68,9 @@ async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
       }
     }
     const urls = external ? [external] : relays.map((r) => r.url);
-    const before = await Promise.all(relays.map((r) => r.heap()));
+    // The baseline settled as well, so both readings compare like with like.
+    const polls = ctx.options.quick ? SETTLE_QUICK : SETTLE;
+    const before = (await settle(relays, await Promise.all(relays.map((r) => r.heap())), polls)).stats;
     const redisBefore = await redisMemory(ctx);
     const workers = Math.max(2, Math.ceil(c.connections / PER_WORKER));
     pool = await Pool.start(workers);
@@ -72,8 +91,11 @@ async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
     const redisAfter = await redisMemory(ctx);
     const ok = results.reduce((a, r) => a + r.ok, 0);
     const failures = results.reduce((a, r) => a + r.failures, 0);
-    const growth = (f: (h: HeapStats) => number) =>
-      relays.length === 0 || ok === 0 ? null : after.reduce((a, h, i) => a + f(h) - f(before[i]!), 0) / ok;
+    const growthOf = (stats: HeapStats[], f: (h: HeapStats) => number) =>
+      relays.length === 0 || ok === 0 ? null : stats.reduce((a, h, i) => a + f(h) - f(before[i]!), 0) / ok;
+    const growth = (f: (h: HeapStats) => number) => growthOf(after, f);
+    ctx.progress(`idle ${human(c.connections)}: waiting for the relays' memory to settle`);
+    const settled = await settle(relays, after, polls);
     const figures: IdleFigures = {
       connections: c.connections,
       relays: external ? 1 : c.relays,
@@ -83,6 +105,9 @@ async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
       connectPerSec: ok / (ms / 1000),
       rssBytesPerConnection: growth((h) => h.rss),
       heapBytesPerConnection: growth((h) => h.heapUsed),
+      settledRssBytesPerConnection: growthOf(settled.stats, (h) => h.rss),
+      settledHeapBytesPerConnection: growthOf(settled.stats, (h) => h.heapUsed),
+      settledAfterMs: relays.length === 0 ? null : settled.afterMs,
       redisBytesPerUser: ok > 0 && !external ? (redisAfter - redisBefore) / ok : Number.NaN,
       relayCpuMicrosPerConnect: external ? null : cpu.relay / ok,
       redisCpuMicrosPerConnect: cpu.redis / ok,
@@ -90,7 +115,8 @@ async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
     };
     ctx.progress(
       `idle ${human(c.connections)}: ${ok} authenticated at ${human(figures.connectPerSec)}/s, ` +
-        `${bytes(figures.rssBytesPerConnection)} RSS per connection; cpu per connect: relay ` +
+        `${bytes(figures.rssBytesPerConnection)} RSS per connection ` +
+        `(${bytes(figures.settledRssBytesPerConnection)} settled); cpu per connect: relay ` +
         `${micros(figures.relayCpuMicrosPerConnect)}, redis ${micros(figures.redisCpuMicrosPerConnect)}, ` +
         `generator ${micros(figures.generatorCpuMicrosPerConnect)} (with key generation)` +
         (failures ? `, ${failures} failed (${figures.firstError})` : ''),
@@ -106,4 +132,32 @@ async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
 async function redisMemory(ctx: Context): Promise<number> {
   const info = await ctx.db.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+}
+
+/**
+ * Polls the relays' memory once a second until their summed RSS has stayed within 1% of one
+ * reading for `polls.polls` polls (that reading is the result), or `polls.maxPolls` passed
+ * (the last one is). Nothing to wait for without relays of the bench's own.
+ */
+async function settle(
+  relays: ServerProcess[],
+  first: HeapStats[],
+  polls: { polls: number; maxPolls: number },
+): Promise<{ stats: HeapStats[]; afterMs: number }> {
+  if (relays.length === 0) return { stats: first, afterMs: 0 };
+  const start = Date.now();
+  const rss = (stats: HeapStats[]) => stats.reduce((a, h) => a + h.rss, 0);
+  let candidate = { stats: first, afterMs: 0 };
+  let steady = 0;
+  for (let poll = 1; poll <= polls.maxPolls; poll++) {
+    await sleep(1_000);
+    const stats = await Promise.all(relays.map((r) => r.heap()));
+    if (Math.abs(rss(stats) - rss(candidate.stats)) <= 0.01 * rss(candidate.stats)) {
+      if (++steady >= polls.polls) return candidate;
+    } else {
+      candidate = { stats, afterMs: Date.now() - start };
+      steady = 0;
+    }
+  }
+  return candidate;
 }

@@ -82,11 +82,28 @@ export function renderTable(r: Report): string {
       `${human(c.connectPerSec)}/s`,
       bytes(c.rssBytesPerConnection),
       bytes(c.heapBytesPerConnection),
+      bytes(c.settledRssBytesPerConnection),
+      bytes(c.settledHeapBytesPerConnection),
+      c.settledAfterMs === null ? '-' : `${(c.settledAfterMs / 1000).toFixed(0)} s`,
       bytes(c.redisBytesPerUser),
     ]);
     out.push(
+      '  RSS, heap: 1 s after the connect burst; settled: once RSS stopped moving (V8 releases what the',
+      '  burst grew when its memory reducer runs), with when that was',
       ...grid(
-        ['connections', 'relays', 'authed', 'failed', 'connect+auth', 'RSS', 'heap', 'redis/user'],
+        [
+          'connections',
+          'relays',
+          'authed',
+          'failed',
+          'connect+auth',
+          'RSS',
+          'heap',
+          'RSS settled',
+          'heap settled',
+          'after',
+          'redis/user',
+        ],
         rows,
       ),
     );
