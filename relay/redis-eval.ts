@@ -58,18 +58,13 @@ export class Args {
       this.room(BULK_HEAD + length + CRLF_LENGTH);
       const out = this.out;
       const start = this.at;
-      let at = writeHead(out, start, length);
+      const at = writeHead(out, start, length);
       for (let i = 0; i < length; i++) {
         const c = s.charCodeAt(i);
         if (c > 0x7f) return this.utf8(s, start);
         out[at + i] = c;
       }
-      at += length;
-      out[at] = 0x0d;
-      out[at + 1] = 0x0a;
-      this.at = at + CRLF_LENGTH;
-      this.count++;
-      return this;
+      return this.added(at + length);
     }
     return this.utf8(s, this.at);
   }
@@ -79,25 +74,14 @@ export class Args {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`not a non-negative integer: ${n}`);
     const length = decimalLength(n);
     this.room(BULK_HEAD + length + CRLF_LENGTH);
-    const out = this.out;
-    const at = writeDecimal(out, writeHead(out, this.at, length), n);
-    out[at] = 0x0d;
-    out[at + 1] = 0x0a;
-    this.at = at + CRLF_LENGTH;
-    this.count++;
-    return this;
+    return this.added(writeDecimal(this.out, writeHead(this.out, this.at, length), n));
   }
 
   bytes(b: Uint8Array): this {
     this.room(BULK_HEAD + b.length + CRLF_LENGTH);
-    let at = writeHead(this.out, this.at, b.length);
+    const at = writeHead(this.out, this.at, b.length);
     this.out.set(b, at);
-    at += b.length;
-    this.out[at] = 0x0d;
-    this.out[at + 1] = 0x0a;
-    this.at = at + CRLF_LENGTH;
-    this.count++;
-    return this;
+    return this.added(at + b.length);
   }
 
   /** The whole request: `name` (evalsha or eval), `body` (the SHA1 or the script), numkeys 0. */
@@ -114,12 +98,14 @@ export class Args {
     const length = Buffer.byteLength(s);
     this.at = start;
     this.room(BULK_HEAD + length + CRLF_LENGTH);
-    let at = writeHead(this.out, start, length);
+    const at = writeHead(this.out, start, length);
     this.out.write(s, at, length, 'utf8');
-    at += length;
-    this.out[at] = 0x0d;
-    this.out[at + 1] = 0x0a;
-    this.at = at + CRLF_LENGTH;
+    return this.added(at + length);
+  }
+
+  /** Ends the argument whose bytes end at `end`. */
+  private added(end: number): this {
+    this.at = crlf(this.out, end);
     this.count++;
     return this;
   }
@@ -156,15 +142,6 @@ export async function evalScript(redis: Redis, s: Script, args: Args, binary = f
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
     return redis.sendCommand(new PreparedCommand('eval', args.request('eval', s.lua), binary));
   }
-}
-
-function digits(n: number): number {
-  let d = 1;
-  while (n >= 10) {
-    n = Math.floor(n / 10);
-    d++;
-  }
-  return d;
 }
 
 /*
@@ -205,17 +182,11 @@ function writeDecimal(out: Buffer, at: number, n: number): number {
 /** Writes '$', the decimal `length` and CRLF at `at`; returns the offset after them. */
 function writeHead(out: Buffer, at: number, length: number): number {
   out[at] = 0x24; // '$'
-  return writeCount(out, at + 1, length);
+  return crlf(out, writeDecimal(out, at + 1, length));
 }
 
-/** Writes the decimal `n` and CRLF at `at`; returns the offset after them. */
-function writeCount(out: Buffer, at: number, n: number): number {
-  const end = at + digits(n);
-  for (let i = end - 1; i >= at; i--) {
-    out[i] = 0x30 + (n % 10);
-    n = Math.floor(n / 10);
-  }
-  out[end] = 0x0d;
-  out[end + 1] = 0x0a;
-  return end + 2;
+function crlf(out: Buffer, at: number): number {
+  out[at] = 0x0d;
+  out[at + 1] = 0x0a;
+  return at + CRLF_LENGTH;
 }
