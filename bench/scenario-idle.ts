@@ -93,7 +93,6 @@ async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
     const failures = results.reduce((a, r) => a + r.failures, 0);
     const growthOf = (stats: HeapStats[], f: (h: HeapStats) => number) =>
       relays.length === 0 || ok === 0 ? null : stats.reduce((a, h, i) => a + f(h) - f(before[i]!), 0) / ok;
-    const growth = (f: (h: HeapStats) => number) => growthOf(after, f);
     ctx.progress(`idle ${human(c.connections)}: waiting for the relays' memory to settle`);
     const settled = await settle(relays, after, polls);
     const figures: IdleFigures = {
@@ -103,8 +102,8 @@ async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
       failures,
       firstError: results.find((r) => r.firstError)?.firstError,
       connectPerSec: ok / (ms / 1000),
-      rssBytesPerConnection: growth((h) => h.rss),
-      heapBytesPerConnection: growth((h) => h.heapUsed),
+      rssBytesPerConnection: growthOf(after, (h) => h.rss),
+      heapBytesPerConnection: growthOf(after, (h) => h.heapUsed),
       settledRssBytesPerConnection: growthOf(settled.stats, (h) => h.rss),
       settledHeapBytesPerConnection: growthOf(settled.stats, (h) => h.heapUsed),
       settledAfterMs: relays.length === 0 ? null : settled.afterMs,

@@ -318,10 +318,10 @@ local function walk(uid)
       if tonumber(exp) > now then
         return tonumber(exp)
       end
-      local before = budget
-      if before <= 0 then
+      if budget <= 0 then
         return false
       end
+      local before = budget
       expire(uid, id)
       if budget == before then
         error('sweep: entry ' .. j .. ' of a mailbox was not removed')
