@@ -31,6 +31,8 @@ export class Hub {
   private readonly timer: ReturnType<typeof setInterval>;
   /** Where the safety pull goes on; a live iterator over byUser, restarted at its end. */
   private walk: Iterator<Attached> | undefined;
+  /** Users owed a re-read this tick, with the fraction left from earlier ticks. */
+  private credit = 0;
 
   constructor(
     private readonly store: Store,
@@ -83,7 +85,10 @@ export class Hub {
   /** One tick of the safety pull: the next share of users, so each comes once per period. */
   private safetyPull(): void {
     const ticks = Math.max(1, Math.floor(this.safetyPullMs / SAFETY_TICK_MS));
-    let due = Math.ceil(this.byUser.size / ticks);
+    // Fractions carry over, so a few users are each re-read once a period, not once a tick.
+    this.credit = Math.min(this.credit + this.byUser.size / ticks, this.byUser.size);
+    let due = Math.floor(this.credit);
+    this.credit -= due;
     while (due > 0) {
       this.walk ??= this.byUser.values();
       const next = this.walk.next();

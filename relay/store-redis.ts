@@ -209,15 +209,9 @@ export async function createRedisStore(options: {
   // Doorbells published while the subscriber was away are lost: once it is back, subscribe to
   // every watched user again and tell the relay, which re-reads each one's mailbox.
   const watched = new Set<string>();
+  // (Listened to after the first connect: every 'ready' from here on is a reconnect.)
   let reconnected: () => void = () => {};
-  let firstReady = true;
-  sub.on('ready', () => {
-    if (firstReady) {
-      firstReady = false;
-      return;
-    }
-    void resubscribe();
-  });
+  sub.on('ready', () => void resubscribe());
   async function resubscribe(): Promise<void> {
     try {
       const channels = [...watched].map((uid) => userKey(uid, 'bell'));
