@@ -168,8 +168,12 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   // Stalled readers: deliveries waiting for an ack for longer than the ack timeout (R3).
   const stallCheck = setInterval(
     () => {
-      const at = now();
-      for (const session of sessions) if (session.stalled(at)) session.close('slow_consumer');
+      try {
+        const at = now();
+        for (const session of sessions) if (session.stalled(at)) session.close('slow_consumer');
+      } catch (err) {
+        log.error({ err }, 'stall check failed');
+      }
     },
     Math.min(1_000, config.ackTimeoutMs),
   );

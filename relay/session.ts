@@ -145,10 +145,7 @@ export class Session implements Attached, Requester, Throttled {
     this.leave();
     this.out.flush(); // what this tick queued goes before the close frame
     this.socket.close(close, code);
-    const socket = this.socket;
-    setTimeout(() => {
-      if (socket.readyState !== socket.CLOSED) socket.terminate();
-    }, CLOSE_GRACE_MS).unref();
+    setTimeout(cutOff, CLOSE_GRACE_MS, this).unref();
   }
 
   /** Whether the socket is not being read (backpressure); the heartbeat does not count it dead. */
@@ -168,6 +165,13 @@ export class Session implements Attached, Requester, Throttled {
 
   ping(): void {
     if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+  }
+
+  /** The closing handshake did not finish in time: the peer is not reading (see close()). */
+  cutOff(): void {
+    if (this.socket.readyState === this.socket.CLOSED) return;
+    this.log.info({ unsentBytes: this.out.buffered }, 'closing handshake timed out: connection cut');
+    this.socket.terminate();
   }
 
   /** Drops a peer that stopped answering pings, without a closing handshake. */
@@ -578,6 +582,10 @@ export class Session implements Attached, Requester, Throttled {
     this.leave();
     this.log.info({ code, unacked: this.delivery?.unacked ?? 0 }, 'connection closed');
   }
+}
+
+function cutOff(session: Session): void {
+  session.cutOff();
 }
 
 /** Each socket's session, for the socket event handlers every connection shares (no closures
