@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import sodium from 'libsodium-wrappers';
 import { describe, expect, it } from 'vitest';
-import { authMessage, decodeRelayFrame, ERRORS, encodeFrame, toBase64url } from '../../protocol/index.js';
+import { ERRORS, encodeFrame } from '../../protocol/index.js';
 import { newIdentity, RawClient } from '../support/raw-client.js';
 import { RawSocket } from '../support/raw-socket.js';
 import { useRelay } from '../support/relay-fixture.js';
