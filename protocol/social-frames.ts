@@ -170,6 +170,21 @@ export const SOCIAL_LIMITS = {
   nearTokensPerSet: 7,
 } as const;
 
+/**
+ * The fields each v2 request may carry, by type. A Map: `t` is the client's string, and a plain
+ * object would answer "constructor" or "__proto__" with what Object.prototype holds.
+ */
+const SOCIAL_FIELDS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['friend', ['t', 'rid', 'op', 'id']],
+  ['consent', ['t', 'rid', 'id', 'proximity', 'autoAccept']],
+  ['friends', ['t', 'rid']],
+  ['discover', ['t', 'rid', 'phone']],
+  ['lookup', ['t', 'rid', 'phones']],
+  ['presence', ['t', 'rid', 'cell']],
+  ['blind', ['t', 'rid', 'sets']],
+  ['answer', ['t', 'rid', 'id', 'accept']],
+]);
+
 const isRid = (v: unknown): v is number => isSafeInt(v, 0, 2 ** 31);
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 
@@ -177,17 +192,7 @@ const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 export function validateSocialFrame(h: Record<string, unknown>): Decoded<SocialClientFrame> | undefined {
   const ref = isRid(h.rid) ? String(h.rid) : undefined;
   const bad = (what: string) => fail('invalid_field', `${String(h.t)}: ${what}`, ref);
-  const fields: Record<string, readonly string[]> = {
-    friend: ['t', 'rid', 'op', 'id'],
-    consent: ['t', 'rid', 'id', 'proximity', 'autoAccept'],
-    friends: ['t', 'rid'],
-    discover: ['t', 'rid', 'phone'],
-    lookup: ['t', 'rid', 'phones'],
-    presence: ['t', 'rid', 'cell'],
-    blind: ['t', 'rid', 'sets'],
-    answer: ['t', 'rid', 'id', 'accept'],
-  };
-  const allowed = fields[String(h.t)];
+  const allowed = typeof h.t === 'string' ? SOCIAL_FIELDS.get(h.t) : undefined;
   if (allowed === undefined) return undefined;
   const extra = onlyFields(h, allowed);
   if (extra) return bad(`unknown field "${extra.slice(0, 32)}"`);
