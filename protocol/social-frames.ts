@@ -187,6 +187,9 @@ const SOCIAL_FIELDS: ReadonlyMap<string, readonly string[]> = new Map([
 
 const isRid = (v: unknown): v is number => isSafeInt(v, 0, 2 ** 31);
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+/** A notice's entry ID, n:<user>:<tag> (PROTOCOL.md): the client acks it and keeps it as seen. */
+const isNoticeId = (v: unknown): v is string =>
+  typeof v === 'string' && ENTRY_ID_PATTERN.test(v) && v.startsWith('n:');
 
 /** Validates a v2 social frame from a client; `undefined` when `t` is not one of them. */
 export function validateSocialFrame(h: Record<string, unknown>): Decoded<SocialClientFrame> | undefined {
@@ -365,7 +368,7 @@ export function validateSocialRelayFrame(h: Record<string, unknown>): Decoded<So
       };
     }
     case 'notice': {
-      if (typeof h.id !== 'string' || h.id.length > 128 || !isUserId(h.user)) return bad('id or user');
+      if (!isNoticeId(h.id) || !isUserId(h.user)) return bad('id or user');
       if (h.kind === 'friend' && (h.state === 'incoming' || h.state === 'friend' || h.state === 'removed')) {
         return { ok: true, frame: { t: 'notice', id: h.id, kind: 'friend', user: h.user, state: h.state } };
       }

@@ -65,6 +65,7 @@ function fits(frame: object, s: Shape): boolean {
   return true;
 }
 
+const noticeId: Check = (v) => entry(v) && (v as string).startsWith('n:');
 const stored = { to: uid, mid, exp: time, dup: bool };
 const limits = record({
   maxBodyBytes: count,
@@ -217,14 +218,14 @@ const RELAY = new Map<string, Shape[]>([
     [
       shape({
         t: anyText,
-        id: (v) => typeof v === 'string' && v.length <= 128,
+        id: noticeId,
         kind: oneOf('friend'),
         user: uid,
         state: oneOf('incoming', 'friend', 'removed'),
       }),
       shape({
         t: anyText,
-        id: (v) => typeof v === 'string' && v.length <= 128,
+        id: noticeId,
         kind: oneOf('nearby'),
         user: uid,
         since: time,
@@ -232,7 +233,7 @@ const RELAY = new Map<string, Shape[]>([
       }),
       shape({
         t: anyText,
-        id: (v) => typeof v === 'string' && v.length <= 128,
+        id: noticeId,
         kind: oneOf('contact'),
         user: uid,
         ticket: nullable(token),
