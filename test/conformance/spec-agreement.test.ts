@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { useRelay } from '../support/relay-fixture.js';
+import { type Keys, makeKeys, request, WireClient } from './wire.js';
+
+/*
+ * Conformance to protocol/PROTOCOL.md on the points where a client written from the document alone
+ * once found the relay saying something else: canonical user IDs, a badly encoded auth answer,
+ * the `ref` of every refusal, friend requests (to an unknown ID, and declined). Client of ./wire.ts.
+ */
+
+const fixture = useRelay({ relayId: 'conformance.test' });
+const url = () => fixture.relay.url;
+
+async function loginV2(keys: Keys): Promise<WireClient> {
+  const { client, version } = await WireClient.login(url(), keys, [2, 1]);
+  expect(version).toBe(2);
+  await client.next('drained');
+  return client;
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * The same 16 bytes as `id`, spelled with a stray low bit in the last character: a lenient
+ * decoder (Node's Buffer among them) reads it as `id`; "Conventions" says base64url is canonical.
+ */
+function strayBits(id: string): string {
+  return id.slice(0, 21) + ALPHABET[ALPHABET.indexOf(id[21]!) | 1];
+}
+
+describe('Identifiers and limits: a user ID is canonical base64url', () => {
+  it('answers invalid_field, never unknown_recipient or a null key, for an ID with stray low bits', async () => {
+    const [alice, bob] = await Promise.all([makeKeys(), makeKeys()]);
+    const b = await loginV2(bob);
+    const a = await loginV2(alice);
+    const stray = strayBits(bob.id);
+    expect(Buffer.from(stray, 'base64url').equals(Buffer.from(bob.id, 'base64url'))).toBe(true);
+
+    a.send({ t: 'send', to: stray, mid: 'stray-1' }, new Uint8Array([1]));
+    expect((await a.next('error')).header).toMatchObject({ code: 'invalid_field', ref: 'stray-1' });
+    a.send({ t: 'keys', rid: 5, ids: [stray] });
+    expect((await a.next('error')).header).toMatchObject({ code: 'invalid_field', ref: '5' });
+    expect(await request(a, { t: 'friend', op: 'request', id: stray })).toMatchObject({
+      t: 'error',
+      code: 'invalid_field',
+    });
+    expect(await request(a, { t: 'consent', id: stray, proximity: true, autoAccept: false })).toMatchObject({
+      t: 'error',
+      code: 'invalid_field',
+    });
+    a.send({ t: 'share', to: stray, mid: 'stray-s', parts: 1 }, new Uint8Array([1]));
+    expect((await a.next('error')).header).toMatchObject({ code: 'invalid_field', ref: 'stray-s' });
+    // The canonical spelling of the same bytes is the user.
+    a.send({ t: 'keys', rid: 6, ids: [bob.id] });
+    expect((await a.next('keys')).header.keys).toEqual({ [bob.id]: bob.pk });
+    expect(a.closed).toBeUndefined();
+    await Promise.all([a.close(), b.close()]);
+  });
+});
