@@ -14,7 +14,7 @@ import {
   type SocialClientFrame,
   SUPPORTED_VERSIONS,
 } from '../protocol/index.js';
-import { newNonce, verifyAuth } from './auth.js';
+import { isAuthAnswer, newNonce, verifyAuth } from './auth.js';
 import { clientLimits, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { entryFrame } from './entry-frame.js';
@@ -141,6 +141,8 @@ export class Session implements Attached, Requester {
     if (this.phase === 'closed') return;
     if (!isBinary) return this.reject('malformed_frame', 'frames must be binary WebSocket messages');
     const decoded = decodeClientFrame(data);
+    if (!decoded.ok && this.phase === 'auth' && isAuthAnswer(data))
+      return this.authFailed('auth_failed', 'the answer does not validate');
     if (!decoded.ok) return this.reject(decoded.code, decoded.message, decoded.ref);
     this.dispatch(decoded.frame);
   }
@@ -194,12 +196,8 @@ export class Session implements Attached, Requester {
   private async onAuth(frame: AuthFrame): Promise<void> {
     const { config, now, store, hub, metrics } = this.deps;
     const outcome = verifyAuth(frame, config.relayId, this.nonce, now(), config.authSkewMs);
-    this.nonce = ''; // single use, whatever the outcome
-    if (!outcome.ok) {
-      metrics.authFailures++;
-      this.log.info({ reason: outcome.reason }, 'authentication failed');
-      return this.close(outcome.code);
-    }
+    if (!outcome.ok) return this.authFailed(outcome.code, outcome.reason);
+    this.nonce = ''; // single use
     this.phase = 'opening';
     clearTimeout(this.authTimer);
     this.authTimer = undefined;
@@ -221,6 +219,14 @@ export class Session implements Attached, Requester {
     this.send({ t: 'welcome', id: this.uid, limits: clientLimits(this.deps.config) });
     this.delivery = new Delivery(this, store, config.deliveryWindow, now);
     this.delivery.start();
+  }
+
+  /** An answer to the challenge failed: its nonce is spent, whatever the failure (R2). */
+  private authFailed(code: ErrorCode, reason: string): void {
+    this.nonce = '';
+    this.deps.metrics.authFailures++;
+    this.log.info({ reason }, 'authentication failed');
+    this.close(code);
   }
 
   /*

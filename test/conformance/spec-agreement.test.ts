@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useRelay } from '../support/relay-fixture.js';
-import { type Keys, makeKeys, request, WireClient } from './wire.js';
+import { authSignature, type Keys, makeKeys, request, WireClient } from './wire.js';
 
 /*
  * Conformance to protocol/PROTOCOL.md on the points where a client written from the document alone
@@ -56,4 +56,35 @@ describe('Identifiers and limits: a user ID is canonical base64url', () => {
     expect(a.closed).toBeUndefined();
     await Promise.all([a.close(), b.close()]);
   });
+});
+
+describe('Connect and authenticate: a badly encoded answer fails and spends the nonce', () => {
+  const answers: [string, (keys: Keys, nonce: string, ts: number) => Record<string, unknown>][] = [
+    ['a signature one character short', (k, n, ts) => ({ pk: k.pk, ts, sig: sigFor(k, n, ts).slice(1) })],
+    [
+      'a signature with a character outside base64url',
+      (k, n, ts) => ({ pk: k.pk, ts, sig: `!${sigFor(k, n, ts).slice(1)}` }),
+    ],
+    ['a signature with stray low bits', (k, n, ts) => ({ pk: k.pk, ts, sig: strayLast(sigFor(k, n, ts)) })],
+    ['a public key of the wrong length', (k, n, ts) => ({ pk: `${k.pk}AAAA`, ts, sig: sigFor(k, n, ts) })],
+    ['a signature that is not a string', (k, _n, ts) => ({ pk: k.pk, ts, sig: 64 })],
+  ];
+  let keysForSig: Keys;
+  const sigFor = (keys: Keys, nonce: string, ts: number) =>
+    authSignature(keys, 'conformance.test', nonce, ts);
+  /** The last character with its low bit set: 64 bytes leave 4 stray bits in 86 characters. */
+  const strayLast = (text: string) => text.slice(0, -1) + ALPHABET[ALPHABET.indexOf(text.at(-1)!) | 1];
+
+  for (const [what, answer] of answers) {
+    it(`closes 4001 on ${what}, and a correct answer to the same nonce right after gets no welcome`, async () => {
+      keysForSig ??= await makeKeys();
+      const keys = keysForSig;
+      const { client, nonce } = await WireClient.challenged(url());
+      const ts = Date.now();
+      client.send({ t: 'auth', ...answer(keys, nonce, ts) });
+      client.send({ t: 'auth', pk: keys.pk, ts, sig: sigFor(keys, nonce, ts) });
+      expect(await client.closedWith()).toEqual({ code: 4001, reason: 'auth_failed' });
+      expect(client.frames.map((f) => f.header.t)).toEqual([]);
+    });
+  }
 });
