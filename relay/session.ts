@@ -494,10 +494,10 @@ function onSocketError(this: WebSocket, err: Error): void {
   sessionOf.get(this)?.log.warn({ err }, 'socket error');
 }
 
-/** The reference an error answer carries for a frame: the send's mid or the request's rid. */
+/** The reference an error answer carries for a frame: the send's or share's mid, a request's rid. */
 function refOf(frame: ClientFrame): string | undefined {
-  if (frame.t === 'send') return frame.mid;
-  if (frame.t === 'keys') return String(frame.rid);
+  if (frame.t === 'send' || frame.t === 'share') return frame.mid;
+  if ('rid' in frame) return String(frame.rid);
   if (frame.t === 'ack' && 'id' in frame) return frame.id;
   return undefined;
 }

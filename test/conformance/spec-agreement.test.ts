@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useRelay } from '../support/relay-fixture.js';
-import { authSignature, type Keys, makeKeys, request, WireClient } from './wire.js';
+import { authSignature, encode, type Header, type Keys, makeKeys, request, WireClient } from './wire.js';
 
 /*
  * Conformance to protocol/PROTOCOL.md on the points where a client written from the document alone
@@ -87,4 +87,42 @@ describe('Connect and authenticate: a badly encoded answer fails and spends the 
       expect(client.frames.map((f) => f.header.t)).toEqual([]);
     });
   }
+});
+
+describe('Error codes: a refusal names the frame it answers', () => {
+  it('carries the rid of a refused keys frame, also when the refusal is for its body or a field', async () => {
+    const keys = await makeKeys();
+    const { client } = await WireClient.login(url(), keys, [2, 1]);
+    const cases: [Uint8Array, string][] = [
+      [encode({ t: 'keys', rid: 11, ids: [keys.id] }, new Uint8Array([1])), '11'],
+      [encode({ t: 'keys', rid: 12, ids: [] }), '12'],
+      [encode({ t: 'keys', rid: 13, ids: [keys.id], extra: true }), '13'],
+      [encode({ t: 'friends', rid: 14 }, new Uint8Array([1])), '14'],
+      [encode({ t: 'friend', rid: 15, op: 'request', id: keys.id }, new Uint8Array([1])), '15'],
+    ];
+    for (const [data, ref] of cases) {
+      client.ws.send(data);
+      const { header } = await client.next('error');
+      expect(header, `ref ${ref}`).toMatchObject({ code: 'invalid_field', ref });
+    }
+    await client.close();
+  });
+
+  it('carries the rid or mid of a request refused before welcome', async () => {
+    const keys = await makeKeys();
+    const client = await WireClient.open(url());
+    const early: [Header, string][] = [
+      [{ t: 'keys', rid: 21, ids: [keys.id] }, '21'],
+      [{ t: 'friends', rid: 22 }, '22'],
+      [{ t: 'friend', rid: 23, op: 'request', id: keys.id }, '23'],
+      [{ t: 'lookup', rid: 24, phones: ['+4915112345678'] }, '24'],
+    ];
+    for (const [header, ref] of early) {
+      client.send(header);
+      expect((await client.next('error')).header, header.t).toMatchObject({ code: 'auth_required', ref });
+    }
+    client.send({ t: 'share', to: keys.id, mid: 'early-share', parts: 1 }, new Uint8Array([1]));
+    expect((await client.next('error')).header).toMatchObject({ code: 'auth_required', ref: 'early-share' });
+    await client.close();
+  });
 });
