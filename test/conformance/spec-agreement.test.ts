@@ -126,3 +126,66 @@ describe('Error codes: a refusal names the frame it answers', () => {
     await client.close();
   });
 });
+
+describe('Version 2: friend requests', () => {
+  it('answers a friend request to an ID nobody authenticated with unknown_recipient and its rid', async () => {
+    const keys = await makeKeys();
+    const client = await loginV2(keys);
+    const nobody = (await makeKeys()).id;
+    expect(await request(client, { t: 'friend', op: 'request', id: nobody })).toMatchObject({
+      t: 'error',
+      code: 'unknown_recipient',
+      retry: false,
+    });
+    await client.close();
+  });
+
+  it('keeps a declined request outgoing for the requester, who is not told; a request back makes friends', async () => {
+    const [alice, bob] = await Promise.all([makeKeys(), makeKeys()]);
+    const [a, b] = await Promise.all([loginV2(alice), loginV2(bob)]);
+    expect(await request(a, { t: 'friend', op: 'request', id: bob.id })).toMatchObject({ t: 'ok' });
+    const incoming = await b.next('notice');
+    b.send({ t: 'ack', id: incoming.header.id });
+    expect(await request(b, { t: 'friend', op: 'decline', id: alice.id })).toMatchObject({ t: 'ok' });
+
+    expect((await request(a, { t: 'friends' })).friends).toEqual([
+      { id: bob.id, state: 'outgoing', proximity: false, autoAccept: false },
+    ]);
+    expect((await request(b, { t: 'friends' })).friends).toEqual([]);
+    // Asking again changes nothing and tells bob nothing; declining twice finds no request.
+    expect(await request(a, { t: 'friend', op: 'request', id: bob.id })).toMatchObject({ t: 'ok' });
+    expect(await request(b, { t: 'friend', op: 'decline', id: alice.id })).toMatchObject({
+      t: 'error',
+      code: 'no_request',
+    });
+    expect(await request(b, { t: 'friend', op: 'accept', id: alice.id })).toMatchObject({
+      t: 'error',
+      code: 'no_request',
+    });
+    expect(a.frames.filter((f) => f.header.t === 'notice')).toEqual([]);
+    expect(b.frames.filter((f) => f.header.t === 'notice')).toEqual([]);
+
+    // Bob changes his mind: alice's request still stands, so they are friends at once.
+    expect(await request(b, { t: 'friend', op: 'request', id: alice.id })).toMatchObject({ t: 'ok' });
+    const told = await a.next('notice');
+    expect(told.header).toMatchObject({ kind: 'friend', user: bob.id, state: 'friend' });
+    expect((await request(a, { t: 'friends' })).friends).toMatchObject([{ id: bob.id, state: 'friend' }]);
+    expect((await request(b, { t: 'friends' })).friends).toMatchObject([{ id: alice.id, state: 'friend' }]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('lets the requester withdraw a declined request, leaving neither side a link', async () => {
+    const [alice, bob] = await Promise.all([makeKeys(), makeKeys()]);
+    const [a, b] = await Promise.all([loginV2(alice), loginV2(bob)]);
+    await request(a, { t: 'friend', op: 'request', id: bob.id });
+    expect(await request(b, { t: 'friend', op: 'decline', id: alice.id })).toMatchObject({ t: 'ok' });
+    expect(await request(a, { t: 'friend', op: 'remove', id: bob.id })).toMatchObject({ t: 'ok' });
+    expect((await request(a, { t: 'friends' })).friends).toEqual([]);
+    expect((await request(b, { t: 'friends' })).friends).toEqual([]);
+    expect(await request(b, { t: 'friend', op: 'remove', id: alice.id })).toMatchObject({
+      t: 'error',
+      code: 'not_friends',
+    });
+    await Promise.all([a.close(), b.close()]);
+  });
+});
