@@ -1,3 +1,4 @@
+import { latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import { useRelay } from '../support/relay-fixture.js';
 import { authSignature, encode, type Header, type Keys, makeKeys, request, WireClient } from './wire.js';
@@ -5,10 +6,12 @@ import { authSignature, encode, type Header, type Keys, makeKeys, request, WireC
 /*
  * Conformance to protocol/PROTOCOL.md on the points where a client written from the document alone
  * once found the relay saying something else: canonical user IDs, a badly encoded auth answer,
- * the `ref` of every refusal, friend requests (to an unknown ID, and declined). Client of ./wire.ts.
+ * the `ref` of every refusal, friend requests (to an unknown ID, and declined); and on what it
+ * once left unsaid: the entry ID of an offer, the range of `parts`, acks of notices and offers,
+ * "once per encounter". Client of ./wire.ts.
  */
 
-const fixture = useRelay({ relayId: 'conformance.test' });
+const fixture = useRelay({ relayId: 'conformance.test', presenceIntervalMs: 0 });
 const url = () => fixture.relay.url;
 
 async function loginV2(keys: Keys): Promise<WireClient> {
@@ -187,5 +190,116 @@ describe('Version 2: friend requests', () => {
       code: 'not_friends',
     });
     await Promise.all([a.close(), b.close()]);
+  });
+});
+
+describe('Version 2: shares, notices and encounters', () => {
+  it('names an offer m:<sender>:<share mid>, takes parts 1-4096, and rejects an offer that is acked', async () => {
+    const [alice, bob] = await Promise.all([makeKeys(), makeKeys()]);
+    const [a, b] = await Promise.all([loginV2(alice), loginV2(bob)]);
+    a.send({ t: 'send', to: bob.id, mid: 'p1', offer: 'S1' }, new Uint8Array([1, 2]));
+    expect((await a.next('stored')).header).toMatchObject({ mid: 'p1', dup: false });
+    for (const parts of [0, 4097, 1.5]) {
+      a.send({ t: 'share', to: bob.id, mid: 'S1', parts }, new Uint8Array([9]));
+      expect((await a.next('error')).header, `parts ${parts}`).toMatchObject({
+        code: 'invalid_field',
+        ref: 'S1',
+      });
+    }
+    a.send({ t: 'share', to: bob.id, mid: 'S1', parts: 2 }, new Uint8Array([9]));
+    expect((await a.next('error')).header).toMatchObject({
+      code: 'share_incomplete',
+      ref: 'S1',
+      retry: true,
+    });
+    a.send({ t: 'share', to: bob.id, mid: 'S1', parts: 1, receipt: true }, new Uint8Array([9, 9]));
+    expect((await a.next('stored')).header).toMatchObject({ mid: 'S1', dup: false });
+
+    const offer = await b.next('offer');
+    expect(offer.header).toMatchObject({
+      id: `m:${alice.id}:S1`,
+      from: alice.id,
+      mid: 'S1',
+      parts: 1,
+      auto: false,
+    });
+    expect([...offer.body]).toEqual([9, 9]);
+    b.send({ t: 'ack', id: offer.header.id });
+    expect((await a.next('receipt')).header).toMatchObject({
+      id: `r:${bob.id}:S1`,
+      to: bob.id,
+      mid: 'S1',
+      status: 'rejected',
+    });
+    expect(await request(b, { t: 'answer', id: offer.header.id, accept: true })).toMatchObject({
+      code: 'unknown_offer',
+    });
+    expect(b.frames.filter((f) => f.header.t === 'msg')).toEqual([]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('delivers the parts of an answered offer as messages, with no ack needed for the offer', async () => {
+    const [alice, bob] = await Promise.all([makeKeys(), makeKeys()]);
+    const [a, b] = await Promise.all([loginV2(alice), loginV2(bob)]);
+    for (const mid of ['q1', 'q2']) {
+      a.send({ t: 'send', to: bob.id, mid, offer: 'S2' }, new Uint8Array([3]));
+      await a.next('stored', (f) => f.header.mid === mid);
+    }
+    a.send({ t: 'share', to: bob.id, mid: 'S2', parts: 2 }, new Uint8Array([4]));
+    await a.next('stored', (f) => f.header.mid === 'S2');
+    const offer = await b.next('offer');
+    expect(offer.header.id).toBe(`m:${alice.id}:S2`);
+    expect(await request(b, { t: 'answer', id: offer.header.id, accept: true })).toMatchObject({ t: 'ok' });
+    const parts = [await b.next('msg'), await b.next('msg')].map((f) => f.header);
+    expect(parts).toMatchObject([
+      { id: `m:${alice.id}:q1`, mid: 'q1' },
+      { id: `m:${alice.id}:q2`, mid: 'q2' },
+    ]);
+    for (const part of parts) b.send({ t: 'ack', id: part.id });
+    // One connection's frames are handled in turn: once this answers, the acks went to the store.
+    await request(b, { t: 'friends' });
+    await b.close();
+    // After a reconnect nothing of the share comes again: the answer removed the offer.
+    const again = await loginV2(bob);
+    expect(again.frames.filter((f) => f.header.t !== 'drained')).toEqual([]);
+    await Promise.all([a.close(), again.close()]);
+  });
+
+  it('tells two friends in range once per encounter, and takes the acks of the notices', async () => {
+    const [alice, bob] = await Promise.all([makeKeys(), makeKeys()]);
+    const [a, b] = await Promise.all([loginV2(alice), loginV2(bob)]);
+    await request(a, { t: 'friend', op: 'request', id: bob.id });
+    const asked = await b.next('notice');
+    b.send({ t: 'ack', id: asked.header.id });
+    await request(b, { t: 'friend', op: 'accept', id: alice.id });
+    const accepted = await a.next('notice');
+    a.send({ t: 'ack', id: accepted.header.id });
+    for (const [client, other] of [
+      [a, bob],
+      [b, alice],
+    ] as const) {
+      await request(client, { t: 'consent', id: other.id, proximity: true, autoAccept: false });
+    }
+    const cell = latLngToCell(48.8584, 2.2945, 10);
+    expect(await request(a, { t: 'presence', cell })).toMatchObject({ t: 'ok' });
+    expect(await request(b, { t: 'presence', cell })).toMatchObject({ t: 'ok' });
+    const nearby = await a.next('notice');
+    expect(nearby.header).toMatchObject({ kind: 'nearby', user: bob.id });
+    expect(String(nearby.header.id)).toMatch(new RegExp(`^n:${bob.id}:`));
+    a.send({ t: 'ack', id: nearby.header.id });
+
+    // More matches within the encounter: no more notices. A message filed after them comes next.
+    expect(await request(a, { t: 'presence', cell })).toMatchObject({ t: 'ok' });
+    expect(await request(b, { t: 'presence', cell })).toMatchObject({ t: 'ok' });
+    b.send({ t: 'send', to: alice.id, mid: 'after' }, new Uint8Array([1]));
+    await b.next('stored');
+    const next = await a.nextWhere((f) => f.header.t === 'msg' || f.header.t === 'notice');
+    expect(next.header).toMatchObject({ t: 'msg', mid: 'after' });
+    a.send({ t: 'ack', id: next.header.id });
+    await request(a, { t: 'friends' });
+    await a.close();
+    const again = await loginV2(alice);
+    expect(again.frames.filter((f) => f.header.t !== 'drained')).toEqual([]);
+    await Promise.all([again.close(), b.close()]);
   });
 });
