@@ -61,6 +61,21 @@ describe('Identifiers and limits: a user ID is canonical base64url', () => {
   });
 });
 
+describe('Identifiers and limits: a blind-mode token is canonical base64url', () => {
+  it('answers invalid_field for a token with stray low bits, and takes its canonical spelling', async () => {
+    const keys = await makeKeys();
+    const client = await loginV2(keys);
+    const token = Buffer.alloc(16, 7).toString('base64url');
+    const set = (at: string) => ({ at, near: Array(7).fill(token) });
+    expect(await request(client, { t: 'blind', sets: [set(strayBits(token))] })).toMatchObject({
+      t: 'error',
+      code: 'invalid_field',
+    });
+    expect(await request(client, { t: 'blind', sets: [set(token)] })).toMatchObject({ t: 'ok' });
+    await client.close();
+  });
+});
+
 describe('Connect and authenticate: a badly encoded answer fails and spends the nonce', () => {
   const answers: [string, (keys: Keys, nonce: string, ts: number) => Record<string, unknown>][] = [
     ['a signature one character short', (k, n, ts) => ({ pk: k.pk, ts, sig: sigFor(k, n, ts).slice(1) })],
