@@ -25,13 +25,20 @@ export function validateClientFrame(h: Record<string, unknown>, body: Uint8Array
     case 'share':
       return validateShare(h, body);
     case 'keys':
-      return noBody(body, validateKeysRequest(h));
+      return requestNoBody(body, validateKeysRequest(h));
     default:
-      return noBody(
+      return requestNoBody(
         body,
         validateSocialFrame(h) ?? fail('unknown_type', `unknown frame type "${String(h.t).slice(0, 32)}"`),
       );
   }
+}
+
+/** noBody for a request: a refused body still names the request's `rid`, as every refusal of it does. */
+function requestNoBody<F extends { rid: number }>(body: Uint8Array, result: Decoded<F>): Decoded<F> {
+  const checked = noBody(body, result);
+  if (checked.ok || !result.ok) return checked;
+  return { ...checked, ref: String(result.frame.rid) };
 }
 
 function validateHello(h: Record<string, unknown>): Decoded<HelloFrame> {

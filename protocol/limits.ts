@@ -21,8 +21,12 @@ export const LIMITS = {
 /** Largest WebSocket message a relay must accept: length prefix + header + body. */
 export const MAX_FRAME_BYTES = 2 + LIMITS.maxHeaderBytes + LIMITS.maxBodyBytes;
 
-/** A user ID: 16 bytes (BLAKE2b-128 of the public key) in base64url without padding. */
-export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+/**
+ * A user ID: 16 bytes (BLAKE2b-128 of the public key) in canonical base64url without padding. Its
+ * 22 characters carry 132 bits, so the last one's 4 low bits are stray and must be zero: it is
+ * A, Q, g or w. Each ID has one spelling, so two spellings never name two mailboxes.
+ */
+export const USER_ID_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 
 /** A message ID chosen by the sender. */
 export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -31,7 +35,7 @@ export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  * A mailbox entry ID as the relay hands it out: `m:<sender>:<mid>` (message), `r:<recipient>:<mid>`
  * (receipt) or `n:<user>:<tag>` (notice, protocol v2).
  */
-export const ENTRY_ID_PATTERN = /^[mrn]:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{1,64}$/;
+export const ENTRY_ID_PATTERN = /^[mrn]:[A-Za-z0-9_-]{21}[AQgw]:[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * `items` in runs of at most `size` (version 3 batches: acks and stored confirmations per frame);

@@ -154,8 +154,8 @@ export type SocialRelayFrame = OkFrame | FriendsReplyFrame | LookupReplyFrame | 
 export const E164_PATTERN = /^\+[1-9]\d{7,14}$/;
 /** An H3 index of resolution 10 as h3-js spells it. */
 export const CELL_PATTERN = /^8a[0-9a-f]{13}$/;
-/** A blind-mode token: 16 bytes in base64url. */
-export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+/** A blind-mode token or a look-up ticket: 16 bytes in canonical base64url, as a user ID. */
+export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 
 export const SOCIAL_LIMITS = {
   maxLookupPhones: 64,

@@ -8,6 +8,7 @@ import {
   NONCE_BYTES,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
+  splitFrame,
   toBase64url,
   USER_ID_HASH_BYTES,
   userIdFromDigest,
@@ -57,4 +58,14 @@ export function verifyAuth(
   }
   if (!valid) return { ok: false, code: 'auth_failed', reason: 'signature does not verify' };
   return { ok: true, uid: userIdOf(pk) };
+}
+
+/**
+ * Whether a frame that failed validation was meant as an `auth` answer. In the auth phase such a
+ * frame is a failed answer like a bad signature (PROTOCOL.md, "Connect and authenticate"): it
+ * spends the nonce and closes with auth_failed, rather than leaving the nonce open to a second try.
+ */
+export function isAuthAnswer(data: Uint8Array): boolean {
+  const split = splitFrame(data);
+  return !('ok' in split) && split.header.t === 'auth';
 }

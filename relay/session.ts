@@ -14,7 +14,7 @@ import {
   type SocialClientFrame,
   SUPPORTED_VERSIONS,
 } from '../protocol/index.js';
-import { newNonce, verifyAuth } from './auth.js';
+import { isAuthAnswer, newNonce, verifyAuth } from './auth.js';
 import { clientLimits, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { entryFrame } from './entry-frame.js';
@@ -189,6 +189,8 @@ export class Session implements Attached, Requester, Throttled {
     try {
       if (!isBinary) return this.reject('malformed_frame', 'frames must be binary WebSocket messages');
       const decoded = decodeClientFrame(data);
+      if (!decoded.ok && this.phase === 'auth' && isAuthAnswer(data))
+        return this.authFailed('auth_failed', 'the answer does not validate');
       if (!decoded.ok) return this.reject(decoded.code, decoded.message, decoded.ref);
       this.dispatch(decoded.frame);
     } catch (err) {
@@ -294,12 +296,8 @@ export class Session implements Attached, Requester, Throttled {
   private async onAuth(frame: AuthFrame): Promise<void> {
     const { config, now, store, hub, metrics } = this.deps;
     const outcome = verifyAuth(frame, config.relayId, this.nonce, now(), config.authSkewMs);
-    this.nonce = ''; // single use, whatever the outcome
-    if (!outcome.ok) {
-      metrics.authFailures++;
-      this.log.info({ reason: outcome.reason }, 'authentication failed');
-      return this.close(outcome.code);
-    }
+    if (!outcome.ok) return this.authFailed(outcome.code, outcome.reason);
+    this.nonce = ''; // single use
     this.phase = 'opening';
     clearTimeout(this.authTimer);
     this.authTimer = undefined;
@@ -321,6 +319,14 @@ export class Session implements Attached, Requester, Throttled {
     this.send({ t: 'welcome', id: this.uid, limits: clientLimits(this.deps.config) });
     this.delivery = new Delivery(this, store, config.deliveryWindow, now);
     this.delivery.start();
+  }
+
+  /** An answer to the challenge failed: its nonce is spent, whatever the failure (R2). */
+  private authFailed(code: ErrorCode, reason: string): void {
+    this.nonce = '';
+    this.deps.metrics.authFailures++;
+    this.log.info({ reason }, 'authentication failed');
+    this.close(code);
   }
 
   /*
@@ -616,10 +622,10 @@ function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
   else session.log.warn({ err }, 'socket error');
 }
 
-/** The reference an error answer carries for a frame: the send's mid or the request's rid. */
+/** The reference an error answer carries for a frame: the send's or share's mid, a request's rid. */
 function refOf(frame: ClientFrame): string | undefined {
-  if (frame.t === 'send') return frame.mid;
-  if (frame.t === 'keys') return String(frame.rid);
+  if (frame.t === 'send' || frame.t === 'share') return frame.mid;
+  if ('rid' in frame) return String(frame.rid);
   if (frame.t === 'ack' && 'id' in frame) return frame.id;
   return undefined;
 }

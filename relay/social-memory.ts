@@ -16,7 +16,11 @@ import type { Consent, LookupResult, PendingMatch, Presence, SocialStore } from 
  * match filed by the user who then becomes discoverable under that hash is not returned to them.
  */
 
-type Link = { state: 'incoming' | 'outgoing' } | ({ state: 'friend' } & Consent);
+/**
+ * One side of a link. 'declined' is the decliner's side of a request it declined: hidden from its
+ * list, while the requester's side stays 'outgoing' (the requester is not told).
+ */
+type Link = { state: 'incoming' | 'outgoing' | 'declined' } | ({ state: 'friend' } & Consent);
 
 interface Timed<T> {
   value: T;
@@ -128,7 +132,7 @@ export function createMemorySocialStore(): SocialStore {
     async requestFriend(from, to) {
       const existing = link(from, to);
       if (existing?.state === 'friend' || existing?.state === 'outgoing') return 'already';
-      if (existing?.state === 'incoming') {
+      if (existing?.state === 'incoming' || existing?.state === 'declined') {
         befriend(from, to);
         return 'friends';
       }
@@ -145,8 +149,7 @@ export function createMemorySocialStore(): SocialStore {
 
     async declineFriend(uid, other) {
       if (link(uid, other)?.state !== 'incoming') return false;
-      unlink(uid, other);
-      unlink(other, uid);
+      setLink(uid, other, { state: 'declined' });
       return true;
     },
 
@@ -173,6 +176,7 @@ export function createMemorySocialStore(): SocialStore {
     async friends(uid) {
       const out: FriendInfo[] = [];
       for (const [id, found] of links.get(uid) ?? []) {
+        if (found.state === 'declined') continue;
         const on = found.state === 'friend';
         out.push({
           id,

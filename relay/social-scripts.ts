@@ -33,8 +33,9 @@ end
 
 /**
  * ARGV: prefix, op, uid, other[, flags]. The friend state machine; both sides' hashes change
- * together. Values: 'o' (uid asked other), 'i' (other asked uid), 'f<p><a>' (friends, with uid's
- * own proximity and auto-accept switches as '0'/'1').
+ * together. Values: 'o' (uid asked other), 'i' (other asked uid), 'd' (other asked uid, who declined:
+ * hidden from uid's list, while other's side stays 'o', so the requester is not told), 'f<p><a>'
+ * (friends, with uid's own proximity and auto-accept switches as '0'/'1').
  *   request  -> 'requested' | 'friends' | 'already'
  *   accept, decline, remove -> '1' | '0'
  *   consent (flags = '<p><a>') -> '1' | '0'
@@ -48,7 +49,7 @@ if op == 'request' then
   if friends or s == 'o' then
     return 'already'
   end
-  if s == 'i' then
+  if s == 'i' or s == 'd' then
     redis.call('HSET', mine, other, 'f00')
     redis.call('HSET', theirs, uid, 'f00')
     return 'friends'
@@ -65,8 +66,15 @@ if op == 'accept' then
   redis.call('HSET', theirs, uid, 'f00')
   return '1'
 end
-if op == 'decline' or op == 'remove' then
-  if (op == 'decline' and s ~= 'i') or (op == 'remove' and not friends and s ~= 'o') then
+if op == 'decline' then
+  if s ~= 'i' then
+    return '0'
+  end
+  redis.call('HSET', mine, other, 'd')
+  return '1'
+end
+if op == 'remove' then
+  if not friends and s ~= 'o' then
     return '0'
   end
   -- A hash left empty is deleted by Redis itself.

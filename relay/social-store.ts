@@ -10,11 +10,17 @@ import type { FriendInfo } from '../protocol/index.js';
  * 30 days; friend links exist only by mutual consent and carry each side's own switches.
  */
 export interface SocialStore {
-  /** `from` asks `to` to be friends. 'friends' when `to` had already asked `from` (mutual). */
+  /**
+   * `from` asks `to` to be friends. 'friends' when `to` had already asked `from` (mutual), also
+   * when `from` declined that request earlier: `to`'s request still stands.
+   */
   requestFriend(from: string, to: string): Promise<'requested' | 'friends' | 'already'>;
   /** Accepts `other`'s request; false when there is no incoming request from `other`. */
   acceptFriend(uid: string, other: string): Promise<boolean>;
-  /** Declines `other`'s request; false when there is none. */
+  /**
+   * Declines `other`'s incoming request; false when there is none. Only uid's side changes: the
+   * request leaves uid's list, and stays outgoing in other's until other withdraws it (remove).
+   */
   declineFriend(uid: string, other: string): Promise<boolean>;
   /** Ends a friendship (both sides) or withdraws an outgoing request; false when there was neither. */
   removeFriend(uid: string, other: string): Promise<boolean>;
@@ -22,7 +28,7 @@ export interface SocialStore {
   setConsent(uid: string, other: string, consent: Consent): Promise<boolean>;
   /** uid's switches for `other`, or null when they are not friends. */
   consent(uid: string, other: string): Promise<Consent | null>;
-  /** Every link of uid: friends and pending requests both ways, with uid's own switches. */
+  /** Every link of uid: friends and pending requests both ways (not the ones uid declined), with uid's own switches. */
   friends(uid: string): Promise<FriendInfo[]>;
   /** Friends where uid switched proximity on for them AND they switched it on for uid (C1). */
   proximityFriends(uid: string): Promise<string[]>;

@@ -151,3 +151,20 @@ export class WireClient {
     return this.closedWith().then(() => undefined);
   }
 }
+
+let nextRid = 1_000_000;
+
+/**
+ * "Version 2": sends a request with a fresh `rid` and returns its answer: `ok`, the named reply
+ * (`friends`, `lookup`), or `error` with `ref` = the rid.
+ */
+export async function request(client: WireClient, header: Record<string, unknown>): Promise<Header> {
+  const rid = nextRid++;
+  client.send({ ...header, rid });
+  const answer = await client.nextWhere(
+    ({ header: h }) =>
+      (['ok', 'friends', 'lookup'].includes(h.t) && h.rid === rid) ||
+      (h.t === 'error' && h.ref === String(rid)),
+  );
+  return answer.header;
+}

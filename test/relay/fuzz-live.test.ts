@@ -5,6 +5,7 @@ import {
   decodeClientFrame,
   ERRORS,
   type RelayFrame,
+  splitFrame,
 } from '../../protocol/index.js';
 import { type Relay, startRelay } from '../../relay/index.js';
 import { bystanderStillServed } from '../support/bystander.js';
@@ -61,9 +62,17 @@ type Expected = { error: string } | { close: number[] } | { anything: true; clos
 
 const OURS = Array.from({ length: 1000 }, (_, i) => 4000 + i);
 
-function expected(phase: Phase, decoded: Decoded<ClientFrame> | undefined, oversize: boolean): Expected {
+function expected(
+  phase: Phase,
+  decoded: Decoded<ClientFrame> | undefined,
+  oversize: boolean,
+  bytes: Uint8Array | undefined,
+): Expected {
   if (oversize) return { close: [1009] };
   if (decoded === undefined) return { anything: true, closes: OURS };
+  // PROTOCOL.md: an auth answer that does not validate fails the authentication (auth_failed).
+  if (!decoded.ok && phase === 'auth' && bytes !== undefined && isAuthFrame(bytes))
+    return { close: [ERRORS.auth_failed.close] };
   if (!decoded.ok) return { error: decoded.code };
   const t = decoded.frame.t;
   switch (phase) {
@@ -78,6 +87,12 @@ function expected(phase: Phase, decoded: Decoded<ClientFrame> | undefined, overs
       if (t === 'hello' || t === 'auth') return { error: 'out_of_order' };
       return { anything: true, closes: [] };
   }
+}
+
+/** A frame whose header parses to a JSON object with `t: "auth"`, valid or not. */
+function isAuthFrame(bytes: Uint8Array): boolean {
+  const split = splitFrame(bytes);
+  return !('ok' in split) && split.header.t === 'auth';
 }
 
 const refusal = (code: 'malformed_frame'): Decoded<ClientFrame> => ({ ok: false, code, message: '' });
@@ -140,7 +155,8 @@ async function fuzzConnection(url: string, phase: Phase, count: number, seed: nu
     const text = !oversize && roll < 0.02;
     const bytes = oversize ? OVERSIZE : fuzzFrame(rng, CLIENT_SAMPLES);
     const decoded = text ? refusal('malformed_frame') : localDecode(bytes);
-    const want = expected(phase, decoded, oversize);
+    // A text message never reaches the decoder: it is malformed_frame whatever it says.
+    const want = expected(phase, decoded, oversize, text ? undefined : bytes);
     const frameName = `frame ${i} ${Buffer.from(bytes.subarray(0, 80)).toString('hex')}`;
     client.sendRaw(text ? Buffer.from(bytes).toString('latin1') : bytes, !text);
     const probe = ++rid;

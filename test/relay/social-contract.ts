@@ -91,12 +91,34 @@ export function socialContract(
         expect((await store.friends(alice)).map((f) => f.state)).toEqual(['outgoing']);
       });
 
-      it('removes a declined request from both sides', async () => {
+      it('hides a declined request from the decliner and keeps it outgoing for the requester', async () => {
         await store.requestFriend(alice, bob);
         expect(await store.declineFriend(bob, alice)).toBe(true);
-        expect(await store.friends(alice)).toEqual([]);
+        expect(await store.friends(alice)).toEqual([
+          { id: bob, state: 'outgoing', proximity: false, autoAccept: false },
+        ]);
         expect(await store.friends(bob)).toEqual([]);
         expect(await store.declineFriend(bob, alice)).toBe(false);
+        expect(await store.acceptFriend(bob, alice)).toBe(false);
+        expect(await store.removeFriend(bob, alice)).toBe(false);
+        expect(await store.requestFriend(alice, bob)).toBe('already');
+        expect(await store.consent(bob, alice)).toBeNull();
+      });
+
+      it('makes friends when the decliner asks back, the declined request still standing', async () => {
+        await store.requestFriend(alice, bob);
+        await store.declineFriend(bob, alice);
+        expect(await store.requestFriend(bob, alice)).toBe('friends');
+        expect((await store.friends(alice)).map((f) => f.state)).toEqual(['friend']);
+        expect((await store.friends(bob)).map((f) => f.state)).toEqual(['friend']);
+      });
+
+      it('lets the requester withdraw a declined request from both sides', async () => {
+        await store.requestFriend(alice, bob);
+        await store.declineFriend(bob, alice);
+        expect(await store.removeFriend(alice, bob)).toBe(true);
+        expect(await store.friends(alice)).toEqual([]);
+        expect(await store.friends(bob)).toEqual([]);
         expect(await store.requestFriend(alice, bob)).toBe('requested');
       });
 

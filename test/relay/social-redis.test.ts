@@ -119,6 +119,9 @@ describe('redis social store', () => {
     await store.removeFriend(bob, alice);
     expect(await admin.exists(`pb:{${bob}}:fr`)).toBe(0);
     await store.declineFriend(alice, carol);
+    // Declined, the request stays outgoing on carol's side until she withdraws it.
+    expect(await admin.exists(`pb:{${alice}}:fr`, `pb:{${carol}}:fr`)).toBe(2);
+    await store.removeFriend(carol, alice);
     expect([...(await dumpText(admin)).keys()]).toEqual([]);
   });
 

@@ -106,13 +106,19 @@ describe('friends', () => {
     expect(await request(a, { t: 'friend', op: 'request', id: ai.id })).toMatchObject({
       code: 'invalid_field',
     });
-    // Asking again after a decline is a new event, with its own notice (notice IDs carry the
-    // relay time, which this file's clock otherwise holds still).
+    // A declined request stays outgoing for the requester, so asking again changes nothing; after
+    // withdrawing it, asking again is a new event with its own notice (notice IDs carry the relay
+    // time, which this file's clock otherwise holds still).
     clock += 1;
     expect(await request(a, { t: 'friend', op: 'request', id: bi.id })).toMatchObject({ t: 'ok' });
     const first = await b.next('notice');
     b.send({ t: 'ack', id: first.id });
     expect(await request(b, { t: 'friend', op: 'decline', id: ai.id })).toMatchObject({ t: 'ok' });
+    expect(await request(a, { t: 'friends' })).toMatchObject({ friends: [{ id: bi.id, state: 'outgoing' }] });
+    expect(await request(a, { t: 'friend', op: 'remove', id: bi.id })).toMatchObject({ t: 'ok' });
+    const withdrawn = await b.next('notice');
+    expect(withdrawn).toMatchObject({ kind: 'friend', user: ai.id, state: 'removed' });
+    b.send({ t: 'ack', id: withdrawn.id });
     clock += 1;
     expect(await request(a, { t: 'friend', op: 'request', id: bi.id })).toMatchObject({ t: 'ok' });
     const second = await b.next('notice');

@@ -16,8 +16,9 @@ import { Leaf, type Node, Obj, type Rng, rawHeader, render, toNode } from './fuz
  */
 
 const UID = 'AAAAAAAAAAAAAAAAAAAAAA';
-const UID2 = 'Bb0_-Bb0_-Bb0_-Bb0_-zz';
-const TOKEN = 'tttttttttttttttttttttt';
+// Canonical base64url of 16 bytes: the last character carries 2 bits (A, Q, g or w).
+const UID2 = 'Bb0_-Bb0_-Bb0_-Bb0_-zw';
+const TOKEN = 'tttttttttttttttttttttg';
 
 /** A valid header (as a JS object) and its body, of one frame type. */
 export interface Sample {

@@ -37,13 +37,14 @@ const list =
 const body: Check = (v) => v instanceof Uint8Array && v.length >= 1 && v.length <= 65_536;
 const anyText: Check = (v) => typeof v === 'string';
 
-const uid = text(/^[A-Za-z0-9_-]{22}$/);
+// PROTOCOL.md: IDs and tokens are canonical base64url of 16 bytes (the last character carries 2 bits).
+const uid = text(/^[A-Za-z0-9_-]{21}[AQgw]$/);
 const mid = text(/^[A-Za-z0-9_-]{1,64}$/);
-const entry = text(/^[mrn]:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]{1,64}$/);
+const entry = text(/^[mrn]:[A-Za-z0-9_-]{21}[AQgw]:[A-Za-z0-9_-]{1,64}$/);
 const rid = int(0, 2 ** 31);
 const time = int(0, 8.64e15);
 const count = int(0, Number.MAX_SAFE_INTEGER);
-const token = text(/^[A-Za-z0-9_-]{22}$/);
+const token = text(/^[A-Za-z0-9_-]{21}[AQgw]$/);
 const phone = text(/^\+[1-9]\d{7,14}$/);
 const key43: Check = (v) => typeof v === 'string' && v.length === 43;
 
