@@ -5,7 +5,7 @@ import { createIdentity } from '../../client-sdk/index.js';
 import { AppClients, AppLedger } from '../support/app-ledger.js';
 import { health } from '../support/healthz.js';
 import { expectNoKeysLeft } from '../support/leftovers.js';
-import { waitFor } from '../support/poll.js';
+import { waitFor, within } from '../support/poll.js';
 import { freePort, type RedisServer, startRedis } from '../support/redis-server.js';
 import { type RelayChild, spawnRelay, stopRelays } from '../support/relay-child.js';
 import { SealedSender } from '../support/sealed-sender.js';
@@ -75,7 +75,7 @@ describe('a relay killed with SIGKILL mid-stream', () => {
     );
     await killed;
     await relayUp();
-    await Promise.all(sends);
+    await within('every send confirmed', Promise.all(sends), 15_000);
     await waitFor(
       'every confirmed message at the app',
       () => ledger.lost().length === 0,
@@ -111,7 +111,7 @@ describe('a relay killed with SIGKILL mid-stream', () => {
     ledger.receiveWith(bob);
     const drained = bob.once('drained');
     bob.connect();
-    await drained;
+    await within("Bob's backlog", drained, 10_000);
     expect(ledger.lost()).toEqual([]);
     expect(ledger.duplicates()).toEqual([]);
     // Sends the relay took but never answered may have been stored too: delivered, never twice.

@@ -54,7 +54,8 @@ function statusOf(body: string): string {
 
 /**
  * Probes until /healthz says `status` (each probe within the deadline), at most `timeoutMs`.
- * Resolves with every probe made, the last one matching; rejects listing them otherwise.
+ * Resolves with every probe made; the last one is the match, or the last try when none came, so
+ * a test asserts on it (softly, to see what the rest of the fault does) rather than here.
  */
 export async function healthBecomes(port: number, status: string, timeoutMs: number): Promise<Health[]> {
   const probes: Health[] = [];
@@ -63,8 +64,7 @@ export async function healthBecomes(port: number, status: string, timeoutMs: num
     const h = await health(port);
     probes.push(h);
     if (h.status === status) return probes;
-    if (Date.now() >= deadline)
-      throw new Error(`/healthz never said ${status} within ${timeoutMs} ms: ${JSON.stringify(probes)}`);
+    if (Date.now() >= deadline) return probes;
     await pause(50);
   }
 }
