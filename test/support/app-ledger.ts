@@ -7,6 +7,7 @@ import {
   type PassbyClient,
   type Sent,
 } from '../../client-sdk/index.js';
+import { within } from './poll.js';
 
 /**
  * What the apps saw during a fault test, counted by (sender, mid): every send the relay confirmed
@@ -80,6 +81,25 @@ export class AppClients {
     });
     this.#open.push(client);
     if (client.state.kind !== 'open' && extra.autoConnect !== false) await client.once('open');
+    return client;
+  }
+
+  /**
+   * Connects with `before` called on the client first (to count its messages from the start),
+   * and resolves once the relay has handed over the backlog (`drained`): from then on an entry
+   * reaches it only by a doorbell, a direct offer or a pull.
+   */
+  async connectDrained(
+    url: string,
+    identity: Identity,
+    before: (client: PassbyClient) => void = () => {},
+    extra: Partial<ClientOptions> = {},
+  ): Promise<PassbyClient> {
+    const client = await this.connect(url, identity, { ...extra, autoConnect: false });
+    before(client);
+    const drained = client.once('drained');
+    client.connect();
+    await within('the backlog handed over', drained, 10_000);
     return client;
   }
 

@@ -8,6 +8,12 @@ import { RawClient } from './raw-client.js';
 /** Plaintext bytes that make a sealed `bytes` payload exactly the largest body a send may carry. */
 export const LARGEST_PLAINTEXT = LIMITS.maxBodyBytes - ENVELOPE_OVERHEAD - 1;
 
+/** A body the SDK of `to` opens as a `bytes` message from `from` with this mid. */
+export function sealBytes(from: Identity, to: Identity, mid: string, plaintext: Uint8Array): Uint8Array {
+  const addressing = { from: from.id, to: to.id, mid };
+  return seal(from, to.boxPublicKey, addressing, encodePayload({ kind: 'bytes', bytes: plaintext }));
+}
+
 /**
  * A sender on raw frames whose bodies a real SDK opens: sealed for the recipient exactly as the
  * SDK seals them, but sent without the SDK's flow control, so the relay meets the load itself
@@ -41,14 +47,7 @@ export class SealedSender {
 
   /** Seals `plaintext` as a `bytes` message to `to` and sends it, not waiting for the answer. */
   send(to: Identity, mid: string, plaintext: Uint8Array): void {
-    const from = this.identity.id;
-    const body = seal(
-      this.identity,
-      to.boxPublicKey,
-      { from, to: to.id, mid },
-      encodePayload({ kind: 'bytes', bytes: plaintext }),
-    );
-    this.client.send({ t: 'send', to: to.id, mid, body });
+    this.client.send({ t: 'send', to: to.id, mid, body: sealBytes(this.identity, to, mid, plaintext) });
     this.sent.push(mid);
   }
 
