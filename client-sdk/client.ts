@@ -1,5 +1,6 @@
 import {
   batches,
+  ENTRY_ID_PATTERN,
   LIMITS,
   PassbyError,
   type RelayFrame,
@@ -304,14 +305,18 @@ export class PassbyClient {
       case 'error': {
         const error = new PassbyError(frame.code, frame.message);
         if (frame.ref !== undefined && this.#sender.refused(frame.ref, error)) return;
+        if (frame.ref !== undefined && ENTRY_ID_PATTERN.test(frame.ref) && error.retry) {
+          // An ack the relay could not record: the entry is still there; ack it again shortly
+          // (the relay may also deliver it again: the seen set acks that copy too).
+          const id = frame.ref;
+          this.#o.clock.setTimeout(() => this.#ack(id), this.#retryDelay());
+          return;
+        }
         const rid = frame.ref !== undefined && /^\d+$/.test(frame.ref) ? Number(frame.ref) : undefined;
         if (rid !== undefined && this.#requests.onError(rid, error)) return;
         if (rid !== undefined && this.#keys.onError(rid, error)) {
           // A retryable refusal (rate_limited) keeps the IDs; ask again after a short, jittered pause.
-          if (error.retry) {
-            const delay = 250 + fullJitter(1, DEFAULT_BACKOFF, this.#o.random);
-            this.#o.clock.setTimeout(() => this.#keys.flush(), delay);
-          }
+          if (error.retry) this.#o.clock.setTimeout(() => this.#keys.flush(), this.#retryDelay());
           return;
         }
         return this.#problem(error);
@@ -348,6 +353,11 @@ export class PassbyClient {
         else this.#acks.add(id);
       }
     }
+  }
+
+  /** A short, jittered pause before a retryable refusal is tried again. */
+  #retryDelay(): number {
+    return 250 + fullJitter(1, DEFAULT_BACKOFF, this.#o.random);
   }
 
   #problem(error: PassbyError | ClientError): void {

@@ -37,6 +37,11 @@ export const ERRORS = {
   replaced: { close: 4004, retry: false, text: 'a newer connection of the same identity replaced this one' },
   slow_consumer: { close: 4005, retry: true, text: 'the client read too slowly and the send buffer filled' },
   too_many_errors: { close: 4006, retry: false, text: 'too many bad frames on this connection' },
+  internal_error: {
+    close: 4007,
+    retry: true,
+    text: 'the relay failed while handling a frame; reconnect and send it again',
+  },
   going_away: { close: 1001, retry: true, text: 'the relay is shutting down' },
 } as const satisfies Record<string, ErrorSpec>;
 

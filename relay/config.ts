@@ -1,4 +1,4 @@
-import { LIMITS } from '../protocol/index.js';
+import { LIMITS, MAX_FRAME_BYTES } from '../protocol/index.js';
 
 /**
  * The relay's configuration: the only file that reads the environment. Every variable is listed
@@ -26,6 +26,18 @@ export interface RelayConfig {
   maxBufferedBytes: number;
   maxErrorsPerConnection: number;
   shutdownTimeoutMs: number;
+  /** Longest a Redis command may take before the frame is answered `store_unavailable`. */
+  redisCommandTimeoutMs: number;
+  /** Period after which every connected user's mailbox is read again, doorbell or not. */
+  safetyPullMs: number;
+  /** Longest a connection's oldest unacknowledged delivery waits before `slow_consumer`. */
+  ackTimeoutMs: number;
+  /** Payload bytes of one connection's frames under way in the store before the relay stops reading it. */
+  connectionInflightBytes: number;
+  /** One connection's frames under way in the store before the relay stops reading it. */
+  connectionInflightOps: number;
+  /** Payload bytes under way in the store, all connections together, before the relay stops reading. */
+  inflightBytes: number;
   /** Key of the HMAC that turns phone numbers into discovery hashes; null: random per process. */
   discoverySecret: string | null;
   discoveryTtlSeconds: number;
@@ -137,6 +149,42 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     min: 0,
     doc: 'grace period for writes on SIGTERM/SIGINT',
   },
+  PASSBY_REDIS_COMMAND_TIMEOUT_MS: {
+    key: 'redisCommandTimeoutMs',
+    kind: 'int',
+    min: 50,
+    doc: 'longest a Redis command may take before store_unavailable',
+  },
+  PASSBY_SAFETY_PULL_MS: {
+    key: 'safetyPullMs',
+    kind: 'int',
+    min: 100,
+    doc: "period of the mailbox re-read that bounds a lost doorbell's delay",
+  },
+  PASSBY_ACK_TIMEOUT_MS: {
+    key: 'ackTimeoutMs',
+    kind: 'int',
+    min: 100,
+    doc: 'longest the oldest unacknowledged delivery waits before slow_consumer',
+  },
+  PASSBY_CONNECTION_INFLIGHT_BYTES: {
+    key: 'connectionInflightBytes',
+    kind: 'int',
+    min: MAX_FRAME_BYTES,
+    doc: "payload bytes of one connection's frames under way before it is not read",
+  },
+  PASSBY_CONNECTION_INFLIGHT_OPS: {
+    key: 'connectionInflightOps',
+    kind: 'int',
+    min: 1,
+    doc: "one connection's frames under way before it is not read",
+  },
+  PASSBY_INFLIGHT_BYTES: {
+    key: 'inflightBytes',
+    kind: 'int',
+    min: MAX_FRAME_BYTES,
+    doc: 'payload bytes under way in the relay process before no socket is read',
+  },
   PASSBY_DISCOVERY_SECRET: {
     key: 'discoverySecret',
     kind: 'secret',
@@ -194,6 +242,12 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   maxBufferedBytes: 8 * 1024 * 1024,
   maxErrorsPerConnection: 100,
   shutdownTimeoutMs: 10_000,
+  redisCommandTimeoutMs: 2_000,
+  safetyPullMs: 30_000,
+  ackTimeoutMs: 60_000,
+  connectionInflightBytes: 4 * 1024 * 1024,
+  connectionInflightOps: 1_000,
+  inflightBytes: 64 * 1024 * 1024,
   discoverySecret: null,
   discoveryTtlSeconds: LIMITS.maxTtlSeconds,
   lookupsPerHour: 200,
@@ -274,6 +328,8 @@ function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> 
       `PASSBY_MAX_BUFFERED_BYTES must be at least PASSBY_DELIVERY_WINDOW x ${DELIVERY_FRAME_BYTES}`,
     );
   }
+  if (config.inflightBytes < config.connectionInflightBytes)
+    problems.push('PASSBY_INFLIGHT_BYTES must be at least PASSBY_CONNECTION_INFLIGHT_BYTES');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

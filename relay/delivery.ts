@@ -28,7 +28,12 @@ const RETRY_MS = 1_000;
  */
 export class Delivery {
   private cursor = 0;
-  private readonly inflight = new Set<string>();
+  /** Entries handed over and not acknowledged yet: entry ID -> seq. */
+  private readonly inflight = new Map<string, number>();
+  /** Entries acknowledged by the client whose deletion the store has not confirmed yet. */
+  private readonly acking = new Map<string, number>();
+  /** When the client last made progress: an ack, or a delivery into an empty window. */
+  private progressAt = 0;
   private pulling = false;
   private again = false;
   private caughtUp = false;
@@ -56,6 +61,19 @@ export class Delivery {
     return this.inflight.size;
   }
 
+  /**
+   * When the client last acknowledged anything while deliveries wait for its ack; undefined when
+   * none waits. The relay closes a connection stalled for longer than its ack timeout.
+   */
+  get waitingSince(): number | undefined {
+    return this.inflight.size > 0 ? this.progressAt : undefined;
+  }
+
+  /** The safety pull: reads the mailbox again, whether or not a doorbell rang (R5). */
+  poke(): void {
+    if (!this.pulling) void this.pull();
+  }
+
   /** A doorbell: something with this seq was stored for the user. */
   ring(seq: number): void {
     if (seq > this.cursor) void this.pull();
@@ -79,12 +97,44 @@ export class Delivery {
    * a window rather than one store round trip per ack.
    */
   acked(id: string): void {
+    const seq = this.inflight.get(id);
+    if (seq === undefined) return;
+    this.inflight.delete(id);
+    this.acking.set(id, seq);
+    this.progressAt = this.now();
+    if (!this.caughtUp && this.inflight.size * 2 <= this.window) void this.pull();
+  }
+
+  /** The store confirmed the ack of `id` (deleted, or already gone). */
+  ackStored(id: string): void {
+    this.acking.delete(id);
+  }
+
+  /**
+   * The store failed to record the ack of `id`: the entry is still in the mailbox, so it is
+   * offered again on this connection (the client acks it again; acks are idempotent). The cursor
+   * goes back to just before it; entries after it still awaiting an ack are not handed twice.
+   */
+  ackFailed(id: string): void {
+    const seq = this.acking.get(id);
+    if (seq === undefined) return;
+    this.acking.delete(id);
+    if (this.closed) return;
+    this.cursor = Math.min(this.cursor, seq - 1);
+    this.caughtUp = false;
+    void this.pull();
+  }
+
+  /** An entry handed over left the mailbox other than by an ack (an answered offer). */
+  settled(id: string): void {
+    this.acking.delete(id);
     if (this.inflight.delete(id) && !this.caughtUp && this.inflight.size * 2 <= this.window) void this.pull();
   }
 
   private hand(entry: MailboxEntry): void {
-    if (this.inflight.has(entry.id) || !this.host.accepts(entry)) return;
-    this.inflight.add(entry.id);
+    if (this.inflight.has(entry.id) || this.acking.has(entry.id) || !this.host.accepts(entry)) return;
+    if (this.inflight.size === 0) this.progressAt = this.now();
+    this.inflight.set(entry.id, entry.seq);
     this.host.deliver(entry);
   }
 

@@ -1,33 +1,48 @@
-import type { Logger } from './logger.js';
-
 /**
- * A connection's operations under way (handlers waiting for the store), so that shutdown can
- * wait for them: `begin` when one starts, `end` once its continuation has run, or `track` for an
- * operation that is a promise.
+ * A connection's operations under way (handlers waiting for the store) and the payload bytes they
+ * hold, so that shutdown can wait for them and the session can stop reading a connection that
+ * has too much under way: `begin` when one starts, `end` once its continuation has run, or
+ * `track` for an operation that is a promise.
  */
 export class Pending {
   private running = 0;
+  private held = 0;
   private whenIdle: (() => void) | undefined;
 
-  begin(): void {
-    this.running++;
+  /** `ended` runs after each operation ends, with the bytes it released. */
+  constructor(private readonly ended: (bytes: number) => void) {}
+
+  get count(): number {
+    return this.running;
   }
 
-  end(): void {
-    if (--this.running > 0 || this.whenIdle === undefined) return;
+  get bytes(): number {
+    return this.held;
+  }
+
+  begin(bytes = 0): void {
+    this.running++;
+    this.held += bytes;
+  }
+
+  end(bytes = 0): void {
+    this.running--;
+    this.held -= bytes;
+    this.ended(bytes);
+    if (this.running > 0 || this.whenIdle === undefined) return;
     const wake = this.whenIdle;
     this.whenIdle = undefined;
     wake();
   }
 
-  /** Counts `work` until it settles; a failure nobody handled is logged. */
-  track(work: Promise<void>, log: () => Logger): void {
+  /** Counts `work` until it settles; a failure nobody handled goes to `failed`. */
+  track(work: Promise<void>, failed: (err: unknown) => void): void {
     this.begin();
     work.then(
       () => this.end(),
       (err: unknown) => {
-        log().error({ err }, 'handler failed');
         this.end();
+        failed(err);
       },
     );
   }

@@ -3,9 +3,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { WebSocketServer } from 'ws';
+import { PassbyError } from '../protocol/index.js';
 import { initCrypto } from './auth.js';
 import type { RelayConfig } from './config.js';
+import { HealthCheck } from './health.js';
 import { Hub } from './hub.js';
+import { InflightBudget } from './inflight.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Session } from './session.js';
@@ -15,7 +18,7 @@ import { createRedisSocialStore } from './social-redis.js';
 import type { SocialStore } from './social-store.js';
 import type { Store } from './store.js';
 import { createMemoryStore } from './store-memory.js';
-import { createRedisStore } from './store-redis.js';
+import { createRedisStore, failFast } from './store-redis.js';
 import { Sweeper } from './sweeper.js';
 
 /** Largest WebSocket message read at all; larger ones are closed with 1009 by ws. Frames
@@ -58,9 +61,16 @@ export async function openStores(config: Readonly<RelayConfig>, log: Logger): Pr
     const store = createMemoryStore(limits);
     return { store, social: createMemorySocialStore(), close: () => store.close() };
   }
-  const store = await createRedisStore({ url: config.redisUrl, limits, log });
-  const redis = new Redis(config.redisUrl, { enableAutoPipelining: true });
+  const commandTimeoutMs = config.redisCommandTimeoutMs;
+  const store = await createRedisStore({ url: config.redisUrl, limits, log, commandTimeoutMs });
+  const redis = new Redis(config.redisUrl, { ...failFast(commandTimeoutMs), enableAutoPipelining: true });
   redis.on('error', (err: Error) => log.warn({ err, role: 'social' }, 'redis connection error'));
+  try {
+    await redis.connect();
+  } catch (err) {
+    await store.close();
+    throw new PassbyError('store_unavailable', 'could not connect to Redis', { cause: err });
+  }
   log.info('connected to redis');
   return {
     store,
@@ -85,13 +95,25 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   }
   const social = new SocialHandlers({ config, store, social: stores.social, discoveryKey, now });
   const metrics = new Metrics();
-  const hub = new Hub(store, log);
+  const hub = new Hub(store, log, config.safetyPullMs);
+  const health = new HealthCheck(store);
+  const budget = new InflightBudget(config.inflightBytes, () => store.unsentBytes());
   const sessions = new Set<Session>();
   const sweeper = new Sweeper(store, stores.social, metrics, log, config.sweepIntervalMs, now);
   let nextConn = 1;
   let stopping = false;
 
-  const http = createServer((req, res) => void answerHttp(req, res));
+  // A connection that has not upgraded within the auth timeout is dropped: idle ones by the
+  // socket timeout (ws clears it on upgrade), slow headers by headersTimeout, checked often.
+  const http = createServer(
+    {
+      headersTimeout: config.authTimeoutMs,
+      requestTimeout: config.authTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, config.authTimeoutMs),
+    },
+    (req, res) => void answerHttp(req, res),
+  );
+  http.timeout = config.authTimeoutMs;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MESSAGE_BYTES,
@@ -101,7 +123,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   async function answerHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
-      const ok = !stopping && (await store.healthy().catch(() => false));
+      const ok = !stopping && (await health.check());
       res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({ status: ok ? 'ok' : 'unavailable', store: store.kind, connections: sessions.size }),
@@ -123,16 +145,18 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new Session(ws, { config, store, hub, metrics, social, now }, nextConn++, log);
+      const deps = { config, store, hub, metrics, social, budget, now };
+      const session = new Session(ws, deps, nextConn++, log);
       sessions.add(session);
       ws.on('close', () => sessions.delete(session));
     });
   });
 
-  // Dead peers: a connection that has not answered the previous ping is dropped.
+  // Dead peers: a connection that has not answered the previous ping is dropped (one the relay
+  // itself stopped reading could not have read the pong: it is spared).
   const heartbeat = setInterval(() => {
     for (const session of sessions) {
-      if (!session.alive) {
+      if (!session.alive && !session.throttled) {
         session.terminate();
         continue;
       }
@@ -141,6 +165,19 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     }
   }, config.pingIntervalMs);
   heartbeat.unref();
+  // Stalled readers: deliveries waiting for an ack for longer than the ack timeout (R3).
+  const stallCheck = setInterval(
+    () => {
+      try {
+        const at = now();
+        for (const session of sessions) if (session.stalled(at)) session.close('slow_consumer');
+      } catch (err) {
+        log.error({ err }, 'stall check failed');
+      }
+    },
+    Math.min(1_000, config.ackTimeoutMs),
+  );
+  stallCheck.unref();
 
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -160,6 +197,8 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
       stopping = true;
       log.info({ connections: sessions.size }, 'shutting down');
       clearInterval(heartbeat);
+      clearInterval(stallCheck);
+      hub.stop();
       sweeper.stop();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       for (const session of sessions) session.close('going_away');

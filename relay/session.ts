@@ -19,6 +19,7 @@ import { clientLimits, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { entryFrame } from './entry-frame.js';
 import type { Attached, Hub } from './hub.js';
+import type { InflightBudget, Throttled } from './inflight.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { Pending } from './pending.js';
@@ -33,8 +34,14 @@ export interface SessionDeps {
   hub: Hub;
   metrics: Metrics;
   social: SocialHandlers;
+  budget: InflightBudget;
   now: () => number;
 }
+
+/** Bytes a frame under way is counted for besides its body (the frame object, its header). */
+const FRAME_OVERHEAD_BYTES = 256;
+/** How long a closing socket may take to finish the closing handshake before it is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
 
 type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
 
@@ -43,7 +50,7 @@ type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
  * key look-ups. Every frame is validated by protocol/ before a handler sees it; every problem is
  * answered with its own error code, in-band where the socket can stay open.
  */
-export class Session implements Attached, Requester {
+export class Session implements Attached, Requester, Throttled {
   uid = '';
   readonly token: string;
   alive = true;
@@ -57,7 +64,11 @@ export class Session implements Attached, Requester {
   private readonly bucket: TokenBucket;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
   /** Handlers under way (store writes among them), and who waits for them to end. */
-  private readonly pending = new Pending();
+  private readonly pending: Pending;
+  /** Set while the socket is not read: too much of this connection's (or the process's) work is under way. */
+  private paused = false;
+  /** When the socket was last read again after a pause. */
+  private resumedAt = 0;
   private keptLog: Logger | undefined;
 
   constructor(
@@ -67,6 +78,7 @@ export class Session implements Attached, Requester {
     private readonly rootLog: Logger,
   ) {
     this.token = newNonce();
+    this.pending = new Pending((bytes) => this.ended(bytes));
     this.out = new Replies(socket);
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
@@ -112,22 +124,54 @@ export class Session implements Attached, Requester {
     this.delivery?.offer(entry, prev);
   }
 
+  poke(): void {
+    this.delivery?.poke();
+  }
+
   replace(): void {
     this.close('replaced');
   }
 
-  /** Closes with the error's close code (or `going_away`). */
+  /**
+   * Closes with the error's close code (or `going_away`), counted by code. The close frame goes
+   * behind what is queued; a peer that has not finished the closing handshake CLOSE_GRACE_MS
+   * later (a slow consumer with megabytes unread before the close frame) is cut off.
+   */
   close(code: ErrorCode): void {
     if (this.phase === 'closed') return;
     const close = ERRORS[code].close ?? 1011;
+    this.deps.metrics.error(code);
     this.log.info({ code }, 'closing connection');
     this.leave();
     this.out.flush(); // what this tick queued goes before the close frame
     this.socket.close(close, code);
+    setTimeout(cutOff, CLOSE_GRACE_MS, this).unref();
+  }
+
+  /** Whether the socket is not being read (backpressure); the heartbeat does not count it dead. */
+  get throttled(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * The client has not acknowledged anything for `ackTimeoutMs` while deliveries wait for its
+   * ack: it holds a full window of the relay's attention and reads nothing (R3).
+   */
+  stalled(now: number): boolean {
+    // Acks in a socket the relay does not read are not the client's fault.
+    const since = this.paused ? undefined : this.delivery?.waitingSince;
+    return since !== undefined && now - Math.max(since, this.resumedAt) > this.deps.config.ackTimeoutMs;
   }
 
   ping(): void {
     if (this.socket.readyState === this.socket.OPEN) this.socket.ping();
+  }
+
+  /** The closing handshake did not finish in time: the peer is not reading (see close()). */
+  cutOff(): void {
+    if (this.socket.readyState === this.socket.CLOSED) return;
+    this.log.info({ unsentBytes: this.out.buffered }, 'closing handshake timed out: connection cut');
+    this.socket.terminate();
   }
 
   /** Drops a peer that stopped answering pings, without a closing handshake. */
@@ -136,13 +180,69 @@ export class Session implements Attached, Requester {
     this.socket.terminate();
   }
 
-  /** A WebSocket message from the client (called by the socket's event handler). */
+  /**
+   * A WebSocket message from the client (called by the socket's event handler). Whatever goes
+   * wrong while handling it ends this connection, never the process (R1).
+   */
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.phase === 'closed') return;
-    if (!isBinary) return this.reject('malformed_frame', 'frames must be binary WebSocket messages');
-    const decoded = decodeClientFrame(data);
-    if (!decoded.ok) return this.reject(decoded.code, decoded.message, decoded.ref);
-    this.dispatch(decoded.frame);
+    try {
+      if (!isBinary) return this.reject('malformed_frame', 'frames must be binary WebSocket messages');
+      const decoded = decodeClientFrame(data);
+      if (!decoded.ok) return this.reject(decoded.code, decoded.message, decoded.ref);
+      this.dispatch(decoded.frame);
+    } catch (err) {
+      this.failed(err);
+    } finally {
+      this.throttle();
+    }
+  }
+
+  /** A defect while handling a frame: logged once, counted, and this connection closed. */
+  private failed(err: unknown): void {
+    this.log.error({ err }, 'handler failed');
+    this.close('internal_error');
+  }
+
+  /** Stops reading the socket while too much is under way for it or for the whole process (R4). */
+  private throttle(): void {
+    if (this.paused || this.phase === 'closed' || !this.overLimits()) return;
+    this.paused = true;
+    this.socket.pause();
+    if (this.deps.budget.full) this.deps.budget.hold(this);
+  }
+
+  private overLimits(): boolean {
+    const { config, budget } = this.deps;
+    return (
+      this.pending.count >= config.connectionInflightOps ||
+      this.pending.bytes >= config.connectionInflightBytes ||
+      budget.full
+    );
+  }
+
+  /** Throttled: room again (an operation ended, or the process budget has room). */
+  mayResume(): void {
+    if (!this.paused || this.phase === 'closed') return;
+    if (this.overLimits()) {
+      if (this.deps.budget.full) this.deps.budget.hold(this);
+      return;
+    }
+    this.paused = false;
+    this.resumedAt = this.deps.now();
+    this.socket.resume();
+  }
+
+  /** An operation under way ended, releasing `bytes`. */
+  private ended(bytes: number): void {
+    if (bytes > 0) this.deps.budget.release(bytes);
+    if (this.paused) this.mayResume();
+  }
+
+  /** Starts an operation that holds `bytes` of payload until it ends. */
+  private begin(bytes: number): void {
+    this.pending.begin(bytes);
+    this.deps.budget.add(bytes);
   }
 
   private dispatch(frame: ClientFrame): void {
@@ -248,7 +348,7 @@ export class Session implements Attached, Requester {
       bell: hub.get(frame.to) === undefined && frame.offer === undefined,
     };
     if (frame.offer !== undefined) input.offer = frame.offer;
-    this.pending.begin();
+    this.begin(frame.body.length + FRAME_OVERHEAD_BYTES);
     let stored: Promise<SendResult>;
     try {
       stored = store.send(input);
@@ -291,9 +391,9 @@ export class Session implements Attached, Requester {
         result.prev,
       );
     } catch (err) {
-      this.log.error({ err }, 'handler failed');
+      this.failed(err);
     } finally {
-      this.pending.end();
+      this.pending.end(frame.body.length + FRAME_OVERHEAD_BYTES);
     }
   }
 
@@ -302,7 +402,7 @@ export class Session implements Attached, Requester {
       this.log.error({ err }, 'store failed a send');
       this.reject('store_unavailable', 'the payload was not stored; send it again', frame.mid);
     } finally {
-      this.pending.end();
+      this.pending.end(frame.body.length + FRAME_OVERHEAD_BYTES);
     }
   }
 
@@ -313,7 +413,7 @@ export class Session implements Attached, Requester {
    */
   private ack(id: string): void {
     this.delivery?.acked(id);
-    this.pending.begin();
+    this.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult>;
     try {
       done = this.deps.store.ack(this.uid, id, this.deps.now());
@@ -331,7 +431,7 @@ export class Session implements Attached, Requester {
     if (this.version < 3) return this.reject('invalid_field', 'ack.ids needs protocol version 3');
     const { ids } = frame;
     for (const id of ids) this.delivery?.acked(id);
-    this.pending.begin();
+    this.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult[]>;
     try {
       done = this.deps.store.ackAll(this.uid, ids, this.deps.now());
@@ -348,21 +448,29 @@ export class Session implements Attached, Requester {
     try {
       for (let i = 0; i < ids.length; i++) {
         const { deleted } = results[i]!;
+        this.delivery?.ackStored(ids[i]!);
         if (deleted) this.deps.metrics.acked++;
         if (this.debugging) this.log.debug({ entry: ids[i], deleted }, 'acked');
       }
+    } catch (err) {
+      this.failed(err);
     } finally {
-      this.pending.end();
+      this.pending.end(FRAME_OVERHEAD_BYTES);
     }
   }
 
+  /** The entry stays in the mailbox: the client hears so, and Delivery offers it again. */
   private ackFailed(ids: readonly string[], err: unknown): void {
     try {
       this.log.error({ err }, 'store failed an ack');
-      for (const id of ids)
+      for (const id of ids) {
         this.reject('store_unavailable', 'the ack was not recorded; the entry will come again', id);
+        this.delivery?.ackFailed(id);
+      }
+    } catch (err) {
+      this.failed(err);
     } finally {
-      this.pending.end();
+      this.pending.end(FRAME_OVERHEAD_BYTES);
     }
   }
 
@@ -399,7 +507,7 @@ export class Session implements Attached, Requester {
 
   /** An entry handed to this connection left the mailbox other than by ack (an answered offer). */
   settledEntry(id: string): void {
-    this.delivery?.acked(id);
+    this.delivery?.settled(id);
   }
 
   /** Delivery host: writes one entry to the socket. */
@@ -421,8 +529,8 @@ export class Session implements Attached, Requester {
 
   /** Answers an error in-band (or closes, for closing codes), counting bad frames. */
   reject(code: ErrorCode, message?: string, ref?: string): void {
-    this.deps.metrics.error(code);
     if (ERRORS[code].close !== null) return this.close(code);
+    this.deps.metrics.error(code);
     const frame: RelayFrame = {
       t: 'error',
       code,
@@ -447,7 +555,7 @@ export class Session implements Attached, Requester {
   }
 
   private track(work: Promise<void>): void {
-    this.pending.track(work, () => this.log);
+    this.pending.track(work, (err) => this.failed(err));
   }
 
   private leave(): void {
@@ -456,8 +564,17 @@ export class Session implements Attached, Requester {
     this.phase = 'closed';
     clearTimeout(this.authTimer);
     this.delivery?.stop();
+    this.deps.budget.forget(this);
     this.deps.metrics.connectionsOpen--;
     if (wasAttached) void this.deps.hub.detach(this);
+  }
+
+  /** The WebSocket layer refused a frame and closes the socket (onSocketError). */
+  refusedByWs(code: string, message: string): void {
+    this.deps.metrics.error(
+      code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'payload_too_large' : 'malformed_frame',
+    );
+    this.log.info({ wsError: code, reason: message }, 'frame refused by the WebSocket layer');
   }
 
   /** The socket closed (called by its event handler). */
@@ -465,6 +582,10 @@ export class Session implements Attached, Requester {
     this.leave();
     this.log.info({ code, unacked: this.delivery?.unacked ?? 0 }, 'connection closed');
   }
+}
+
+function cutOff(session: Session): void {
+  session.cutOff();
 }
 
 /** Each socket's session, for the socket event handlers every connection shares (no closures
@@ -484,8 +605,15 @@ function onSocketClose(this: WebSocket, code: number): void {
   sessionOf.get(this)?.onClose(code);
 }
 
-function onSocketError(this: WebSocket, err: Error): void {
-  sessionOf.get(this)?.log.warn({ err }, 'socket error');
+/**
+ * ws reports a frame it refuses (over the 1 MiB limit, bad framing) here and closes the socket
+ * (1009, 1002): the client's fault, so one line without a stack. Anything else is logged whole.
+ */
+function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
+  const session = sessionOf.get(this);
+  if (session === undefined) return;
+  if (err.code?.startsWith('WS_ERR_')) session.refusedByWs(err.code, err.message);
+  else session.log.warn({ err }, 'socket error');
 }
 
 /** The reference an error answer carries for a frame: the send's mid or the request's rid. */

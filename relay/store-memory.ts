@@ -369,6 +369,14 @@ export function createMemoryStore(limits: StoreLimits): Store {
       handler = next;
     },
 
+    onReconnect() {
+      // In-process signals are never lost.
+    },
+
+    unsentBytes() {
+      return 0;
+    },
+
     async kick(uid, connToken) {
       signal(uid, { type: 'kick', conn: connToken });
     },

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { type Notice, PassbyError } from '../protocol/index.js';
+import { DEFAULTS } from './config.js';
 import type { Logger } from './logger.js';
 import { ACK_SCRIPT, SEND_SCRIPT } from './redis-batch-scripts.js';
 import { Args, evalScript, script } from './redis-eval.js';
@@ -81,11 +82,17 @@ export async function createRedisStore(options: {
   keyPrefix?: string;
   /** Connection errors are logged here; without it they surface only as failed commands. */
   log?: Logger;
+  /** Longest a command may wait for its reply before it fails (DEFAULTS.redisCommandTimeoutMs). */
+  commandTimeoutMs?: number;
 }): Promise<Store> {
   const { url, limits, log } = options;
   const prefix = options.keyPrefix ?? 'pb:';
-  const cmd = new Redis(url, { lazyConnect: true, enableAutoPipelining: true }) as Redis & Commands;
-  const sub = new Redis(url, { lazyConnect: true });
+  const cmd = new Redis(url, {
+    ...failFast(options.commandTimeoutMs),
+    enableAutoPipelining: true,
+  }) as Redis & Commands;
+  // The relay subscribes again itself after a reconnect (below), then re-reads every mailbox.
+  const sub = new Redis(url, { ...failFast(options.commandTimeoutMs), autoResubscribe: false });
   let lastError: Error | undefined;
   for (const [role, connection] of [
     ['command', cmd],
@@ -192,8 +199,31 @@ export async function createRedisStore(options: {
   sub.on('message', (channel: string, message: string) => {
     const uid = channel.slice(channelHead.length, -channelTail.length);
     const signal = parseSignal(message);
-    if (signal) handler(uid, signal);
+    try {
+      if (signal) handler(uid, signal);
+    } catch (err) {
+      log?.error({ err }, 'signal handler failed');
+    }
   });
+
+  // Doorbells published while the subscriber was away are lost: once it is back, subscribe to
+  // every watched user again and tell the relay, which re-reads each one's mailbox.
+  const watched = new Set<string>();
+  // (Listened to after the first connect: every 'ready' from here on is a reconnect.)
+  let reconnected: () => void = () => {};
+  sub.on('ready', () => void resubscribe());
+  async function resubscribe(): Promise<void> {
+    try {
+      const channels = [...watched].map((uid) => userKey(uid, 'bell'));
+      for (let i = 0; i < channels.length; i += RESUBSCRIBE_BATCH)
+        await sub.subscribe(...channels.slice(i, i + RESUBSCRIBE_BATCH));
+      log?.info({ users: watched.size }, 'subscriber back: re-reading mailboxes');
+    } catch (err) {
+      // The connection went again; its next 'ready' tries again. The re-read below still helps.
+      log?.warn({ err }, 'resubscribe failed');
+    }
+    reconnected();
+  }
 
   return {
     kind: 'redis',
@@ -283,10 +313,17 @@ export async function createRedisStore(options: {
     },
 
     async watch(uid) {
-      await sub.subscribe(userKey(uid, 'bell'));
+      watched.add(uid);
+      try {
+        await sub.subscribe(userKey(uid, 'bell'));
+      } catch (err) {
+        watched.delete(uid);
+        throw err;
+      }
     },
 
     async unwatch(uid) {
+      watched.delete(uid);
       await sub.unsubscribe(userKey(uid, 'bell'));
     },
 
@@ -294,11 +331,20 @@ export async function createRedisStore(options: {
       handler = next;
     },
 
+    onReconnect(next) {
+      reconnected = next;
+    },
+
+    unsentBytes() {
+      return cmd.stream?.writableLength ?? 0;
+    },
+
     async kick(uid, connToken) {
       await cmd.publish(userKey(uid, 'bell'), `k${connToken}`);
     },
 
     async healthy() {
+      if (cmd.status !== 'ready' || sub.status !== 'ready') return false;
       try {
         return (await cmd.ping()) === 'PONG';
       } catch {
@@ -311,6 +357,27 @@ export async function createRedisStore(options: {
     },
   };
 }
+
+/**
+ * Connection options that make a command fail rather than wait: after `commandTimeoutMs`
+ * without a reply, at once while the connection is down (no offline queue), and when the
+ * connection drops under it (no re-send after the reconnect: the frame is answered
+ * `store_unavailable` and the client retries it, which is idempotent). Nothing piles up in
+ * ioredis's queues while Redis is away; what sits in the socket while Redis is frozen is what
+ * `unsentBytes` reports.
+ */
+export function failFast(commandTimeoutMs = DEFAULTS.redisCommandTimeoutMs) {
+  return {
+    lazyConnect: true,
+    commandTimeout: commandTimeoutMs,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+  } as const;
+}
+
+/** Channels per SUBSCRIBE when the subscriber comes back. */
+const RESUBSCRIBE_BATCH = 1_000;
 
 /** A Buffer view of the bytes (ioredis sends only Buffers as bytes); no copy. */
 function bytes(b: Uint8Array): Buffer {

@@ -57,6 +57,13 @@ export interface Store {
   unwatch(uid: string): Promise<void>;
   /** Sets the one handler for signals of watched users. */
   onSignal(handler: SignalHandler): void;
+  /**
+   * Sets the one handler called after the signal connection came back from an outage: signals
+   * sent meanwhile are lost, so every watched user's mailbox must be read again.
+   */
+  onReconnect(handler: () => void): void;
+  /** Bytes written toward the store that it has not read yet (a frozen Redis); 0 in memory. */
+  unsentBytes(): number;
   /** Tells every node that holds a connection of `uid` other than `connToken` to close it. */
   kick(uid: string, connToken: string): Promise<void>;
 

@@ -213,6 +213,33 @@ describe('client inbox', () => {
     expect(await Promise.all(sent)).toEqual(items);
   });
 
+  it('acknowledges again, after a pause, an ack the relay could not record', async () => {
+    vi.useFakeTimers();
+    const c = await client();
+    const problems: unknown[] = [];
+    c.on('error', ({ error }) => {
+      problems.push(error);
+    });
+    c.on('message', () => {});
+    const socket = connect(c);
+    const frame = messageFrom(bob, 'retry-ack', 'hello');
+    const first = socket.next('ack');
+    socket.receive(frame);
+    await answerKeys(socket, bob);
+    expect(await first).toEqual({ t: 'ack', id: frame.id });
+    const again = socket.next('ack');
+    socket.receive({
+      t: 'error',
+      code: 'store_unavailable',
+      message: 'the ack was not recorded',
+      retry: true,
+      ref: frame.id,
+    });
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(await again).toEqual({ t: 'ack', id: frame.id });
+    expect(problems).toEqual([]);
+  });
+
   it('drops a redelivered message, even after a restart with the same storage', async () => {
     const storage = new MemoryStorage();
     const seen: string[] = [];

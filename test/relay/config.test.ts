@@ -29,6 +29,12 @@ describe('relay configuration', () => {
       PASSBY_MAX_BUFFERED_BYTES: '1048576',
       PASSBY_MAX_ERRORS: '3',
       PASSBY_SHUTDOWN_TIMEOUT_MS: '500',
+      PASSBY_REDIS_COMMAND_TIMEOUT_MS: '750',
+      PASSBY_SAFETY_PULL_MS: '5000',
+      PASSBY_ACK_TIMEOUT_MS: '20000',
+      PASSBY_CONNECTION_INFLIGHT_BYTES: '2000000',
+      PASSBY_CONNECTION_INFLIGHT_OPS: '64',
+      PASSBY_INFLIGHT_BYTES: '30000000',
       PASSBY_DISCOVERY_SECRET: 'a-secret-of-at-least-thirty-two-characters',
       PASSBY_DISCOVERY_TTL_SECONDS: '86400',
       PASSBY_LOOKUPS_PER_HOUR: '50',
@@ -42,7 +48,15 @@ describe('relay configuration', () => {
       maxTtlSeconds: 3600,
       deliveryWindow: 8,
     });
-    expect(Object.keys(VARIABLES)).toHaveLength(24);
+    expect(Object.keys(VARIABLES)).toHaveLength(30);
+    expect(config).toMatchObject({
+      redisCommandTimeoutMs: 750,
+      safetyPullMs: 5000,
+      ackTimeoutMs: 20000,
+      connectionInflightBytes: 2_000_000,
+      connectionInflightOps: 64,
+      inflightBytes: 30_000_000,
+    });
     expect(config).toMatchObject({ discoveryTtlSeconds: 86400, lookupsPerHour: 50, maxSpeedKmh: 250 });
   });
 
@@ -72,6 +86,9 @@ describe('relay configuration', () => {
       /PASSBY_MAX_BUFFERED_BYTES/,
     );
     expect(() => resolveConfig({ port: -1 })).toThrow(/PASSBY_PORT/);
+    expect(() => resolveConfig({ inflightBytes: 1_000_000, connectionInflightBytes: 2_000_000 })).toThrow(
+      /PASSBY_INFLIGHT_BYTES/,
+    );
     expect(() => resolveConfig({ redisUrl: 'redis://127.0.0.1:6390' })).toThrow(/PASSBY_DISCOVERY_SECRET/);
     expect(() => loadConfig({ PASSBY_DISCOVERY_SECRET: 'short' })).toThrow(/at least 32 characters/);
     expect(() => resolveConfig({ discoverySecret: 'short' })).toThrow(/at least 32 characters/);

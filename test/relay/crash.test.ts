@@ -4,6 +4,7 @@ import { ERRORS } from '../../protocol/index.js';
 import { newIdentity, RawClient } from '../support/raw-client.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { spawnRelay, stopRelays } from '../support/relay-child.js';
+import { until } from '../support/until.js';
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -62,6 +63,12 @@ describe('durability', () => {
       (await sender.sendAndWait({ t: 'send', to: bob.id, mid: 'aof', body: Buffer.from('kept') })).t,
     ).toBe('stored');
     await redis.restart();
+    // While Redis is down the relay refuses what needs it (store_unavailable); once /healthz says
+    // it is back, the message that was stored before is there.
+    await until('the relay reports Redis back', async () => {
+      const res = await fetch(`http://127.0.0.1:${relay.port}/healthz`);
+      return res.status === 200;
+    });
     const receiver = await RawClient.login(relay.url, bob);
     const msg = await receiver.next('msg');
     expect(Buffer.from(msg.body).toString()).toBe('kept');

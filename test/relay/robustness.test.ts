@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import sodium from 'libsodium-wrappers';
 import { describe, expect, it } from 'vitest';
-import { authMessage, decodeRelayFrame, ERRORS, encodeFrame, toBase64url } from '../../protocol/index.js';
+import { ERRORS, encodeFrame } from '../../protocol/index.js';
 import { newIdentity, RawClient } from '../support/raw-client.js';
 import { RawSocket } from '../support/raw-socket.js';
 import { useRelay } from '../support/relay-fixture.js';
@@ -68,16 +67,7 @@ describe('robustness', () => {
     const [alice, bob] = await Promise.all([newIdentity(), newIdentity()]);
     const bystander = await RawClient.login(fixture.relay.url, bob);
     const slow = await RawSocket.open(fixture.relay.port);
-    slow.send(encodeFrame({ t: 'hello', versions: [1] }));
-    const challenge = decodeRelayFrame(await slow.next());
-    if (!challenge.ok || challenge.frame.t !== 'challenge') throw new Error('no challenge');
-    const ts = Date.now();
-    const sig = sodium.crypto_sign_detached(
-      authMessage('passby', challenge.frame.nonce, ts, alice.pk),
-      alice.privateKey,
-    );
-    slow.send(encodeFrame({ t: 'auth', pk: alice.pk, ts, sig: toBase64url(sig) }));
-    expect(decodeRelayFrame(await slow.next())).toMatchObject({ ok: true, frame: { t: 'welcome' } });
+    await slow.login(alice);
     // Stop reading at the TCP level and keep asking for replies of about 2 KB each (64 distinct IDs), until the
     // relay has closed (bounded: at most 20,000 requests, about 40 MB of replies).
     slow.socket.pause();

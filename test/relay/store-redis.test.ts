@@ -4,6 +4,7 @@ import { messageEntryId, type SendInput, type Store } from '../../relay/store.js
 import { createRedisStore } from '../../relay/store-redis.js';
 import { commandsOf, dumpKeys } from '../support/redis-inspect.js';
 import { freePort, type RedisServer, startRedis } from '../support/redis-server.js';
+import { until } from '../support/until.js';
 import { CONTRACT_LIMITS, newUid, storeContract } from './store-contract.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
@@ -356,6 +357,8 @@ describe('redis store with AOF persistence', () => {
       });
       expect(sent.status).toBe('stored');
       await durable.restart();
+      // Commands fail at once while the connection is down (no offline queue): wait for it.
+      await until('the store is connected again', () => store.healthy());
       const { entries } = await store.fetch(bob, 0, 10, T0);
       expect(entries).toEqual([
         expect.objectContaining({ id: messageEntryId(alice, 'kept'), body: new Uint8Array(body) }),

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import sodium from 'libsodium-wrappers';
+import { authMessage, decodeRelayFrame, encodeFrame, toBase64url } from '../../protocol/index.js';
+import type { Identity } from './raw-client.js';
 
 /**
  * A WebSocket client on a bare TCP socket, for tests that need control the ws library does not
@@ -64,6 +67,19 @@ export class RawSocket {
     const masked = Buffer.from(payload);
     for (let i = 0; i < masked.length; i++) masked[i]! ^= mask[i % 4]!;
     this.socket.write(Buffer.concat([header, mask, masked]));
+  }
+
+  /** hello (version 1) and auth as `identity`, up to the relay's welcome. */
+  async login(identity: Identity, relayId = 'passby'): Promise<void> {
+    this.send(encodeFrame({ t: 'hello', versions: [1] }));
+    const challenge = decodeRelayFrame(await this.next());
+    if (!challenge.ok || challenge.frame.t !== 'challenge') throw new Error('no challenge');
+    const ts = Date.now();
+    const message = authMessage(relayId, challenge.frame.nonce, ts, identity.pk);
+    const sig = toBase64url(sodium.crypto_sign_detached(message, identity.privateKey));
+    this.send(encodeFrame({ t: 'auth', pk: identity.pk, ts, sig }));
+    const welcome = decodeRelayFrame(await this.next());
+    if (!welcome.ok || welcome.frame.t !== 'welcome') throw new Error('no welcome');
   }
 
   /** Next binary message from the server. */
