@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIdentity, type Identity } from '../../client-sdk/index.js';
 import { createRedisStore, type Store } from '../../relay/index.js';
 import { AppClients, AppLedger } from '../support/app-ledger.js';
-import { HealthWatch, health, lateProbes } from '../support/healthz.js';
+import { HealthWatch, health, lateProbes, stopHealthWatches } from '../support/healthz.js';
 import { expectNoKeysLeft } from '../support/leftovers.js';
 import { waitFor, within } from '../support/poll.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
@@ -36,6 +36,7 @@ beforeEach(async () => {
   node = await createRedisStore({ url: redis.url, limits: LIMITS });
 });
 afterEach(async () => {
+  await stopHealthWatches();
   await stopRelays();
   await node?.close();
   await redis?.stop();

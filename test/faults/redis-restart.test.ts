@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIdentity } from '../../client-sdk/index.js';
 import { AppClients, AppLedger } from '../support/app-ledger.js';
-import { HealthWatch, health, healthBecomes, lateProbes } from '../support/healthz.js';
+import { HealthWatch, health, healthBecomes, lateProbes, stopHealthWatches } from '../support/healthz.js';
 import { expectNoKeysLeft } from '../support/leftovers.js';
 import { waitFor, within } from '../support/poll.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
@@ -29,6 +29,7 @@ beforeEach(async () => {
   admin = redis.client();
 });
 afterEach(async () => {
+  await stopHealthWatches();
   await apps.closeAll();
   await stopRelays();
   await redis?.stop();

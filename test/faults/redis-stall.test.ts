@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIdentity, type Identity } from '../../client-sdk/index.js';
 import { AppClients, AppLedger } from '../support/app-ledger.js';
-import { HealthWatch, health, healthBecomes, lateProbes } from '../support/healthz.js';
+import { HealthWatch, health, healthBecomes, lateProbes, stopHealthWatches } from '../support/healthz.js';
 import { expectNoKeysLeft } from '../support/leftovers.js';
 import { pause, waitFor, within } from '../support/poll.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
@@ -29,6 +29,7 @@ const gates: { open(): void }[] = [];
 // Processes first: they must go even if a client's close then hangs. A held app handler would
 // keep its client from closing, so every gate opens.
 afterEach(async () => {
+  await stopHealthWatches();
   for (const g of gates.splice(0)) g.open();
   await stopRelays();
   await redis?.stop();

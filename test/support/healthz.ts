@@ -1,4 +1,6 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { request } from 'node:http';
+import { createInterface } from 'node:readline';
 import { pause } from './poll.js';
 
 /**
@@ -14,6 +16,8 @@ export interface Health {
   status: string;
   /** How long the answer took. */
   ms: number;
+  /** When the probe started (ms since the epoch), to place it in a test's phases. */
+  at: number;
 }
 
 /** One probe on 127.0.0.1:port, never longer than `deadlineMs`. */
@@ -26,7 +30,7 @@ export function health(port: number, deadlineMs = HEALTH_DEADLINE_MS): Promise<H
       settled = true;
       clearTimeout(timer);
       req.destroy();
-      resolve({ code, status, ms: Date.now() - started });
+      resolve({ code, status, ms: Date.now() - started, at: started });
     };
     const req = request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
       let body = '';
@@ -69,31 +73,95 @@ export async function healthBecomes(port: number, status: string, timeoutMs: num
   }
 }
 
+/*
+ * The watcher's probe loop, run in a process of its own so that what it measures is the relay's
+ * promptness, not the test process's event loop (busy sealing and opening 64 KiB messages). It
+ * prints one JSON line per probe and ends when its stdin closes (stop(), or the test process
+ * going away) or after 120 s at most.
+ */
+const WATCH_SCRIPT = `
+const http = require('node:http');
+const [port, intervalMs, deadlineMs] = process.argv.slice(1).map(Number);
+let running = true;
+process.stdin.on('end', () => { running = false; });
+process.stdin.resume();
+setTimeout(() => { running = false; }, 120000).unref();
+function probe() {
+  return new Promise((resolve) => {
+    const at = Date.now();
+    let settled = false;
+    const done = (code, status) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve({ code, status, ms: Date.now() - at, at });
+    };
+    const req = http.request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        let status;
+        try { status = String(JSON.parse(body).status); } catch { status = 'not JSON'; }
+        done(res.statusCode, status);
+      });
+      res.on('error', () => done(0, 'refused'));
+    });
+    const timer = setTimeout(() => done(-1, 'timeout'), deadlineMs);
+    req.on('error', () => done(0, 'refused'));
+    req.end();
+  });
+}
+(async () => {
+  while (running) {
+    process.stdout.write(JSON.stringify(await probe()) + '\\n');
+    if (running) await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  process.exit(0);
+})();
+`;
+
+const watching = new Set<HealthWatch>();
+
+/** Stops every watch still running (afterEach clean-up when a test failed before its stop()). */
+export async function stopHealthWatches(): Promise<void> {
+  await Promise.all([...watching].map((w) => w.stop()));
+}
+
 /**
- * Probes /healthz over and over in the background (one at a time, `intervalMs` apart) until
- * stopped, so a test can check every answer a phase got: its status and that none was late.
+ * Probes /healthz over and over in the background (one at a time, `intervalMs` apart, from a
+ * process of its own) until stopped, so a test can check every answer a phase got: its status
+ * and that none was late.
  */
 export class HealthWatch {
   readonly probes: Health[] = [];
-  #running = true;
-  readonly #loop: Promise<void>;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
 
   constructor(
     readonly port: number,
     intervalMs = 100,
   ) {
-    this.#loop = (async () => {
-      while (this.#running) {
-        this.probes.push(await health(port));
-        if (this.#running) await pause(intervalMs);
-      }
-    })();
+    this.#child = spawn(
+      process.execPath,
+      ['-e', WATCH_SCRIPT, String(port), String(intervalMs), String(HEALTH_DEADLINE_MS)],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    this.#exited = new Promise((resolve) => this.#child.once('close', () => resolve()));
+    watching.add(this);
+    void this.#exited.then(() => watching.delete(this));
+    createInterface({ input: this.#child.stdout! }).on('line', (line) => {
+      this.probes.push(JSON.parse(line) as Health);
+    });
   }
 
-  /** Stops probing; resolves with every probe made. */
+  /** Stops probing (after the probe under way); resolves with every probe made. */
   async stop(): Promise<Health[]> {
-    this.#running = false;
-    await this.#loop;
+    this.#child.stdin?.end();
+    await this.#exited;
     return this.probes;
   }
 }
