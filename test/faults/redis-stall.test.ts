@@ -90,6 +90,18 @@ describe('Redis frozen (SIGSTOP) for longer than the command timeout', () => {
       .toBe('store_unavailable');
     expect.soft(Date.now() - sentAt, 'ms until the refusal').toBeLessThan(2500);
 
+    // Keep it frozen until the relay has refused the held acks and an SDK send too (their
+    // commands left a few ms after the probe's, so they time out a few ms later).
+    const refusals = (msg: string) => relay.logs.filter((l) => l.msg === msg).length;
+    await waitFor(
+      'the acks and SDK sends refused',
+      () => refusals('store failed an ack') > 0 && refusals('store failed a send') > 1,
+      {
+        timeoutMs: 4000,
+      },
+    ).catch(() => undefined);
+    expect.soft(refusals('store failed an ack'), 'acks refused during the freeze').toBeGreaterThan(0);
+    expect.soft(refusals('store failed a send'), 'sends refused during the freeze').toBeGreaterThan(1);
     redis.resume();
     const thawed = Date.now();
     const up = await healthBecomes(relay.port, 'ok', 2000);
@@ -105,7 +117,8 @@ describe('Redis frozen (SIGSTOP) for longer than the command timeout', () => {
     expect(ledger.confirmed.size).toBe(50);
     expect(ledger.lost()).toEqual([]);
     expect(ledger.duplicates()).toEqual([]);
-    // The held acks were refused during the freeze: the SDK retries them, the relay deletes.
+    // The held acks were refused during the freeze; the SDK sent them again and the relay
+    // deleted the entries: nothing is left.
     await probe.close();
     await expectNoKeysLeft(admin, 10_000);
   });
