@@ -107,11 +107,7 @@ describe('a relay killed with SIGKILL mid-stream', () => {
     const second = await relayUp();
     const ledger = new AppLedger();
     for (const mid of confirmed) ledger.confirm(a.id, mid);
-    const bob = await apps.connect(second.url, b, { autoConnect: false });
-    ledger.receiveWith(bob);
-    const drained = bob.once('drained');
-    bob.connect();
-    await within("Bob's backlog", drained, 10_000);
+    await apps.connectDrained(second.url, b, (bob) => ledger.receiveWith(bob));
     expect(ledger.lost()).toEqual([]);
     expect(ledger.duplicates()).toEqual([]);
     // Sends the relay took but never answered may have been stored too: delivered, never twice.
