@@ -84,7 +84,7 @@ export class KeyDirectory {
     if (!ids) return;
     this.#requests.delete(frame.rid);
     for (const id of ids) {
-      const pk = frame.keys[id];
+      const pk = Object.hasOwn(frame.keys, id) ? frame.keys[id] : undefined;
       if (pk === undefined || pk === null)
         this.#settle(id, new ClientError('unknown_key', `no public key for ${id}`));
       else {

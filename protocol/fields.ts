@@ -25,8 +25,15 @@ export function onlyFields(h: Record<string, unknown>, allowed: readonly string[
   return null;
 }
 
+/** A safe integer in [min, max]; not -0, which JSON can spell but never re-encodes (it writes 0). */
 export function isSafeInt(value: unknown, min: number, max: number): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
+  return (
+    typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    value >= min &&
+    value <= max &&
+    !Object.is(value, -0)
+  );
 }
 
 export function isUserId(value: unknown): value is string {

@@ -25,12 +25,23 @@ function isEntryId(value: unknown): value is string {
   return typeof value === 'string' && ENTRY_ID_PATTERN.test(value);
 }
 
-function isLimits(value: unknown): value is RelayLimits {
-  if (typeof value !== 'object' || value === null) return false;
+/**
+ * The relay's limits as a fresh object of exactly the five numbers, or undefined; what else the
+ * relay's object holds is not handed on (an own "__proto__" key, say).
+ */
+function readLimits(value: unknown): RelayLimits | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
   const l = value as Record<string, unknown>;
-  return ['maxBodyBytes', 'maxTtlSeconds', 'mailboxMaxMessages', 'mailboxMaxBytes', 'sendsPerSecond'].every(
-    (k) => isSafeInt(l[k], 0, Number.MAX_SAFE_INTEGER),
-  );
+  const n = (v: unknown) => isSafeInt(v, 0, Number.MAX_SAFE_INTEGER);
+  if (!n(l.maxBodyBytes) || !n(l.maxTtlSeconds) || !n(l.mailboxMaxMessages)) return undefined;
+  if (!n(l.mailboxMaxBytes) || !n(l.sendsPerSecond)) return undefined;
+  return {
+    maxBodyBytes: l.maxBodyBytes as number,
+    maxTtlSeconds: l.maxTtlSeconds as number,
+    mailboxMaxMessages: l.mailboxMaxMessages as number,
+    mailboxMaxBytes: l.mailboxMaxBytes as number,
+    sendsPerSecond: l.sendsPerSecond as number,
+  };
 }
 
 export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array): Decoded<RelayFrame> {
@@ -45,10 +56,12 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
         ok: true,
         frame: { t: 'challenge', v: h.v, nonce: h.nonce, relay: h.relay, time: h.time },
       });
-    case 'welcome':
+    case 'welcome': {
       if (!isUserId(h.id)) return bad('id');
-      if (!isLimits(h.limits)) return bad('limits');
-      return noBody(body, { ok: true, frame: { t: 'welcome', id: h.id, limits: h.limits } });
+      const limits = readLimits(h.limits);
+      if (limits === undefined) return bad('limits');
+      return noBody(body, { ok: true, frame: { t: 'welcome', id: h.id, limits } });
+    }
     case 'stored':
       if (h.items !== undefined) {
         // Version 3: every confirmation the relay had for this connection at once.
@@ -97,7 +110,8 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
       if (!isSafeInt(h.rid, 0, 2 ** 31)) return bad('rid');
       const keys = h.keys;
       if (typeof keys !== 'object' || keys === null || Array.isArray(keys)) return bad('keys');
-      const out: Record<string, string | null> = {};
+      // Null prototype: a client looks its requested IDs up in it.
+      const out: Record<string, string | null> = Object.create(null);
       for (const [id, pk] of Object.entries(keys)) {
         if (!isUserId(id) || (pk !== null && (typeof pk !== 'string' || pk.length !== 43)))
           return bad('keys');

@@ -170,24 +170,32 @@ export const SOCIAL_LIMITS = {
   nearTokensPerSet: 7,
 } as const;
 
+/**
+ * The fields each v2 request may carry, by type. A Map: `t` is the client's string, and a plain
+ * object would answer "constructor" or "__proto__" with what Object.prototype holds.
+ */
+const SOCIAL_FIELDS: ReadonlyMap<string, readonly string[]> = new Map([
+  ['friend', ['t', 'rid', 'op', 'id']],
+  ['consent', ['t', 'rid', 'id', 'proximity', 'autoAccept']],
+  ['friends', ['t', 'rid']],
+  ['discover', ['t', 'rid', 'phone']],
+  ['lookup', ['t', 'rid', 'phones']],
+  ['presence', ['t', 'rid', 'cell']],
+  ['blind', ['t', 'rid', 'sets']],
+  ['answer', ['t', 'rid', 'id', 'accept']],
+]);
+
 const isRid = (v: unknown): v is number => isSafeInt(v, 0, 2 ** 31);
 const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+/** A notice's entry ID, n:<user>:<tag> (PROTOCOL.md): the client acks it and keeps it as seen. */
+const isNoticeId = (v: unknown): v is string =>
+  typeof v === 'string' && ENTRY_ID_PATTERN.test(v) && v.startsWith('n:');
 
 /** Validates a v2 social frame from a client; `undefined` when `t` is not one of them. */
 export function validateSocialFrame(h: Record<string, unknown>): Decoded<SocialClientFrame> | undefined {
   const ref = isRid(h.rid) ? String(h.rid) : undefined;
   const bad = (what: string) => fail('invalid_field', `${String(h.t)}: ${what}`, ref);
-  const fields: Record<string, readonly string[]> = {
-    friend: ['t', 'rid', 'op', 'id'],
-    consent: ['t', 'rid', 'id', 'proximity', 'autoAccept'],
-    friends: ['t', 'rid'],
-    discover: ['t', 'rid', 'phone'],
-    lookup: ['t', 'rid', 'phones'],
-    presence: ['t', 'rid', 'cell'],
-    blind: ['t', 'rid', 'sets'],
-    answer: ['t', 'rid', 'id', 'accept'],
-  };
-  const allowed = fields[String(h.t)];
+  const allowed = typeof h.t === 'string' ? SOCIAL_FIELDS.get(h.t) : undefined;
   if (allowed === undefined) return undefined;
   const extra = onlyFields(h, allowed);
   if (extra) return bad(`unknown field "${extra.slice(0, 32)}"`);
@@ -360,7 +368,7 @@ export function validateSocialRelayFrame(h: Record<string, unknown>): Decoded<So
       };
     }
     case 'notice': {
-      if (typeof h.id !== 'string' || h.id.length > 128 || !isUserId(h.user)) return bad('id or user');
+      if (!isNoticeId(h.id) || !isUserId(h.user)) return bad('id or user');
       if (h.kind === 'friend' && (h.state === 'incoming' || h.state === 'friend' || h.state === 'removed')) {
         return { ok: true, frame: { t: 'notice', id: h.id, kind: 'friend', user: h.user, state: h.state } };
       }

@@ -83,7 +83,11 @@ const SCRIPTS: Record<keyof Commands, string> = {
   pbSocialSweepPending: SWEEP_PENDING_SCRIPT,
 };
 
-const STATES: Record<string, FriendState> = { o: 'outgoing', i: 'incoming', f: 'friend' };
+const STATES: ReadonlyMap<string, FriendState> = new Map([
+  ['o', 'outgoing'],
+  ['i', 'incoming'],
+  ['f', 'friend'],
+]);
 
 /** A TTL Redis accepts (PX wants a positive integer). */
 const ttl = (ms: number) => String(Math.max(1, Math.ceil(ms)));
@@ -141,7 +145,7 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
       const all = await cmd.hgetall(userKey(uid, 'fr'));
       const out: FriendInfo[] = [];
       for (const [id, value] of Object.entries(all)) {
-        const state = STATES[value[0] ?? ''];
+        const state = STATES.get(value[0] ?? '');
         if (!state) continue;
         const on = state === 'friend';
         out.push({ id, state, proximity: on && value[1] === '1', autoAccept: on && value[2] === '1' });
