@@ -19,6 +19,16 @@ export interface RedisServer {
   /** Stops the server with SIGKILL (no save) and starts it again on the same port and directory. */
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL, keeping the port and directory for start(); the halves of restart() with a gap between. */
+  crash(): Promise<void>;
+  /** Starts the server again after crash(), on the same port and directory (AOF reloaded). */
+  start(): Promise<void>;
+  /** SIGSTOP: the process is frozen, its sockets stay open and nothing answers. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** CLIENT KILL TYPE pubsub through a connection of its own; resolves with how many were killed. */
+  killPubsub(): Promise<number>;
 }
 
 export async function freePort(): Promise<number> {
@@ -64,6 +74,8 @@ export async function startRedis(options: { persistence?: boolean } = {}): Promi
     url: `redis://127.0.0.1:${port}`,
     client() {
       const c = new Redis({ host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: 3 });
+      // A fault test stops this server under the client's feet: no unhandled 'error' noise.
+      c.on('error', () => {});
       clients.push(c);
       return c;
     },
@@ -75,6 +87,29 @@ export async function startRedis(options: { persistence?: boolean } = {}): Promi
       for (const c of clients) c.disconnect();
       await kill(child);
       rmSync(dir, { recursive: true, force: true });
+    },
+    async crash() {
+      await kill(child);
+    },
+    async start() {
+      if (child.exitCode === null && child.signalCode === null) throw new Error('redis-server is running');
+      child = await launch(args);
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      child.kill('SIGCONT');
+    },
+    async killPubsub() {
+      const admin = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0 });
+      admin.on('error', () => {});
+      try {
+        await admin.connect();
+        return (await admin.client('KILL', 'TYPE', 'pubsub')) as number;
+      } finally {
+        admin.disconnect();
+      }
     },
   };
 }

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -23,6 +24,8 @@ export interface RelayChild {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Kills the process with SIGKILL unless it has already ended; for clean-up after a failure. */
   stop(): Promise<void>;
+  /** The process's resident set size in bytes now (VmRSS in /proc/<pid>/status). */
+  rss(): number;
 }
 
 /**
@@ -60,7 +63,8 @@ export async function spawnRelay(env: Record<string, string>): Promise<RelayChil
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   };
-  const handle = { process: child, port: 0, url: '', logs, exited, stop };
+  const rss = () => rssOf(child.pid ?? 0);
+  const handle = { process: child, port: 0, url: '', logs, exited, stop, rss };
   running.add(handle);
   void exited.then(() => running.delete(handle));
   const port = await new Promise<number>((resolve, reject) => {
@@ -77,4 +81,12 @@ export async function spawnRelay(env: Record<string, string>): Promise<RelayChil
     void exited.then(({ code }) => reject(new Error(`relay exited (${code}) before listening: ${stderr}`)));
   });
   return Object.assign(handle, { port, url: `ws://127.0.0.1:${port}/` });
+}
+
+/** VmRSS of a live process in bytes, from /proc (Linux); throws when the process is gone. */
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!kib) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib[1]) * 1024;
 }

@@ -1,0 +1,33 @@
+import type { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { waitFor } from './poll.js';
+
+/**
+ * The keys a Redis holds beyond identities (`pb:{uid}:pk`), sorted: after every message was
+ * acknowledged (and nothing social was used) a mailbox leaves nothing else behind (the layout
+ * comment in relay/store-redis.ts).
+ */
+export async function keysLeft(client: Redis): Promise<string[]> {
+  const left: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) if (!/^pb:\{[A-Za-z0-9_-]+\}:pk$/.test(key)) left.push(key);
+  } while (cursor !== '0');
+  return left.sort();
+}
+
+/**
+ * Polls (acks may still be under way when the app has seen everything) until only identities
+ * are left, at most `timeoutMs`; then asserts it, so a failure lists the keys that stayed.
+ */
+export async function expectNoKeysLeft(client: Redis, timeoutMs = 5000): Promise<void> {
+  let left: string[] = [];
+  const probe = async () => {
+    left = await keysLeft(client);
+    return left.length === 0;
+  };
+  await waitFor('no key but identities', probe, { timeoutMs }).catch(() => undefined);
+  expect(left).toEqual([]);
+}
