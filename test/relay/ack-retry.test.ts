@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/poll.js';
 import { newIdentity, RawClient } from '../support/raw-client.js';
 import { dumpRedis, useRelay } from '../support/relay-fixture.js';
-import { until } from '../support/until.js';
 
 /*
  * Redis refuses writes (min-replicas-to-write with no replica) while the reads still work: the
@@ -40,7 +40,9 @@ describe('a failed ack', () => {
     // The entry is gone once the second ack is recorded: only bob's identity remains.
     const bobKeys = async () =>
       [...(await dumpRedis(fixture.redis)).keys()].filter((k) => k.includes(bob.id));
-    await until('the second ack deleted the entry', async () => (await bobKeys()).length === 1);
+    await waitFor('the second ack deleted the entry', async () => (await bobKeys()).length === 1, {
+      timeoutMs: 10_000,
+    });
     expect(await bobKeys()).toEqual([`pb:{${bob.id}}:pk`]);
     expect(rb.closed).toBeUndefined();
     await Promise.all([ra.close(), rb.close()]);

@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { messageEntryId, type SendInput, type Store } from '../../relay/store.js';
 import { createRedisStore } from '../../relay/store-redis.js';
+import { waitFor } from '../support/poll.js';
 import { commandsOf, dumpKeys } from '../support/redis-inspect.js';
 import { freePort, type RedisServer, startRedis } from '../support/redis-server.js';
-import { until } from '../support/until.js';
 import { CONTRACT_LIMITS, newUid, storeContract } from './store-contract.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
@@ -358,7 +358,7 @@ describe('redis store with AOF persistence', () => {
       expect(sent.status).toBe('stored');
       await durable.restart();
       // Commands fail at once while the connection is down (no offline queue): wait for it.
-      await until('the store is connected again', () => store.healthy());
+      await waitFor('the store is connected again', () => store.healthy(), { timeoutMs: 10_000 });
       const { entries } = await store.fetch(bob, 0, 10, T0);
       expect(entries).toEqual([
         expect.objectContaining({ id: messageEntryId(alice, 'kept'), body: new Uint8Array(body) }),
