@@ -1,11 +1,17 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startRelay } from './server.js';
+import { VERSION } from './version.js';
 
 /*
  * The relay process: config -> logger -> store -> http + ws. Stops gracefully on SIGTERM and
  * SIGINT: no new connections, sockets closed with going_away, store writes allowed to finish.
  */
+if (process.argv.includes('--version')) {
+  process.stdout.write(`passby relay ${VERSION}\n`);
+  process.exit(0);
+}
+
 let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();

@@ -20,6 +20,7 @@ import type { Store } from './store.js';
 import { createMemoryStore } from './store-memory.js';
 import { createRedisStore, failFast } from './store-redis.js';
 import { Sweeper } from './sweeper.js';
+import { VERSION } from './version.js';
 
 /** Largest WebSocket message read at all; larger ones are closed with 1009 by ws. Frames
  * between the protocol limit and this get the in-band `payload_too_large` answer. */
@@ -185,7 +186,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   });
   const port = (http.address() as AddressInfo).port;
   sweeper.start();
-  log.info({ port, store: store.kind, relayId: config.relayId }, 'relay listening');
+  log.info({ port, store: store.kind, relayId: config.relayId, version: VERSION }, 'relay listening');
 
   return {
     url: `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
