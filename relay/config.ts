@@ -367,3 +367,45 @@ function checkInt(name: string, v: Variable, value: unknown, problems: string[],
   else return true;
   return false;
 }
+
+/** A PASSBY_* variable the relay does not read, with the known name it most likely meant. */
+export interface UnknownVariable {
+  name: string;
+  /** The known variable within three edits of `name`, if there is one. */
+  suggestion: string | null;
+}
+
+/**
+ * The PASSBY_* variables in `env` that are not in VARIABLES: a misspelled setting is otherwise
+ * ignored without a word. Only names are returned, never values (one may be a secret).
+ */
+export function unknownVariables(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): UnknownVariable[] {
+  const known = Object.keys(VARIABLES);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('PASSBY_') && !Object.hasOwn(VARIABLES, name))
+    .sort()
+    .map((name) => {
+      let suggestion: string | null = null;
+      let best = 4;
+      for (const candidate of known) {
+        const d = editDistance(name, candidate);
+        if (d < best) [best, suggestion] = [d, candidate];
+      }
+      return { name, suggestion };
+    });
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
+      row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, substitution));
+    }
+    previous = row;
+  }
+  return previous[b.length]!;
+}

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
 import { startRelay } from './server.js';
 import { VERSION } from './version.js';
@@ -22,6 +22,9 @@ try {
 }
 
 const log = createLogger(config.logLevel);
+for (const { name, suggestion } of unknownVariables()) {
+  log.warn({ variable: name, suggestion }, 'unknown PASSBY_ variable ignored');
+}
 const relay = await startRelay({ config, log }).catch((err: unknown) => {
   log.fatal({ err }, 'relay failed to start');
   process.exit(1);
