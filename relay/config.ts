@@ -45,15 +45,26 @@ export interface RelayConfig {
   proximityWindowMs: number;
   presenceIntervalMs: number;
   maxSpeedKmh: number;
+  /** Port of the admin listener (/metrics, /healthz); null: /metrics is served on the public port. */
+  adminPort: number | null;
+  adminHost: string;
+  /** PEM certificate chain and key files; both set: the relay serves wss:// itself. */
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  tlsMinVersion: 'TLSv1.3' | 'TLSv1.2';
+  /** The discovery secret before a rotation: look-ups also try it while its entries live. */
+  discoverySecretPrevious: string | null;
 }
 
-type Kind = 'string' | 'int' | 'url' | 'level' | 'secret';
+type Kind = 'string' | 'int' | 'url' | 'level' | 'secret' | 'tls';
 
 interface Variable {
   key: keyof RelayConfig;
   kind: Kind;
   min?: number;
   max?: number;
+  /** An int that may be left unset (null). */
+  optional?: true;
   doc: string;
 }
 
@@ -221,6 +232,31 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     min: 1,
     doc: 'fastest plausible move between two updates',
   },
+  PASSBY_ADMIN_PORT: {
+    key: 'adminPort',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    optional: true,
+    doc: 'port for /metrics and /healthz apart from the public one; unset: /metrics on the public port',
+  },
+  PASSBY_ADMIN_HOST: { key: 'adminHost', kind: 'string', doc: 'address of the admin listener' },
+  PASSBY_TLS_CERT_FILE: {
+    key: 'tlsCertFile',
+    kind: 'string',
+    doc: 'PEM certificate chain; with PASSBY_TLS_KEY_FILE the relay serves wss:// (reloaded on SIGHUP)',
+  },
+  PASSBY_TLS_KEY_FILE: { key: 'tlsKeyFile', kind: 'string', doc: 'PEM private key of the certificate' },
+  PASSBY_TLS_MIN_VERSION: {
+    key: 'tlsMinVersion',
+    kind: 'tls',
+    doc: 'oldest TLS version: TLSv1.3 or TLSv1.2',
+  },
+  PASSBY_DISCOVERY_SECRET_OLD: {
+    key: 'discoverySecretPrevious',
+    kind: 'secret',
+    doc: 'the discovery secret before a rotation, tried by look-ups during the grace period',
+  },
 };
 
 export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
@@ -254,7 +290,15 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   proximityWindowMs: 15 * 60 * 1000,
   presenceIntervalMs: 60 * 1000,
   maxSpeedKmh: 300,
+  adminPort: null,
+  adminHost: '127.0.0.1',
+  tlsCertFile: null,
+  tlsKeyFile: null,
+  tlsMinVersion: 'TLSv1.3',
+  discoverySecretPrevious: null,
 });
+
+const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2'];
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -299,7 +343,9 @@ export function resolveConfig(partial: Partial<RelayConfig> = {}): Readonly<Rela
   const merged = { ...DEFAULTS, ...partial } as RelayConfig;
   for (const [name, v] of Object.entries(VARIABLES)) {
     const value = merged[v.key];
-    if (v.kind === 'int') checkInt(name, v, value, problems);
+    if (v.kind === 'int' && !(v.optional && value === null)) checkInt(name, v, value, problems);
+    if (v.kind === 'tls' && !TLS_VERSIONS.includes(String(value)))
+      problems.push(`${name} must be one of ${TLS_VERSIONS.join(', ')}`);
     if (v.kind === 'level' && !LEVELS.includes(String(value)))
       problems.push(`${name} must be one of ${LEVELS.join(', ')}`);
   }
@@ -328,6 +374,18 @@ function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> 
       `PASSBY_MAX_BUFFERED_BYTES must be at least PASSBY_DELIVERY_WINDOW x ${DELIVERY_FRAME_BYTES}`,
     );
   }
+  if ((config.tlsCertFile === null) !== (config.tlsKeyFile === null))
+    problems.push('PASSBY_TLS_CERT_FILE and PASSBY_TLS_KEY_FILE go together: set both or neither');
+  if (config.discoverySecretPrevious !== null) {
+    if (config.discoverySecret === null)
+      problems.push('PASSBY_DISCOVERY_SECRET_OLD needs PASSBY_DISCOVERY_SECRET');
+    else if (config.discoverySecretPrevious === config.discoverySecret)
+      problems.push('PASSBY_DISCOVERY_SECRET_OLD must differ from PASSBY_DISCOVERY_SECRET');
+    if (config.discoverySecretPrevious.length < 32)
+      problems.push('PASSBY_DISCOVERY_SECRET_OLD must be at least 32 characters');
+  }
+  if (config.adminPort !== null && config.adminPort === config.port && config.port !== 0)
+    problems.push('PASSBY_ADMIN_PORT must differ from PASSBY_PORT');
   if (config.inflightBytes < config.connectionInflightBytes)
     problems.push('PASSBY_INFLIGHT_BYTES must be at least PASSBY_CONNECTION_INFLIGHT_BYTES');
   if (problems.length > 0) throw new ConfigError(problems);
@@ -342,6 +400,10 @@ function parse(name: string, v: Variable, raw: string, problems: string[]): unkn
       return raw;
     case 'level':
       if (!LEVELS.includes(raw)) problems.push(`${name}="${raw}" must be one of ${LEVELS.join(', ')}`);
+      return raw;
+    case 'tls':
+      if (!TLS_VERSIONS.includes(raw))
+        problems.push(`${name}="${raw}" must be one of ${TLS_VERSIONS.join(', ')}`);
       return raw;
     case 'url':
       if (!/^rediss?:\/\/./.test(raw)) {

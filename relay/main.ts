@@ -6,6 +6,7 @@ import { VERSION } from './version.js';
 /*
  * The relay process: config -> logger -> store -> http + ws. Stops gracefully on SIGTERM and
  * SIGINT: no new connections, sockets closed with going_away, store writes allowed to finish.
+ * SIGHUP reloads the TLS certificate and key.
  */
 if (process.argv.includes('--version')) {
   process.stdout.write(`passby relay ${VERSION}\n`);
@@ -45,3 +46,8 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     );
   });
 }
+
+// SIGHUP: read the TLS certificate and key again (a renewed certificate, without a restart).
+process.on('SIGHUP', () => {
+  if (!relay.reloadTls()) log.warn('SIGHUP: nothing reloaded (no TLS, or the new files are bad)');
+});

@@ -1,8 +1,16 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from '../protocol/index.js';
+import { VERSION } from './version.js';
 
 /**
- * Counters an operator scrapes at GET /metrics (Prometheus text format). Labels have low
- * cardinality by construction: error codes come from the closed table, nothing names a user.
+ * What an operator scrapes at GET /metrics (Prometheus text format), through prom-client: the
+ * relay's counters (the same names and meanings as before), histograms of store latency, delivery
+ * latency and frame sizes, the state of each Redis connection, build info, and the process and
+ * runtime metrics prom-client collects (event-loop lag, GC, heap, RSS, handles). Labels have low
+ * cardinality by construction: error codes from the closed table, store operations from the Store
+ * interface, a direction, a Redis role; nothing names a user, a device or an endpoint.
+ *
+ * The counters are plain fields the relay increments (`metrics.stored++`), read when scraped.
  */
 export class Metrics {
   connectionsOpen = 0;
@@ -15,35 +23,142 @@ export class Metrics {
   acked = 0;
   expired = 0;
   receiptsExpired = 0;
-  private readonly errors = new Map<ErrorCode, number>();
+
+  readonly registry = new Registry();
+  private readonly errors = new Counter({
+    name: 'passby_errors_total',
+    help: 'Errors answered, by code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  private readonly storeSeconds = new Histogram({
+    name: 'passby_store_seconds',
+    help: 'Time a store operation took, by operation (failed ones too)',
+    labelNames: ['op'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  private readonly deliverySeconds = new Histogram({
+    name: 'passby_delivery_latency_seconds',
+    help: 'Time from a payload stored to its ack; queued="true" when it was delivered more than 5 s after it was stored (the recipient was away or behind)',
+    labelNames: ['queued'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86_400, 604_800],
+    registers: [this.registry],
+  });
+  private readonly frameBytes = new Histogram({
+    name: 'passby_frame_bytes',
+    help: 'Size of WebSocket data frames, by direction (in: from clients, out: to clients)',
+    labelNames: ['direction'],
+    buckets: [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576],
+    registers: [this.registry],
+  });
+  private readonly framesIn = this.frameBytes.labels('in');
+  private readonly framesOut = this.frameBytes.labels('out');
+  private readonly redis = new Map<string, () => boolean>();
+
+  constructor() {
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name: `passby_${name}`,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    const open = () => this.connectionsOpen;
+    new Gauge({
+      name: 'passby_connections_open',
+      help: 'WebSocket connections open now',
+      registers: [this.registry],
+      collect() {
+        this.set(open());
+      },
+    });
+    counter('connections_total', 'WebSocket connections accepted', () => this.connectionsTotal);
+    counter('authenticated_total', 'Successful authentications', () => this.authenticated);
+    counter('auth_failures_total', 'Failed authentications', () => this.authFailures);
+    counter('messages_stored_total', 'Payloads durably stored', () => this.stored);
+    counter('messages_duplicate_total', 'Sends that were retries of a stored payload', () => this.duplicates);
+    counter('messages_delivered_total', 'Mailbox entries written to a recipient', () => this.delivered);
+    counter('messages_acked_total', 'Mailbox entries acknowledged and deleted', () => this.acked);
+    counter('messages_expired_total', 'Entries deleted undelivered at expiry', () => this.expired);
+    counter('receipts_expired_total', 'Expired receipts filed for senders', () => this.receiptsExpired);
+    for (const code of ERROR_CODES) this.errors.inc({ code }, 0);
+    const redis = this.redis;
+    new Gauge({
+      name: 'passby_redis_connected',
+      help: 'Whether each Redis connection is ready (1) or not (0), by role; absent on the in-process store',
+      labelNames: ['role'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [role, ready] of redis) this.set({ role }, ready() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'passby_build_info',
+      help: 'The running build: relay version and Node.js version (always 1)',
+      labelNames: ['version', 'node'],
+      registers: [this.registry],
+    }).set({ version: VERSION, node: process.version }, 1);
+  }
 
   error(code: ErrorCode): void {
-    this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
+    this.errors.inc({ code });
   }
 
-  render(): string {
-    const lines: string[] = [];
-    const metric = (name: string, type: 'counter' | 'gauge', help: string, value: number) => {
-      lines.push(`# HELP passby_${name} ${help}`, `# TYPE passby_${name} ${type}`, `passby_${name} ${value}`);
+  /** Times one store operation; call the returned function when it has settled. */
+  storeTimer(op: string): () => void {
+    const end = this.storeSeconds.startTimer({ op });
+    return () => {
+      end();
     };
-    metric('connections_open', 'gauge', 'WebSocket connections open now', this.connectionsOpen);
-    metric('connections_total', 'counter', 'WebSocket connections accepted', this.connectionsTotal);
-    metric('authenticated_total', 'counter', 'Successful authentications', this.authenticated);
-    metric('auth_failures_total', 'counter', 'Failed authentications', this.authFailures);
-    metric('messages_stored_total', 'counter', 'Payloads durably stored', this.stored);
-    metric(
-      'messages_duplicate_total',
-      'counter',
-      'Sends that were retries of a stored payload',
-      this.duplicates,
-    );
-    metric('messages_delivered_total', 'counter', 'Mailbox entries written to a recipient', this.delivered);
-    metric('messages_acked_total', 'counter', 'Mailbox entries acknowledged and deleted', this.acked);
-    metric('messages_expired_total', 'counter', 'Entries deleted undelivered at expiry', this.expired);
-    metric('receipts_expired_total', 'counter', 'Expired receipts filed for senders', this.receiptsExpired);
-    lines.push('# HELP passby_errors_total Errors answered, by code', '# TYPE passby_errors_total counter');
-    for (const code of ERROR_CODES)
-      lines.push(`passby_errors_total{code="${code}"} ${this.errors.get(code) ?? 0}`);
-    return `${lines.join('\n')}\n`;
   }
+
+  /** A payload stored at `storedAt` was acknowledged at `ackedAt` (ms); `queued` as in the help. */
+  deliveryLatency(storedAt: number, ackedAt: number, queued: boolean): void {
+    this.deliverySeconds.observe(
+      { queued: queued ? 'true' : 'false' },
+      Math.max(0, ackedAt - storedAt) / 1000,
+    );
+  }
+
+  frameIn(bytes: number): void {
+    this.framesIn.observe(bytes);
+  }
+
+  frameOut(bytes: number): void {
+    this.framesOut.observe(bytes);
+  }
+
+  /** Reports a Redis connection's state under `role` at every scrape. */
+  watchRedis(role: string, ready: () => boolean): void {
+    this.redis.set(role, ready);
+  }
+
+  readonly contentType = this.registry.contentType;
+
+  /** The relay's metrics and the process's, in Prometheus text format. */
+  async render(): Promise<string> {
+    return Registry.merge([processRegistry(), this.registry]).metrics();
+  }
+}
+
+/** A payload delivered later than this after it was stored counts as queued (see the help). */
+export const QUEUED_AFTER_MS = 5_000;
+
+let processMetrics: Registry | undefined;
+
+/**
+ * Process and runtime metrics, collected once per process however many relays it runs (tests
+ * start many): prom-client's default set, with the event-loop delay sampled every 10 ms.
+ */
+function processRegistry(): Registry {
+  if (processMetrics === undefined) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics, eventLoopMonitoringPrecision: 10 });
+  }
+  return processMetrics;
 }

@@ -1,3 +1,4 @@
+import type { WebSocket } from 'ws';
 import { batches, encodeFrame, LIMITS, type RelayFrame, type StoredItem } from '../protocol/index.js';
 import { FrameWriter } from './ws-frames.js';
 
@@ -11,6 +12,19 @@ export class Replies extends FrameWriter {
   /** Set when the session agreed version 3. */
   batchStored = false;
   private storedBatch: StoredItem[] | undefined;
+
+  /** `sized` hears the size of every frame written (passby_frame_bytes). */
+  constructor(
+    socket: WebSocket,
+    private readonly sized: (bytes: number) => void = () => {},
+  ) {
+    super(socket);
+  }
+
+  override write(payload: Uint8Array): void {
+    this.sized(payload.length);
+    super.write(payload);
+  }
 
   send(frame: RelayFrame): void {
     if (frame.t === 'stored' && this.batchStored && !('items' in frame)) {

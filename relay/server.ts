@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { WebSocketServer } from 'ws';
@@ -7,8 +7,10 @@ import { PassbyError } from '../protocol/index.js';
 import { initCrypto } from './auth.js';
 import type { RelayConfig } from './config.js';
 import { HealthCheck } from './health.js';
+import { httpRoutes } from './http-routes.js';
 import { Hub } from './hub.js';
 import { InflightBudget } from './inflight.js';
+import { createAdminServer, createPublicServer } from './listeners.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Session } from './session.js';
@@ -19,8 +21,16 @@ import type { SocialStore } from './social-store.js';
 import type { Store } from './store.js';
 import { createMemoryStore } from './store-memory.js';
 import { createRedisStore, failFast } from './store-redis.js';
+import { timeStore } from './store-timing.js';
 import { Sweeper } from './sweeper.js';
 import { VERSION } from './version.js';
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
 
 /** Largest WebSocket message read at all; larger ones are closed with 1009 by ws. Frames
  * between the protocol limit and this get the in-band `payload_too_large` answer. */
@@ -30,8 +40,12 @@ export interface Relay {
   /** ws://host:port/ */
   readonly url: string;
   readonly port: number;
+  /** The admin listener's port (/metrics, /healthz), null without PASSBY_ADMIN_PORT. */
+  readonly adminPort: number | null;
   readonly store: Store;
   readonly metrics: Metrics;
+  /** With TLS: reads the certificate and key again (SIGHUP); false when off or the files are bad. */
+  reloadTls(): boolean;
   /** Graceful stop: refuse new connections, close sockets with going_away, let writes finish. */
   close(): Promise<void>;
 }
@@ -49,7 +63,11 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export async function openStores(config: Readonly<RelayConfig>, log: Logger): Promise<Stores> {
+export async function openStores(
+  config: Readonly<RelayConfig>,
+  log: Logger,
+  metrics?: Metrics,
+): Promise<Stores> {
   const limits = {
     mailboxMaxMessages: config.mailboxMaxMessages,
     mailboxMaxBytes: config.mailboxMaxBytes,
@@ -63,8 +81,11 @@ export async function openStores(config: Readonly<RelayConfig>, log: Logger): Pr
     return { store, social: createMemorySocialStore(), close: () => store.close() };
   }
   const commandTimeoutMs = config.redisCommandTimeoutMs;
-  const store = await createRedisStore({ url: config.redisUrl, limits, log, commandTimeoutMs });
+  const onConnection = (role: string, connection: Redis) =>
+    metrics?.watchRedis(role, () => connection.status === 'ready');
+  const store = await createRedisStore({ url: config.redisUrl, limits, log, commandTimeoutMs, onConnection });
   const redis = new Redis(config.redisUrl, { ...failFast(commandTimeoutMs), enableAutoPipelining: true });
+  onConnection('social', redis);
   redis.on('error', (err: Error) => log.warn({ err, role: 'social' }, 'redis connection error'));
   try {
     await redis.connect();
@@ -86,59 +107,41 @@ export async function openStores(config: Readonly<RelayConfig>, log: Logger): Pr
 
 export async function startRelay({ config, log, now = Date.now }: RelayDeps): Promise<Relay> {
   await initCrypto();
-  const stores = await openStores(config, log);
-  const { store } = stores;
+  const metrics = new Metrics();
+  const stores = await openStores(config, log, metrics);
+  const store = timeStore(stores.store, 'mailbox', metrics);
   let discoveryKey = config.discoverySecret;
   if (discoveryKey === null) {
     // Only with the in-process store (config requires a secret with Redis): nothing outlives
     // the process anyway, so a random key loses nothing.
     discoveryKey = randomBytes(32).toString('hex');
   }
-  const social = new SocialHandlers({ config, store, social: stores.social, discoveryKey, now });
-  const metrics = new Metrics();
+  const socialStore = timeStore(stores.social, 'social', metrics);
+  const social = new SocialHandlers({ config, store, social: socialStore, discoveryKey, now });
   const hub = new Hub(store, log, config.safetyPullMs);
   const health = new HealthCheck(store);
   const budget = new InflightBudget(config.inflightBytes, () => store.unsentBytes());
   const sessions = new Set<Session>();
-  const sweeper = new Sweeper(store, stores.social, metrics, log, config.sweepIntervalMs, now);
+  const sweeper = new Sweeper(store, socialStore, metrics, log, config.sweepIntervalMs, now);
   let nextConn = 1;
   let stopping = false;
 
-  // A connection that has not upgraded within the auth timeout is dropped: idle ones by the
-  // socket timeout (ws clears it on upgrade), slow headers by headersTimeout, checked often.
-  const http = createServer(
-    {
-      headersTimeout: config.authTimeoutMs,
-      requestTimeout: config.authTimeoutMs,
-      connectionsCheckingInterval: Math.min(1_000, config.authTimeoutMs),
-    },
-    (req, res) => void answerHttp(req, res),
-  );
-  http.timeout = config.authTimeoutMs;
+  const routes = {
+    health,
+    metrics,
+    log,
+    storeKind: store.kind,
+    connections: () => sessions.size,
+    stopping: () => stopping,
+  };
+  const listener = createPublicServer(config, httpRoutes(routes, config.adminPort === null));
+  const http = listener.server;
+  const admin = config.adminPort === null ? null : createAdminServer(httpRoutes(routes, true));
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MESSAGE_BYTES,
     perMessageDeflate: false,
   });
-
-  async function answerHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/healthz') {
-      const ok = !stopping && (await health.check());
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({ status: ok ? 'ok' : 'unavailable', store: store.kind, connections: sessions.size }),
-      );
-      return;
-    }
-    if (req.method === 'GET' && path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(metrics.render());
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end('{"status":"not found"}');
-  }
 
   http.on('upgrade', (req, socket, head) => {
     if (stopping) {
@@ -180,19 +183,32 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   );
   stallCheck.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(config.port, config.host, () => resolve());
-  });
-  const port = (http.address() as AddressInfo).port;
+  const port = await listen(http, config.port, config.host);
+  const adminPort = admin === null ? null : await listen(admin, config.adminPort!, config.adminHost);
   sweeper.start();
-  log.info({ port, store: store.kind, relayId: config.relayId, version: VERSION }, 'relay listening');
+  const tls = listener.scheme === 'wss';
+  log.info(
+    { port, adminPort, tls, store: store.kind, relayId: config.relayId, version: VERSION },
+    'relay listening',
+  );
 
   return {
-    url: `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
+    url: `${listener.scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
     port,
+    adminPort,
     store,
     metrics,
+    reloadTls() {
+      if (!tls) return false;
+      try {
+        listener.reloadTls();
+        log.info('tls certificate reloaded');
+        return true;
+      } catch (err) {
+        log.error({ err }, 'tls certificate reload failed; the previous one stays');
+        return false;
+      }
+    },
     async close() {
       if (stopping) return;
       stopping = true;
@@ -210,6 +226,10 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
       for (const ws of wss.clients) ws.terminate();
       http.closeAllConnections();
       await closed;
+      if (admin !== null) {
+        admin.closeAllConnections();
+        await new Promise<void>((resolve) => admin.close(() => resolve()));
+      }
       await stores.close();
       log.info('relay stopped');
     },

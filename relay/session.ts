@@ -21,7 +21,7 @@ import { entryFrame } from './entry-frame.js';
 import type { Attached, Hub } from './hub.js';
 import type { InflightBudget, Throttled } from './inflight.js';
 import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import { type Metrics, QUEUED_AFTER_MS } from './metrics.js';
 import { Pending } from './pending.js';
 import { TokenBucket } from './rate-limit.js';
 import { Replies } from './replies.js';
@@ -70,6 +70,8 @@ export class Session implements Attached, Requester, Throttled {
   /** When the socket was last read again after a pause. */
   private resumedAt = 0;
   private keptLog: Logger | undefined;
+  /** Payloads delivered and not acknowledged yet: when they were stored (delivery latency). */
+  private readonly storedAt = new Map<string, { ts: number; queued: boolean }>();
 
   constructor(
     private readonly socket: WebSocket,
@@ -79,7 +81,7 @@ export class Session implements Attached, Requester, Throttled {
   ) {
     this.token = newNonce();
     this.pending = new Pending((bytes) => this.ended(bytes));
-    this.out = new Replies(socket);
+    this.out = new Replies(socket, (bytes) => deps.metrics.frameOut(bytes));
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
     sessionOf.set(socket, this);
@@ -186,6 +188,7 @@ export class Session implements Attached, Requester, Throttled {
    */
   onMessage(data: Buffer, isBinary: boolean): void {
     if (this.phase === 'closed') return;
+    this.deps.metrics.frameIn(data.length);
     try {
       if (!isBinary) return this.reject('malformed_frame', 'frames must be binary WebSocket messages');
       const decoded = decodeClientFrame(data);
@@ -456,6 +459,7 @@ export class Session implements Attached, Requester, Throttled {
         const { deleted } = results[i]!;
         this.delivery?.ackStored(ids[i]!);
         if (deleted) this.deps.metrics.acked++;
+        this.ackTimed(ids[i]!, deleted);
         if (this.debugging) this.log.debug({ entry: ids[i], deleted }, 'acked');
       }
     } catch (err) {
@@ -463,6 +467,14 @@ export class Session implements Attached, Requester, Throttled {
     } finally {
       this.pending.end(FRAME_OVERHEAD_BYTES);
     }
+  }
+
+  /** Observes a delivered payload's time from stored to acked, once, when its ack deleted it. */
+  private ackTimed(id: string, deleted: boolean): void {
+    const stored = this.storedAt.get(id);
+    if (stored === undefined) return;
+    this.storedAt.delete(id);
+    if (deleted) this.deps.metrics.deliveryLatency(stored.ts, this.deps.now(), stored.queued);
   }
 
   /** The entry stays in the mailbox: the client hears so, and Delivery offers it again. */
@@ -513,12 +525,15 @@ export class Session implements Attached, Requester, Throttled {
 
   /** An entry handed to this connection left the mailbox other than by ack (an answered offer). */
   settledEntry(id: string): void {
+    this.storedAt.delete(id);
     this.delivery?.settled(id);
   }
 
   /** Delivery host: writes one entry to the socket. */
   deliver(entry: MailboxEntry): void {
     this.deps.metrics.delivered++;
+    if (entry.kind === 'msg')
+      this.storedAt.set(entry.id, { ts: entry.ts, queued: this.deps.now() - entry.ts > QUEUED_AFTER_MS });
     if (this.debugging) this.log.debug({ entry: entry.id, kind: entry.kind }, 'delivered');
     this.send(entryFrame(entry));
   }
@@ -572,6 +587,7 @@ export class Session implements Attached, Requester, Throttled {
     this.delivery?.stop();
     this.deps.budget.forget(this);
     this.deps.metrics.connectionsOpen--;
+    this.storedAt.clear();
     if (wasAttached) void this.deps.hub.detach(this);
   }
 

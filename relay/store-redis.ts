@@ -84,6 +84,8 @@ export async function createRedisStore(options: {
   log?: Logger;
   /** Longest a command may wait for its reply before it fails (DEFAULTS.redisCommandTimeoutMs). */
   commandTimeoutMs?: number;
+  /** Hears each connection the store opens, by role (the passby_redis_connected metric). */
+  onConnection?: (role: 'command' | 'subscriber', connection: Redis) => void;
 }): Promise<Store> {
   const { url, limits, log } = options;
   const prefix = options.keyPrefix ?? 'pb:';
@@ -98,6 +100,7 @@ export async function createRedisStore(options: {
     ['command', cmd],
     ['subscriber', sub],
   ] as const) {
+    options.onConnection?.(role, connection);
     connection.on('error', (err: Error) => {
       lastError = err;
       log?.warn({ err, role }, 'redis connection error');

@@ -32,7 +32,7 @@ describe('dead-peer detection', () => {
     expect(lively.closed).toBeUndefined();
     lively.send({ t: 'keys', rid: 1, ids: [bob.id] });
     expect((await lively.next('keys', (f) => f.rid === 1)).keys[bob.id]).toBe(bob.pk);
-    expect(relay.metrics.render()).toContain('passby_connections_open 1');
+    expect(await relay.metrics.render()).toContain('passby_connections_open 1');
     await lively.close();
   });
 });

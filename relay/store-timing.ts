@@ -1,0 +1,23 @@
+import type { Metrics } from './metrics.js';
+
+/**
+ * A store with each asynchronous operation timed into passby_store_seconds{op}: the same object
+ * (a copy of its methods), each method that returns a promise observed when it settles, failed
+ * operations included. `family` prefixes the label (mailbox.send, social.lookup); operation names
+ * come from the store interfaces, so the label has a fixed, small set of values.
+ */
+export function timeStore<T extends object>(store: T, family: string, metrics: Metrics): T {
+  const timed = { ...store } as Record<string, unknown>;
+  for (const [name, value] of Object.entries(store)) {
+    if (typeof value !== 'function') continue;
+    const op = `${family}.${name}`;
+    const method = value as (...args: unknown[]) => unknown;
+    timed[name] = (...args: unknown[]): unknown => {
+      const end = metrics.storeTimer(op);
+      const result = method.apply(store, args);
+      if (result instanceof Promise) result.then(end, end);
+      return result;
+    };
+  }
+  return timed as T;
+}
