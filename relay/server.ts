@@ -6,6 +6,7 @@ import { WebSocketServer } from 'ws';
 import { PassbyError } from '../protocol/index.js';
 import { initCrypto } from './auth.js';
 import type { RelayConfig } from './config.js';
+import { checkDiscoveryFingerprint } from './discovery-fingerprint.js';
 import { HealthCheck } from './health.js';
 import { httpRoutes } from './http-routes.js';
 import { Hub } from './hub.js';
@@ -93,6 +94,14 @@ export async function openStores(
     await store.close();
     throw new PassbyError('store_unavailable', 'could not connect to Redis', { cause: err });
   }
+  try {
+    if (config.discoverySecret !== null)
+      await checkDiscoveryFingerprint(redis, config.discoverySecret, config.discoverySecretPrevious, log);
+  } catch (err) {
+    await store.close();
+    redis.disconnect();
+    throw err;
+  }
   log.info('connected to redis');
   return {
     store,
@@ -117,7 +126,15 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     discoveryKey = randomBytes(32).toString('hex');
   }
   const socialStore = timeStore(stores.social, 'social', metrics);
-  const social = new SocialHandlers({ config, store, social: socialStore, discoveryKey, now });
+  const previousDiscoveryKey = config.discoverySecretPrevious;
+  const social = new SocialHandlers({
+    config,
+    store,
+    social: socialStore,
+    discoveryKey,
+    previousDiscoveryKey,
+    now,
+  });
   const hub = new Hub(store, log, config.safetyPullMs);
   const health = new HealthCheck(store);
   const budget = new InflightBudget(config.inflightBytes, () => store.unsentBytes());

@@ -34,6 +34,8 @@ export interface SocialDeps {
   social: SocialStore;
   /** Key of the phone-number HMAC. */
   discoveryKey: string;
+  /** The key before a rotation (PASSBY_DISCOVERY_SECRET_OLD): look-ups try it for what the current one misses. */
+  previousDiscoveryKey?: string | null;
   now: () => number;
 }
 
@@ -186,7 +188,14 @@ export class SocialHandlers {
     const at = now();
     const ttlMs = config.discoveryTtlSeconds * 1000;
     const hash = frame.phone === null ? null : this.hash(frame.phone);
-    const pending = await social.setDiscoverable(r.uid, hash, at, ttlMs);
+    // During a rotation, matches filed by look-ups under the previous key are collected first;
+    // the second call then replaces that entry with the current key's. A requester found under
+    // both is told once, with the current key's ticket (the one its look-up was answered with).
+    const old = frame.phone === null ? null : this.previousHash(frame.phone);
+    const before = old === null ? [] : await social.setDiscoverable(r.uid, old, at, ttlMs);
+    const current = await social.setDiscoverable(r.uid, hash, at, ttlMs);
+    const told = new Set(current.map((p) => p.requester));
+    const pending = [...current, ...before.filter((p) => !told.has(p.requester))];
     for (const { requester, ticket } of pending) {
       // Both sides learn of each other: the one who looked the number up (with the ticket it was
       // given, so it knows which contact) and the one who just became discoverable.
@@ -215,6 +224,7 @@ export class SocialHandlers {
     }
     const hashes = frame.phones.map((p) => this.hash(p));
     const { ids, tickets } = await social.lookup(r.uid, hashes, at, config.discoveryTtlSeconds * 1000);
+    await this.lookupPrevious(r.uid, frame.phones, ids, tickets, at);
     r.log.debug(
       { looked: hashes.length, found: ids.filter((id) => id !== null).length },
       'contacts looked up',
@@ -330,5 +340,35 @@ export class SocialHandlers {
 
   private hash(phone: string): string {
     return createHmac('sha256', this.d.discoveryKey).update(phone).digest('hex');
+  }
+
+  private previousHash(phone: string): string | null {
+    const key = this.d.previousDiscoveryKey;
+    return key ? createHmac('sha256', key).update(phone).digest('hex') : null;
+  }
+
+  /**
+   * During a rotation: the numbers the current key did not find are looked up again under the
+   * previous one (entries made before the rotation live until renewed or expired). A number found
+   * so gets its user and no ticket; one still missing keeps the current key's ticket.
+   */
+  private async lookupPrevious(
+    uid: string,
+    phones: readonly string[],
+    ids: (string | null)[],
+    tickets: (string | null)[],
+    at: number,
+  ): Promise<void> {
+    if (!this.d.previousDiscoveryKey) return;
+    const missed = ids.flatMap((id, i) => (id === null ? [i] : []));
+    if (missed.length === 0) return;
+    const hashes = missed.map((i) => this.previousHash(phones[i]!)!);
+    const again = await this.d.social.lookup(uid, hashes, at, this.d.config.discoveryTtlSeconds * 1000);
+    missed.forEach((i, j) => {
+      const id = again.ids[j] ?? null;
+      if (id === null) return;
+      ids[i] = id;
+      tickets[i] = null;
+    });
   }
 }
