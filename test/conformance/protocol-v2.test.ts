@@ -44,10 +44,8 @@ describe('Version 2', () => {
       ).toMatchObject({ t: 'ok' });
     }
 
-    expect(await request(a, { t: 'presence', cell: latLngToCell(48.8584, 2.2945, 10) })).toEqual({
-      t: 'ok',
-      rid: nextRid - 1,
-    });
+    const ok = await request(a, { t: 'presence', cell: latLngToCell(48.8584, 2.2945, 10) });
+    expect(ok).toEqual({ t: 'ok', rid: expect.any(Number) });
     expect(await request(b, { t: 'presence', cell: latLngToCell(48.8586, 2.2946, 10) })).toMatchObject({
       t: 'ok',
     });
