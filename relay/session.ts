@@ -19,10 +19,10 @@ import { clientLimits, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { entryFrame } from './entry-frame.js';
 import type { Attached, Hub } from './hub.js';
-import type { InflightBudget, Throttled } from './inflight.js';
+import type { InflightBudget } from './inflight.js';
+import { Intake } from './intake.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { Pending } from './pending.js';
 import { TokenBucket } from './rate-limit.js';
 import { Replies } from './replies.js';
 import { type Requester, SOCIAL_FRAME_TYPES, type SocialHandlers } from './social.js';
@@ -50,7 +50,7 @@ type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
  * key look-ups. Every frame is validated by protocol/ before a handler sees it; every problem is
  * answered with its own error code, in-band where the socket can stay open.
  */
-export class Session implements Attached, Requester, Throttled {
+export class Session implements Attached, Requester {
   uid = '';
   readonly token: string;
   alive = true;
@@ -63,12 +63,8 @@ export class Session implements Attached, Requester, Throttled {
   private delivery: Delivery | undefined;
   private readonly bucket: TokenBucket;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Handlers under way (store writes among them), and who waits for them to end. */
-  private readonly pending: Pending;
-  /** Set while the socket is not read: too much of this connection's (or the process's) work is under way. */
-  private paused = false;
-  /** When the socket was last read again after a pause. */
-  private resumedAt = 0;
+  /** Handlers under way (store writes among them), and whether the socket is read meanwhile. */
+  private readonly intake: Intake;
   private keptLog: Logger | undefined;
 
   constructor(
@@ -78,7 +74,8 @@ export class Session implements Attached, Requester, Throttled {
     private readonly rootLog: Logger,
   ) {
     this.token = newNonce();
-    this.pending = new Pending((bytes) => this.ended(bytes));
+    const limits = { ops: deps.config.connectionInflightOps, bytes: deps.config.connectionInflightBytes };
+    this.intake = new Intake(socket, limits, deps.budget, deps.now);
     this.out = new Replies(socket);
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
@@ -113,7 +110,7 @@ export class Session implements Attached, Requester, Throttled {
 
   /** Resolves once no handler is under way (store writes still in flight); shutdown waits for it. */
   settled(): Promise<void> {
-    return this.pending.settled();
+    return this.intake.settled();
   }
 
   ring(seq: number): void {
@@ -150,7 +147,7 @@ export class Session implements Attached, Requester, Throttled {
 
   /** Whether the socket is not being read (backpressure); the heartbeat does not count it dead. */
   get throttled(): boolean {
-    return this.paused;
+    return this.intake.throttled;
   }
 
   /**
@@ -158,9 +155,11 @@ export class Session implements Attached, Requester, Throttled {
    * ack: it holds a full window of the relay's attention and reads nothing (R3).
    */
   stalled(now: number): boolean {
-    // Acks in a socket the relay does not read are not the client's fault.
-    const since = this.paused ? undefined : this.delivery?.waitingSince;
-    return since !== undefined && now - Math.max(since, this.resumedAt) > this.deps.config.ackTimeoutMs;
+    // Acks in a socket the relay does not read (or has just read again) are not the client's fault.
+    const reading = this.intake.readingSince;
+    const waiting = this.delivery?.waitingSince;
+    if (reading === undefined || waiting === undefined) return false;
+    return now - Math.max(waiting, reading) > this.deps.config.ackTimeoutMs;
   }
 
   ping(): void {
@@ -196,7 +195,7 @@ export class Session implements Attached, Requester, Throttled {
     } catch (err) {
       this.failed(err);
     } finally {
-      this.throttle();
+      this.intake.check();
     }
   }
 
@@ -204,47 +203,6 @@ export class Session implements Attached, Requester, Throttled {
   private failed(err: unknown): void {
     this.log.error({ err }, 'handler failed');
     this.close('internal_error');
-  }
-
-  /** Stops reading the socket while too much is under way for it or for the whole process (R4). */
-  private throttle(): void {
-    if (this.paused || this.phase === 'closed' || !this.overLimits()) return;
-    this.paused = true;
-    this.socket.pause();
-    if (this.deps.budget.full) this.deps.budget.hold(this);
-  }
-
-  private overLimits(): boolean {
-    const { config, budget } = this.deps;
-    return (
-      this.pending.count >= config.connectionInflightOps ||
-      this.pending.bytes >= config.connectionInflightBytes ||
-      budget.full
-    );
-  }
-
-  /** Throttled: room again (an operation ended, or the process budget has room). */
-  mayResume(): void {
-    if (!this.paused || this.phase === 'closed') return;
-    if (this.overLimits()) {
-      if (this.deps.budget.full) this.deps.budget.hold(this);
-      return;
-    }
-    this.paused = false;
-    this.resumedAt = this.deps.now();
-    this.socket.resume();
-  }
-
-  /** An operation under way ended, releasing `bytes`. */
-  private ended(bytes: number): void {
-    if (bytes > 0) this.deps.budget.release(bytes);
-    if (this.paused) this.mayResume();
-  }
-
-  /** Starts an operation that holds `bytes` of payload until it ends. */
-  private begin(bytes: number): void {
-    this.pending.begin(bytes);
-    this.deps.budget.add(bytes);
   }
 
   private dispatch(frame: ClientFrame): void {
@@ -332,7 +290,7 @@ export class Session implements Attached, Requester, Throttled {
   /*
    * The message path (send, ack) runs on callbacks rather than async functions: a suspended
    * async function kept about a kilobyte per message alive until Redis answered, most of the
-   * relay's garbage at saturation (bench/RESULTS.md). `pending` counts each operation until its
+   * relay's garbage at saturation (bench/RESULTS.md). `intake` counts each operation until its
    * continuation has run, as track() does for the rest.
    */
   private onSend(frame: SendFrame): void {
@@ -354,7 +312,7 @@ export class Session implements Attached, Requester, Throttled {
       bell: hub.get(frame.to) === undefined && frame.offer === undefined,
     };
     if (frame.offer !== undefined) input.offer = frame.offer;
-    this.begin(frame.body.length + FRAME_OVERHEAD_BYTES);
+    this.intake.begin(frame.body.length + FRAME_OVERHEAD_BYTES);
     let stored: Promise<SendResult>;
     try {
       stored = store.send(input);
@@ -399,7 +357,7 @@ export class Session implements Attached, Requester, Throttled {
     } catch (err) {
       this.failed(err);
     } finally {
-      this.pending.end(frame.body.length + FRAME_OVERHEAD_BYTES);
+      this.intake.end(frame.body.length + FRAME_OVERHEAD_BYTES);
     }
   }
 
@@ -408,7 +366,7 @@ export class Session implements Attached, Requester, Throttled {
       this.log.error({ err }, 'store failed a send');
       this.reject('store_unavailable', 'the payload was not stored; send it again', frame.mid);
     } finally {
-      this.pending.end(frame.body.length + FRAME_OVERHEAD_BYTES);
+      this.intake.end(frame.body.length + FRAME_OVERHEAD_BYTES);
     }
   }
 
@@ -419,7 +377,7 @@ export class Session implements Attached, Requester, Throttled {
    */
   private ack(id: string): void {
     this.delivery?.acked(id);
-    this.begin(FRAME_OVERHEAD_BYTES);
+    this.intake.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult>;
     try {
       done = this.deps.store.ack(this.uid, id, this.deps.now());
@@ -437,7 +395,7 @@ export class Session implements Attached, Requester, Throttled {
     if (this.version < 3) return this.reject('invalid_field', 'ack.ids needs protocol version 3');
     const { ids } = frame;
     for (const id of ids) this.delivery?.acked(id);
-    this.begin(FRAME_OVERHEAD_BYTES);
+    this.intake.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult[]>;
     try {
       done = this.deps.store.ackAll(this.uid, ids, this.deps.now());
@@ -461,7 +419,7 @@ export class Session implements Attached, Requester, Throttled {
     } catch (err) {
       this.failed(err);
     } finally {
-      this.pending.end(FRAME_OVERHEAD_BYTES);
+      this.intake.end(FRAME_OVERHEAD_BYTES);
     }
   }
 
@@ -476,7 +434,7 @@ export class Session implements Attached, Requester, Throttled {
     } catch (err) {
       this.failed(err);
     } finally {
-      this.pending.end(FRAME_OVERHEAD_BYTES);
+      this.intake.end(FRAME_OVERHEAD_BYTES);
     }
   }
 
@@ -561,7 +519,7 @@ export class Session implements Attached, Requester, Throttled {
   }
 
   private track(work: Promise<void>): void {
-    this.pending.track(work, (err) => this.failed(err));
+    this.intake.track(work, (err) => this.failed(err));
   }
 
   private leave(): void {
@@ -570,7 +528,7 @@ export class Session implements Attached, Requester, Throttled {
     this.phase = 'closed';
     clearTimeout(this.authTimer);
     this.delivery?.stop();
-    this.deps.budget.forget(this);
+    this.intake.stop();
     this.deps.metrics.connectionsOpen--;
     if (wasAttached) void this.deps.hub.detach(this);
   }
