@@ -3,7 +3,8 @@ import { expect } from 'vitest';
 import { waitFor } from './poll.js';
 
 /**
- * The keys a Redis holds beyond identities (`pb:{uid}:pk`), sorted: after every message was
+ * The keys a Redis holds beyond identities (`pb:{uid}:pk`) and the relay fleet's discovery-secret
+ * fingerprint (`pb:discovery:fingerprint`, about no user), sorted: after every message was
  * acknowledged (and nothing social was used) a mailbox leaves nothing else behind (the layout
  * comment in relay/store-redis.ts).
  */
@@ -13,7 +14,8 @@ export async function keysLeft(client: Redis): Promise<string[]> {
   do {
     const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
     cursor = next;
-    for (const key of keys) if (!/^pb:\{[A-Za-z0-9_-]+\}:pk$/.test(key)) left.push(key);
+    for (const key of keys)
+      if (!/^pb:\{[A-Za-z0-9_-]+\}:pk$/.test(key) && key !== 'pb:discovery:fingerprint') left.push(key);
   } while (cursor !== '0');
   return left.sort();
 }
