@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,6 +112,22 @@ describe('TLS served by the relay', () => {
     const toBob = bob.once('message');
     await alice.send(bob.id, 'over tls');
     expect(await toBob).toMatchObject({ from: alice.id, kind: 'text', text: 'over tls' });
+  });
+
+  it("passes the container's HEALTHCHECK over TLS", async () => {
+    const relay = await tlsRelay();
+    const script = new URL('../../scripts/healthcheck.mjs', import.meta.url).pathname;
+    // Asynchronously: the relay answering it runs in this process.
+    const check = (env: Record<string, string>) =>
+      new Promise<number | null>((resolve) =>
+        spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env } }).once(
+          'exit',
+          resolve,
+        ),
+      );
+    expect(await check({ PASSBY_PORT: String(relay.port), PASSBY_TLS_CERT_FILE: first.cert })).toBe(0);
+    // Plain HTTP against the TLS port is not an answer.
+    expect(await check({ PASSBY_PORT: String(relay.port) })).toBe(1);
   });
 
   it('refuses TLS 1.2 by default and accepts it when PASSBY_TLS_MIN_VERSION allows it', async () => {
