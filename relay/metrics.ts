@@ -1,11 +1,13 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from '../protocol/index.js';
+import { FastHistogram } from './histogram.js';
 import { VERSION } from './version.js';
 
 /**
  * What an operator scrapes at GET /metrics (Prometheus text format), through prom-client: the
  * relay's counters (the same names and meanings as before), histograms of store latency, delivery
- * latency and frame sizes, the state of each Redis connection, build info, and the process and
+ * latency and frame sizes (relay/histogram.ts, cheap enough for the message path), the state of
+ * each Redis connection, build info, and the process and
  * runtime metrics prom-client collects (event-loop lag, GC, heap, RSS, handles). Labels have low
  * cardinality by construction: error codes from the closed table, store operations from the Store
  * interface, a direction, a Redis role; nothing names a user, a device or an endpoint.
@@ -31,29 +33,31 @@ export class Metrics {
     labelNames: ['code'],
     registers: [this.registry],
   });
-  private readonly storeSeconds = new Histogram({
-    name: 'passby_store_seconds',
-    help: 'Time a store operation took, by operation (failed ones too)',
-    labelNames: ['op'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
-  });
-  private readonly deliverySeconds = new Histogram({
-    name: 'passby_delivery_latency_seconds',
-    help: 'Time from a payload stored to its ack; queued="true" when it was delivered more than 5 s after it was stored (the recipient was away or behind)',
-    labelNames: ['queued'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86_400, 604_800],
-    registers: [this.registry],
-  });
-  private readonly frameBytes = new Histogram({
-    name: 'passby_frame_bytes',
-    help: 'Size of WebSocket data frames, by direction (in: from clients, out: to clients)',
-    labelNames: ['direction'],
-    buckets: [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576],
-    registers: [this.registry],
-  });
-  private readonly framesIn = this.frameBytes.labels('in');
-  private readonly framesOut = this.frameBytes.labels('out');
+  private readonly storeSeconds = new FastHistogram(
+    'passby_store_seconds',
+    'Time a store operation took, by operation (failed ones too)',
+    'op',
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    this.registry,
+  );
+  private readonly deliverySeconds = new FastHistogram(
+    'passby_delivery_latency_seconds',
+    'Time from a payload stored to its ack; queued="true" when it was delivered more than 5 s after it was stored (the recipient was away or behind)',
+    'queued',
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600, 86_400, 604_800],
+    this.registry,
+  );
+  private readonly frameBytes = new FastHistogram(
+    'passby_frame_bytes',
+    'Size of WebSocket data frames, by direction (in: from clients, out: to clients)',
+    'direction',
+    [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576],
+    this.registry,
+  );
+  private readonly liveDeliveries = this.deliverySeconds.child('false');
+  private readonly queuedDeliveries = this.deliverySeconds.child('true');
+  private readonly framesIn = this.frameBytes.child('in');
+  private readonly framesOut = this.frameBytes.child('out');
   private readonly redis = new Map<string, () => boolean>();
 
   constructor() {
@@ -109,20 +113,18 @@ export class Metrics {
     this.errors.inc({ code });
   }
 
-  /** Times one store operation; call the returned function when it has settled. */
-  storeTimer(op: string): () => void {
-    const end = this.storeSeconds.startTimer({ op });
-    return () => {
-      end();
-    };
+  /**
+   * The histogram of one store operation, to observe its durations in seconds (one child per
+   * operation, made once: observing through labels costs several times more on the message path).
+   */
+  storeOperation(op: string): (seconds: number) => void {
+    const series = this.storeSeconds.child(op);
+    return (seconds) => series.observe(seconds);
   }
 
   /** A payload stored at `storedAt` was acknowledged at `ackedAt` (ms); `queued` as in the help. */
   deliveryLatency(storedAt: number, ackedAt: number, queued: boolean): void {
-    this.deliverySeconds.observe(
-      { queued: queued ? 'true' : 'false' },
-      Math.max(0, ackedAt - storedAt) / 1000,
-    );
+    (queued ? this.queuedDeliveries : this.liveDeliveries).observe(Math.max(0, ackedAt - storedAt) / 1000);
   }
 
   frameIn(bytes: number): void {
