@@ -32,6 +32,15 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+/** The command name of a process (its /proc comm), or '' once it is gone. */
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -42,7 +51,7 @@ function alive(pid: number): boolean {
 }
 
 describe('the bench', () => {
-  it('stops redis-server, the relay, the peers and its workers when it gets SIGTERM mid-run', async () => {
+  it('stops redis-server, nats-server, the relay, the peers and its workers when it gets SIGTERM mid-run', async () => {
     const bench = spawn(
       process.execPath,
       ['--import', 'tsx', 'bench/main.ts', '--scenarios', 'throughput', '--quick'],
@@ -57,13 +66,15 @@ describe('the bench', () => {
       stderr += d.toString();
     });
     try {
-      // Everything is up once the first warm-up runs: Redis, the relay, both peers, the workers.
+      // Everything is up once the first warm-up runs: Redis, the relay, the peers, the workers.
       await waitFor('the bench to start its load', () => stderr.includes('throughput: warming up'), {
         timeoutMs: 60_000,
       });
       const children = descendants(bench.pid!);
-      // redis-server, relay, bare ws, Socket.IO, two load workers at least.
-      expect(children.length).toBeGreaterThanOrEqual(6);
+      // redis-server, nats-server, relay, bare ws, Socket.IO, two load workers at least.
+      expect(children.length).toBeGreaterThanOrEqual(7);
+      const servers = children.map(commandOf).filter((c) => c.endsWith('-server'));
+      expect(servers.sort()).toEqual(['nats-server', 'redis-server']);
       bench.kill('SIGTERM');
       expect(await exited).toBe(143);
       await waitFor('every child of the bench to end', () => children.every((pid) => !alive(pid)), {
