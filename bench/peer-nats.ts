@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AckPolicy, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { connect, nanos } from '@nats-io/transport-node';
-import { track } from './children.js';
+import { track, trackDir } from './children.js';
 import { freePort } from './net.js';
 import { cpuMicros, rssBytes } from './proc-stats.js';
 
@@ -61,11 +61,12 @@ export function natsServerVersion(): string {
 export async function startNats(): Promise<NatsServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'passby-bench-nats-'));
+  const removeDir = trackDir(dir);
   const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir];
   const child = track(spawn(natsServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] }));
   const stop = async () => {
     await kill(child);
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
   };
   try {
     await ready(child, 15_000);
