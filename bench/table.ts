@@ -180,7 +180,7 @@ export function renderTable(r: Report): string {
       `dup ${c.peers.socketio.duplicated} keys ${c.peers.socketio.residualKeys}; nats js lost ${c.peers.nats.lost} ` +
       `dup ${c.peers.nats.duplicated} messages left in the stream ${c.peers.nats.residualKeys}`,
   );
-  out.push('', 'Targets (256 B, ratios from this run)');
+  out.push('', 'Targets (ratios from this run; 256 B unless named)');
   out.push(...grid(['figure', 'value', 'target', ''], r.checks.map(checkRow)));
   return `${out.join('\n')}\n`;
 }
