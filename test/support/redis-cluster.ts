@@ -49,12 +49,22 @@ export async function startRedisCluster(
       String(replicas),
       '--cluster-yes',
     ]);
-    // Every node must agree the cluster is whole before a test uses it.
+    // Every node must see the whole cluster (state ok, every primary and replica known as such)
+    // before a test uses it: cluster_state turns ok before the replicas are known everywhere.
     for (const node of nodes) {
       const admin = node.client();
       await waitFor(
-        `node ${node.port} to see the cluster ok`,
-        async () => /cluster_state:ok/.test(String(await admin.cluster('INFO'))),
+        `node ${node.port} to see ${primaries} primaries with ${replicas} replicas each`,
+        async () => {
+          if (!/cluster_state:ok/.test(String(await admin.cluster('INFO')))) return false;
+          const lines = String(await admin.cluster('NODES'))
+            .trim()
+            .split('\n');
+          const flags = lines.map((line) => line.split(' ')[2] ?? '');
+          const masters = flags.filter((f) => f.includes('master')).length;
+          const slaves = flags.filter((f) => f.includes('slave')).length;
+          return masters === primaries && slaves === primaries * replicas;
+        },
         { timeoutMs: 20_000, intervalMs: 50 },
       );
       admin.disconnect();
