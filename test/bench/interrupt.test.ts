@@ -106,7 +106,14 @@ describe('the bench', () => {
       expect(children.filter(alive)).toEqual([]);
       expect(dirs.filter((d) => existsSync(d))).toEqual([]);
     } finally {
-      if (bench.exitCode === null) bench.kill('SIGKILL');
+      // A failure before the SIGTERM above must not leave the bench's servers behind: SIGTERM lets
+      // the bench stop them, SIGKILL only if it does not exit.
+      if (bench.exitCode === null && bench.signalCode === null) {
+        bench.kill('SIGTERM');
+        const timer = setTimeout(() => bench.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
     }
   });
 });
