@@ -25,7 +25,7 @@ describe('the check for the programs the suite needs', () => {
     }
   });
 
-  it('does not ask for Chromium when no browser test runs', () => {
+  it('does not ask for Chromium or nats-server when no browser or bench test runs', () => {
     const missing = missingTools({
       path: process.env.PATH ?? '',
       chromium: '/nonexistent/chromium',

@@ -23,11 +23,21 @@ function onPath(command: string, path: string): boolean {
   return path.split(delimiter).some((dir) => dir !== '' && executable(join(dir, command)));
 }
 
+/** Where Debian's nats-server package puts the binary (not always on PATH). */
+export const NATS_SERVER = '/usr/sbin/nats-server';
+
 /**
  * The programs the suite needs that this machine lacks: redis-server on PATH for every file that
- * starts a relay on Redis, Chromium when browser tests are selected.
+ * starts a relay on Redis, Chromium when browser tests are selected, nats-server (on PATH or in
+ * /usr/sbin) when the bench's tests are.
  */
-export function missingTools(options: { path: string; chromium: string; browser: boolean }): MissingTool[] {
+export function missingTools(options: {
+  path: string;
+  chromium: string;
+  browser: boolean;
+  bench?: boolean;
+  natsServer?: string;
+}): MissingTool[] {
   const missing: MissingTool[] = [];
   if (!onPath('redis-server', options.path))
     missing.push({
@@ -37,6 +47,9 @@ export function missingTools(options: { path: string; chromium: string; browser:
     });
   if (options.browser && !executable(options.chromium))
     missing.push({ name: options.chromium, install: 'apt-get install chromium', neededBy: 'test/browser' });
+  const nats = onPath('nats-server', options.path) || executable(options.natsServer ?? NATS_SERVER);
+  if (options.bench && !nats)
+    missing.push({ name: 'nats-server', install: 'apt-get install nats-server', neededBy: 'test/bench' });
   return missing;
 }
 
