@@ -24,10 +24,10 @@ import { sodium } from './sodium.js';
 
 export interface SendOptions {
   /** Your own message ID (1-64 of [A-Za-z0-9_-]); a retry with the same ID is stored once. */
-  mid?: string;
-  ttlSeconds?: number;
+  mid?: string | undefined;
+  ttlSeconds?: number | undefined;
   /** Ask the relay for a receipt (delivered or expired), reported as a `receipt` event. */
-  receipt?: boolean;
+  receipt?: boolean | undefined;
 }
 
 export interface FileMeta {

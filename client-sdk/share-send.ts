@@ -9,9 +9,9 @@ export type ShareContent = string | Uint8Array | { file: Uint8Array; name: strin
 export interface ShareOptions {
   /** What the recipient sees before deciding: a caption, a thumbnail ... (end-to-end encrypted). */
   preview: string | Uint8Array;
-  ttlSeconds?: number;
+  ttlSeconds?: number | undefined;
   /** Ask for a receipt for the share: delivered, expired, or rejected (a rejection always sends one). */
-  receipt?: boolean;
+  receipt?: boolean | undefined;
 }
 
 export interface Shared {
