@@ -8,6 +8,7 @@ import {
   toBase64url,
   USER_ID_PATTERN,
 } from '../protocol/index.js';
+import { cancelled, onAbort } from './abort.js';
 import { DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 import { Connection } from './connection.js';
 import { Discovery } from './discovery.js';
@@ -25,12 +26,27 @@ import { encodePayload, type Payload } from './payload.js';
 import { Proximity } from './presence.js';
 import { Receiver } from './receiver.js';
 import { Requests } from './requests.js';
-import { type FileMeta, Sender, type SendOptions } from './sender.js';
+import { type FileMeta, type OutboxItem, Sender, type SendOptions } from './sender.js';
 import { type ShareContent, type Shared, type ShareOptions, sendShare } from './share-send.js';
 import { ready, sodium } from './sodium.js';
 import type { State } from './state.js';
 
-export type { FileMeta, SendOptions, ShareContent, Shared, ShareOptions };
+export type { FileMeta, OutboxItem, SendOptions, ShareContent, Shared, ShareOptions };
+
+/** `client.outbox`: the sends that wait for the relay's `stored`. */
+export interface OutboxView {
+  /** Sends queued or in flight (each file chunk and share part counts). */
+  readonly size: number;
+  /** Those sends: in flight first, then queued, in order. */
+  list(): OutboxItem[];
+  /**
+   * Gives up a send (by its mid), or every send of a file (by its file ID) or of a share (by its
+   * mid): they leave the outbox and storage, and their promises reject with
+   * ClientError('cancelled'). What the relay already stored stays there until it expires.
+   * Returns how many sends were given up.
+   */
+  cancel(id: string): number;
+}
 
 /** Creates a client; it connects at once unless `autoConnect: false`. */
 export async function createClient(options: ClientOptions): Promise<PassbyClient> {
@@ -75,6 +91,8 @@ export class PassbyClient {
   readonly discovery: Discovery;
   /** Location updates from raw fixes, as cells or blind tokens (protocol v2). */
   readonly proximity: Proximity;
+  /** What waits for the relay: how many sends, which, and a way to give one (or a file, a share) up. */
+  readonly outbox: OutboxView;
 
   /** @internal Use createClient. */
   constructor(o: ResolvedOptions) {
@@ -146,7 +164,7 @@ export class PassbyClient {
       ack: (id) => this.#ack(id),
       idle: () => this.#flushAcks(),
     });
-    this.#sender = new Sender({
+    const sender = new Sender({
       o,
       keys: this.#keys,
       events: this.#events,
@@ -156,6 +174,18 @@ export class PassbyClient {
       limits: () => this.#limits,
       problem: (error) => this.#problem(error),
     });
+    this.#sender = sender;
+    this.outbox = {
+      get size() {
+        return sender.size;
+      },
+      list: () => sender.entries(),
+      cancel: (id) => {
+        if (typeof id !== 'string')
+          throw new TypeError('outbox.cancel takes a mid, a file ID or a share mid');
+        return sender.cancel(id, cancelled(`the send ${id}`));
+      },
+    };
   }
 
   /** @internal Loads the outbox an earlier run left, then connects unless told not to. */
@@ -204,7 +234,14 @@ export class PassbyClient {
     }
     const payload: Payload =
       typeof content === 'string' ? { kind: 'text', text: content } : { kind: 'bytes', bytes: content };
-    return this.#sender.send(to, encodePayload(payload), true, options);
+    const mid = options.mid ?? toBase64url(sodium.randombytes_buf(16));
+    const stop = onAbort(options.signal, 'the send', () => this.#sender.cancel(mid, cancelled('the send')));
+    try {
+      return await this.#sender.send(to, encodePayload(payload), true, { ...options, mid });
+    } finally {
+      stop();
+      this.#sender.release(mid);
+    }
   }
 
   /**
@@ -215,7 +252,19 @@ export class PassbyClient {
   async sendFile(to: string, data: Uint8Array, meta: FileMeta, options: Omit<SendOptions, 'mid'> = {}) {
     if (!(data instanceof Uint8Array)) throw new TypeError('sendFile takes the file as a Uint8Array');
     if (typeof meta?.name !== 'string') throw new TypeError('sendFile needs meta.name');
-    return this.#sender.sendFile(to, data, meta, options);
+    let fileId: string | undefined;
+    const stop = onAbort(options.signal, 'the file', () => {
+      if (fileId !== undefined) this.#sender.cancel(fileId, cancelled('the file'));
+    });
+    try {
+      return await this.#sender.sendFile(to, data, meta, options, {
+        onStart: (id) => {
+          fileId = id;
+        },
+      });
+    } finally {
+      stop();
+    }
   }
 
   /**

@@ -10,10 +10,13 @@ export {
   type ReceiptStatus,
   type RelayLimits,
 } from '../protocol/index.js';
+export type { AbortSignalLike } from './abort.js';
 export { type BackoffOptions, DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 export {
   createClient,
   type FileMeta,
+  type OutboxItem,
+  type OutboxView,
   PassbyClient,
   type SendOptions,
   type ShareContent,

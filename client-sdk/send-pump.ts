@@ -23,7 +23,8 @@ const PAUSE = { baseMs: 250, maxMs: 10_000 };
  * Moves the outbox onto the wire while open: in order, with at most `maxInFlight` sends awaiting
  * `stored`. When the relay answers a send with an error whose retry flag is set (rate_limited,
  * quota_exceeded, store_unavailable), the send goes back in the queue and the pump pauses for a
- * jittered, growing delay before sending the same frame again.
+ * jittered, growing delay before sending the same frame again; but `quota_exceeded` for a part of
+ * a share, and `share_incomplete`, go back to the caller.
  */
 export class SendPump {
   #running = false;
@@ -53,8 +54,12 @@ export class SendPump {
     const entry = outbox.inflight.get(mid);
     if (!entry) return false;
     // A share the relay calls incomplete goes back to its caller, who must send the parts again:
-    // sending the same share frame again alone would only be refused again.
-    if (error.retry && !(entry.parts !== undefined && error.code === 'share_incomplete')) {
+    // sending the same share frame again alone would only be refused again. A full mailbox is
+    // final for a share: its own held parts fill it, so waiting cannot help.
+    const final =
+      (entry.parts !== undefined && error.code === 'share_incomplete') ||
+      ((entry.parts !== undefined || entry.offer !== undefined) && error.code === 'quota_exceeded');
+    if (error.retry && !final) {
       outbox.retry(mid);
       this.#pause();
     } else {

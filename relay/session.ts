@@ -353,11 +353,15 @@ export class Session implements Attached, Requester, Throttled {
       now: now(),
       bell: hub.get(frame.to) === undefined && frame.offer === undefined,
     };
-    if (frame.offer !== undefined) input.offer = frame.offer;
+    if (frame.offer !== undefined) {
+      input.offer = frame.offer;
+      input.holdMs = config.heldPartsTtlSeconds * 1000;
+    }
     this.begin(frame.body.length + FRAME_OVERHEAD_BYTES);
-    let stored: Promise<SendResult>;
+    let stored: Promise<SendResult | undefined>;
     try {
-      stored = store.send(input);
+      stored =
+        frame.offer !== undefined && config.strangerShares === 0 ? this.holdPart(input) : store.send(input);
     } catch (err) {
       return this.sendFailed(frame, err);
     }
@@ -367,8 +371,15 @@ export class Session implements Attached, Requester, Throttled {
     );
   }
 
-  private sent(frame: SendFrame, result: SendResult): void {
+  /** A part of a share when only friends may share (PASSBY_STRANGER_SHARES=0); undefined: refused. */
+  private async holdPart(input: SendInput): Promise<SendResult | undefined> {
+    if (!(await this.deps.social.mayShare(input.to, input.from))) return undefined;
+    return this.deps.store.send(input);
+  }
+
+  private sent(frame: SendFrame, result: SendResult | undefined): void {
     try {
+      if (result === undefined) return this.reject('not_friends', ONLY_FRIENDS_SHARE, frame.mid);
       if (result.status === 'unknown_recipient')
         return this.reject('unknown_recipient', undefined, frame.mid);
       if (result.status === 'quota_exceeded') {
@@ -593,6 +604,8 @@ export class Session implements Attached, Requester, Throttled {
 function cutOff(session: Session): void {
   session.cutOff();
 }
+
+const ONLY_FRIENDS_SHARE = "this relay files shares only from the recipient's friends";
 
 /** Each socket's session, for the socket event handlers every connection shares (no closures
  * held per connection). */

@@ -43,6 +43,8 @@ interface Mailbox {
 interface Group {
   /** Set by the first part, never extended: no part outlives it. */
   exp: number;
+  /** Until the share is filed: dropped at this time unless another part renews it. */
+  deadline: number | undefined;
   parts: Map<string, Stored>;
 }
 
@@ -176,10 +178,12 @@ export function createMemoryStore(limits: StoreLimits): Store {
       mailboxes.set(input.to, target);
     }
     let group = target.held.get(key);
+    const filed = target.entries.has(messageEntryId(input.from, offer));
     if (!group) {
-      group = { exp: input.now + input.ttlMs, parts: new Map() };
+      group = { exp: input.now + input.ttlMs, deadline: undefined, parts: new Map() };
       target.held.set(key, group);
     }
+    if (!filed) group.deadline = Math.min(group.exp, input.now + (input.holdMs ?? input.ttlMs));
     const exp = Math.min(input.now + input.ttlMs, group.exp);
     const entry: Msg = {
       kind: 'msg',
@@ -276,6 +280,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
       const held = group?.parts.size ?? 0;
       if (!group || held < input.parts) return { status: 'incomplete', held };
       const exp = Math.min(input.now + input.ttlMs, group.exp);
+      group.deadline = undefined; // the group lives as long as its offer now
       if (input.auto) release(input.to, input.from, input.mid);
       const entry: MailboxEntry = {
         kind: 'offer',
@@ -332,7 +337,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
           due.push([uid, entry.id]);
         }
         for (const [key, group] of box.held) {
-          if (group.exp > now) continue;
+          if (group.exp > now && (group.deadline === undefined || group.deadline > now)) continue;
           if (due.length + groups.length === limit) {
             more = true;
             break scan;

@@ -169,7 +169,8 @@ export async function createRedisStore(options: {
         .text(input.receipt ? '1' : '0')
         .text(input.bell ? '1' : '0')
         .bytes(input.body)
-        .text(input.offer ?? '');
+        .text(input.offer ?? '')
+        .int(input.holdMs ?? input.ttlMs);
     }
     const reply = ((await evalScript(cmd, send, args)) as string).split(',');
     return batch.map((_, i) => sendResult(reply, i * 5));

@@ -634,6 +634,29 @@ export function storeContract(
         expect(await store.sweep(T0 + 1000, 100)).toMatchObject({ expired: 1 });
         expect(await share({ parts: 1 })).toEqual({ status: 'incomplete', held: 0 });
       });
+
+      it('drops the parts of an unfinished share once the hold time after the latest part has passed', async () => {
+        await part('p-a', { holdMs: 1000 });
+        await part('p-b', { holdMs: 1000, now: T0 + 800 });
+        expect(await store.sweep(T0 + 1000, 100)).toMatchObject({ expired: 0 });
+        expect(await store.sweep(T0 + 1800, 100)).toMatchObject({ expired: 2 });
+        expect(await share({ now: T0 + 1800 })).toEqual({ status: 'incomplete', held: 0 });
+        // They no longer count against the recipient's quota.
+        for (let i = 0; i < CONTRACT_LIMITS.mailboxMaxMessages; i++) await stored({ mid: `q${i}` });
+      });
+
+      it('keeps the parts as long as the offer once the share is stored, past the hold time', async () => {
+        await part('p-a', { holdMs: 1000 });
+        await part('p-b', { holdMs: 1000 });
+        await share();
+        expect(await store.sweep(T0 + 5000, 100)).toMatchObject({ expired: 0 });
+        expect(await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 5000)).toBe('accepted');
+        const entries = await fetchAll(bob, T0 + 5000);
+        expect(entries.map((e) => e.id)).toEqual([
+          messageEntryId(alice, 'p-a'),
+          messageEntryId(alice, 'p-b'),
+        ]);
+      });
     });
 
     describe('operations issued in one event-loop turn', () => {
