@@ -26,7 +26,12 @@ afterEach(async () => {
 const bytes = (size: number) => new Uint8Array(size).map((_, i) => (i * 7 + 3) & 255);
 
 async function client(fixture: RelayFixture, extra: Partial<ClientOptions> = {}): Promise<PassbyClient> {
-  const c = await createClient({ url: fixture.relay.url, identity: await createIdentity(), WebSocket, ...extra });
+  const c = await createClient({
+    url: fixture.relay.url,
+    identity: await createIdentity(),
+    WebSocket,
+    ...extra,
+  });
   clients.push(c);
   if (extra.autoConnect !== false && c.state.kind !== 'open') await c.once('open');
   return c;
@@ -49,7 +54,11 @@ describe('a share against the recipient quota', () => {
 
   it('announces the hold time and the share policy in welcome', async () => {
     const alice = await client(fixture);
-    expect(alice.limits).toMatchObject({ mailboxMaxBytes: QUOTA, heldPartsTtlSeconds: 1, strangerShares: true });
+    expect(alice.limits).toMatchObject({
+      mailboxMaxBytes: QUOTA,
+      heldPartsTtlSeconds: 1,
+      strangerShares: true,
+    });
   });
 
   it('refuses a share larger than the quota before anything is sent', async () => {
