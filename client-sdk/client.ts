@@ -1,7 +1,5 @@
 import {
-  batches,
   ENTRY_ID_PATTERN,
-  LIMITS,
   PassbyError,
   type RelayFrame,
   type RelayLimits,
@@ -9,6 +7,7 @@ import {
   USER_ID_PATTERN,
 } from '../protocol/index.js';
 import { cancelled, onAbort } from './abort.js';
+import { Acks } from './acks.js';
 import { DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 import { Connection } from './connection.js';
 import { Discovery } from './discovery.js';
@@ -26,27 +25,13 @@ import { encodePayload, type Payload } from './payload.js';
 import { Proximity } from './presence.js';
 import { Receiver } from './receiver.js';
 import { Requests } from './requests.js';
-import { type FileMeta, type OutboxItem, Sender, type SendOptions } from './sender.js';
+import { type FileMeta, type OutboxItem, type OutboxView, Sender, type SendOptions } from './sender.js';
 import { type ShareContent, type Shared, type ShareOptions, sendShare } from './share-send.js';
 import { ready, sodium } from './sodium.js';
 import type { State } from './state.js';
+import { type WaitContext, type WaitOptions, waitFor } from './wait.js';
 
-export type { FileMeta, OutboxItem, SendOptions, ShareContent, Shared, ShareOptions };
-
-/** `client.outbox`: the sends that wait for the relay's `stored`. */
-export interface OutboxView {
-  /** Sends queued or in flight (each file chunk and share part counts). */
-  readonly size: number;
-  /** Those sends: in flight first, then queued, in order. */
-  list(): OutboxItem[];
-  /**
-   * Gives up a send (by its mid), or every send of a file (by its file ID) or of a share (by its
-   * mid): they leave the outbox and storage, and their promises reject with
-   * ClientError('cancelled'). What the relay already stored stays there until it expires.
-   * Returns how many sends were given up.
-   */
-  cancel(id: string): number;
-}
+export type { FileMeta, OutboxItem, OutboxView, SendOptions, ShareContent, Shared, ShareOptions };
 
 /** Creates a client; it connects at once unless `autoConnect: false`. */
 export async function createClient(options: ClientOptions): Promise<PassbyClient> {
@@ -81,10 +66,13 @@ export class PassbyClient {
   readonly #requests: Requests;
   readonly #notices: Notices;
   readonly #offers: Offers;
-  readonly #acks = new Set<string>();
-  /** Protocol 3: acks held while the receiver has more in hand, to leave as one ack {ids}. */
-  #heldAcks: string[] = [];
+  readonly #acks: Acks;
+  /** close() is under way: frames that would need handling are left at the relay. */
+  #closing = false;
   #limits: RelayLimits | undefined;
+  /** Why the last connection attempt failed, until one opens (for ready()'s timeout). */
+  #lastError: PassbyError | ClientError | undefined;
+  readonly #waitContext: WaitContext;
   /** Friends and consent (protocol v2). */
   readonly friends: Friends;
   /** Contact discovery by phone number (protocol v2). */
@@ -98,6 +86,7 @@ export class PassbyClient {
   constructor(o: ResolvedOptions) {
     this.#o = o;
     this.id = o.identity.id;
+    this.#waitContext = { clock: o.clock, lastError: () => this.#lastError };
     this.#conn = new Connection(o, {
       state: (from, to) => this.#onState(from, to),
       welcome: (frame) => {
@@ -107,6 +96,11 @@ export class PassbyClient {
       problem: (error) => this.#problem(error),
     });
     this.#seen = new SeenSet(o.storage, () => o.clock.now());
+    this.#acks = new Acks({
+      send: (frame) => this.#conn.send(frame),
+      version: () => this.#conn.version,
+      busy: () => this.#receiver.busy,
+    });
     const nextRid = counter();
     this.#keys = new KeyDirectory(
       o.storage,
@@ -137,7 +131,7 @@ export class PassbyClient {
       events: this.#events,
       discovery: this.discovery,
       now: () => o.clock.now(),
-      ack: (id) => this.#ack(id),
+      ack: (id) => this.#acks.ack(id),
       problem: (error) => this.#problem(error),
     });
     this.#offers = new Offers({
@@ -146,7 +140,7 @@ export class PassbyClient {
       seen: this.#seen,
       events: this.#events,
       requests: this.#requests,
-      ack: (id) => this.#ack(id),
+      ack: (id) => this.#acks.ack(id),
       problem: (error, mid) => {
         if (this.#events.listenerCount('error') > 0)
           this.#events.emit('error', mid === undefined ? { error } : { error, mid });
@@ -161,8 +155,8 @@ export class PassbyClient {
       clock: o.clock,
       fileTimeoutMs: o.fileTimeoutMs,
       maxFileBytes: o.maxFileBytes,
-      ack: (id) => this.#ack(id),
-      idle: () => this.#flushAcks(),
+      ack: (id) => this.#acks.ack(id),
+      idle: () => this.#acks.flush(),
     });
     const sender = new Sender({
       o,
@@ -211,8 +205,46 @@ export class PassbyClient {
     this.#events.off(event, handler);
   }
 
-  once<K extends keyof ClientEvents>(event: K): Promise<ClientEvents[K]> {
-    return this.#events.once(event);
+  /**
+   * Resolves with the next `event`. Rejects with ClientError `timeout` after `timeoutMs`,
+   * `cancelled` when `signal` fires, and `closed` (or the error that closed it) when the client
+   * closes first, so it never waits for good. (`once('state')` resolves with the closing event.)
+   */
+  once<K extends keyof ClientEvents>(event: K, options: WaitOptions = {}): Promise<ClientEvents[K]> {
+    return waitFor<ClientEvents[K]>(
+      this.#waitContext,
+      `the "${String(event)}" event`,
+      options,
+      (resolve, reject) => {
+        const off = this.#events.on(event, resolve);
+        if (event === 'state') return off;
+        const offState = this.#events.on('state', ({ state }) => {
+          // After the events the closing itself emits (an `error` with its cause ...).
+          if (state.kind === 'closed') queueMicrotask(() => reject(state.error ?? new ClientError('closed')));
+        });
+        return () => {
+          off();
+          offState();
+        };
+      },
+    );
+  }
+
+  /**
+   * Resolves once the connection is open (at once if it is). Rejects like `once`: `timeout`
+   * (its message carries the last connection error, also its `cause`), `cancelled`, or the error
+   * that closed the client (`connection_failed` after `maxAttempts`, `wrong_relay` ...).
+   */
+  ready(options: WaitOptions = {}): Promise<void> {
+    const now = this.#conn.state;
+    if (now.kind === 'open') return Promise.resolve();
+    if (now.kind === 'closed') return Promise.reject(now.error ?? new ClientError('closed'));
+    return waitFor<void>(this.#waitContext, 'the connection', options, (resolve, reject) =>
+      this.#events.on('state', ({ state }) => {
+        if (state.kind === 'open') resolve();
+        else if (state.kind === 'closed') reject(state.error ?? new ClientError('closed'));
+      }),
+    );
   }
 
   /** Connects, or during a backoff retries at once (say, when the app returns to the foreground). */
@@ -220,9 +252,19 @@ export class PassbyClient {
     this.#conn.dispatch({ type: 'connect' });
   }
 
-  /** Closes for good. Unconfirmed sends stay in storage for the next client and reject here. */
+  /**
+   * Closes for good. Unconfirmed sends stay in storage for the next client and reject here. While
+   * open, the handler running now finishes and every ack owed leaves before the socket closes;
+   * what was delivered and not handed to the app yet stays at the relay for next time.
+   */
   async close(): Promise<void> {
     await this.#sender.settled(); // sends already made reach storage first
+    if (this.#conn.state.kind === 'open') {
+      this.#closing = true;
+      this.#receiver.stop(); // the handler running now finishes; nothing queued starts
+      await this.#receiver.idle();
+      this.#acks.flush();
+    }
     this.#conn.dispatch({ type: 'close' });
     await this.#receiver.idle();
   }
@@ -294,6 +336,8 @@ export class PassbyClient {
   }
 
   #onState(from: State, to: State): void {
+    if (to.kind === 'open') this.#lastError = undefined;
+    else if ((to.kind === 'backoff' || to.kind === 'closed') && to.error) this.#lastError = to.error;
     this.#events.emit('state', { from: from.kind, to: to.kind, state: to });
     if (from.kind === 'open') {
       this.#sender.lost();
@@ -302,9 +346,7 @@ export class PassbyClient {
     }
     if (to.kind === 'open') {
       this.#events.emit('open', { id: this.id, limits: this.#limits! });
-      this.#heldAcks.push(...this.#acks);
-      this.#acks.clear();
-      this.#flushAcks();
+      this.#acks.opened();
       this.#keys.flush();
       this.#requests.flush();
       this.#sender.opened();
@@ -328,6 +370,12 @@ export class PassbyClient {
   }
 
   #onFrame(frame: RelayFrame): void {
+    // Closing: nothing new is handed to the app, so nothing new needs an ack.
+    if (
+      this.#closing &&
+      (frame.t === 'msg' || frame.t === 'receipt' || frame.t === 'notice' || frame.t === 'offer')
+    )
+      return;
     switch (frame.t) {
       case 'msg':
       case 'receipt':
@@ -358,7 +406,7 @@ export class PassbyClient {
           // An ack the relay could not record: the entry is still there; ack it again shortly
           // (the relay may also deliver it again: the seen set acks that copy too).
           const id = frame.ref;
-          this.#o.clock.setTimeout(() => this.#ack(id), this.#retryDelay());
+          this.#o.clock.setTimeout(() => this.#acks.ack(id), this.#retryDelay());
           return;
         }
         const rid = frame.ref !== undefined && /^\d+$/.test(frame.ref) ? Number(frame.ref) : undefined;
@@ -372,35 +420,6 @@ export class PassbyClient {
       }
       default:
         return this.#problem(new ClientError('protocol', `unexpected "${frame.t}" while open`));
-    }
-  }
-
-  /**
-   * Acknowledges an entry now, or on the next open when offline. With protocol 3, while the
-   * receiver still has messages in hand the ack waits for them (up to one frame's worth) and they
-   * leave together as one ack {ids}; it goes as soon as nothing more is in hand.
-   */
-  #ack(id: string): void {
-    this.#heldAcks.push(id);
-    if (this.#conn.version >= 3 && this.#receiver.busy && this.#heldAcks.length < LIMITS.maxAcksPerFrame)
-      return;
-    this.#flushAcks();
-  }
-
-  #flushAcks(): void {
-    const ids = this.#heldAcks;
-    if (ids.length === 0) return;
-    this.#heldAcks = [];
-    // Before version 3, one ack per frame.
-    const chunks = this.#conn.version >= 3 ? batches(ids, LIMITS.maxAcksPerFrame) : ids.map((id) => [id]);
-    for (const chunk of chunks) {
-      const sent = this.#conn.send(
-        chunk.length === 1 ? { t: 'ack', id: chunk[0]! } : { t: 'ack', ids: chunk },
-      );
-      for (const id of chunk) {
-        if (sent) this.#acks.delete(id);
-        else this.#acks.add(id);
-      }
     }
   }
 

@@ -22,6 +22,7 @@ export const CLIENT_ERRORS = {
     "the relay's challenge named another relay ID than options.relayId; the client did not sign it and stays closed",
   crypto_unavailable: "the platform's libsodium lacks functions the SDK needs",
   cancelled: 'the app cancelled the operation (its AbortSignal fired, or outbox.cancel)',
+  connection_failed: 'the WebSocket to the relay failed or closed before the relay answered',
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

@@ -46,6 +46,21 @@ export interface OutboxItem {
   group?: string;
 }
 
+/** `client.outbox`: the sends that wait for the relay's `stored`. */
+export interface OutboxView {
+  /** Sends queued or in flight (each file chunk and share part counts). */
+  readonly size: number;
+  /** Those sends: in flight first, then queued, in order. */
+  list(): OutboxItem[];
+  /**
+   * Gives up a send (by its mid), or every send of a file (by its file ID) or of a share (by its
+   * mid): they leave the outbox and storage, and their promises reject with
+   * ClientError('cancelled'). What the relay already stored stays there until it expires.
+   * Returns how many sends were given up.
+   */
+  cancel(id: string): number;
+}
+
 export interface FileMeta {
   name: string;
   /** A media type, e.g. image/jpeg. */
