@@ -7,7 +7,6 @@ export const CLIENT_ERRORS = {
   closed: 'the client was closed before the operation completed',
   outbox_full: 'the outbox holds as many sends as it may; wait for some to be stored',
   bad_key: "the relay returned a public key that does not hash to the user's ID",
-  unknown_key: 'the relay holds no public key for this user ID',
   tampered: 'a ciphertext failed authentication; it was dropped and never shown to the app',
   file_incomplete: 'a file transfer is missing chunks or was truncated',
   file_corrupt: 'a file transfer failed authentication or did not match its announced size or hash',
