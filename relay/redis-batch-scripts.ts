@@ -260,7 +260,7 @@ local receipts = {}
 local function ack_one(a)
   local uid, id, now = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   local flag = remove(uid, id)
-  if flag == '1' then
+  if flag == '1' or flag == 'A' then
     receipts[#receipts + 1] = a
   elseif flag == 'o' or flag == 'O' then
     -- Acknowledging an offer without answering it declines it.
@@ -297,7 +297,7 @@ local function ack_group(uid, ops)
         n = n - 1
         b = b - (#v - hlen)
       end
-      if flag == '1' then
+      if flag == '1' or flag == 'A' then
         receipts[#receipts + 1] = a
       end
       out[(a - 4) / 3 + 1] = 1
@@ -322,7 +322,8 @@ local order, groups = by_user(4, tonumber(ARGV[3]), 3)
 for _, uid in ipairs(order) do
   ack_group(uid, groups[uid])
 end
--- a > 0: delivered (a message that asked for a receipt); a < 0: rejected (a declined offer).
+-- a > 0: delivered (a message or a pre-approved offer that asked for a receipt); a < 0:
+-- rejected (a declined offer).
 for _, a in ipairs(receipts) do
   if a > 0 then
     file_receipt(ARGV[a], ARGV[a + 1], 'd', tonumber(ARGV[a + 2]), ttl)

@@ -41,7 +41,9 @@ end
 -- A stored value: <flag><seq>:<ts>:<exp>:<body>. flag is '0' or '1' for a message (receipt
 -- asked), 'd', 'e' or 'j' for a receipt (delivered, expired, rejected; ts is then the receipt's
 -- "at"), 'n' for a notice (body: its JSON), 'o' or 'O' for an offer waiting for an answer
--- (receipt asked) and 'a' for an offer accepted by pre-approval (body: <parts>:<preview>).
+-- (receipt asked) and 'a' or 'A' for an offer accepted by pre-approval (receipt asked; body:
+-- <parts>:<preview>). An offer that asked for a receipt files 'd' once accepted: by an answer,
+-- or, pre-approved, by its ack.
 --
 -- The held parts of a share live in their own hash, key(uid, 'h:<from>:<oid>'): part mid ->
 -- <flag><arrival>:<ts>:<exp>:<body> (flag '0'/'1'). The group counts as one entry of the mailbox (c), its
@@ -307,7 +309,7 @@ local function expire(uid, id)
   if flag then
     expired = expired + 1
     budget = budget - 1
-    if flag == '1' or flag == 'O' then
+    if flag == '1' or flag == 'O' or flag == 'A' then
       receipts = receipts + file_receipt(uid, id, 'e', now, ttl)
     end
     if flag == 'o' or flag == 'O' then
@@ -407,7 +409,7 @@ local flag = ARGV[7] == '1' and 'O' or 'o'
 if ARGV[9] == '1' then
   release(to, from, oid)
   r = redis.call('HMGET', e, id, 'n', 'b', 'c', 's', 'm')
-  flag = 'a'
+  flag = ARGV[7] == '1' and 'A' or 'a'
 end
 local seq, prev = insert(to, id, flag, now, exp, tostring(parts) .. ':' .. ARGV[10], r, true)
 return {'stored', seq, prev, fmt(now), fmt(exp)}
@@ -428,6 +430,9 @@ local from, oid = string.match(id, '^m:([^:]+):(.+)$')
 if ARGV[4] == '1' then
   release(uid, from, oid)
   remove(uid, id)
+  if flag == 'O' then
+    file_receipt(uid, id, 'd', now, ttl)
+  end
   return 'accepted'
 end
 drop_group(uid, from, oid)

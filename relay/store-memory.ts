@@ -151,7 +151,9 @@ export function createMemoryStore(limits: StoreLimits): Store {
     const stored = remove(uid, entryId);
     if (!stored) return { deleted: false };
     const { entry } = stored;
-    if (stored.receipt && entry.kind === 'msg') fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
+    // A message, or a pre-approved offer (accepted as it was filed), that asked for a receipt.
+    if (stored.receipt && (entry.kind === 'msg' || (entry.kind === 'offer' && entry.auto)))
+      fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
     if (entry.kind === 'offer' && !entry.auto) {
       // Acknowledging an offer without answering it declines it.
       dropGroup(uid, entry.from, entry.mid);
@@ -299,12 +301,16 @@ export function createMemoryStore(limits: StoreLimits): Store {
     },
 
     async answer(uid, entryId, accept, now) {
-      const entry = mailboxes.get(uid)?.entries.get(entryId)?.entry;
+      const stored = mailboxes.get(uid)?.entries.get(entryId);
+      const entry = stored?.entry;
       if (entry?.kind !== 'offer' || entry.auto) return 'unknown';
       if (accept) release(uid, entry.from, entry.mid);
       else dropGroup(uid, entry.from, entry.mid);
       remove(uid, entryId);
-      if (accept) return 'accepted';
+      if (accept) {
+        if (stored?.receipt) fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
+        return 'accepted';
+      }
       fileReceipt(entry.from, uid, entry.mid, 'rejected', now);
       return 'rejected';
     },

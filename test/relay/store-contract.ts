@@ -607,6 +607,35 @@ export function storeContract(
         expect(await store.answer(bob, messageEntryId(alice, 'sh'), false, T0)).toBe('unknown');
       });
 
+      it('files a delivered receipt for a share that asked for one once it is accepted by hand', async () => {
+        await part('p-a');
+        await part('p-b');
+        await share({ receipt: true });
+        expect(await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 20)).toBe('accepted');
+        expect(await fetchAll(alice)).toMatchObject([
+          { kind: 'receipt', to: bob, mid: 'sh', status: 'delivered', at: T0 + 20 },
+        ]);
+      });
+
+      it('files a delivered receipt for a pre-approved share that asked for one once its offer is acked', async () => {
+        await part('p-a');
+        await part('p-b');
+        await share({ receipt: true, auto: true });
+        const [offer] = (await fetchAll(bob)).filter((e) => e.kind === 'offer');
+        expect(offer).toMatchObject({ auto: true });
+        expect(await fetchAll(alice)).toEqual([]);
+        expect(await store.ack(bob, messageEntryId(alice, 'sh'), T0 + 30)).toEqual({ deleted: true });
+        expect(await fetchAll(alice)).toMatchObject([{ kind: 'receipt', mid: 'sh', status: 'delivered' }]);
+      });
+
+      it('files no receipt for an accepted share that did not ask for one', async () => {
+        await part('p-a');
+        await part('p-b');
+        await share();
+        await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 20);
+        expect(await fetchAll(alice)).toEqual([]);
+      });
+
       it('treats an ack of an unanswered offer as a rejection', async () => {
         await part('p-a');
         await part('p-b');
