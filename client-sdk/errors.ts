@@ -31,8 +31,19 @@ export class ClientError extends Error {
   readonly code: ClientErrorCode;
 
   constructor(code: ClientErrorCode, message?: string, options?: { cause?: unknown }) {
-    super(message ?? CLIENT_ERRORS[code], options);
+    super(withCause(code, message ?? CLIENT_ERRORS[code], options?.cause), options);
     this.name = 'ClientError';
     this.code = code;
   }
+}
+
+/**
+ * A storage error names what the app's Storage threw (a QuotaExceededError, say) in its own
+ * message, not only in `cause`, so a log line of the message alone says what went wrong.
+ */
+function withCause(code: ClientErrorCode, message: string, cause: unknown): string {
+  if (code !== 'storage' || typeof cause !== 'object' || cause === null) return message;
+  const { name, message: text } = cause as { name?: unknown; message?: unknown };
+  const named = [name, text].filter((part) => typeof part === 'string' && part !== '').join(': ');
+  return named === '' || message.includes(named) ? message : `${message} (${named})`;
 }
