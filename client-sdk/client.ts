@@ -10,7 +10,7 @@ import { cancelled, onAbort } from './abort.js';
 import { Acks } from './acks.js';
 import { DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 import { Connection } from './connection.js';
-import { Discovery } from './discovery.js';
+import { DISCOVERY_RENEW_MS, Discovery } from './discovery.js';
 import { Emitter } from './emitter.js';
 import { ClientError } from './errors.js';
 import type { ClientEvents, Sent } from './events.js';
@@ -70,6 +70,8 @@ export class PassbyClient {
   /** close() is under way: frames that would need handling are left at the relay. */
   #closing = false;
   #limits: RelayLimits | undefined;
+  /** The next renewal check of the discoverability entry while open. */
+  #renewTimer: unknown;
   /** Why the last connection attempt failed, until one opens (for ready()'s timeout). */
   #lastError: PassbyError | ClientError | undefined;
   readonly #waitContext: WaitContext;
@@ -122,8 +124,9 @@ export class PassbyClient {
       requests: this.#requests,
       storage: o.storage,
       clock: o.clock,
-      intervalMs: o.presenceIntervalMs,
-      windowMs: o.proximityWindowMs,
+      // What the relay announced wins; the options serve a relay that does not say.
+      intervalMs: () => this.#limits?.presenceIntervalMs ?? o.presenceIntervalMs,
+      windowMs: () => this.#limits?.proximityWindowMs ?? o.proximityWindowMs,
       blind: o.blindProximity,
     });
     this.#notices = new Notices({
@@ -340,6 +343,7 @@ export class PassbyClient {
     else if ((to.kind === 'backoff' || to.kind === 'closed') && to.error) this.#lastError = to.error;
     this.#events.emit('state', { from: from.kind, to: to.kind, state: to });
     if (from.kind === 'open') {
+      this.#o.clock.clearTimeout(this.#renewTimer);
       this.#sender.lost();
       this.#keys.disconnected();
       this.#requests.disconnected();
@@ -347,6 +351,7 @@ export class PassbyClient {
     if (to.kind === 'open') {
       this.#events.emit('open', { id: this.id, limits: this.#limits! });
       this.#acks.opened();
+      this.#renewDiscovery();
       this.#keys.flush();
       this.#requests.flush();
       this.#sender.opened();
@@ -421,6 +426,21 @@ export class PassbyClient {
       default:
         return this.#problem(new ClientError('protocol', `unexpected "${frame.t}" while open`));
     }
+  }
+
+  /** Renews the discoverability entry when due, now and every DISCOVERY_RENEW_MS while open. */
+  #renewDiscovery(): void {
+    this.discovery.renew().catch((err: unknown) => {
+      this.#problem(
+        err instanceof PassbyError || err instanceof ClientError
+          ? err
+          : new ClientError('storage', 'renewing the discoverability entry failed', { cause: err }),
+      );
+    });
+    const timer = this.#o.clock.setTimeout(() => {
+      if (this.#conn.state.kind === 'open') this.#renewDiscovery();
+    }, DISCOVERY_RENEW_MS);
+    this.#renewTimer = timer;
   }
 
   /** A short, jittered pause before a retryable refusal is tried again. */
