@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { track } from './children.js';
 import type { WorkerCommand } from './worker.js';
 
 /**
@@ -19,11 +20,13 @@ export class Pool {
     const script = fileURLToPath(new URL('./worker.ts', import.meta.url));
     await Promise.all(
       Array.from({ length: size }, () => {
-        const child = fork(script, [], {
-          execArgv: ['--import', 'tsx'],
-          serialization: 'advanced',
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        });
+        const child = track(
+          fork(script, [], {
+            execArgv: ['--import', 'tsx'],
+            serialization: 'advanced',
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+          }),
+        );
         pool.children.push(child);
         return new Promise<void>((resolve, reject) => {
           child.once('exit', (code) => reject(new Error(`load worker exited (${code}) while starting`)));

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { track } from './children.js';
 import { freePort } from './net.js';
 
 /**
@@ -25,7 +26,7 @@ export async function startRedis(): Promise<BenchRedis> {
   args.push('--appendonly', 'yes', '--appendfsync', 'everysec', '--loglevel', 'warning');
   // Room for 50k subscribed relay connections' worth of clients is not needed (clients are relays),
   // but the default maxclients (10000) is kept well above what the bench opens.
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
     output += d.toString();

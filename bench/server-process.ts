@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { track } from './children.js';
 import { cpuMicros, rssBytes } from './proc-stats.js';
 
 /**
@@ -51,11 +52,13 @@ const PROBE = new URL('./heap-probe.ts', import.meta.url).href;
 
 export async function startServer(o: StartOptions): Promise<ServerProcess> {
   const args = ['--expose-gc', ...(o.nodeArgs ?? []), '--import', 'tsx', '--import', PROBE, o.script];
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...o.env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+  const child = track(
+    spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    }),
+  );
   const pid = child.pid ?? -1;
   const port = await waitListening(child, o.name, o.timeoutMs ?? 30_000, o.health);
   const heapWaiters: ((h: HeapStats) => void)[] = [];

@@ -344,6 +344,7 @@ export function validateSocialRelayFrame(h: Record<string, unknown>): Decoded<So
       const ok =
         typeof h.id === 'string' &&
         ENTRY_ID_PATTERN.test(h.id) &&
+        h.id.startsWith('m:') &&
         isUserId(h.from) &&
         typeof h.mid === 'string' &&
         MESSAGE_ID_PATTERN.test(h.mid) &&

@@ -27,7 +27,8 @@ export function entryFrame(entry: MailboxEntry): RelayFrame {
         body: entry.preview,
       };
     case 'notice':
-      return { t: 'notice', id: entry.id, ...entry.notice };
+      // The frame's own fields last: a stored notice can never override them.
+      return { ...entry.notice, t: 'notice', id: entry.id };
     case 'receipt':
       return { t: 'receipt', id: entry.id, to: entry.to, mid: entry.mid, status: entry.status, at: entry.at };
   }

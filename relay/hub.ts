@@ -1,5 +1,5 @@
 import type { Logger } from './logger.js';
-import type { Signal, Store } from './store.js';
+import type { MailboxEntry, Signal, Store } from './store.js';
 
 /** What the hub needs of a connection. */
 export interface Attached {
@@ -7,6 +7,8 @@ export interface Attached {
   /** Unique per connection across the whole deployment. */
   readonly token: string;
   ring(seq: number): void;
+  /** A send on this node stored `entry` for the user; `prev` is its predecessor's seq (0: none). */
+  offer(entry: MailboxEntry, prev: number): void;
   /** Reads the mailbox again, doorbell or not. */
   poke(): void;
   replace(): void;

@@ -1,6 +1,5 @@
-import type { RawData, WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import {
-  type AckBatchFrame,
   type AuthFrame,
   type ClientFrame,
   decodeClientFrame,
@@ -19,14 +18,16 @@ import { clientLimits, type RelayConfig } from './config.js';
 import { Delivery } from './delivery.js';
 import { entryFrame } from './entry-frame.js';
 import type { Attached, Hub } from './hub.js';
-import type { InflightBudget, Throttled } from './inflight.js';
+import type { InflightBudget } from './inflight.js';
+import { Intake } from './intake.js';
 import type { Logger } from './logger.js';
+import { type MessageHost, MessagePath } from './message-path.js';
 import type { Metrics } from './metrics.js';
-import { Pending } from './pending.js';
 import { TokenBucket } from './rate-limit.js';
 import { Replies } from './replies.js';
+import { bindSocket, cutOffLater } from './session-socket.js';
 import { type Requester, SOCIAL_FRAME_TYPES, type SocialHandlers } from './social.js';
-import type { AckResult, MailboxEntry, SendInput, SendResult, Store } from './store.js';
+import type { MailboxEntry, Store } from './store.js';
 
 export interface SessionDeps {
   config: Readonly<RelayConfig>;
@@ -38,8 +39,6 @@ export interface SessionDeps {
   now: () => number;
 }
 
-/** Bytes a frame under way is counted for besides its body (the frame object, its header). */
-const FRAME_OVERHEAD_BYTES = 256;
 /** How long a closing socket may take to finish the closing handshake before it is destroyed. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -50,25 +49,22 @@ type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
  * key look-ups. Every frame is validated by protocol/ before a handler sees it; every problem is
  * answered with its own error code, in-band where the socket can stay open.
  */
-export class Session implements Attached, Requester, Throttled {
+export class Session implements Attached, Requester, MessageHost {
   uid = '';
   readonly token: string;
   alive = true;
   private phase: Phase = 'hello';
   /** The protocol version agreed in hello. */
-  private version = 0;
+  version = 0;
   private nonce = '';
   private errors = 0;
   private readonly out: Replies;
-  private delivery: Delivery | undefined;
+  delivery: Delivery | undefined;
   private readonly bucket: TokenBucket;
   private authTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Handlers under way (store writes among them), and who waits for them to end. */
-  private readonly pending: Pending;
-  /** Set while the socket is not read: too much of this connection's (or the process's) work is under way. */
-  private paused = false;
-  /** When the socket was last read again after a pause. */
-  private resumedAt = 0;
+  /** Handlers under way (store writes among them), and whether the socket is read meanwhile. */
+  readonly intake: Intake;
+  private readonly messages: MessagePath;
   private keptLog: Logger | undefined;
 
   constructor(
@@ -78,15 +74,13 @@ export class Session implements Attached, Requester, Throttled {
     private readonly rootLog: Logger,
   ) {
     this.token = newNonce();
-    this.pending = new Pending((bytes) => this.ended(bytes));
+    const limits = { ops: deps.config.connectionInflightOps, bytes: deps.config.connectionInflightBytes };
+    this.intake = new Intake(socket, limits, deps.budget, deps.now);
+    this.messages = new MessagePath(this, deps);
     this.out = new Replies(socket);
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
-    sessionOf.set(socket, this);
-    socket.on('message', onSocketMessage);
-    socket.on('pong', onSocketPong);
-    socket.on('close', onSocketClose);
-    socket.on('error', onSocketError);
+    bindSocket(socket, this);
     deps.metrics.connectionsOpen++;
     deps.metrics.connectionsTotal++;
     this.log.info('connection opened');
@@ -107,13 +101,13 @@ export class Session implements Attached, Requester, Throttled {
   }
 
   /** Whether debug records are written (checked before building one on the message path). */
-  private get debugging(): boolean {
+  get debugging(): boolean {
     return this.rootLog.isLevelEnabled('debug');
   }
 
   /** Resolves once no handler is under way (store writes still in flight); shutdown waits for it. */
   settled(): Promise<void> {
-    return this.pending.settled();
+    return this.intake.settled();
   }
 
   ring(seq: number): void {
@@ -145,12 +139,12 @@ export class Session implements Attached, Requester, Throttled {
     this.leave();
     this.out.flush(); // what this tick queued goes before the close frame
     this.socket.close(close, code);
-    setTimeout(cutOff, CLOSE_GRACE_MS, this).unref();
+    setTimeout(cutOffLater, CLOSE_GRACE_MS, this).unref();
   }
 
   /** Whether the socket is not being read (backpressure); the heartbeat does not count it dead. */
   get throttled(): boolean {
-    return this.paused;
+    return this.intake.throttled;
   }
 
   /**
@@ -158,9 +152,11 @@ export class Session implements Attached, Requester, Throttled {
    * ack: it holds a full window of the relay's attention and reads nothing (R3).
    */
   stalled(now: number): boolean {
-    // Acks in a socket the relay does not read are not the client's fault.
-    const since = this.paused ? undefined : this.delivery?.waitingSince;
-    return since !== undefined && now - Math.max(since, this.resumedAt) > this.deps.config.ackTimeoutMs;
+    // Acks in a socket the relay does not read (or has just read again) are not the client's fault.
+    const reading = this.intake.readingSince;
+    const waiting = this.delivery?.waitingSince;
+    if (reading === undefined || waiting === undefined) return false;
+    return now - Math.max(waiting, reading) > this.deps.config.ackTimeoutMs;
   }
 
   ping(): void {
@@ -196,55 +192,14 @@ export class Session implements Attached, Requester, Throttled {
     } catch (err) {
       this.failed(err);
     } finally {
-      this.throttle();
+      this.intake.check();
     }
   }
 
   /** A defect while handling a frame: logged once, counted, and this connection closed. */
-  private failed(err: unknown): void {
+  failed(err: unknown): void {
     this.log.error({ err }, 'handler failed');
     this.close('internal_error');
-  }
-
-  /** Stops reading the socket while too much is under way for it or for the whole process (R4). */
-  private throttle(): void {
-    if (this.paused || this.phase === 'closed' || !this.overLimits()) return;
-    this.paused = true;
-    this.socket.pause();
-    if (this.deps.budget.full) this.deps.budget.hold(this);
-  }
-
-  private overLimits(): boolean {
-    const { config, budget } = this.deps;
-    return (
-      this.pending.count >= config.connectionInflightOps ||
-      this.pending.bytes >= config.connectionInflightBytes ||
-      budget.full
-    );
-  }
-
-  /** Throttled: room again (an operation ended, or the process budget has room). */
-  mayResume(): void {
-    if (!this.paused || this.phase === 'closed') return;
-    if (this.overLimits()) {
-      if (this.deps.budget.full) this.deps.budget.hold(this);
-      return;
-    }
-    this.paused = false;
-    this.resumedAt = this.deps.now();
-    this.socket.resume();
-  }
-
-  /** An operation under way ended, releasing `bytes`. */
-  private ended(bytes: number): void {
-    if (bytes > 0) this.deps.budget.release(bytes);
-    if (this.paused) this.mayResume();
-  }
-
-  /** Starts an operation that holds `bytes` of payload until it ends. */
-  private begin(bytes: number): void {
-    this.pending.begin(bytes);
-    this.deps.budget.add(bytes);
   }
 
   private dispatch(frame: ClientFrame): void {
@@ -267,7 +222,8 @@ export class Session implements Attached, Requester, Throttled {
         return this.reject('out_of_order', `"${frame.t}" while authentication completes`, refOf(frame));
       case 'open':
         if (frame.t === 'send') return this.onSend(frame);
-        if (frame.t === 'ack') return 'ids' in frame ? this.onAcks(frame) : this.ack(frame.id);
+        if (frame.t === 'ack')
+          return 'ids' in frame ? this.messages.acks(frame) : this.messages.ack(frame.id);
         if (frame.t === 'keys') return this.track(this.onKeys(frame));
         if (frame.t === 'share') return this.onSocial(frame);
         if (SOCIAL_FRAME_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
@@ -329,166 +285,11 @@ export class Session implements Attached, Requester, Throttled {
     this.close(code);
   }
 
-  /*
-   * The message path (send, ack) runs on callbacks rather than async functions: a suspended
-   * async function kept about a kilobyte per message alive until Redis answered, most of the
-   * relay's garbage at saturation (bench/RESULTS.md). `pending` counts each operation until its
-   * continuation has run, as track() does for the rest.
-   */
   private onSend(frame: SendFrame): void {
-    const { config, now, store, hub } = this.deps;
+    const { config, now } = this.deps;
     if (!this.bucket.take(now()))
       return this.reject('rate_limited', `more than ${config.sendsPerSecond} sends a second`, frame.mid);
-    if (frame.offer !== undefined && this.version < 2) {
-      return this.reject('invalid_field', 'send.offer needs protocol version 2', frame.mid);
-    }
-    const ttlSeconds = Math.min(frame.ttl ?? config.maxTtlSeconds, config.maxTtlSeconds);
-    const input: SendInput = {
-      from: this.uid,
-      to: frame.to,
-      mid: frame.mid,
-      body: frame.body,
-      ttlMs: ttlSeconds * 1000,
-      receipt: frame.receipt === true,
-      now: now(),
-      bell: hub.get(frame.to) === undefined && frame.offer === undefined,
-    };
-    if (frame.offer !== undefined) {
-      input.offer = frame.offer;
-      input.holdMs = config.heldPartsTtlSeconds * 1000;
-    }
-    this.begin(frame.body.length + FRAME_OVERHEAD_BYTES);
-    let stored: Promise<SendResult | undefined>;
-    try {
-      stored =
-        frame.offer !== undefined && config.strangerShares === 0 ? this.holdPart(input) : store.send(input);
-    } catch (err) {
-      return this.sendFailed(frame, err);
-    }
-    stored.then(
-      (result) => this.sent(frame, result),
-      (err: unknown) => this.sendFailed(frame, err),
-    );
-  }
-
-  /** A part of a share when only friends may share (PASSBY_STRANGER_SHARES=0); undefined: refused. */
-  private async holdPart(input: SendInput): Promise<SendResult | undefined> {
-    if (!(await this.deps.social.mayShare(input.to, input.from))) return undefined;
-    return this.deps.store.send(input);
-  }
-
-  private sent(frame: SendFrame, result: SendResult | undefined): void {
-    try {
-      if (result === undefined) return this.reject('not_friends', ONLY_FRIENDS_SHARE, frame.mid);
-      if (result.status === 'unknown_recipient')
-        return this.reject('unknown_recipient', undefined, frame.mid);
-      if (result.status === 'quota_exceeded') {
-        return this.reject('quota_exceeded', `the recipient's mailbox is full (${result.limit})`, frame.mid);
-      }
-      const { metrics, hub } = this.deps;
-      if (result.dup) metrics.duplicates++;
-      else metrics.stored++;
-      if (this.debugging)
-        this.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
-      this.send({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
-      if (result.dup || frame.offer !== undefined) return;
-      // The recipient is on this node (the doorbell was skipped, or rang too): hand the entry over
-      // without another store round trip; Delivery turns it into a pull when it would overtake.
-      (hub.get(frame.to) as Session | undefined)?.offer(
-        {
-          kind: 'msg',
-          id: `m:${this.uid}:${frame.mid}`,
-          seq: result.seq,
-          from: this.uid,
-          mid: frame.mid,
-          ts: result.ts,
-          exp: result.exp,
-          body: frame.body,
-        },
-        result.prev,
-      );
-    } catch (err) {
-      this.failed(err);
-    } finally {
-      this.pending.end(frame.body.length + FRAME_OVERHEAD_BYTES);
-    }
-  }
-
-  private sendFailed(frame: SendFrame, err: unknown): void {
-    try {
-      this.log.error({ err }, 'store failed a send');
-      this.reject('store_unavailable', 'the payload was not stored; send it again', frame.mid);
-    } finally {
-      this.pending.end(frame.body.length + FRAME_OVERHEAD_BYTES);
-    }
-  }
-
-  /**
-   * An ack: the client has the entry, so its window slot is free now, not one store round trip
-   * later (a backlog pulls its next batch meanwhile; the cursor is past the entry, so it cannot
-   * come back on this connection). The entry itself is deleted only once the store confirms.
-   */
-  private ack(id: string): void {
-    this.delivery?.acked(id);
-    this.begin(FRAME_OVERHEAD_BYTES);
-    let done: Promise<AckResult>;
-    try {
-      done = this.deps.store.ack(this.uid, id, this.deps.now());
-    } catch (err) {
-      return this.ackFailed([id], err);
-    }
-    done.then(
-      (result) => this.acknowledged([id], [result]),
-      (err: unknown) => this.ackFailed([id], err),
-    );
-  }
-
-  /** Version 3: each ID is handled as its own ack, in one store call for the frame. */
-  private onAcks(frame: AckBatchFrame): void {
-    if (this.version < 3) return this.reject('invalid_field', 'ack.ids needs protocol version 3');
-    const { ids } = frame;
-    for (const id of ids) this.delivery?.acked(id);
-    this.begin(FRAME_OVERHEAD_BYTES);
-    let done: Promise<AckResult[]>;
-    try {
-      done = this.deps.store.ackAll(this.uid, ids, this.deps.now());
-    } catch (err) {
-      return this.ackFailed(ids, err);
-    }
-    done.then(
-      (results) => this.acknowledged(ids, results),
-      (err: unknown) => this.ackFailed(ids, err),
-    );
-  }
-
-  private acknowledged(ids: readonly string[], results: readonly AckResult[]): void {
-    try {
-      for (let i = 0; i < ids.length; i++) {
-        const { deleted } = results[i]!;
-        this.delivery?.ackStored(ids[i]!);
-        if (deleted) this.deps.metrics.acked++;
-        if (this.debugging) this.log.debug({ entry: ids[i], deleted }, 'acked');
-      }
-    } catch (err) {
-      this.failed(err);
-    } finally {
-      this.pending.end(FRAME_OVERHEAD_BYTES);
-    }
-  }
-
-  /** The entry stays in the mailbox: the client hears so, and Delivery offers it again. */
-  private ackFailed(ids: readonly string[], err: unknown): void {
-    try {
-      this.log.error({ err }, 'store failed an ack');
-      for (const id of ids) {
-        this.reject('store_unavailable', 'the ack was not recorded; the entry will come again', id);
-        this.delivery?.ackFailed(id);
-      }
-    } catch (err) {
-      this.failed(err);
-    } finally {
-      this.pending.end(FRAME_OVERHEAD_BYTES);
-    }
+    this.messages.send(frame);
   }
 
   private async onKeys(frame: KeysRequestFrame): Promise<void> {
@@ -572,7 +373,7 @@ export class Session implements Attached, Requester, Throttled {
   }
 
   private track(work: Promise<void>): void {
-    this.pending.track(work, (err) => this.failed(err));
+    this.intake.track(work, (err) => this.failed(err));
   }
 
   private leave(): void {
@@ -581,7 +382,7 @@ export class Session implements Attached, Requester, Throttled {
     this.phase = 'closed';
     clearTimeout(this.authTimer);
     this.delivery?.stop();
-    this.deps.budget.forget(this);
+    this.intake.stop();
     this.deps.metrics.connectionsOpen--;
     if (wasAttached) void this.deps.hub.detach(this);
   }
@@ -599,40 +400,6 @@ export class Session implements Attached, Requester, Throttled {
     this.leave();
     this.log.info({ code, unacked: this.delivery?.unacked ?? 0 }, 'connection closed');
   }
-}
-
-function cutOff(session: Session): void {
-  session.cutOff();
-}
-
-const ONLY_FRIENDS_SHARE = "this relay files shares only from the recipient's friends";
-
-/** Each socket's session, for the socket event handlers every connection shares (no closures
- * held per connection). */
-const sessionOf = new WeakMap<WebSocket, Session>();
-
-function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  sessionOf.get(this)?.onMessage(data as Buffer, isBinary);
-}
-
-function onSocketPong(this: WebSocket): void {
-  const session = sessionOf.get(this);
-  if (session) session.alive = true;
-}
-
-function onSocketClose(this: WebSocket, code: number): void {
-  sessionOf.get(this)?.onClose(code);
-}
-
-/**
- * ws reports a frame it refuses (over the 1 MiB limit, bad framing) here and closes the socket
- * (1009, 1002): the client's fault, so one line without a stack. Anything else is logged whole.
- */
-function onSocketError(this: WebSocket, err: Error & { code?: string }): void {
-  const session = sessionOf.get(this);
-  if (session === undefined) return;
-  if (err.code?.startsWith('WS_ERR_')) session.refusedByWs(err.code, err.message);
-  else session.log.warn({ err }, 'socket error');
 }
 
 /** The reference an error answer carries for a frame: the send's or share's mid, a request's rid. */

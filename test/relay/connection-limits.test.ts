@@ -32,8 +32,9 @@ describe('connection limits', () => {
     await rb.next('msg');
     const closed = await rb.closedWith();
     expect(closed.code).toBe(ERRORS.slow_consumer.close);
-    // The ack timeout (300 ms) plus at most one check period, not the ping timeout (30 s).
-    expect(Date.now() - delivered).toBeLessThan(300 + 1_000 + 500);
+    // Set off by the ack timeout (300 ms, checked as often), not by the ping timeout (30 s): the
+    // bound leaves room for a loaded machine.
+    expect(Date.now() - delivered).toBeLessThan(10_000);
     // A client that acks in time is left alone: alice received nothing and is still open.
     expect(ra.closed).toBeUndefined();
     await ra.close();
@@ -72,9 +73,9 @@ describe('connection limits', () => {
         socket.on('close', () => resolve(Date.now() - started));
       });
     const [idleFor, partialFor] = await Promise.all([ended(idle), ended(partial)]);
-    // The auth timeout (400 ms) plus the server's one-second check, far from Node's 60-90 s.
-    expect(idleFor).toBeLessThan(3_000);
-    expect(partialFor).toBeLessThan(3_000);
+    // The auth timeout (400 ms) plus the server's check, far from Node's 60-90 s (room for load).
+    expect(idleFor).toBeLessThan(10_000);
+    expect(partialFor).toBeLessThan(10_000);
   });
 
   it('counts closing codes in /metrics like in-band errors', async () => {

@@ -44,8 +44,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(options: { persistence?: boolean } = {}): Promise<RedisServer> {
-  const port = await freePort();
+export interface RedisOptions {
+  /** AOF on, fsync always. */
+  persistence?: boolean;
+  /** A port chosen by the caller (a cluster node needs port + 10000 free too); a free one by default. */
+  port?: number;
+  /** More redis-server arguments (a cluster node's). */
+  extraArgs?: readonly string[];
+}
+
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'passby-redis-'));
   const args = [
     '--port',
@@ -64,6 +73,7 @@ export async function startRedis(options: { persistence?: boolean } = {}): Promi
     'yes',
     '--loglevel',
     'warning',
+    ...(options.extraArgs ?? []),
   ];
   let child: ChildProcess = await launch(args);
   const clients: Redis[] = [];
