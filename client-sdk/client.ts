@@ -29,7 +29,7 @@ import { type FileMeta, type OutboxItem, type OutboxView, Sender, type SendOptio
 import { type ShareContent, type Shared, type ShareOptions, sendShare } from './share-send.js';
 import { ready, sodium } from './sodium.js';
 import type { State } from './state.js';
-import { type WaitContext, type WaitOptions, waitFor } from './wait.js';
+import { nextEvent, opened, type WaitContext, type WaitOptions } from './wait.js';
 
 export type { FileMeta, OutboxItem, OutboxView, SendOptions, ShareContent, Shared, ShareOptions };
 
@@ -172,17 +172,7 @@ export class PassbyClient {
       problem: (error) => this.#problem(error),
     });
     this.#sender = sender;
-    this.outbox = {
-      get size() {
-        return sender.size;
-      },
-      list: () => sender.entries(),
-      cancel: (id) => {
-        if (typeof id !== 'string')
-          throw new TypeError('outbox.cancel takes a mid, a file ID or a share mid');
-        return sender.cancel(id, cancelled(`the send ${id}`));
-      },
-    };
+    this.outbox = sender.view();
   }
 
   /** @internal Loads the outbox an earlier run left, then connects unless told not to. */
@@ -214,23 +204,7 @@ export class PassbyClient {
    * closes first, so it never waits for good. (`once('state')` resolves with the closing event.)
    */
   once<K extends keyof ClientEvents>(event: K, options: WaitOptions = {}): Promise<ClientEvents[K]> {
-    return waitFor<ClientEvents[K]>(
-      this.#waitContext,
-      `the "${String(event)}" event`,
-      options,
-      (resolve, reject) => {
-        const off = this.#events.on(event, resolve);
-        if (event === 'state') return off;
-        const offState = this.#events.on('state', ({ state }) => {
-          // After the events the closing itself emits (an `error` with its cause ...).
-          if (state.kind === 'closed') queueMicrotask(() => reject(state.error ?? new ClientError('closed')));
-        });
-        return () => {
-          off();
-          offState();
-        };
-      },
-    );
+    return nextEvent(this.#events, this.#waitContext, event, options);
   }
 
   /**
@@ -239,15 +213,7 @@ export class PassbyClient {
    * that closed the client (`connection_failed` after `maxAttempts`, `wrong_relay` ...).
    */
   ready(options: WaitOptions = {}): Promise<void> {
-    const now = this.#conn.state;
-    if (now.kind === 'open') return Promise.resolve();
-    if (now.kind === 'closed') return Promise.reject(now.error ?? new ClientError('closed'));
-    return waitFor<void>(this.#waitContext, 'the connection', options, (resolve, reject) =>
-      this.#events.on('state', ({ state }) => {
-        if (state.kind === 'open') resolve();
-        else if (state.kind === 'closed') reject(state.error ?? new ClientError('closed'));
-      }),
-    );
+    return opened(this.#events, this.#waitContext, this.#conn.state, options);
   }
 
   /** Connects, or during a backoff retries at once (say, when the app returns to the foreground). */

@@ -9,7 +9,7 @@ import {
   toBase64url,
   USER_ID_PATTERN,
 } from '../protocol/index.js';
-import type { AbortSignalLike } from './abort.js';
+import { type AbortSignalLike, cancelled } from './abort.js';
 import type { Emitter } from './emitter.js';
 import { ENVELOPE_OVERHEAD, seal } from './envelope.js';
 import { ClientError } from './errors.js';
@@ -116,6 +116,22 @@ export class Sender {
       seal: (entry) => this.#seal(entry),
       fail: (entry, error) => this.#fail(entry.mid, error),
     });
+  }
+
+  /** The app's view of the outbox (`client.outbox`). */
+  view(): OutboxView {
+    const sender = this;
+    return {
+      get size() {
+        return sender.size;
+      },
+      list: () => sender.entries(),
+      cancel: (id) => {
+        if (typeof id !== 'string')
+          throw new TypeError('outbox.cancel takes a mid, a file ID or a share mid');
+        return sender.cancel(id, cancelled(`the send ${id}`));
+      },
+    };
   }
 
   /** How many sends wait for the relay's `stored`. */

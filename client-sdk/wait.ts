@@ -1,6 +1,9 @@
 import { type AbortSignalLike, cancelled, onAbort } from './abort.js';
+import type { Emitter } from './emitter.js';
 import { ClientError } from './errors.js';
+import type { ClientEvents } from './events.js';
 import type { Clock } from './options.js';
+import type { State } from './state.js';
 
 /** How long `once` and `ready` may wait, and a signal that gives up waiting. */
 export interface WaitOptions {
@@ -61,4 +64,42 @@ export function waitFor<T>(
       finish(() => reject(new ClientError('timeout', why, last ? { cause: last } : {})));
     }, timeoutMs);
   });
+}
+
+/** client.once: the next `event`, or a rejection when the client closes first (after its events). */
+export function nextEvent<K extends keyof ClientEvents>(
+  events: Emitter<ClientEvents>,
+  ctx: WaitContext,
+  event: K,
+  options: WaitOptions,
+): Promise<ClientEvents[K]> {
+  return waitFor<ClientEvents[K]>(ctx, `the "${String(event)}" event`, options, (resolve, reject) => {
+    const off = events.on(event, resolve);
+    if (event === 'state') return off;
+    const offState = events.on('state', ({ state }) => {
+      // After the events the closing itself emits (an `error` with its cause ...).
+      if (state.kind === 'closed') queueMicrotask(() => reject(state.error ?? new ClientError('closed')));
+    });
+    return () => {
+      off();
+      offState();
+    };
+  });
+}
+
+/** client.ready: resolves once `state` is open (at once if it is); rejects once it is closed. */
+export function opened(
+  events: Emitter<ClientEvents>,
+  ctx: WaitContext,
+  now: State,
+  options: WaitOptions,
+): Promise<void> {
+  if (now.kind === 'open') return Promise.resolve();
+  if (now.kind === 'closed') return Promise.reject(now.error ?? new ClientError('closed'));
+  return waitFor<void>(ctx, 'the connection', options, (resolve, reject) =>
+    events.on('state', ({ state }) => {
+      if (state.kind === 'open') resolve();
+      else if (state.kind === 'closed') reject(state.error ?? new ClientError('closed'));
+    }),
+  );
 }
