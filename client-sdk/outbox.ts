@@ -21,6 +21,8 @@ export interface OutboxEntry {
   readonly parts?: number;
   /** Kept in storage (messages) or only in memory (file offers and chunks). */
   readonly persist: boolean;
+  /** The relay's latest retryable refusal of it (quota_exceeded ...), in memory only. */
+  refused?: string;
 }
 
 interface Saved {

@@ -14,6 +14,8 @@ export interface SendPumpDeps {
   seal(entry: OutboxEntry): Promise<void>;
   /** The entry cannot be sent (a refusal a retry will not fix, or no key for the recipient). */
   fail(entry: OutboxEntry, error: Error): void;
+  /** The relay refused the entry for now (it waits and goes again): the app should hear why. */
+  held(entry: OutboxEntry, error: PassbyError): void;
 }
 
 /** Pauses after the relay said "slow down": full jitter from 250 ms up to 10 s. */
@@ -61,6 +63,11 @@ export class SendPump {
       ((entry.parts !== undefined || entry.offer !== undefined) && error.code === 'quota_exceeded');
     if (error.retry && !final) {
       outbox.retry(mid);
+      // Told once per entry and code, not on every retry: a full mailbox may take days to drain.
+      if (entry.refused !== error.code) {
+        entry.refused = error.code;
+        this.d.held(entry, error);
+      }
       this.#pause();
     } else {
       this.d.fail(entry, error);

@@ -42,6 +42,8 @@ export interface OutboxItem {
   mid: string;
   /** `sending`: on the wire, waiting for `stored`; `queued`: waiting for the connection or a slot. */
   state: 'queued' | 'sending';
+  /** Why it waits, when the relay refused it for now: `quota_exceeded`, `rate_limited` ... */
+  refused?: string;
   /** For a file's chunk or a share's part: the file ID or the share's mid (cancel takes either). */
   group?: string;
 }
@@ -115,6 +117,9 @@ export class Sender {
       send: d.send,
       seal: (entry) => this.#seal(entry),
       fail: (entry, error) => this.#fail(entry.mid, error),
+      held: (entry, error) => {
+        if (this.d.events.listenerCount('error') > 0) this.d.events.emit('error', { error, mid: entry.mid });
+      },
     });
   }
 
@@ -143,9 +148,10 @@ export class Sender {
   entries(): OutboxItem[] {
     const item = (e: OutboxEntry, state: OutboxItem['state']): OutboxItem => {
       const group = this.#pending.get(e.mid)?.group;
-      return group === undefined || group === e.mid
-        ? { to: e.to, mid: e.mid, state }
-        : { to: e.to, mid: e.mid, state, group };
+      const out: OutboxItem = { to: e.to, mid: e.mid, state };
+      if (group !== undefined && group !== e.mid) out.group = group;
+      if (e.refused !== undefined) out.refused = e.refused;
+      return out;
     };
     return [
       ...[...this.#outbox.inflight.values()].map((e) => item(e, 'sending')),

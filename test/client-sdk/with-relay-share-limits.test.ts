@@ -88,6 +88,29 @@ describe('a share against the recipient quota', () => {
   });
 });
 
+describe('a plain send to a full mailbox', () => {
+  const fixture = useRelay({ mailboxMaxBytes: 64 * KIB });
+
+  it('says once why it waits, shows it in the outbox, and goes out when the mailbox drains', async () => {
+    const alice = await client(fixture);
+    const bobId = await createIdentity();
+    const bob1 = await client(fixture, { identity: bobId });
+    await bob1.close();
+    await alice.send(bobId.id, bytes(60 * KIB)); // the mailbox is nearly full
+    const errors: string[] = [];
+    alice.on('error', ({ error, mid }) => {
+      errors.push(`${error.code} ${mid}`);
+    });
+    const waiting = alice.send(bobId.id, bytes(10 * KIB), { mid: 'later' });
+    await waitFor('the refusal', () => errors.length > 0, { timeoutMs: 5000 });
+    expect(alice.outbox.list()).toMatchObject([{ mid: 'later', refused: 'quota_exceeded' }]);
+    const bob = await client(fixture, { identity: bobId });
+    bob.on('message', () => undefined); // reading the mailbox frees it
+    await expect(waiting).resolves.toMatchObject({ mid: 'later' });
+    expect(errors).toEqual(['quota_exceeded later']);
+  });
+});
+
 describe('cancelling', () => {
   const fixture = useRelay();
 
