@@ -48,10 +48,12 @@ export interface Options {
 
 export const HELP = `Usage: npm run bench -- [options]
 
-Drives a passby relay over loopback next to two peers (a bare ws forwarder: the limit for Node
+Drives a passby relay over loopback next to three peers (a bare ws forwarder: the limit for Node
 and ws here; Socket.IO + @socket.io/redis-adapter with store-before-forward and delete-on-ack:
-what a user would pick instead), interleaved for several rounds, and prints one table.
-It starts its own redis-server (never the one on 6379), the relay and the peers.
+what a user would pick instead; NATS JetStream, a work-queue stream with a durable consumer per
+user: what a team would pick for durable delivery), interleaved for several rounds, and prints
+one table. It starts its own redis-server (never the one on 6379), its own nats-server (never the
+one on 4222), the relay and the peers.
 
 Options
   --quick              every scenario, small enough to finish in under 3 minutes

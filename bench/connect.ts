@@ -1,4 +1,5 @@
 import type { Link, LinkOptions, TargetKind } from './link.js';
+import { connectNats } from './link-nats.js';
 import { connectPassby } from './link-passby.js';
 import { connectBare, connectSocketio } from './link-peers.js';
 
@@ -11,5 +12,7 @@ export function connect(kind: TargetKind, o: LinkOptions): Promise<Link> {
       return connectBare(o);
     case 'socketio':
       return connectSocketio(o);
+    case 'nats':
+      return connectNats(o);
   }
 }

@@ -3,6 +3,7 @@ import type { Options } from './cli.js';
 import { TARGET_KINDS, type TargetKind } from './link.js';
 import type { PairsArgs } from './load-pairs.js';
 import { sleep } from './net.js';
+import { NATS_STREAM } from './peer-nats.js';
 import { Pool } from './pool.js';
 import type { BenchRedis } from './redis-server.js';
 import { allKeys, newKeys } from './redis-stats.js';
@@ -18,7 +19,7 @@ export interface Context {
   targets: Targets;
   correctness: Correctness;
   progress(text: string): void;
-  /** The pairs pool (shared by throughput and latency), connected to all three targets on first use. */
+  /** The pairs pool (shared by throughput and latency), connected to every target on first use. */
   pairs(): Promise<PairBench>;
 }
 
@@ -26,6 +27,8 @@ export interface PairBench {
   pool: Pool;
   /** Keys in Redis once every pair had connected, before any send. */
   keysBefore: Set<string>;
+  /** Messages left in the NATS stream that a scenario was already charged with. */
+  natsLeftCounted: number;
 }
 
 export interface Tally {
@@ -41,6 +44,7 @@ export class Correctness {
     passby: emptyTally(),
     bare: emptyTally(),
     socketio: emptyTally(),
+    nats: emptyTally(),
   };
   readonly byScenario: Record<string, Tally> = {};
 
@@ -68,7 +72,7 @@ function emptyTally(): Tally {
 /** The URL the load generator uses for a target. */
 export function urlOf(targets: Targets, kind: TargetKind): string {
   if (kind === 'passby') return targets.passbyUrl;
-  return kind === 'bare' ? targets.bare.url : targets.socketio.url;
+  return targets[kind].url;
 }
 
 /** Connects `pairs` pairs per target, spread over the workers. */
@@ -85,7 +89,7 @@ export async function openPairs(ctx: Context): Promise<PairBench> {
     const failed = results.find((r) => r.failures > 0);
     if (failed) throw new Error(`${kind}: ${failed.failures} pairs failed to connect: ${failed.firstError}`);
   }
-  return { pool, keysBefore: await allKeys(ctx.db) };
+  return { pool, keysBefore: await allKeys(ctx.db), natsLeftCounted: 0 };
 }
 
 /**
@@ -109,4 +113,24 @@ export async function residualKeys(ctx: Context, scenario: string, before: Set<s
   });
   ctx.correctness.add('socketio', scenario, { residualKeys: sio.length, residualSample: sio.slice(0, 5) });
   return { passby: passby.length, socketio: sio.length };
+}
+
+/**
+ * NATS's "keys left": messages still in the work-queue stream (stored, never acked), after
+ * giving in-flight acks up to `settleMs` to land. Each message left is charged once.
+ */
+export async function residualNats(ctx: Context, scenario: string, bench: PairBench, settleMs = 3_000) {
+  const deadline = Date.now() + settleMs;
+  let left = await ctx.targets.nats.messagesLeft();
+  while (left > bench.natsLeftCounted && Date.now() < deadline) {
+    await sleep(100);
+    left = await ctx.targets.nats.messagesLeft();
+  }
+  const fresh = Math.max(0, left - bench.natsLeftCounted);
+  bench.natsLeftCounted = Math.max(bench.natsLeftCounted, left);
+  ctx.correctness.add('nats', scenario, {
+    residualKeys: fresh,
+    residualSample: fresh > 0 ? [`${fresh} messages in stream ${NATS_STREAM}`] : [],
+  });
+  return fresh;
 }

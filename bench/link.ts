@@ -3,12 +3,12 @@ import { toBase64url, USER_ID_HASH_BYTES, userIdFromDigest, userIdInput } from '
 
 /**
  * One client connection of the load generator, whatever it talks to. A link is open and
- * authenticated when connect resolves; it acknowledges every delivery itself (passby and the
- * Socket.IO peer both delete on ack) and reports what arrived through its handlers.
+ * authenticated when connect resolves; it acknowledges every delivery itself (passby, the
+ * Socket.IO peer and NATS JetStream all delete on ack) and reports what arrived through its handlers.
  */
-export type TargetKind = 'passby' | 'bare' | 'socketio';
+export type TargetKind = 'passby' | 'bare' | 'socketio' | 'nats';
 
-export const TARGET_KINDS: readonly TargetKind[] = ['passby', 'bare', 'socketio'];
+export const TARGET_KINDS: readonly TargetKind[] = ['passby', 'bare', 'socketio', 'nats'];
 
 export interface Identity {
   id: string;

@@ -1,7 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { HELP, type Options, parseArgs } from './cli.js';
-import { type Context, Correctness, openPairs, type PairBench, residualKeys } from './context.js';
+import {
+  type Context,
+  Correctness,
+  openPairs,
+  type PairBench,
+  residualKeys,
+  residualNats,
+} from './context.js';
 import { formatProfile, newestProfile, type ProfileSummary, summarizeProfile } from './cpu-profile.js';
 import { collectMeta } from './meta.js';
 import { startRedis } from './redis-server.js';
@@ -16,7 +23,7 @@ import { startTargets } from './targets.js';
 
 /*
  * npm run bench -- [--quick] [--json FILE] [--relay-url URL] [--scenarios LIST] [--rounds N]
- * [--duration S]: starts redis-server, the relay and the two peers, runs the scenarios, prints
+ * [--duration S]: starts redis-server, the relay and the three peers, runs the scenarios, prints
  * the table on stdout (progress on stderr) and optionally writes the JSON report.
  */
 const argv = process.argv.slice(2);
@@ -64,7 +71,7 @@ async function main(): Promise<number> {
 /** Starts everything, runs the chosen scenarios, and stops everything (also on failure). */
 async function measure(options: Options, nodeArgs: string[]): Promise<Omit<Results, 'meta'>> {
   const want = new Set(options.scenarios);
-  progress('starting redis-server, relay and peers');
+  progress('starting redis-server, relay and peers (bare ws, Socket.IO, NATS JetStream)');
   const redis = await startRedis();
   const db = redis.client();
   let bench: PairBench | undefined;
@@ -88,7 +95,10 @@ async function measure(options: Options, nodeArgs: string[]): Promise<Omit<Resul
     if (want.has('throughput')) results.throughput = await runThroughput(ctx);
     if (want.has('latency')) {
       results.latency = await runLatency(ctx, results.throughput?.sizes[0]?.msgsPerSec.bare);
-      if (bench) await residualKeys(ctx, 'latency', bench.keysBefore);
+      if (bench) {
+        await residualKeys(ctx, 'latency', bench.keysBefore);
+        await residualNats(ctx, 'latency', bench);
+      }
     }
     await bench?.pool.stop();
     bench = undefined;

@@ -36,7 +36,7 @@ export type Load =
 
 function serverPid(ctx: Context, kind: TargetKind): number | undefined {
   if (kind === 'passby') return ctx.targets.relay?.pid;
-  return kind === 'bare' ? ctx.targets.bare.pid : ctx.targets.socketio.pid;
+  return ctx.targets[kind].pid;
 }
 
 export async function runOnce(

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import type { Options } from './cli.js';
+import { natsServerVersion } from './peer-nats.js';
 
 /** Where and how the figures were produced, so a reader can reproduce them. */
 export interface RunMeta {
@@ -14,6 +15,7 @@ export interface RunMeta {
   cpuModel: string;
   memoryBytes: number;
   redis: string;
+  nats: string;
   quick: boolean;
   rounds: number;
   runSeconds: number;
@@ -35,6 +37,7 @@ export function collectMeta(o: Options, argv: readonly string[], startedAt: Date
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryBytes: totalmem(),
     redis: run('redis-server', ['--version']),
+    nats: natsServerVersion(),
     quick: o.quick,
     rounds: o.rounds,
     runSeconds: o.duration,

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { track } from './children.js';
+import { track, trackDir } from './children.js';
 import { freePort } from './net.js';
 
 /**
@@ -22,6 +22,7 @@ export interface BenchRedis {
 export async function startRedis(): Promise<BenchRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'passby-bench-redis-'));
+  const removeDir = trackDir(dir);
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
   args.push('--appendonly', 'yes', '--appendfsync', 'everysec', '--loglevel', 'warning');
   // Room for 50k subscribed relay connections' worth of clients is not needed (clients are relays),
@@ -43,7 +44,7 @@ export async function startRedis(): Promise<BenchRedis> {
     client: () => new Redis({ host: '127.0.0.1', port, maxRetriesPerRequest: 3 }),
     async stop() {
       await kill(child);
-      rmSync(dir, { recursive: true, force: true });
+      removeDir();
     },
   };
 }

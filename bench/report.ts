@@ -29,8 +29,13 @@ export interface Check {
 
 type Json = ReturnType<typeof buildReport>;
 
+/** The payload size of the "large" figures (photos and videos): 64 KiB. */
+const LARGE_BYTES = 65_536;
+
 export function buildReport(r: Results) {
   const t256 = r.throughput?.sizes[0];
+  const large = r.throughput?.sizes.find((s) => s.size === LARGE_BYTES);
+  const lat5k = r.latency?.rates.find((x) => x.label === '5k msg/s');
   const lat20 = r.latency?.rates.find((x) => x.label === '20% of bare');
   const largestIdle = r.idle?.at(-1);
   const sample = r.throughput?.monitorSample;
@@ -47,10 +52,18 @@ export function buildReport(r: Results) {
       payloadBytes: t256?.size ?? null,
       ratioToBare: round3(t256?.ratioToBare ?? Number.NaN),
       ratioToSocketio: round3(t256?.ratioToSocketio ?? Number.NaN),
+      ratioToNats: round3(t256?.ratioToNats ?? Number.NaN),
+      large: {
+        payloadBytes: large?.size ?? null,
+        ratioToBare: round3(large?.ratioToBare ?? Number.NaN),
+        ratioToSocketio: round3(large?.ratioToSocketio ?? Number.NaN),
+        ratioToNats: round3(large?.ratioToNats ?? Number.NaN),
+      },
       bySize: tp?.sizes ?? [],
     },
     latency: {
       p99RatioToSocketio: round3(lat20?.p99RatioToSocketio ?? Number.NaN),
+      p99RatioToNatsAt5k: round3(lat5k?.p99RatioToNats ?? Number.NaN),
       atRate: lat20?.rate ?? null,
       bareLimit: r.latency?.bareLimit ?? null,
       unit: 'microseconds',
@@ -84,7 +97,11 @@ export function buildReport(r: Results) {
       residualKeys: c.residualKeys,
       residualSample: c.residualSample,
       byScenario: r.correctness.byScenario,
-      peers: { bare: r.correctness.byTarget.bare, socketio: r.correctness.byTarget.socketio },
+      peers: {
+        bare: r.correctness.byTarget.bare,
+        socketio: r.correctness.byTarget.socketio,
+        nats: r.correctness.byTarget.nats,
+      },
     },
     checks: [] as Check[],
   };
@@ -132,6 +149,9 @@ function checks(j: Omit<Json, 'checks'>): Check[] {
     check('throughput / bare ws (256 B)', j.throughput.ratioToBare, '>= 0.40', (v) => v >= 0.4),
     check('throughput / Socket.IO (256 B)', j.throughput.ratioToSocketio, '>= 2.5', (v) => v >= 2.5),
     check('p99 / Socket.IO at 20% of bare', j.latency.p99RatioToSocketio, '<= 0.7', (v) => v <= 0.7),
+    check('throughput / NATS JetStream (256 B)', j.throughput.ratioToNats, '>= 1.5', (v) => v >= 1.5),
+    check('throughput / NATS JetStream (64 KiB)', j.throughput.large.ratioToNats, '>= 1.5', (v) => v >= 1.5),
+    check('p99 / NATS JetStream at 5k msg/s', j.latency.p99RatioToNatsAt5k, '<= 1', (v) => v <= 1),
     check('RSS bytes per idle connection', j.memory.bytesPerConnection, '<= 10 KB', (v) => v <= 10_000),
     check('  the same, 1 s after the burst', j.memory.burstBytesPerConnection, '(info)', () => true),
     check('Redis commands per message', j.redis.commandsPerMessage, '<= 3', (v) => v <= 3),

@@ -22,6 +22,7 @@ export interface LatencyFigures {
   /** Median over rounds of passby p99 / Socket.IO p99. */
   p99RatioToSocketio: number;
   p99RatioToBare: number;
+  p99RatioToNats: number;
 }
 
 export interface LatencyResult {
@@ -51,7 +52,7 @@ export async function runLatency(ctx: Context, bareLimit: number | undefined): P
   ];
   const rates: LatencyFigures[] = [];
   for (const { label, rate } of loads) {
-    const runs: Record<TargetKind, RunFigures[]> = { passby: [], bare: [], socketio: [] };
+    const runs: Record<TargetKind, RunFigures[]> = { passby: [], bare: [], socketio: [], nats: [] };
     for (let r = 0; r < o.rounds; r++) {
       for (const kind of roundOrder(TARGET_KINDS, r + 1)) {
         const f = await runOnce(ctx, bench, kind, {
@@ -92,5 +93,6 @@ function summarize(label: string, rate: number, runs: Record<TargetKind, RunFigu
     shed: med((r) => r.shed),
     p99RatioToSocketio: medianRatio(p99('passby'), p99('socketio')),
     p99RatioToBare: medianRatio(p99('passby'), p99('bare')),
+    p99RatioToNats: medianRatio(p99('passby'), p99('nats')),
   };
 }

@@ -1,4 +1,4 @@
-import { type Context, residualKeys } from './context.js';
+import { type Context, residualKeys, residualNats } from './context.js';
 import { TARGET_KINDS, type TargetKind } from './link.js';
 import { type RunFigures, roundOrder, runOnce, windowFor } from './measure.js';
 import { type CommandCounts, type MonitorSample, monitor } from './redis-stats.js';
@@ -17,6 +17,7 @@ export interface SizeFigures {
   redisCommandsPerMsg: Record<TargetKind, number>;
   ratioToBare: number;
   ratioToSocketio: number;
+  ratioToNats: number;
   rounds: Record<TargetKind, number[]>;
 }
 
@@ -44,7 +45,7 @@ export async function runThroughput(ctx: Context): Promise<ThroughputFigures> {
       ctx.progress(`throughput: warming up ${kind}`);
       await runOnce(ctx, bench, kind, { ...load, durationMs: Math.min(1_000, durationMs) });
     }
-    const runs: Record<TargetKind, RunFigures[]> = { passby: [], bare: [], socketio: [] };
+    const runs: Record<TargetKind, RunFigures[]> = { passby: [], bare: [], socketio: [], nats: [] };
     for (let r = 0; r < o.rounds; r++) {
       for (const kind of roundOrder(TARGET_KINDS, r)) {
         const f = await runOnce(ctx, bench, kind, load);
@@ -67,6 +68,8 @@ export async function runThroughput(ctx: Context): Promise<ThroughputFigures> {
   const monitorSample = await sampleCommands(ctx, o.sizes[0]!);
   const keys = await residualKeys(ctx, 'throughput', bench.keysBefore);
   if (keys.passby > 0) ctx.progress(`throughput: ${keys.passby} passby keys left in Redis`);
+  const natsLeft = await residualNats(ctx, 'throughput', bench);
+  if (natsLeft > 0) ctx.progress(`throughput: ${natsLeft} messages left in the NATS stream`);
   return { sizes, passbyCommands, passbyDelivered, monitorSample };
 }
 
@@ -87,6 +90,7 @@ function summarize(size: number, runs: Record<TargetKind, RunFigures[]>): SizeFi
     redisCommandsPerMsg: med((r) => r.redisCommandsPerMsg),
     ratioToBare: medianRatio(rate.passby, rate.bare),
     ratioToSocketio: medianRatio(rate.passby, rate.socketio),
+    ratioToNats: medianRatio(rate.passby, rate.nats),
     rounds: rate,
   };
 }

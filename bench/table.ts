@@ -2,6 +2,13 @@ import type { TargetKind } from './link.js';
 import type { Check, Report } from './report.js';
 import { bytes, human, micros } from './stats.js';
 
+const TARGET_LABELS: Record<TargetKind, string> = {
+  passby: 'passby',
+  bare: 'bare ws',
+  socketio: 'socketio',
+  nats: 'nats js',
+};
+
 /** The human report: one screen of aligned tables, read top to bottom. */
 export function renderTable(r: Report): string {
   const m = r.meta;
@@ -18,10 +25,13 @@ export function renderTable(r: Report): string {
       human(s.msgsPerSec.passby),
       human(s.msgsPerSec.bare),
       human(s.msgsPerSec.socketio),
+      human(s.msgsPerSec.nats),
       `${human(s.ratioToBare)}x`,
       `${human(s.ratioToSocketio)}x`,
+      `${human(s.ratioToNats)}x`,
       micros(s.serverCpuMicrosPerMsg.passby),
       micros(s.serverCpuMicrosPerMsg.socketio),
+      micros(s.serverCpuMicrosPerMsg.nats),
       micros(s.redisCpuMicrosPerMsg.passby),
     ]);
     out.push(
@@ -31,10 +41,13 @@ export function renderTable(r: Report): string {
           'passby',
           'bare ws',
           'socket.io',
+          'nats js',
           'vs bare',
           'vs sio',
+          'vs nats',
           'relay cpu',
           'sio cpu',
+          'nats cpu',
           'redis cpu',
         ],
         rows,
@@ -43,7 +56,7 @@ export function renderTable(r: Report): string {
     const g = tp[0]!.generatorCpuMicrosPerMsg;
     out.push(
       `  load generator CPU per message at ${tp[0]!.size} B: passby ${micros(g.passby)}, ` +
-        `bare ws ${micros(g.bare)}, socket.io ${micros(g.socketio)}`,
+        `bare ws ${micros(g.bare)}, socket.io ${micros(g.socketio)}, nats js ${micros(g.nats)}`,
     );
   }
   if (r.latency.byRate.length > 0) {
@@ -54,10 +67,10 @@ export function renderTable(r: Report): string {
     );
     const rows: string[][] = [];
     for (const l of r.latency.byRate) {
-      for (const k of ['passby', 'bare', 'socketio'] as TargetKind[]) {
+      for (const k of ['passby', 'bare', 'socketio', 'nats'] as TargetKind[]) {
         rows.push([
           k === 'passby' ? `${l.label} (${human(l.rate)}/s)` : '',
-          k === 'bare' ? 'bare ws' : k,
+          TARGET_LABELS[k],
           micros(l.p50[k]),
           micros(l.p99[k]),
           micros(l.p999[k]),
@@ -65,11 +78,15 @@ export function renderTable(r: Report): string {
           micros(l.lagP99[k]),
           human(l.shed[k]),
           k === 'passby' ? `${human(l.p99RatioToSocketio)}x` : '',
+          k === 'passby' ? `${human(l.p99RatioToNats)}x` : '',
         ]);
       }
     }
     out.push(
-      ...grid(['load', 'target', 'p50', 'p99', 'p99.9', 'max', 'lag p99', 'shed', 'p99 vs sio'], rows),
+      ...grid(
+        ['load', 'target', 'p50', 'p99', 'p99.9', 'max', 'lag p99', 'shed', 'p99 vs sio', 'p99 vs nats'],
+        rows,
+      ),
     );
   }
   if (r.memory.cases.length > 0) {
@@ -160,9 +177,10 @@ export function renderTable(r: Report): string {
     `Correctness (passby, all scenarios): lost ${c.lost}, duplicated ${c.duplicated}, Redis keys left ${c.residualKeys}` +
       (c.residualSample.length ? ` (e.g. ${c.residualSample.join(' ')})` : ''),
     `  peers: bare ws lost ${c.peers.bare.lost} dup ${c.peers.bare.duplicated}; socket.io lost ${c.peers.socketio.lost} ` +
-      `dup ${c.peers.socketio.duplicated} keys ${c.peers.socketio.residualKeys}`,
+      `dup ${c.peers.socketio.duplicated} keys ${c.peers.socketio.residualKeys}; nats js lost ${c.peers.nats.lost} ` +
+      `dup ${c.peers.nats.duplicated} messages left in the stream ${c.peers.nats.residualKeys}`,
   );
-  out.push('', 'Targets (256 B, ratios from this run)');
+  out.push('', 'Targets (ratios from this run; 256 B unless named)');
   out.push(...grid(['figure', 'value', 'target', ''], r.checks.map(checkRow)));
   return `${out.join('\n')}\n`;
 }

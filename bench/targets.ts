@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { freePort } from './net.js';
+import { type NatsServer, startNats } from './peer-nats.js';
 import type { BenchRedis } from './redis-server.js';
 import { type ServerProcess, startServer } from './server-process.js';
 
 /**
- * The three systems under test, side by side on one redis-server: passby's relay (started here,
- * or a running one given by URL), the bare ws forwarder and the Socket.IO + Redis peer.
+ * The systems under test, side by side: on one redis-server passby's relay (started here, or a
+ * running one given by URL) and the Socket.IO + Redis peer; the bare ws forwarder; and NATS
+ * JetStream on its own nats-server (peer-nats.ts).
  */
 export interface Targets {
   /** Where the load generator connects to passby. */
@@ -14,6 +16,7 @@ export interface Targets {
   relay: ServerProcess | undefined;
   bare: ServerProcess;
   socketio: ServerProcess;
+  nats: NatsServer;
   stop(): Promise<void>;
 }
 
@@ -62,7 +65,7 @@ export async function startRelay(name: string, o: RelayOptions): Promise<ServerP
 }
 
 export async function startTargets(redis: BenchRedis, relayUrl: string | undefined, nodeArgs: string[]) {
-  const started: ServerProcess[] = [];
+  const started: { stop(): Promise<void> }[] = [];
   try {
     const relay = relayUrl ? undefined : await startRelay('relay', { redisUrl: redis.url, nodeArgs });
     if (relay) started.push(relay);
@@ -80,11 +83,14 @@ export async function startTargets(redis: BenchRedis, relayUrl: string | undefin
       env: { BENCH_PORT: String(await freePort()), BENCH_REDIS_URL: redis.url },
     });
     started.push(socketio);
+    const nats = await startNats();
+    started.push(nats);
     const targets: Targets = {
       passbyUrl: relayUrl ?? relay!.url,
       relay,
       bare,
       socketio,
+      nats,
       stop: async () => {
         await Promise.all(started.map((s) => s.stop()));
       },

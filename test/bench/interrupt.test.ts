@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/poll.js';
@@ -32,6 +32,36 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+/** The command name of a process (its /proc comm), or '' once it is gone. */
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The data directories of the bench's servers: nats-server's -sd from its command line, and
+ * redis-server's working directory (it moves into its --dir, and rewrites its command line).
+ */
+function dataDirs(pids: number[]): string[] {
+  const dirs: string[] = [];
+  for (const pid of pids) {
+    try {
+      const command = commandOf(pid);
+      if (command === 'redis-server') dirs.push(readlinkSync(`/proc/${pid}/cwd`));
+      if (command !== 'nats-server') continue;
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const i = args.indexOf('-sd');
+      if (i >= 0 && args[i + 1]) dirs.push(args[i + 1]!);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return dirs;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -42,7 +72,7 @@ function alive(pid: number): boolean {
 }
 
 describe('the bench', () => {
-  it('stops redis-server, the relay, the peers and its workers when it gets SIGTERM mid-run', async () => {
+  it('stops redis-server, nats-server, the relay, the peers and its workers when it gets SIGTERM mid-run, and removes their data directories', async () => {
     const bench = spawn(
       process.execPath,
       ['--import', 'tsx', 'bench/main.ts', '--scenarios', 'throughput', '--quick'],
@@ -57,21 +87,33 @@ describe('the bench', () => {
       stderr += d.toString();
     });
     try {
-      // Everything is up once the first warm-up runs: Redis, the relay, both peers, the workers.
+      // Everything is up once the first warm-up runs: Redis, the relay, the peers, the workers.
       await waitFor('the bench to start its load', () => stderr.includes('throughput: warming up'), {
         timeoutMs: 60_000,
       });
       const children = descendants(bench.pid!);
-      // redis-server, relay, bare ws, Socket.IO, two load workers at least.
-      expect(children.length).toBeGreaterThanOrEqual(6);
+      // redis-server, nats-server, relay, bare ws, Socket.IO, two load workers at least.
+      expect(children.length).toBeGreaterThanOrEqual(7);
+      const servers = children.map(commandOf).filter((c) => c.endsWith('-server'));
+      expect(servers.sort()).toEqual(['nats-server', 'redis-server']);
+      const dirs = dataDirs(children);
+      expect(dirs.map((d) => /passby-bench-(redis|nats)-/.exec(d)?.[1]).sort()).toEqual(['nats', 'redis']);
       bench.kill('SIGTERM');
       expect(await exited).toBe(143);
       await waitFor('every child of the bench to end', () => children.every((pid) => !alive(pid)), {
         timeoutMs: 10_000,
       });
       expect(children.filter(alive)).toEqual([]);
+      expect(dirs.filter((d) => existsSync(d))).toEqual([]);
     } finally {
-      if (bench.exitCode === null) bench.kill('SIGKILL');
+      // A failure before the SIGTERM above must not leave the bench's servers behind: SIGTERM lets
+      // the bench stop them, SIGKILL only if it does not exit.
+      if (bench.exitCode === null && bench.signalCode === null) {
+        bench.kill('SIGTERM');
+        const timer = setTimeout(() => bench.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
     }
   });
 });
