@@ -1,16 +1,16 @@
 import {
-  batches,
   ENTRY_ID_PATTERN,
-  LIMITS,
   PassbyError,
   type RelayFrame,
   type RelayLimits,
   toBase64url,
   USER_ID_PATTERN,
 } from '../protocol/index.js';
+import { cancelled, onAbort } from './abort.js';
+import { Acks } from './acks.js';
 import { DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 import { Connection } from './connection.js';
-import { Discovery } from './discovery.js';
+import { DISCOVERY_RENEW_MS, Discovery } from './discovery.js';
 import { Emitter } from './emitter.js';
 import { ClientError } from './errors.js';
 import type { ClientEvents, Sent } from './events.js';
@@ -25,12 +25,13 @@ import { encodePayload, type Payload } from './payload.js';
 import { Proximity } from './presence.js';
 import { Receiver } from './receiver.js';
 import { Requests } from './requests.js';
-import { type FileMeta, Sender, type SendOptions } from './sender.js';
+import { type FileMeta, type OutboxItem, type OutboxView, Sender, type SendOptions } from './sender.js';
 import { type ShareContent, type Shared, type ShareOptions, sendShare } from './share-send.js';
 import { ready, sodium } from './sodium.js';
 import type { State } from './state.js';
+import { nextEvent, opened, type WaitContext, type WaitOptions } from './wait.js';
 
-export type { FileMeta, SendOptions, ShareContent, Shared, ShareOptions };
+export type { FileMeta, OutboxItem, OutboxView, SendOptions, ShareContent, Shared, ShareOptions };
 
 /** Creates a client; it connects at once unless `autoConnect: false`. */
 export async function createClient(options: ClientOptions): Promise<PassbyClient> {
@@ -65,21 +66,29 @@ export class PassbyClient {
   readonly #requests: Requests;
   readonly #notices: Notices;
   readonly #offers: Offers;
-  readonly #acks = new Set<string>();
-  /** Protocol 3: acks held while the receiver has more in hand, to leave as one ack {ids}. */
-  #heldAcks: string[] = [];
+  readonly #acks: Acks;
+  /** close() is under way: frames that would need handling are left at the relay. */
+  #closing = false;
   #limits: RelayLimits | undefined;
+  /** The next renewal check of the discoverability entry while open. */
+  #renewTimer: unknown;
+  /** Why the last connection attempt failed, until one opens (for ready()'s timeout). */
+  #lastError: PassbyError | ClientError | undefined;
+  readonly #waitContext: WaitContext;
   /** Friends and consent (protocol v2). */
   readonly friends: Friends;
   /** Contact discovery by phone number (protocol v2). */
   readonly discovery: Discovery;
   /** Location updates from raw fixes, as cells or blind tokens (protocol v2). */
   readonly proximity: Proximity;
+  /** What waits for the relay: how many sends, which, and a way to give one (or a file, a share) up. */
+  readonly outbox: OutboxView;
 
   /** @internal Use createClient. */
   constructor(o: ResolvedOptions) {
     this.#o = o;
     this.id = o.identity.id;
+    this.#waitContext = { clock: o.clock, lastError: () => this.#lastError };
     this.#conn = new Connection(o, {
       state: (from, to) => this.#onState(from, to),
       welcome: (frame) => {
@@ -89,6 +98,11 @@ export class PassbyClient {
       problem: (error) => this.#problem(error),
     });
     this.#seen = new SeenSet(o.storage, () => o.clock.now());
+    this.#acks = new Acks({
+      send: (frame) => this.#conn.send(frame),
+      version: () => this.#conn.version,
+      busy: () => this.#receiver.busy,
+    });
     const nextRid = counter();
     this.#keys = new KeyDirectory(
       o.storage,
@@ -110,8 +124,9 @@ export class PassbyClient {
       requests: this.#requests,
       storage: o.storage,
       clock: o.clock,
-      intervalMs: o.presenceIntervalMs,
-      windowMs: o.proximityWindowMs,
+      // What the relay announced wins; the options serve a relay that does not say.
+      intervalMs: () => this.#limits?.presenceIntervalMs ?? o.presenceIntervalMs,
+      windowMs: () => this.#limits?.proximityWindowMs ?? o.proximityWindowMs,
       blind: o.blindProximity,
     });
     this.#notices = new Notices({
@@ -119,7 +134,7 @@ export class PassbyClient {
       events: this.#events,
       discovery: this.discovery,
       now: () => o.clock.now(),
-      ack: (id) => this.#ack(id),
+      ack: (id) => this.#acks.ack(id),
       problem: (error) => this.#problem(error),
     });
     this.#offers = new Offers({
@@ -128,7 +143,7 @@ export class PassbyClient {
       seen: this.#seen,
       events: this.#events,
       requests: this.#requests,
-      ack: (id) => this.#ack(id),
+      ack: (id) => this.#acks.ack(id),
       problem: (error, mid) => {
         if (this.#events.listenerCount('error') > 0)
           this.#events.emit('error', mid === undefined ? { error } : { error, mid });
@@ -143,10 +158,10 @@ export class PassbyClient {
       clock: o.clock,
       fileTimeoutMs: o.fileTimeoutMs,
       maxFileBytes: o.maxFileBytes,
-      ack: (id) => this.#ack(id),
-      idle: () => this.#flushAcks(),
+      ack: (id) => this.#acks.ack(id),
+      idle: () => this.#acks.flush(),
     });
-    this.#sender = new Sender({
+    const sender = new Sender({
       o,
       keys: this.#keys,
       events: this.#events,
@@ -156,6 +171,8 @@ export class PassbyClient {
       limits: () => this.#limits,
       problem: (error) => this.#problem(error),
     });
+    this.#sender = sender;
+    this.outbox = sender.view();
   }
 
   /** @internal Loads the outbox an earlier run left, then connects unless told not to. */
@@ -181,8 +198,22 @@ export class PassbyClient {
     this.#events.off(event, handler);
   }
 
-  once<K extends keyof ClientEvents>(event: K): Promise<ClientEvents[K]> {
-    return this.#events.once(event);
+  /**
+   * Resolves with the next `event`. Rejects with ClientError `timeout` after `timeoutMs`,
+   * `cancelled` when `signal` fires, and `closed` (or the error that closed it) when the client
+   * closes first, so it never waits for good. (`once('state')` resolves with the closing event.)
+   */
+  once<K extends keyof ClientEvents>(event: K, options: WaitOptions = {}): Promise<ClientEvents[K]> {
+    return nextEvent(this.#events, this.#waitContext, event, options);
+  }
+
+  /**
+   * Resolves once the connection is open (at once if it is). Rejects like `once`: `timeout`
+   * (its message carries the last connection error, also its `cause`), `cancelled`, or the error
+   * that closed the client (`connection_failed` after `maxAttempts`, `wrong_relay` ...).
+   */
+  ready(options: WaitOptions = {}): Promise<void> {
+    return opened(this.#events, this.#waitContext, this.#conn.state, options);
   }
 
   /** Connects, or during a backoff retries at once (say, when the app returns to the foreground). */
@@ -190,9 +221,19 @@ export class PassbyClient {
     this.#conn.dispatch({ type: 'connect' });
   }
 
-  /** Closes for good. Unconfirmed sends stay in storage for the next client and reject here. */
+  /**
+   * Closes for good. Unconfirmed sends stay in storage for the next client and reject here. While
+   * open, the handler running now finishes and every ack owed leaves before the socket closes;
+   * what was delivered and not handed to the app yet stays at the relay for next time.
+   */
   async close(): Promise<void> {
     await this.#sender.settled(); // sends already made reach storage first
+    if (this.#conn.state.kind === 'open') {
+      this.#closing = true;
+      this.#receiver.stop(); // the handler running now finishes; nothing queued starts
+      await this.#receiver.idle();
+      this.#acks.flush();
+    }
     this.#conn.dispatch({ type: 'close' });
     await this.#receiver.idle();
   }
@@ -204,7 +245,14 @@ export class PassbyClient {
     }
     const payload: Payload =
       typeof content === 'string' ? { kind: 'text', text: content } : { kind: 'bytes', bytes: content };
-    return this.#sender.send(to, encodePayload(payload), true, options);
+    const mid = options.mid ?? toBase64url(sodium.randombytes_buf(16));
+    const stop = onAbort(options.signal, 'the send', () => this.#sender.cancel(mid, cancelled('the send')));
+    try {
+      return await this.#sender.send(to, encodePayload(payload), true, { ...options, mid });
+    } finally {
+      stop();
+      this.#sender.release(mid);
+    }
   }
 
   /**
@@ -215,7 +263,19 @@ export class PassbyClient {
   async sendFile(to: string, data: Uint8Array, meta: FileMeta, options: Omit<SendOptions, 'mid'> = {}) {
     if (!(data instanceof Uint8Array)) throw new TypeError('sendFile takes the file as a Uint8Array');
     if (typeof meta?.name !== 'string') throw new TypeError('sendFile needs meta.name');
-    return this.#sender.sendFile(to, data, meta, options);
+    let fileId: string | undefined;
+    const stop = onAbort(options.signal, 'the file', () => {
+      if (fileId !== undefined) this.#sender.cancel(fileId, cancelled('the file'));
+    });
+    try {
+      return await this.#sender.sendFile(to, data, meta, options, {
+        onStart: (id) => {
+          fileId = id;
+        },
+      });
+    } finally {
+      stop();
+    }
   }
 
   /**
@@ -245,17 +305,19 @@ export class PassbyClient {
   }
 
   #onState(from: State, to: State): void {
+    if (to.kind === 'open') this.#lastError = undefined;
+    else if ((to.kind === 'backoff' || to.kind === 'closed') && to.error) this.#lastError = to.error;
     this.#events.emit('state', { from: from.kind, to: to.kind, state: to });
     if (from.kind === 'open') {
+      this.#o.clock.clearTimeout(this.#renewTimer);
       this.#sender.lost();
       this.#keys.disconnected();
       this.#requests.disconnected();
     }
     if (to.kind === 'open') {
       this.#events.emit('open', { id: this.id, limits: this.#limits! });
-      this.#heldAcks.push(...this.#acks);
-      this.#acks.clear();
-      this.#flushAcks();
+      this.#acks.opened();
+      this.#renewDiscovery();
       this.#keys.flush();
       this.#requests.flush();
       this.#sender.opened();
@@ -279,6 +341,12 @@ export class PassbyClient {
   }
 
   #onFrame(frame: RelayFrame): void {
+    // Closing: nothing new is handed to the app, so nothing new needs an ack.
+    if (
+      this.#closing &&
+      (frame.t === 'msg' || frame.t === 'receipt' || frame.t === 'notice' || frame.t === 'offer')
+    )
+      return;
     switch (frame.t) {
       case 'msg':
       case 'receipt':
@@ -309,7 +377,7 @@ export class PassbyClient {
           // An ack the relay could not record: the entry is still there; ack it again shortly
           // (the relay may also deliver it again: the seen set acks that copy too).
           const id = frame.ref;
-          this.#o.clock.setTimeout(() => this.#ack(id), this.#retryDelay());
+          this.#o.clock.setTimeout(() => this.#acks.ack(id), this.#retryDelay());
           return;
         }
         const rid = frame.ref !== undefined && /^\d+$/.test(frame.ref) ? Number(frame.ref) : undefined;
@@ -326,33 +394,19 @@ export class PassbyClient {
     }
   }
 
-  /**
-   * Acknowledges an entry now, or on the next open when offline. With protocol 3, while the
-   * receiver still has messages in hand the ack waits for them (up to one frame's worth) and they
-   * leave together as one ack {ids}; it goes as soon as nothing more is in hand.
-   */
-  #ack(id: string): void {
-    this.#heldAcks.push(id);
-    if (this.#conn.version >= 3 && this.#receiver.busy && this.#heldAcks.length < LIMITS.maxAcksPerFrame)
-      return;
-    this.#flushAcks();
-  }
-
-  #flushAcks(): void {
-    const ids = this.#heldAcks;
-    if (ids.length === 0) return;
-    this.#heldAcks = [];
-    // Before version 3, one ack per frame.
-    const chunks = this.#conn.version >= 3 ? batches(ids, LIMITS.maxAcksPerFrame) : ids.map((id) => [id]);
-    for (const chunk of chunks) {
-      const sent = this.#conn.send(
-        chunk.length === 1 ? { t: 'ack', id: chunk[0]! } : { t: 'ack', ids: chunk },
+  /** Renews the discoverability entry when due, now and every DISCOVERY_RENEW_MS while open. */
+  #renewDiscovery(): void {
+    this.discovery.renew().catch((err: unknown) => {
+      this.#problem(
+        err instanceof PassbyError || err instanceof ClientError
+          ? err
+          : new ClientError('storage', 'renewing the discoverability entry failed', { cause: err }),
       );
-      for (const id of chunk) {
-        if (sent) this.#acks.delete(id);
-        else this.#acks.add(id);
-      }
-    }
+    });
+    const timer = this.#o.clock.setTimeout(() => {
+      if (this.#conn.state.kind === 'open') this.#renewDiscovery();
+    }, DISCOVERY_RENEW_MS);
+    this.#renewTimer = timer;
   }
 
   /** A short, jittered pause before a retryable refusal is tried again. */

@@ -56,8 +56,10 @@ export class Connection {
 
   dispatch(event: StateEvent): void {
     const from = this.#state;
-    const to = transition(from, event);
+    let to = transition(from, event);
     if (to === from) return;
+    // The jittered delay is decided here, so the state event can say when the next try comes.
+    if (to.kind === 'backoff') to = { ...to, delayMs: fullJitter(to.attempt, this.o.backoff, this.o.random) };
     this.#state = to;
     this.hooks.state(from, to);
     if (this.#state === to) this.#enter(to);
@@ -94,7 +96,7 @@ export class Connection {
         return;
       case 'backoff': {
         this.#dropSocket();
-        const delay = fullJitter(state.attempt, this.o.backoff, this.o.random);
+        const delay = state.delayMs ?? fullJitter(state.attempt, this.o.backoff, this.o.random);
         this.#timer = this.o.clock.setTimeout(() => this.dispatch({ type: 'backoff-elapsed' }), delay);
         return;
       }
@@ -112,8 +114,8 @@ export class Connection {
     try {
       socket = new this.o.WebSocket(this.o.url);
     } catch (err) {
-      this.hooks.problem(new ClientError('protocol', 'the WebSocket could not be created', { cause: err }));
-      this.#lost(true);
+      const why = `the WebSocket could not be created: ${messageOf(err)}`;
+      this.#lost(true, undefined, new ClientError('connection_failed', why, { cause: err }));
       return;
     }
     this.#socket = socket;
@@ -125,23 +127,52 @@ export class Connection {
     socket.onmessage = (event: { data: unknown }) => {
       if (current()) this.#onData(event.data);
     };
+    let failure: unknown;
     socket.onclose = (event: { code?: number; reason?: string }) => {
-      if (current()) this.#onClose(event.code ?? 1006, event.reason ?? '');
+      if (current()) this.#onClose(event.code ?? 1006, event.reason ?? '', failure);
     };
-    // A close event always follows an error event; the close decides what happens.
-    socket.onerror = () => undefined;
+    // A close event always follows an error event; the close decides what happens, and says why.
+    socket.onerror = (event: { error?: unknown; message?: unknown }) => {
+      failure = event?.error ?? event?.message ?? failure;
+    };
   }
 
-  #onClose(code: number, reason: string): void {
+  #onClose(code: number, reason: string, failure: unknown): void {
     const known = errorForCloseCode(code);
-    if (known === undefined) return this.#lost(true);
+    if (known === undefined) {
+      const stage =
+        this.#state.kind === 'open' ? 'the connection to the relay was lost' : 'the relay was not reached';
+      const detail = [failure === undefined ? '' : messageOf(failure), `close code ${code}`, reason]
+        .filter((part) => part !== '')
+        .join(', ');
+      const cause = failure === undefined ? {} : { cause: failure };
+      return this.#lost(
+        true,
+        undefined,
+        new ClientError('connection_failed', `${stage} (${detail})`, cause),
+        false,
+      );
+    }
     if (known === 'auth_expired') this.#useRelayTime = true;
     this.#lost(ERRORS[known].retry, undefined, new PassbyError(known, reason || undefined));
   }
 
-  #lost(retry: boolean, why?: string, error?: PassbyError | ClientError): void {
-    const e = error ?? (why === undefined ? undefined : new ClientError('timeout', why));
-    if (e && retry) this.hooks.problem(e);
+  /**
+   * The socket is gone. With `retry`, a backoff follows, unless this was the last attempt the
+   * options allow (`maxAttempts`): then the client closes with `connection_failed`. `report`
+   * also tells the app's `error` handlers (a plain network failure is only in the state event).
+   */
+  #lost(retry: boolean, why?: string, error?: PassbyError | ClientError, report = true): void {
+    let e = error ?? (why === undefined ? undefined : new ClientError('timeout', why));
+    const s = this.#state;
+    const failed = s.kind === 'connecting' || s.kind === 'authenticating' ? s.attempt + 1 : 1;
+    if (retry && failed >= this.o.maxAttempts) {
+      const last = e ? `: ${e.message}` : '';
+      const why = `gave up after ${failed} failed connection attempts in a row${last}`;
+      e = new ClientError('connection_failed', why, e ? { cause: e } : {});
+      retry = false;
+    }
+    if (e && retry && report) this.hooks.problem(e);
     this.dispatch(e ? { type: 'socket-lost', retry, error: e } : { type: 'socket-lost', retry });
   }
 
@@ -208,4 +239,9 @@ export class Connection {
     if (this.#timer !== undefined) this.o.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : String(err);
 }

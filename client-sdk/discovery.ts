@@ -25,6 +25,12 @@ export interface LookupResult {
  * the numbers themselves stay on the device, where the SDK keeps, per ticket, the number it was
  * given for, so that a `contact` event can name the number the app looked up.
  */
+/** Where the SDK keeps the number you made discoverable and when it last told the relay. */
+const PHONE_KEY = 'discovery/phone';
+
+/** How long after the last `discover` the SDK renews it on its own (the relay keeps it 30 days). */
+export const DISCOVERY_RENEW_MS = 24 * 3600 * 1000;
+
 export class Discovery {
   constructor(
     private readonly requests: Requests,
@@ -34,11 +40,29 @@ export class Discovery {
 
   /**
    * Makes you discoverable by your own number (normalised to E.164, see normalizePhone), or
-   * stops it (null). The relay forgets it after 30 days: call again now and then to stay found.
+   * stops it (null). The relay forgets it after its discovery TTL (30 days by default), so the
+   * SDK keeps the number in storage and renews it by itself once a day while connected.
    */
   async setPhone(phone: string | null): Promise<void> {
     const e164 = phone === null ? null : normalizePhone(phone);
     await this.requests.request({ t: 'discover', phone: e164 });
+    if (e164 === null) await this.storage.delete(PHONE_KEY);
+    else await this.storage.set(PHONE_KEY, JSON.stringify({ phone: e164, at: this.now() }));
+  }
+
+  /**
+   * Tells the relay the number again when the last time is DISCOVERY_RENEW_MS ago or more (the
+   * client calls this on every open and once a day while open). True when it renewed.
+   */
+  async renew(): Promise<boolean> {
+    const saved = await this.storage.get(PHONE_KEY);
+    if (saved === undefined) return false;
+    const { phone, at } = JSON.parse(saved) as { phone: unknown; at: unknown };
+    if (typeof phone !== 'string' || typeof at !== 'number') return false;
+    if (this.now() - at < DISCOVERY_RENEW_MS) return false;
+    await this.requests.request({ t: 'discover', phone });
+    await this.storage.set(PHONE_KEY, JSON.stringify({ phone, at: this.now() }));
+    return true;
   }
 
   /**

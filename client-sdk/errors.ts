@@ -7,7 +7,6 @@ export const CLIENT_ERRORS = {
   closed: 'the client was closed before the operation completed',
   outbox_full: 'the outbox holds as many sends as it may; wait for some to be stored',
   bad_key: "the relay returned a public key that does not hash to the user's ID",
-  unknown_key: 'the relay holds no public key for this user ID',
   tampered: 'a ciphertext failed authentication; it was dropped and never shown to the app',
   file_incomplete: 'a file transfer is missing chunks or was truncated',
   file_corrupt: 'a file transfer failed authentication or did not match its announced size or hash',
@@ -21,6 +20,8 @@ export const CLIENT_ERRORS = {
   wrong_relay:
     "the relay's challenge named another relay ID than options.relayId; the client did not sign it and stays closed",
   crypto_unavailable: "the platform's libsodium lacks functions the SDK needs",
+  cancelled: 'the app cancelled the operation (its AbortSignal fired, or outbox.cancel)',
+  connection_failed: 'the WebSocket to the relay failed or closed before the relay answered',
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
@@ -30,8 +31,19 @@ export class ClientError extends Error {
   readonly code: ClientErrorCode;
 
   constructor(code: ClientErrorCode, message?: string, options?: { cause?: unknown }) {
-    super(message ?? CLIENT_ERRORS[code], options);
+    super(withCause(code, message ?? CLIENT_ERRORS[code], options?.cause), options);
     this.name = 'ClientError';
     this.code = code;
   }
+}
+
+/**
+ * A storage error names what the app's Storage threw (a QuotaExceededError, say) in its own
+ * message, not only in `cause`, so a log line of the message alone says what went wrong.
+ */
+function withCause(code: ClientErrorCode, message: string, cause: unknown): string {
+  if (code !== 'storage' || typeof cause !== 'object' || cause === null) return message;
+  const { name, message: text } = cause as { name?: unknown; message?: unknown };
+  const named = [name, text].filter((part) => typeof part === 'string' && part !== '').join(': ');
+  return named === '' || message.includes(named) ? message : `${message} (${named})`;
 }

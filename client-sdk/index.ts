@@ -10,10 +10,13 @@ export {
   type ReceiptStatus,
   type RelayLimits,
 } from '../protocol/index.js';
+export type { AbortSignalLike } from './abort.js';
 export { type BackoffOptions, DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 export {
   createClient,
   type FileMeta,
+  type OutboxItem,
+  type OutboxView,
   PassbyClient,
   type SendOptions,
   type ShareContent,
@@ -51,3 +54,10 @@ export { SHARE_ATTEMPTS } from './share-send.js';
 export { type State, type StateEvent, type StateKind, transition } from './state.js';
 export { loadOrCreateIdentity, MemoryStorage, type Storage } from './storage.js';
 export { createFileStorage, type FileHandleLike, type FileSystem } from './storage-file.js';
+export {
+  createIndexedDbStorage,
+  type IndexedDbFactoryLike,
+  type IndexedDbStorage,
+  type IndexedDbStorageOptions,
+} from './storage-indexeddb.js';
+export type { WaitOptions } from './wait.js';

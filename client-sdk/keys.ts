@@ -1,5 +1,5 @@
 import type { KeysReplyFrame, KeysRequestFrame } from '../protocol/index.js';
-import { fromBase64url, LIMITS, type PassbyError } from '../protocol/index.js';
+import { fromBase64url, LIMITS, PassbyError } from '../protocol/index.js';
 import { ClientError } from './errors.js';
 import { userIdOf } from './identity.js';
 import { sodium } from './sodium.js';
@@ -86,7 +86,11 @@ export class KeyDirectory {
     for (const id of ids) {
       const pk = Object.hasOwn(frame.keys, id) ? frame.keys[id] : undefined;
       if (pk === undefined || pk === null)
-        this.#settle(id, new ClientError('unknown_key', `no public key for ${id}`));
+        // The relay's own code for the same cause, as friends.request gets it: one code per cause.
+        this.#settle(
+          id,
+          new PassbyError('unknown_recipient', `no user ${id} has ever connected to this relay`),
+        );
       else {
         const boxKey = this.#verify(id, pk);
         if (!(boxKey instanceof ClientError)) {

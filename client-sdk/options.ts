@@ -51,6 +51,11 @@ export interface ClientOptions {
   random?: () => number;
   /** Reconnect delays: full jitter, ~0.5 s to 20 s by default. */
   backoff?: { baseMs?: number; maxMs?: number };
+  /**
+   * Failed connection attempts in a row after which the client gives up and closes with
+   * ClientError('connection_failed'). Default: unlimited (it keeps trying, backing off).
+   */
+  maxAttempts?: number;
   /** Connect as soon as the client is created. Default true; otherwise call connect(). */
   autoConnect?: boolean;
   /** Sends the relay has not confirmed yet, at most. Default 32. */
@@ -109,6 +114,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     presenceIntervalMs: 60_000,
     proximityWindowMs: 15 * 60_000,
     blindProximity: false,
+    maxAttempts: Number.POSITIVE_INFINITY,
     ...options,
     WebSocket: WS as WebSocketConstructor,
     backoff: { ...DEFAULT_BACKOFF, ...options.backoff },
@@ -139,6 +145,11 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   if (!Number.isSafeInteger(o.presenceIntervalMs) || o.presenceIntervalMs < 0)
     problems.push('presenceIntervalMs must be a whole number of milliseconds');
   if (typeof o.blindProximity !== 'boolean') problems.push('blindProximity must be a boolean');
+  if (
+    o.maxAttempts !== Number.POSITIVE_INFINITY &&
+    (!Number.isSafeInteger(o.maxAttempts) || o.maxAttempts < 1)
+  )
+    problems.push('maxAttempts must be a positive integer (or Infinity)');
   const { baseMs, maxMs } = o.backoff;
   if (!(baseMs > 0 && maxMs >= baseMs)) problems.push('backoff needs 0 < baseMs <= maxMs');
   if (o.outboxLimit < o.maxInFlight) problems.push('outboxLimit must be at least maxInFlight');

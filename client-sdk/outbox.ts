@@ -21,6 +21,8 @@ export interface OutboxEntry {
   readonly parts?: number;
   /** Kept in storage (messages) or only in memory (file offers and chunks). */
   readonly persist: boolean;
+  /** The relay's latest retryable refusal of it (quota_exceeded ...), in memory only. */
+  refused?: string;
 }
 
 interface Saved {
@@ -69,8 +71,11 @@ export class Outbox {
         ...(s.ttl !== undefined && { ttl: s.ttl }),
         ...(s.receipt !== undefined && { receipt: s.receipt }),
       };
-      if (s.body !== undefined) entry.body = fromBase64url(s.body) ?? undefined;
-      else if (s.payload !== undefined) entry.payload = fromBase64url(s.payload) ?? undefined;
+      const bytes = fromBase64url(s.body ?? s.payload ?? '');
+      if (bytes !== null && bytes.length > 0) {
+        if (s.body !== undefined) entry.body = bytes;
+        else entry.payload = bytes;
+      }
       if (entry.body === undefined && entry.payload === undefined) continue;
       this.#seq = Math.max(this.#seq, entry.seq + 1);
       this.queued.push(entry);
@@ -91,7 +96,12 @@ export class Outbox {
   /** Writes the entry again (after sealing, to keep the ciphertext rather than the plaintext). */
   async save(entry: OutboxEntry): Promise<void> {
     if (!entry.persist) return;
-    const saved: Saved = { to: entry.to, mid: entry.mid, ttl: entry.ttl, receipt: entry.receipt };
+    const saved: Saved = {
+      to: entry.to,
+      mid: entry.mid,
+      ...(entry.ttl !== undefined && { ttl: entry.ttl }),
+      ...(entry.receipt !== undefined && { receipt: entry.receipt }),
+    };
     if (entry.body) saved.body = toBase64url(entry.body);
     else if (entry.payload) saved.payload = toBase64url(entry.payload);
     await this.storage.set(keyOf(entry), JSON.stringify(saved));

@@ -51,10 +51,10 @@ export interface ProximityDeps {
   requests: Requests;
   storage: Storage;
   clock: Clock;
-  /** Least time between two updates; the relay's `presenceIntervalMs`. */
-  intervalMs: number;
+  /** Least time between two updates: the relay's `presenceIntervalMs` (from welcome, or the option). */
+  intervalMs(): number;
   /** The relay's matching window, which decides when tokens for the previous hour are posted too. */
-  windowMs: number;
+  windowMs(): number;
   blind: boolean;
 }
 
@@ -78,7 +78,8 @@ export class Proximity {
    * `closed`, `too_large` for blind tokens of too many friends).
    */
   async update(fix: Fix, options: UpdateOptions = {}): Promise<UpdateResult> {
-    const { clock, intervalMs } = this.d;
+    const { clock } = this.d;
+    const intervalMs = this.d.intervalMs();
     const at = cellForFix(fix, clock.now());
     if (!at.ok) return { sent: false, reason: at.reason };
     if (this.#busy) return { sent: false, reason: 'busy' };
@@ -108,7 +109,8 @@ export class Proximity {
 
   /** One token set per friend with proximity on and per hour, padded so their number shows little. */
   async #blindSets(cell: string): Promise<{ sets: TokenSet[]; friends: number }> {
-    const { identity, requests, clock, windowMs } = this.d;
+    const { identity, requests, clock } = this.d;
+    const windowMs = this.d.windowMs();
     const { friends } = await requests.request({ t: 'friends' });
     const opted = friends.filter((f) => f.state === 'friend' && f.proximity).map((f) => f.id);
     const hours = hourIndicesFor(clock.now(), windowMs);

@@ -77,6 +77,11 @@ export class Receiver {
     return this.#queue;
   }
 
+  /** Hands nothing more to the app: what is queued and not started yet stays at the relay. */
+  stop(): void {
+    this.#closed = true;
+  }
+
   close(): void {
     this.#closed = true;
     this.#files.close();

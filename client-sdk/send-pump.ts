@@ -14,6 +14,8 @@ export interface SendPumpDeps {
   seal(entry: OutboxEntry): Promise<void>;
   /** The entry cannot be sent (a refusal a retry will not fix, or no key for the recipient). */
   fail(entry: OutboxEntry, error: Error): void;
+  /** The relay refused the entry for now (it waits and goes again): the app should hear why. */
+  held(entry: OutboxEntry, error: PassbyError): void;
 }
 
 /** Pauses after the relay said "slow down": full jitter from 250 ms up to 10 s. */
@@ -23,7 +25,8 @@ const PAUSE = { baseMs: 250, maxMs: 10_000 };
  * Moves the outbox onto the wire while open: in order, with at most `maxInFlight` sends awaiting
  * `stored`. When the relay answers a send with an error whose retry flag is set (rate_limited,
  * quota_exceeded, store_unavailable), the send goes back in the queue and the pump pauses for a
- * jittered, growing delay before sending the same frame again.
+ * jittered, growing delay before sending the same frame again; but `quota_exceeded` for a part of
+ * a share, and `share_incomplete`, go back to the caller.
  */
 export class SendPump {
   #running = false;
@@ -53,9 +56,18 @@ export class SendPump {
     const entry = outbox.inflight.get(mid);
     if (!entry) return false;
     // A share the relay calls incomplete goes back to its caller, who must send the parts again:
-    // sending the same share frame again alone would only be refused again.
-    if (error.retry && !(entry.parts !== undefined && error.code === 'share_incomplete')) {
+    // sending the same share frame again alone would only be refused again. A full mailbox is
+    // final for a share: its own held parts fill it, so waiting cannot help.
+    const final =
+      (entry.parts !== undefined && error.code === 'share_incomplete') ||
+      ((entry.parts !== undefined || entry.offer !== undefined) && error.code === 'quota_exceeded');
+    if (error.retry && !final) {
       outbox.retry(mid);
+      // Told once per entry and code, not on every retry: a full mailbox may take days to drain.
+      if (entry.refused !== error.code) {
+        entry.refused = error.code;
+        this.d.held(entry, error);
+      }
       this.#pause();
     } else {
       this.d.fail(entry, error);

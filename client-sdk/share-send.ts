@@ -1,5 +1,7 @@
 import { PassbyError, SOCIAL_LIMITS } from '../protocol/index.js';
-import type { OutgoingChunk } from './file-transfer.js';
+import { type AbortSignalLike, cancelled, onAbort } from './abort.js';
+import { ENVELOPE_OVERHEAD } from './envelope.js';
+import { CHUNK_OVERHEAD, type OutgoingChunk } from './file-transfer.js';
 import { encodePayload, type FileOffer, type SharedContent } from './payload.js';
 import type { Sender } from './sender.js';
 
@@ -9,9 +11,11 @@ export type ShareContent = string | Uint8Array | { file: Uint8Array; name: strin
 export interface ShareOptions {
   /** What the recipient sees before deciding: a caption, a thumbnail ... (end-to-end encrypted). */
   preview: string | Uint8Array;
-  ttlSeconds?: number;
+  ttlSeconds?: number | undefined;
   /** Ask for a receipt for the share: delivered, expired, or rejected (a rejection always sends one). */
-  receipt?: boolean;
+  receipt?: boolean | undefined;
+  /** Cancels the share while it is being sent: share() rejects with ClientError('cancelled'). */
+  signal?: AbortSignalLike | undefined;
 }
 
 export interface Shared {
@@ -43,7 +47,29 @@ export async function sendShare(
   mid: string,
   window: number,
 ): Promise<Shared> {
+  const stop = onAbort(options.signal, 'the share', () => sender.cancel(mid, cancelled('the share')));
+  try {
+    return await sendParts(sender, to, content, options, mid, window);
+  } finally {
+    stop();
+    sender.release(mid);
+  }
+}
+
+/**
+ * The share's steps, each queued under the share's `mid` as its group: when one part is refused
+ * for good (or the app cancels), the sender gives up the rest and the next step is refused too.
+ */
+async function sendParts(
+  sender: Sender,
+  to: string,
+  content: ShareContent,
+  options: ShareOptions,
+  mid: string,
+  window: number,
+): Promise<Shared> {
   const { preview, ttlSeconds, receipt } = options;
+  const previewBytes = typeof preview === 'string' ? preview.length * 3 : preview.length;
   const ttl = ttlSeconds === undefined ? {} : { ttlSeconds };
   const held = { offer: mid };
   let described: SharedContent;
@@ -57,8 +83,9 @@ export async function sendShare(
     );
     described = { kind: typeof content === 'string' ? 'text' : 'bytes', mid: partMid };
     parts = 1;
+    sender.checkShare(payload.length + ENVELOPE_OVERHEAD + previewBytes, 2);
     again = async () => {
-      await sender.send(to, payload, false, { ...ttl, mid: partMid }, held);
+      await sender.send(to, payload, false, { ...ttl, mid: partMid }, held, mid);
     };
     await again();
   } else {
@@ -75,6 +102,8 @@ export async function sendShare(
           const why = `a file of ${f.chunks} chunks exceeds the ${SOCIAL_LIMITS.maxShareParts - 1} a share may hold`;
           throw new PassbyError('payload_too_large', why);
         }
+        // The parts, the file's offer and the share's own offer, at the least.
+        sender.checkShare(f.size + f.chunks * CHUNK_OVERHEAD + previewBytes, f.chunks + 2);
         file = f;
       },
       onChunk: (chunk) => chunks.push(chunk),
@@ -83,14 +112,14 @@ export async function sendShare(
     described = { kind: 'file', fileId, name: content.name, type, size };
     parts = 1 + chunks.length;
     again = async () => {
-      await sender.send(to, offer, false, { ...ttl, mid: fileId }, held);
-      await inWindow(chunks, window, (c) => sender.sendSealed(to, c.mid, c.body, ttl, held));
+      await sender.send(to, offer, false, { ...ttl, mid: fileId }, held, mid);
+      await inWindow(chunks, window, (c) => sender.sendSealed(to, c.mid, c.body, ttl, held, mid));
     };
   }
   const description = encodePayload({ kind: 'share', share: { content: described, preview } });
   for (let attempt = 1; ; attempt++) {
     try {
-      const sent = await sender.send(to, description, false, { ...ttl, mid, receipt }, { parts });
+      const sent = await sender.send(to, description, false, { ...ttl, mid, receipt }, { parts }, mid);
       return { to, mid, exp: sent.exp, parts, content: described };
     } catch (err) {
       const incomplete = err instanceof PassbyError && err.code === 'share_incomplete';

@@ -10,7 +10,14 @@ export type State =
   | { kind: 'connecting'; attempt: number }
   | { kind: 'authenticating'; attempt: number }
   | { kind: 'open' }
-  | { kind: 'backoff'; attempt: number }
+  | {
+      kind: 'backoff';
+      attempt: number;
+      /** Why the last attempt (or the open connection) failed, when the SDK knows. */
+      error?: PassbyError | ClientError;
+      /** The wait before the next attempt, in ms: set by the client as it enters the state. */
+      delayMs?: number;
+    }
   | { kind: 'closed'; error?: PassbyError | ClientError };
 
 export type StateKind = State['kind'];
@@ -60,5 +67,7 @@ export function transition(state: State, event: StateEvent): State {
 
 function lost(failed: number, event: Extract<StateEvent, { type: 'socket-lost' }>): State {
   if (!event.retry) return event.error ? { kind: 'closed', error: event.error } : { kind: 'closed' };
-  return { kind: 'backoff', attempt: failed + 1 };
+  const backoff: State = { kind: 'backoff', attempt: failed + 1 };
+  if (event.error) backoff.error = event.error;
+  return backoff;
 }

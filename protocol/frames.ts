@@ -97,6 +97,14 @@ export interface RelayLimits {
   mailboxMaxMessages: number;
   mailboxMaxBytes: number;
   sendsPerSecond: number;
+  /** The matching window in ms (a relay from before 0.2 does not say). */
+  proximityWindowMs?: number;
+  /** Least time between two presence updates of a user, in ms (idem). */
+  presenceIntervalMs?: number;
+  /** How long the parts of an unfinished share wait for a new part or the share frame, in s (idem). */
+  heldPartsTtlSeconds?: number;
+  /** Whether the relay files shares from users who are not the recipient's friends (idem). */
+  strangerShares?: boolean;
 }
 
 export interface WelcomeFrame {

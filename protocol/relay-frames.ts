@@ -25,9 +25,13 @@ function isEntryId(value: unknown): value is string {
   return typeof value === 'string' && ENTRY_ID_PATTERN.test(value);
 }
 
+/** The optional numbers of `limits`, added after version 3 first shipped (older relays omit them). */
+const OPTIONAL_LIMITS = ['proximityWindowMs', 'presenceIntervalMs', 'heldPartsTtlSeconds'] as const;
+
 /**
- * The relay's limits as a fresh object of exactly the five numbers, or undefined; what else the
- * relay's object holds is not handed on (an own "__proto__" key, say).
+ * The relay's limits as a fresh object of the five numbers and the optional fields the relay
+ * sent, or undefined; what else the relay's object holds is not handed on (an own "__proto__"
+ * key, say). An optional field of the wrong type refuses the frame like a required one.
  */
 function readLimits(value: unknown): RelayLimits | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -35,13 +39,23 @@ function readLimits(value: unknown): RelayLimits | undefined {
   const n = (v: unknown) => isSafeInt(v, 0, Number.MAX_SAFE_INTEGER);
   if (!n(l.maxBodyBytes) || !n(l.maxTtlSeconds) || !n(l.mailboxMaxMessages)) return undefined;
   if (!n(l.mailboxMaxBytes) || !n(l.sendsPerSecond)) return undefined;
-  return {
+  const limits: RelayLimits = {
     maxBodyBytes: l.maxBodyBytes as number,
     maxTtlSeconds: l.maxTtlSeconds as number,
     mailboxMaxMessages: l.mailboxMaxMessages as number,
     mailboxMaxBytes: l.mailboxMaxBytes as number,
     sendsPerSecond: l.sendsPerSecond as number,
   };
+  for (const k of OPTIONAL_LIMITS) {
+    if (!Object.hasOwn(l, k)) continue;
+    if (!n(l[k])) return undefined;
+    limits[k] = l[k] as number;
+  }
+  if (Object.hasOwn(l, 'strangerShares')) {
+    if (typeof l.strangerShares !== 'boolean') return undefined;
+    limits.strangerShares = l.strangerShares;
+  }
+  return limits;
 }
 
 export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array): Decoded<RelayFrame> {

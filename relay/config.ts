@@ -45,6 +45,10 @@ export interface RelayConfig {
   proximityWindowMs: number;
   presenceIntervalMs: number;
   maxSpeedKmh: number;
+  /** How long the held parts of a share wait for its share frame; each new part renews it. */
+  heldPartsTtlSeconds: number;
+  /** 1: shares from anyone are filed; 0: only from friends of the recipient (`not_friends`). */
+  strangerShares: number;
   /** Port of the admin listener (/metrics, /healthz); null: /metrics is served on the public port. */
   adminPort: number | null;
   adminHost: string;
@@ -232,6 +236,20 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     min: 1,
     doc: 'fastest plausible move between two updates',
   },
+  PASSBY_HELD_PARTS_TTL_SECONDS: {
+    key: 'heldPartsTtlSeconds',
+    kind: 'int',
+    min: 1,
+    max: LIMITS.maxTtlSeconds,
+    doc: "life of an unfinished share's parts without a new part or the share frame",
+  },
+  PASSBY_STRANGER_SHARES: {
+    key: 'strangerShares',
+    kind: 'int',
+    min: 0,
+    max: 1,
+    doc: "1: accept shares from anyone; 0: only from the recipient's friends",
+  },
   PASSBY_ADMIN_PORT: {
     key: 'adminPort',
     kind: 'int',
@@ -290,6 +308,8 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   proximityWindowMs: 15 * 60 * 1000,
   presenceIntervalMs: 60 * 1000,
   maxSpeedKmh: 300,
+  heldPartsTtlSeconds: 600,
+  strangerShares: 1,
   adminPort: null,
   adminHost: '127.0.0.1',
   tlsCertFile: null,
@@ -310,6 +330,10 @@ export function clientLimits(c: Readonly<RelayConfig>) {
     mailboxMaxMessages: c.mailboxMaxMessages,
     mailboxMaxBytes: c.mailboxMaxBytes,
     sendsPerSecond: c.sendsPerSecond,
+    proximityWindowMs: c.proximityWindowMs,
+    presenceIntervalMs: c.presenceIntervalMs,
+    heldPartsTtlSeconds: c.heldPartsTtlSeconds,
+    strangerShares: c.strangerShares === 1,
   };
 }
 

@@ -9,6 +9,8 @@ import type { AckResult, SendInput, SendResult } from './store.js';
 /** Bytes a frame under way is counted for besides its body (the frame object, its header). */
 const FRAME_OVERHEAD_BYTES = 256;
 
+const ONLY_FRIENDS_SHARE = "this relay files shares only from the recipient's friends";
+
 /** What the message path needs of its connection (the Session). */
 export interface MessageHost {
   readonly uid: string;
@@ -57,11 +59,15 @@ export class MessagePath {
       now: now(),
       bell: hub.get(frame.to) === undefined && frame.offer === undefined,
     };
-    if (frame.offer !== undefined) input.offer = frame.offer;
+    if (frame.offer !== undefined) {
+      input.offer = frame.offer;
+      input.holdMs = config.heldPartsTtlSeconds * 1000;
+    }
     host.intake.begin(frame.body.length + FRAME_OVERHEAD_BYTES);
-    let stored: Promise<SendResult>;
+    let stored: Promise<SendResult | undefined>;
     try {
-      stored = store.send(input);
+      stored =
+        frame.offer !== undefined && config.strangerShares === 0 ? this.holdPart(input) : store.send(input);
     } catch (err) {
       return this.sendFailed(frame, err);
     }
@@ -71,9 +77,16 @@ export class MessagePath {
     );
   }
 
-  private sent(frame: SendFrame, result: SendResult): void {
+  /** A part of a share when only friends may share (PASSBY_STRANGER_SHARES=0); undefined: refused. */
+  private async holdPart(input: SendInput): Promise<SendResult | undefined> {
+    if (!(await this.deps.social.mayShare(input.to, input.from))) return undefined;
+    return this.deps.store.send(input);
+  }
+
+  private sent(frame: SendFrame, result: SendResult | undefined): void {
     const host = this.host;
     try {
+      if (result === undefined) return host.reject('not_friends', ONLY_FRIENDS_SHARE, frame.mid);
       if (result.status === 'unknown_recipient')
         return host.reject('unknown_recipient', undefined, frame.mid);
       if (result.status === 'quota_exceeded') {

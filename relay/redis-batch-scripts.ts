@@ -46,15 +46,18 @@ end
  * Stores a batch of sends (one script call per event-loop turn of the relay, so Redis and the
  * client library pay their per-call cost once for many messages).
  * ARGV: prefix, max messages, max bytes, count, then per send: to, entry id, now, ttlMs,
- * receipt ('1'|'0'), bell ('1'|'0'), body, share mid ('' unless the send is a held part).
+ * receipt ('1'|'0'), bell ('1'|'0'), body, share mid ('' unless the send is a held part), hold
+ * (ms a held part waits for its share frame; renewed by each part).
  * Returns 5 values per send, joined by commas into one string (one reply element to read, not
  * five per send): 'stored', seq, prev, ts, exp | 'dup', seq, ts, exp, '' |
  * 'unknown', '', '', '', '' | 'quota', 'messages'|'bytes', '', '', ''.
  */
 export const SEND_SCRIPT = `${COMMON}${BATCH_HELPERS}
 local max_n, max_b = tonumber(ARGV[2]), tonumber(ARGV[3])
+-- Arguments per send, from \`to\` to \`hold\`.
+local SEND_STRIDE = 9
 -- A part of share oid: held in its group, not delivered, no doorbell.
-local function hold_one(to, id, oid, now, ttl, receipt, body)
+local function hold_one(to, id, oid, now, ttl, hold, receipt, body)
   local from, mid = string.match(id, '^m:([^:]+):(.+)$')
   local g = group_key(to, from, oid)
   local existing = redis.call('HGET', g, mid)
@@ -83,7 +86,13 @@ local function hold_one(to, id, oid, now, ttl, receipt, body)
     redis.call('ZADD', x, fmt(exp), hid)
     c = c + 1
   end
-  redis.call('ZADD', EXPIRY, 'LT', fmt(exp), to)
+  local soonest = exp
+  -- Until the share frame files the offer, the parts go at the deadline each part renews.
+  if redis.call('HEXISTS', key(to, 'e'), 'm:' .. from .. ':' .. oid) == 0 then
+    soonest = math.min(tonumber(gexp) or exp, now + hold)
+    redis.call('ZADD', x, fmt(soonest), 'd:' .. from .. ':' .. oid)
+  end
+  redis.call('ZADD', EXPIRY, 'LT', fmt(math.min(exp, soonest)), to)
   local order = redis.call('HLEN', g) + 1
   redis.call('HSET', g, mid, receipt .. order .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body)
   redis.call('HSET', key(to, 'e'), 'n', fmt(n + 1), 'b', fmt(b + #body), 'c', fmt(c), 'm', fmt(stored_m(r[4], r[3])))
@@ -128,7 +137,7 @@ local function send_group(to, ops, out)
   for j = 1, count do
     local a = ops[j]
     local id, body = ARGV[a + 1], ARGV[a + 6]
-    local o = (a - 5) / 8 * 5
+    local o = (a - 5) / SEND_STRIDE * 5
     local prior = filed[id]
     if r[j] then
       local _, seq, ts, exp = parse(r[j])
@@ -202,7 +211,7 @@ end
 -- Sends grouped by recipient (mailboxes are independent; each keeps its sends in batch order).
 -- A recipient with a held part among its sends takes them one at a time: holding reads and
 -- writes the same counters.
-local order, groups = by_user(5, tonumber(ARGV[4]), 8)
+local order, groups = by_user(5, tonumber(ARGV[4]), SEND_STRIDE)
 local held = {}
 for _, to in ipairs(order) do
   for _, a in ipairs(groups[to]) do
@@ -216,10 +225,10 @@ for _, to in ipairs(order) do
   local ops = groups[to]
   if held[to] then
     for _, a in ipairs(ops) do
-      local o = (a - 5) / 8 * 5
+      local o = (a - 5) / SEND_STRIDE * 5
       if ARGV[a + 7] ~= '' then
         out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = hold_one(to, ARGV[a + 1], ARGV[a + 7],
-          tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4], ARGV[a + 6])
+          tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 8]), ARGV[a + 4], ARGV[a + 6])
       else
         out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = send_one(to, ARGV[a + 1],
           tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), ARGV[a + 4], ARGV[a + 5], ARGV[a + 6])
@@ -251,7 +260,7 @@ local receipts = {}
 local function ack_one(a)
   local uid, id, now = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   local flag = remove(uid, id)
-  if flag == '1' then
+  if flag == '1' or flag == 'A' then
     receipts[#receipts + 1] = a
   elseif flag == 'o' or flag == 'O' then
     -- Acknowledging an offer without answering it declines it.
@@ -288,7 +297,7 @@ local function ack_group(uid, ops)
         n = n - 1
         b = b - (#v - hlen)
       end
-      if flag == '1' then
+      if flag == '1' or flag == 'A' then
         receipts[#receipts + 1] = a
       end
       out[(a - 4) / 3 + 1] = 1
@@ -313,7 +322,8 @@ local order, groups = by_user(4, tonumber(ARGV[3]), 3)
 for _, uid in ipairs(order) do
   ack_group(uid, groups[uid])
 end
--- a > 0: delivered (a message that asked for a receipt); a < 0: rejected (a declined offer).
+-- a > 0: delivered (a message or a pre-approved offer that asked for a receipt); a < 0:
+-- rejected (a declined offer).
 for _, a in ipairs(receipts) do
   if a > 0 then
     file_receipt(ARGV[a], ARGV[a + 1], 'd', tonumber(ARGV[a + 2]), ttl)

@@ -41,12 +41,16 @@ end
 -- A stored value: <flag><seq>:<ts>:<exp>:<body>. flag is '0' or '1' for a message (receipt
 -- asked), 'd', 'e' or 'j' for a receipt (delivered, expired, rejected; ts is then the receipt's
 -- "at"), 'n' for a notice (body: its JSON), 'o' or 'O' for an offer waiting for an answer
--- (receipt asked) and 'a' for an offer accepted by pre-approval (body: <parts>:<preview>).
+-- (receipt asked) and 'a' or 'A' for an offer accepted by pre-approval (receipt asked; body:
+-- <parts>:<preview>). An offer that asked for a receipt files 'd' once accepted: by an answer,
+-- or, pre-approved, by its ack.
 --
 -- The held parts of a share live in their own hash, key(uid, 'h:<from>:<oid>'): part mid ->
 -- <flag><arrival>:<ts>:<exp>:<body> (flag '0'/'1'). The group counts as one entry of the mailbox (c), its
 -- parts as messages (n, b), and it has its own expiry entry 'h:<from>:<oid>' in x, set by its
--- first part and never extended: a part expires no later than the group.
+-- first part and never extended: a part expires no later than the group. Until its share frame
+-- files the offer, the group also has a deadline 'd:<from>:<oid>' in x (now + the hold time,
+-- renewed by every part): a share left unfinished frees the recipient's quota that soon.
 local function parse(v)
   local flag, seq, ts, exp = string.match(v, '^(.)(%d+):(%d+):(%d+):')
   return flag, seq, ts, exp, #seq + #ts + #exp + 4
@@ -159,6 +163,7 @@ local function drop_group(uid, from, oid)
   local g = group_key(uid, from, oid)
   local hid = 'h:' .. from .. ':' .. oid
   local parts = redis.call('HVALS', g)
+  redis.call('ZREM', key(uid, 'x'), 'd:' .. from .. ':' .. oid)
   if #parts == 0 then
     redis.call('ZREM', key(uid, 'x'), hid)
     return 0
@@ -209,7 +214,7 @@ local function release(uid, from, oid)
     c = c + 1
   end
   redis.call('DEL', g)
-  redis.call('ZREM', x, 'h:' .. from .. ':' .. oid)
+  redis.call('ZREM', x, 'h:' .. from .. ':' .. oid, 'd:' .. from .. ':' .. oid)
   redis.call('HSET', e, 'c', fmt(c), 's', fmt(s), 'm', fmt(m))
   redis.call('PUBLISH', key(uid, 'bell'), 'b' .. fmt(s))
 end
@@ -281,6 +286,18 @@ local now, budget, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local expired, receipts = 0, 0
 -- Expires entry (or held group) id of uid's mailbox.
 local function expire(uid, id)
+  -- The deadline of a share's held parts: they go unless the share frame came in time.
+  local dfrom, doid = string.match(id, '^d:([^:]+):(.+)$')
+  if dfrom then
+    redis.call('ZREM', key(uid, 'x'), id)
+    budget = budget - 1
+    if redis.call('HEXISTS', key(uid, 'e'), 'm:' .. dfrom .. ':' .. doid) == 0 then
+      local parts = drop_group(uid, dfrom, doid)
+      expired = expired + parts
+      budget = budget - parts
+    end
+    return
+  end
   local from, oid = string.match(id, '^h:([^:]+):(.+)$')
   if from then
     local parts = drop_group(uid, from, oid)
@@ -292,7 +309,7 @@ local function expire(uid, id)
   if flag then
     expired = expired + 1
     budget = budget - 1
-    if flag == '1' or flag == 'O' then
+    if flag == '1' or flag == 'O' or flag == 'A' then
       receipts = receipts + file_receipt(uid, id, 'e', now, ttl)
     end
     if flag == 'o' or flag == 'O' then
@@ -386,11 +403,13 @@ if held < parts then
   return {'incomplete', tostring(held)}
 end
 local exp = math.min(now + ttl, tonumber(redis.call('ZSCORE', key(to, 'x'), 'h:' .. from .. ':' .. oid)))
+-- Filed: the parts no longer wait for a share frame; they live as long as the offer.
+redis.call('ZREM', key(to, 'x'), 'd:' .. from .. ':' .. oid)
 local flag = ARGV[7] == '1' and 'O' or 'o'
 if ARGV[9] == '1' then
   release(to, from, oid)
   r = redis.call('HMGET', e, id, 'n', 'b', 'c', 's', 'm')
-  flag = 'a'
+  flag = ARGV[7] == '1' and 'A' or 'a'
 end
 local seq, prev = insert(to, id, flag, now, exp, tostring(parts) .. ':' .. ARGV[10], r, true)
 return {'stored', seq, prev, fmt(now), fmt(exp)}
@@ -411,6 +430,9 @@ local from, oid = string.match(id, '^m:([^:]+):(.+)$')
 if ARGV[4] == '1' then
   release(uid, from, oid)
   remove(uid, id)
+  if flag == 'O' then
+    file_receipt(uid, id, 'd', now, ttl)
+  end
   return 'accepted'
 end
 drop_group(uid, from, oid)

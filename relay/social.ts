@@ -112,6 +112,9 @@ export class SocialHandlers {
   /** Files a share's offer (C2); with the recipient's pre-approval, accepted at once. */
   private async share(r: Requester, frame: ShareFrame): Promise<void> {
     const { config, now, store } = this.d;
+    if (!(await this.mayShare(frame.to, r.uid))) {
+      return r.reject('not_friends', "this relay files shares only from the recipient's friends", frame.mid);
+    }
     const at = now();
     const ttlSeconds = Math.min(frame.ttl ?? config.maxTtlSeconds, config.maxTtlSeconds);
     const result = await store.share({
@@ -130,6 +133,11 @@ export class SocialHandlers {
     }
     r.log.debug({ to: frame.to, mid: frame.mid, parts: frame.parts, dup: result.dup }, 'share offered');
     r.reply({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
+  }
+
+  /** Whether the relay files shares from `sender` to `recipient` at all (PASSBY_STRANGER_SHARES). */
+  async mayShare(recipient: string, sender: string): Promise<boolean> {
+    return this.d.config.strangerShares === 1 || (await this.d.social.consent(recipient, sender)) !== null;
   }
 
   /**

@@ -43,6 +43,8 @@ interface Mailbox {
 interface Group {
   /** Set by the first part, never extended: no part outlives it. */
   exp: number;
+  /** Until the share is filed: dropped at this time unless another part renews it. */
+  deadline: number | undefined;
   parts: Map<string, Stored>;
 }
 
@@ -149,7 +151,9 @@ export function createMemoryStore(limits: StoreLimits): Store {
     const stored = remove(uid, entryId);
     if (!stored) return { deleted: false };
     const { entry } = stored;
-    if (stored.receipt && entry.kind === 'msg') fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
+    // A message, or a pre-approved offer (accepted as it was filed), that asked for a receipt.
+    if (stored.receipt && (entry.kind === 'msg' || (entry.kind === 'offer' && entry.auto)))
+      fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
     if (entry.kind === 'offer' && !entry.auto) {
       // Acknowledging an offer without answering it declines it.
       dropGroup(uid, entry.from, entry.mid);
@@ -176,10 +180,12 @@ export function createMemoryStore(limits: StoreLimits): Store {
       mailboxes.set(input.to, target);
     }
     let group = target.held.get(key);
+    const filed = target.entries.has(messageEntryId(input.from, offer));
     if (!group) {
-      group = { exp: input.now + input.ttlMs, parts: new Map() };
+      group = { exp: input.now + input.ttlMs, deadline: undefined, parts: new Map() };
       target.held.set(key, group);
     }
+    if (!filed) group.deadline = Math.min(group.exp, input.now + (input.holdMs ?? input.ttlMs));
     const exp = Math.min(input.now + input.ttlMs, group.exp);
     const entry: Msg = {
       kind: 'msg',
@@ -276,6 +282,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
       const held = group?.parts.size ?? 0;
       if (!group || held < input.parts) return { status: 'incomplete', held };
       const exp = Math.min(input.now + input.ttlMs, group.exp);
+      group.deadline = undefined; // the group lives as long as its offer now
       if (input.auto) release(input.to, input.from, input.mid);
       const entry: MailboxEntry = {
         kind: 'offer',
@@ -294,12 +301,16 @@ export function createMemoryStore(limits: StoreLimits): Store {
     },
 
     async answer(uid, entryId, accept, now) {
-      const entry = mailboxes.get(uid)?.entries.get(entryId)?.entry;
+      const stored = mailboxes.get(uid)?.entries.get(entryId);
+      const entry = stored?.entry;
       if (entry?.kind !== 'offer' || entry.auto) return 'unknown';
       if (accept) release(uid, entry.from, entry.mid);
       else dropGroup(uid, entry.from, entry.mid);
       remove(uid, entryId);
-      if (accept) return 'accepted';
+      if (accept) {
+        if (stored?.receipt) fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
+        return 'accepted';
+      }
       fileReceipt(entry.from, uid, entry.mid, 'rejected', now);
       return 'rejected';
     },
@@ -332,7 +343,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
           due.push([uid, entry.id]);
         }
         for (const [key, group] of box.held) {
-          if (group.exp > now) continue;
+          if (group.exp > now && (group.deadline === undefined || group.deadline > now)) continue;
           if (due.length + groups.length === limit) {
             more = true;
             break scan;

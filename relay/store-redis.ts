@@ -172,7 +172,8 @@ export async function createRedisStore(options: {
         .text(input.receipt ? '1' : '0')
         .text(input.bell ? '1' : '0')
         .bytes(input.body)
-        .text(input.offer ?? '');
+        .text(input.offer ?? '')
+        .int(input.holdMs ?? input.ttlMs);
     }
     const reply = ((await evalScript(cmd, send, args)) as string).split(',');
     return batch.map((_, i) => sendResult(reply, i * 5));
@@ -525,12 +526,23 @@ function parseEntry(id: string, value: Buffer): MailboxEntry {
     const notice = JSON.parse(value.toString('utf8', c3 + 1)) as Notice;
     return { kind: 'notice', id, seq, ts, exp, notice };
   }
-  if (flag === 0x6f || flag === 0x4f || flag === 0x61) {
+  if (flag === 0x6f || flag === 0x4f || flag === 0x61 || flag === 0x41) {
     // An offer: <parts>:<preview>
     const c4 = value.indexOf(0x3a, c3 + 1);
     const parts = Number(value.toString('latin1', c3 + 1, c4));
     const preview = new Uint8Array(value.buffer, value.byteOffset + c4 + 1, value.length - c4 - 1);
-    return { kind: 'offer', id, seq, from: who, mid, ts, exp, parts, auto: flag === 0x61, preview };
+    return {
+      kind: 'offer',
+      id,
+      seq,
+      from: who,
+      mid,
+      ts,
+      exp,
+      parts,
+      auto: flag === 0x61 || flag === 0x41,
+      preview,
+    };
   }
   if (id.startsWith('r:')) {
     const status = flag === 0x65 ? 'expired' : flag === 0x6a ? 'rejected' : 'delivered';

@@ -87,6 +87,12 @@ export interface SendInput {
   bell: boolean;
   /** The mid of the share this is a part of: held, undelivered, until the share is accepted. */
   offer?: string;
+  /**
+   * With `offer`: how long the held parts wait for the share frame, in ms from `now`; every part
+   * renews it and the share frame ends it (the group then lives as long as its offer). Default:
+   * ttlMs.
+   */
+  holdMs?: number;
 }
 
 export interface ShareInput {

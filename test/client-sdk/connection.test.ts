@@ -51,7 +51,7 @@ describe('connection', () => {
   it('reconnects after the network drops, after a full-jitter delay', () => {
     open();
     FakeSocket.latest().drop(1006);
-    expect(client.state).toEqual({ kind: 'backoff', attempt: 1 });
+    expect(client.state).toMatchObject({ kind: 'backoff', attempt: 1, delayMs: 250 });
     vi.advanceTimersByTime(249); // random 0.5 of the first ceiling, 500 ms
     expect(FakeSocket.created).toHaveLength(1);
     vi.advanceTimersByTime(1);

@@ -305,3 +305,34 @@ describe('notices', () => {
     expect(await contact).toEqual({ user: bob.id, phone: '+4915112345678' });
   });
 });
+
+describe('discoverability', () => {
+  it('renews itself on the next open once a day has passed, and not before', async () => {
+    const clock = settableClock();
+    const storage = new MemoryStorage();
+    const first = await client({ clock, storage });
+    const s1 = connect(first);
+    const asked = s1.next('discover');
+    const set = first.discovery.setPhone('+49 151 1234 5678');
+    s1.receive({ t: 'ok', rid: (await asked).rid });
+    await set;
+    await first.close();
+
+    clock.time += 23 * 3600_000; // not due yet: opening sends nothing
+    const second = await client({ clock, storage });
+    const s2 = connect(second);
+    const listed = s2.next('friends');
+    const list = second.friends.list();
+    s2.receive({ t: 'friends', rid: (await listed).rid, friends: [] });
+    await list;
+    expect(s2.sent.map((f) => f.t)).toEqual(['hello', 'auth', 'friends']);
+    await second.close();
+
+    clock.time += 2 * 3600_000; // a day and an hour after setPhone
+    const third = await client({ clock, storage });
+    const s3 = connect(third);
+    const renewed = await s3.next('discover');
+    expect(renewed).toMatchObject({ t: 'discover', phone: '+4915112345678' });
+    s3.receive({ t: 'ok', rid: renewed.rid });
+  });
+});

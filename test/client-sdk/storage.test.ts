@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  ClientError,
   createFileStorage,
   type FileSystem,
   loadOrCreateIdentity,
@@ -118,5 +119,14 @@ describe('loadOrCreateIdentity', () => {
     const first = await loadOrCreateIdentity(storage);
     const second = await loadOrCreateIdentity(storage);
     expect(second.id).toBe(first.id);
+  });
+});
+
+describe('storage errors', () => {
+  it("name the platform's error in their own message, not only in cause", () => {
+    const quota = new DOMException('the quota has been exceeded', 'QuotaExceededError');
+    const error = new ClientError('storage', 'an outbox write failed', { cause: quota });
+    expect(error.message).toBe('an outbox write failed (QuotaExceededError: the quota has been exceeded)');
+    expect(error.cause).toBe(quota);
   });
 });

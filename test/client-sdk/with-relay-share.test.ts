@@ -195,6 +195,25 @@ describe('shares with a real relay and Redis', () => {
     expect(await arrived).toMatchObject({ from: alice.id, kind: 'text', text: 'hello, neighbour' });
   });
 
+  it('tells the sender `delivered` for a share with a receipt, accepted by hand or automatically', async () => {
+    const [alice, bob] = await friends({ proximity: true, autoAccept: false });
+    bob.on('message', () => undefined); // the shared text itself
+    const offered = manualOffer(bob);
+    const byHand = await alice.share(bob.id, 'by hand', { preview: 'p', receipt: true });
+    const first = alice.once('receipt', { timeoutMs: 10_000 });
+    await (await offered).accept();
+    expect(await first).toMatchObject({ to: bob.id, mid: byHand.mid, status: 'delivered' });
+
+    await bob.friends.setConsent(alice.id, { proximity: true, autoAccept: true });
+    const met = Promise.all([alice.once('nearby'), bob.once('nearby')]);
+    await alice.proximity.update(fix(HERE));
+    await bob.proximity.update(fix(THERE));
+    await met;
+    const second = alice.once('receipt', { timeoutMs: 10_000 });
+    const auto = await alice.share(bob.id, 'automatically', { preview: 'p', receipt: true });
+    expect(await second).toMatchObject({ to: bob.id, mid: auto.mid, status: 'delivered' });
+  });
+
   it("still asks about a pre-approved friend's share when the two have not met", async () => {
     const [alice, bob] = await friends({ proximity: true, autoAccept: true });
     const offered = bob.once('offer');

@@ -158,10 +158,15 @@ describe('client with a real relay and Redis', () => {
     expect(await receipt).toMatchObject({ to: bob.id, mid, status: 'delivered' });
   });
 
-  it('refuses to send to an ID the relay has never seen', async () => {
+  it('refuses a send, a file and a friend request to an ID the relay has never seen with one code', async () => {
     const alice = await connected(await createIdentity());
     const stranger = await createIdentity();
-    await expect(alice.send(stranger.id, 'anyone?')).rejects.toMatchObject({ code: 'unknown_key' });
+    const unknown = { name: 'PassbyError', code: 'unknown_recipient' };
+    await expect(alice.send(stranger.id, 'anyone?')).rejects.toMatchObject(unknown);
+    await expect(alice.sendFile(stranger.id, new Uint8Array(10), { name: 'a' })).rejects.toMatchObject(
+      unknown,
+    );
+    await expect(alice.friends.request(stranger.id)).rejects.toMatchObject(unknown);
   });
 
   it('sends a file across several chunks with progress on both sides', async () => {

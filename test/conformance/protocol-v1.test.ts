@@ -31,8 +31,19 @@ describe('Connect and authenticate', () => {
     });
     const { header: welcome } = await client.next('welcome');
     expect(welcome.id).toBe(keys.id);
+    // The five required numbers, and the optional fields PROTOCOL.md lists (all of them, from this relay).
     expect(Object.keys(welcome.limits as object).sort()).toEqual(
-      ['mailboxMaxBytes', 'mailboxMaxMessages', 'maxBodyBytes', 'maxTtlSeconds', 'sendsPerSecond'].sort(),
+      [
+        'mailboxMaxBytes',
+        'mailboxMaxMessages',
+        'maxBodyBytes',
+        'maxTtlSeconds',
+        'sendsPerSecond',
+        'proximityWindowMs',
+        'presenceIntervalMs',
+        'heldPartsTtlSeconds',
+        'strangerShares',
+      ].sort(),
     );
     expect(await client.next('drained')).toMatchObject({ header: { t: 'drained' } });
     await client.close();

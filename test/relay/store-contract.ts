@@ -607,6 +607,35 @@ export function storeContract(
         expect(await store.answer(bob, messageEntryId(alice, 'sh'), false, T0)).toBe('unknown');
       });
 
+      it('files a delivered receipt for a share that asked for one once it is accepted by hand', async () => {
+        await part('p-a');
+        await part('p-b');
+        await share({ receipt: true });
+        expect(await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 20)).toBe('accepted');
+        expect(await fetchAll(alice)).toMatchObject([
+          { kind: 'receipt', to: bob, mid: 'sh', status: 'delivered', at: T0 + 20 },
+        ]);
+      });
+
+      it('files a delivered receipt for a pre-approved share that asked for one once its offer is acked', async () => {
+        await part('p-a');
+        await part('p-b');
+        await share({ receipt: true, auto: true });
+        const [offer] = (await fetchAll(bob)).filter((e) => e.kind === 'offer');
+        expect(offer).toMatchObject({ auto: true });
+        expect(await fetchAll(alice)).toEqual([]);
+        expect(await store.ack(bob, messageEntryId(alice, 'sh'), T0 + 30)).toEqual({ deleted: true });
+        expect(await fetchAll(alice)).toMatchObject([{ kind: 'receipt', mid: 'sh', status: 'delivered' }]);
+      });
+
+      it('files no receipt for an accepted share that did not ask for one', async () => {
+        await part('p-a');
+        await part('p-b');
+        await share();
+        await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 20);
+        expect(await fetchAll(alice)).toEqual([]);
+      });
+
       it('treats an ack of an unanswered offer as a rejection', async () => {
         await part('p-a');
         await part('p-b');
@@ -633,6 +662,29 @@ export function storeContract(
         await part('p-a', { ttlMs: 1000 });
         expect(await store.sweep(T0 + 1000, 100)).toMatchObject({ expired: 1 });
         expect(await share({ parts: 1 })).toEqual({ status: 'incomplete', held: 0 });
+      });
+
+      it('drops the parts of an unfinished share once the hold time after the latest part has passed', async () => {
+        await part('p-a', { holdMs: 1000 });
+        await part('p-b', { holdMs: 1000, now: T0 + 800 });
+        expect(await store.sweep(T0 + 1000, 100)).toMatchObject({ expired: 0 });
+        expect(await store.sweep(T0 + 1800, 100)).toMatchObject({ expired: 2 });
+        expect(await share({ now: T0 + 1800 })).toEqual({ status: 'incomplete', held: 0 });
+        // They no longer count against the recipient's quota.
+        for (let i = 0; i < CONTRACT_LIMITS.mailboxMaxMessages; i++) await stored({ mid: `q${i}` });
+      });
+
+      it('keeps the parts as long as the offer once the share is stored, past the hold time', async () => {
+        await part('p-a', { holdMs: 1000 });
+        await part('p-b', { holdMs: 1000 });
+        await share();
+        expect(await store.sweep(T0 + 5000, 100)).toMatchObject({ expired: 0 });
+        expect(await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 5000)).toBe('accepted');
+        const entries = await fetchAll(bob, T0 + 5000);
+        expect(entries.map((e) => e.id)).toEqual([
+          messageEntryId(alice, 'p-a'),
+          messageEntryId(alice, 'p-b'),
+        ]);
       });
     });
 
