@@ -7,7 +7,8 @@ import type { MailboxEntry } from './store.js';
  * delivery window's entries; forgotten with the connection.
  */
 export class DeliveryClock {
-  private readonly storedAt = new Map<string, { ts: number; queued: boolean }>();
+  /** Entry ID -> when it was stored (ms), negated when it had waited past QUEUED_AFTER_MS. */
+  private readonly storedAt = new Map<string, number>();
 
   constructor(
     private readonly metrics: Metrics,
@@ -16,14 +17,15 @@ export class DeliveryClock {
 
   delivered(entry: MailboxEntry): void {
     if (entry.kind !== 'msg') return;
-    this.storedAt.set(entry.id, { ts: entry.ts, queued: this.now() - entry.ts > QUEUED_AFTER_MS });
+    // A number, not an object per message: the sign says whether it was queued.
+    this.storedAt.set(entry.id, this.now() - entry.ts > QUEUED_AFTER_MS ? -entry.ts : entry.ts);
   }
 
   acked(id: string, deleted: boolean): void {
     const stored = this.storedAt.get(id);
     if (stored === undefined) return;
     this.storedAt.delete(id);
-    if (deleted) this.metrics.deliveryLatency(stored.ts, this.now(), stored.queued);
+    if (deleted) this.metrics.deliveryLatency(Math.abs(stored), this.now(), stored < 0);
   }
 
   /** The entry left the mailbox otherwise (an answered offer). */

@@ -30,8 +30,6 @@ export class Delivery {
   private cursor = 0;
   /** Entries handed over and not acknowledged yet: entry ID -> seq. */
   private readonly inflight = new Map<string, number>();
-  /** Entries acknowledged by the client whose deletion the store has not confirmed yet. */
-  private readonly acking = new Map<string, number>();
   /** When the client last made progress: an ack, or a delivery into an empty window. */
   private progressAt = 0;
   private pulling = false;
@@ -96,30 +94,23 @@ export class Delivery {
    * it pulls again once half the window is free, so a backlog moves in batches of at least half
    * a window rather than one store round trip per ack.
    */
-  acked(id: string): void {
+  acked(id: string): number {
     const seq = this.inflight.get(id);
-    if (seq === undefined) return;
+    if (seq === undefined) return 0;
     this.inflight.delete(id);
-    this.acking.set(id, seq);
     this.progressAt = this.now();
     if (!this.caughtUp && this.inflight.size * 2 <= this.window) void this.pull();
-  }
-
-  /** The store confirmed the ack of `id` (deleted, or already gone). */
-  ackStored(id: string): void {
-    this.acking.delete(id);
+    return seq;
   }
 
   /**
-   * The store failed to record the ack of `id`: the entry is still in the mailbox, so it is
-   * offered again on this connection (the client acks it again; acks are idempotent). The cursor
-   * goes back to just before it; entries after it still awaiting an ack are not handed twice.
+   * The store failed to record acks, the lowest of them for the entry with this seq (from
+   * acked()): the entries are still in the mailbox, so they are offered again on this connection
+   * (the client acks them again; acks are idempotent). The cursor goes back to just before the
+   * lowest; entries after it that wait for an ack are not handed twice.
    */
-  ackFailed(id: string): void {
-    const seq = this.acking.get(id);
-    if (seq === undefined) return;
-    this.acking.delete(id);
-    if (this.closed) return;
+  redeliverFrom(seq: number): void {
+    if (this.closed || seq <= 0) return;
     this.cursor = Math.min(this.cursor, seq - 1);
     this.caughtUp = false;
     void this.pull();
@@ -127,12 +118,11 @@ export class Delivery {
 
   /** An entry handed over left the mailbox other than by an ack (an answered offer). */
   settled(id: string): void {
-    this.acking.delete(id);
     if (this.inflight.delete(id) && !this.caughtUp && this.inflight.size * 2 <= this.window) void this.pull();
   }
 
   private hand(entry: MailboxEntry): void {
-    if (this.inflight.has(entry.id) || this.acking.has(entry.id) || !this.host.accepts(entry)) return;
+    if (this.inflight.has(entry.id) || !this.host.accepts(entry)) return;
     if (this.inflight.size === 0) this.progressAt = this.now();
     this.inflight.set(entry.id, entry.seq);
     this.host.deliver(entry);

@@ -137,17 +137,17 @@ export class MessagePath {
    */
   ack(id: string): void {
     const host = this.host;
-    host.delivery?.acked(id);
+    const seq = host.delivery?.acked(id) ?? 0;
     host.intake.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult>;
     try {
       done = this.deps.store.ack(host.uid, id, this.deps.now());
     } catch (err) {
-      return this.ackFailed([id], err);
+      return this.ackFailed([id], err, seq);
     }
     done.then(
       (result) => this.acknowledged([id], [result]),
-      (err: unknown) => this.ackFailed([id], err),
+      (err: unknown) => this.ackFailed([id], err, seq),
     );
   }
 
@@ -156,17 +156,22 @@ export class MessagePath {
     const host = this.host;
     if (host.version < 3) return host.reject('invalid_field', 'ack.ids needs protocol version 3');
     const { ids } = frame;
-    for (const id of ids) host.delivery?.acked(id);
+    // The lowest seq among them: where a redelivery starts, should the store fail these acks.
+    let lowest = 0;
+    for (const id of ids) {
+      const seq = host.delivery?.acked(id) ?? 0;
+      if (seq > 0 && (lowest === 0 || seq < lowest)) lowest = seq;
+    }
     host.intake.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult[]>;
     try {
       done = this.deps.store.ackAll(host.uid, ids, this.deps.now());
     } catch (err) {
-      return this.ackFailed(ids, err);
+      return this.ackFailed(ids, err, lowest);
     }
     done.then(
       (results) => this.acknowledged(ids, results),
-      (err: unknown) => this.ackFailed(ids, err),
+      (err: unknown) => this.ackFailed(ids, err, lowest),
     );
   }
 
@@ -175,7 +180,6 @@ export class MessagePath {
     try {
       for (let i = 0; i < ids.length; i++) {
         const { deleted } = results[i]!;
-        host.delivery?.ackStored(ids[i]!);
         if (deleted) this.deps.metrics.acked++;
         host.clock.acked(ids[i]!, deleted);
         if (host.debugging) host.log.debug({ entry: ids[i], deleted }, 'acked');
@@ -187,15 +191,17 @@ export class MessagePath {
     }
   }
 
-  /** The entry stays in the mailbox: the client hears so, and Delivery offers it again. */
-  private ackFailed(ids: readonly string[], err: unknown): void {
+  /**
+   * The entries stay in the mailbox: the client hears so, and Delivery offers them again from
+   * `lowestSeq` (0 when none of them was handed over on this connection).
+   */
+  private ackFailed(ids: readonly string[], err: unknown, lowestSeq: number): void {
     const host = this.host;
     try {
       host.log.error({ err }, 'store failed an ack');
-      for (const id of ids) {
+      for (const id of ids)
         host.reject('store_unavailable', 'the ack was not recorded; the entry will come again', id);
-        host.delivery?.ackFailed(id);
-      }
+      host.delivery?.redeliverFrom(lowestSeq);
     } catch (err) {
       host.failed(err);
     } finally {

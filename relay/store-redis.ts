@@ -86,6 +86,11 @@ export async function createRedisStore(options: {
   commandTimeoutMs?: number;
   /** Hears each connection the store opens, by role (the passby_redis_connected metric). */
   onConnection?: (role: 'command' | 'subscriber', connection: Redis) => void;
+  /**
+   * Times the message path's operations (SELF_TIMED) per script call, observed once per
+   * operation in it: cheaper than a wrapper's closure and promise per operation.
+   */
+  timing?: (op: (typeof SELF_TIMED)[number]) => (seconds: number) => void;
 }): Promise<Store> {
   const { url, limits, log } = options;
   const prefix = options.keyPrefix ?? 'pb:';
@@ -155,7 +160,9 @@ export async function createRedisStore(options: {
     for (const run of due) run();
     stream?.uncork();
   }
-  const sends = new Batcher<SendInput, SendResult>(schedule, async (batch) => {
+  const timing = options.timing;
+  const observeFetch = timing?.('fetch');
+  const sends = new Batcher<SendInput, SendResult>(schedule, timing?.('send'), undefined, async (batch) => {
     let capacity = 64;
     for (const input of batch) capacity += SEND_ARGS_BYTES + input.body.length;
     const args = new Args(capacity)
@@ -180,6 +187,8 @@ export async function createRedisStore(options: {
   });
   const acks = new Batcher<{ uid: string; entryId: string; now: number }, AckResult>(
     schedule,
+    timing?.('ack'),
+    timing?.('ackAll'),
     async (batch) => {
       const args = new Args(64 + ACK_ARGS_BYTES * batch.length)
         .text(prefix)
@@ -247,7 +256,13 @@ export async function createRedisStore(options: {
 
     async fetch(uid, afterSeq, limit, now): Promise<FetchResult> {
       const count = Math.max(0, Math.min(Math.floor(limit), MAX_FETCH));
-      const reply = await fetchReply(new Args().text(prefix).text(uid).int(afterSeq).int(count).int(now));
+      const started = performance.now();
+      let reply: Buffer[];
+      try {
+        reply = await fetchReply(new Args().text(prefix).text(uid).int(afterSeq).int(count).int(now));
+      } finally {
+        observeFetch?.((performance.now() - started) / 1000);
+      }
       const entries: MailboxEntry[] = [];
       for (let i = 2; i + 1 < reply.length; i += 2) {
         entries.push(parseEntry(reply[i]!.toString('latin1'), reply[i + 1]!));
@@ -441,8 +456,11 @@ class Batcher<I, O> {
   private items: I[] = [];
   private waiters: Waiter[] = [];
 
+  /** `observeOne` / `observeAll`: the script call's seconds, once per push / pushAll it served. */
   constructor(
     private readonly schedule: () => void,
+    private readonly observeOne: ((seconds: number) => void) | undefined,
+    private readonly observeAll: ((seconds: number) => void) | undefined,
     private readonly run: (items: I[]) => Promise<O[]>,
   ) {}
 
@@ -474,8 +492,10 @@ class Batcher<I, O> {
     const waiters = this.waiters;
     this.items = [];
     this.waiters = [];
+    const started = performance.now();
     this.run(items).then(
       (results) => {
+        this.observe(waiters, started);
         let at = 0;
         for (const w of waiters) {
           if (w.count === 0) (w.resolve as (o: O) => void)(results[at++]!);
@@ -486,11 +506,21 @@ class Batcher<I, O> {
         }
       },
       (err: unknown) => {
+        this.observe(waiters, started);
         for (const w of waiters) w.reject(err);
       },
     );
   }
+
+  private observe(waiters: readonly Waiter[], started: number): void {
+    if (this.observeOne === undefined && this.observeAll === undefined) return;
+    const seconds = (performance.now() - started) / 1000;
+    for (const w of waiters) (w.count === 0 ? this.observeOne : this.observeAll)?.(seconds);
+  }
 }
+
+/** The Store methods createRedisStore times itself (options.timing). */
+export const SELF_TIMED = ['send', 'ack', 'ackAll', 'fetch'] as const;
 
 /**
  * QUIT is queued behind the commands under way, so their replies arrive first. A connection that

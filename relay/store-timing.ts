@@ -5,12 +5,18 @@ import type { Metrics } from './metrics.js';
  * (a copy of its methods), each method that returns a promise observed when it settles, failed
  * operations included; a method that answers synchronously is left untimed. `family` prefixes
  * the label (mailbox.send, social.lookup); operation names come from the store interfaces, so the
- * label has a fixed, small set of values.
+ * label has a fixed, small set of values. Methods in `selfTimed` are the store's own to time
+ * (the Redis store's message path, per script call) and are left as they are.
  */
-export function timeStore<T extends object>(store: T, family: string, metrics: Metrics): T {
+export function timeStore<T extends object>(
+  store: T,
+  family: string,
+  metrics: Metrics,
+  selfTimed: readonly string[] = [],
+): T {
   const timed = { ...store } as Record<string, unknown>;
   for (const [name, value] of Object.entries(store)) {
-    if (typeof value !== 'function') continue;
+    if (typeof value !== 'function' || selfTimed.includes(name)) continue;
     const op = `${family}.${name}`;
     const method = value as (...args: unknown[]) => unknown;
     let observe: ((seconds: number) => void) | undefined;
