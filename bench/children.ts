@@ -45,8 +45,15 @@ function interrupted(signal: NodeJS.Signals): void {
   }, 50);
 }
 
-process.once('SIGINT', interrupted);
-process.once('SIGTERM', interrupted);
+/**
+ * Makes SIGINT and SIGTERM stop the children before the process exits. The bench's entry point
+ * calls it; a test that imports bench modules keeps its own runner's signal handling.
+ */
+export function stopChildrenOnSignals(): void {
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+}
+
 // Synchronous, so it runs on every exit: nothing started by the bench is left behind.
 process.on('exit', () => {
   signalAll('SIGKILL');

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { stopChildrenOnSignals } from './children.js';
 import { HELP, type Options, parseArgs } from './cli.js';
 import {
   type Context,
@@ -26,6 +27,7 @@ import { startTargets } from './targets.js';
  * [--duration S]: starts redis-server, the relay and the three peers, runs the scenarios, prints
  * the table on stdout (progress on stderr) and optionally writes the JSON report.
  */
+stopChildrenOnSignals();
 const argv = process.argv.slice(2);
 const startedAt = new Date();
 
