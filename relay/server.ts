@@ -149,6 +149,8 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   const hub = new Hub(store, log, config.safetyPullMs);
   const health = new HealthCheck(store);
   const budget = new InflightBudget(config.inflightBytes, () => store.unsentBytes());
+  // One object for every connection: an idle connection holds no copy of its own.
+  const sessionDeps = { config, store, hub, metrics, social, budget, now };
   const sessions = new Set<Session>();
   const sweeper = new Sweeper(store, socialStore, metrics, log, config.sweepIntervalMs, now);
   let nextConn = 1;
@@ -177,8 +179,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const deps = { config, store, hub, metrics, social, budget, now };
-      const session = new Session(ws, deps, nextConn++, log);
+      const session = new Session(ws, sessionDeps, nextConn++, log);
       sessions.add(session);
       ws.on('close', () => sessions.delete(session));
     });
