@@ -7,8 +7,11 @@ import type { MailboxEntry } from './store.js';
  * delivery window's entries; forgotten with the connection.
  */
 export class DeliveryClock {
-  /** Entry ID -> when it was stored (ms), negated when it had waited past QUEUED_AFTER_MS. */
-  private readonly storedAt = new Map<string, number>();
+  /**
+   * Entry ID -> when it was stored (ms), negated when it had waited past QUEUED_AFTER_MS. Made at
+   * the first delivery: an idle connection holds no map.
+   */
+  private storedAt: Map<string, number> | undefined;
 
   constructor(
     private readonly metrics: Metrics,
@@ -18,22 +21,23 @@ export class DeliveryClock {
   delivered(entry: MailboxEntry): void {
     if (entry.kind !== 'msg') return;
     // A number, not an object per message: the sign says whether it was queued.
+    this.storedAt ??= new Map();
     this.storedAt.set(entry.id, this.now() - entry.ts > QUEUED_AFTER_MS ? -entry.ts : entry.ts);
   }
 
   acked(id: string, deleted: boolean): void {
-    const stored = this.storedAt.get(id);
+    const stored = this.storedAt?.get(id);
     if (stored === undefined) return;
-    this.storedAt.delete(id);
+    this.storedAt!.delete(id);
     if (deleted) this.metrics.deliveryLatency(Math.abs(stored), this.now(), stored < 0);
   }
 
   /** The entry left the mailbox otherwise (an answered offer). */
   forget(id: string): void {
-    this.storedAt.delete(id);
+    this.storedAt?.delete(id);
   }
 
   clear(): void {
-    this.storedAt.clear();
+    this.storedAt = undefined;
   }
 }

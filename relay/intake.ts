@@ -1,12 +1,10 @@
 import type { WebSocket } from 'ws';
+import type { RelayConfig } from './config.js';
 import type { InflightBudget, Throttled } from './inflight.js';
 import { Pending } from './pending.js';
 
-/** One connection's limits on work waiting for the store (RelayConfig's connectionInflight*). */
-export interface IntakeLimits {
-  ops: number;
-  bytes: number;
-}
+/** One connection's limits on work waiting for the store. */
+export type IntakeLimits = Pick<RelayConfig, 'connectionInflightOps' | 'connectionInflightBytes'>;
 
 /**
  * How much of one connection's work is under way in the store, and whether its socket is read
@@ -27,7 +25,7 @@ export class Intake implements Throttled {
     private readonly budget: InflightBudget,
     private readonly now: () => number,
   ) {
-    this.pending = new Pending((bytes) => this.ended(bytes));
+    this.pending = new Pending(this);
   }
 
   /** Whether the socket is not being read now. */
@@ -88,11 +86,14 @@ export class Intake implements Throttled {
 
   private over(): boolean {
     return (
-      this.pending.count >= this.limits.ops || this.pending.bytes >= this.limits.bytes || this.budget.full
+      this.pending.count >= this.limits.connectionInflightOps ||
+      this.pending.bytes >= this.limits.connectionInflightBytes ||
+      this.budget.full
     );
   }
 
-  private ended(bytes: number): void {
+  /** Pending's owner: an operation ended, releasing `bytes`. */
+  ended(bytes: number): void {
     if (bytes > 0) this.budget.release(bytes);
     if (this.paused) this.mayResume();
   }

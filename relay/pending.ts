@@ -9,8 +9,8 @@ export class Pending {
   private held = 0;
   private whenIdle: (() => void) | undefined;
 
-  /** `ended` runs after each operation ends, with the bytes it released. */
-  constructor(private readonly ended: (bytes: number) => void) {}
+  /** `owner.ended` runs after each operation ends, with the bytes it released. */
+  constructor(private readonly owner: { ended(bytes: number): void }) {}
 
   get count(): number {
     return this.running;
@@ -28,7 +28,7 @@ export class Pending {
   end(bytes = 0): void {
     this.running--;
     this.held -= bytes;
-    this.ended(bytes);
+    this.owner.ended(bytes);
     if (this.running > 0 || this.whenIdle === undefined) return;
     const wake = this.whenIdle;
     this.whenIdle = undefined;

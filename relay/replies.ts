@@ -8,21 +8,26 @@ import { FrameWriter } from './ws-frames.js';
  * of up to LIMITS.maxStoredPerFrame, written as the tick's frames are flushed (also when the
  * session closes, so confirmations queued before a close still leave).
  */
+/** Who counts outgoing frame sizes (the relay's Metrics): an object, not a closure per connection. */
+export interface FrameSizes {
+  frameOut(bytes: number): void;
+}
+
 export class Replies extends FrameWriter {
   /** Set when the session agreed version 3. */
   batchStored = false;
   private storedBatch: StoredItem[] | undefined;
 
-  /** `sized` hears the size of every frame written (passby_frame_bytes). */
+  /** `sizes` hears the size of every frame written (passby_frame_bytes), when given. */
   constructor(
     socket: WebSocket,
-    private readonly sized: (bytes: number) => void = () => {},
+    private readonly sizes?: FrameSizes,
   ) {
     super(socket);
   }
 
   override write(payload: Uint8Array): void {
-    this.sized(payload.length);
+    this.sizes?.frameOut(payload.length);
     super.write(payload);
   }
 

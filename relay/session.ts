@@ -77,10 +77,9 @@ export class Session implements Attached, Requester, MessageHost {
     private readonly rootLog: Logger,
   ) {
     this.token = newNonce();
-    const limits = { ops: deps.config.connectionInflightOps, bytes: deps.config.connectionInflightBytes };
-    this.intake = new Intake(socket, limits, deps.budget, deps.now);
+    this.intake = new Intake(socket, deps.config, deps.budget, deps.now);
     this.messages = new MessagePath(this, deps);
-    this.out = new Replies(socket, (bytes) => deps.metrics.frameOut(bytes));
+    this.out = new Replies(socket, deps.metrics);
     this.clock = new DeliveryClock(deps.metrics, deps.now);
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
