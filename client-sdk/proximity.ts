@@ -1,6 +1,6 @@
 // Proximity on the device: a location fix becomes a coarse H3 cell here, and only the cell leaves
 // this file (P1). Two users are "in range" when one's cell is in the other's gridDisk(cell, 1); the
-// relay uses the same definition (relay/geo.ts). Why H3 resolution 10: client-sdk/PROXIMITY.md.
+// relay uses the same definition (relay/social/geo.ts). Why H3 resolution 10: client-sdk/PROXIMITY.md.
 import { getResolution, gridDisk, isValidCell, latLngToCell } from 'h3-js';
 
 /** H3 resolution of a presence cell: about 76 m edge, 15,000 m² (h3-js 4 averages). */

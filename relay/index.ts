@@ -1,14 +1,20 @@
-import { type RelayConfig, resolveConfig } from './config.js';
-import { createLogger, type Logger } from './logger.js';
-import { type Relay, startRelay as start } from './server.js';
+import { type RelayConfig, resolveConfig } from './config/index.js';
+import { type Relay, startRelay as start } from './server/index.js';
+import { createLogger, type Logger } from './telemetry/index.js';
 
-export { ConfigError, DEFAULTS, loadConfig, type RelayConfig, resolveConfig, VARIABLES } from './config.js';
-export { createLogger, type Logger, REDACTED_PATHS } from './logger.js';
-export { openStores, type Relay, type RelayDeps, type Stores } from './server.js';
-export type { SocialStore } from './social-store.js';
-export type { Store, StoreLimits } from './store.js';
-export { createMemoryStore } from './store-memory.js';
-export { createRedisStore } from './store-redis.js';
+export {
+  ConfigError,
+  DEFAULTS,
+  loadConfig,
+  type RelayConfig,
+  resolveConfig,
+  VARIABLES,
+} from './config/index.js';
+export type { Store, StoreLimits } from './mailbox/index.js';
+export { createMemoryStore, createRedisStore } from './mailbox/index.js';
+export { openStores, type Relay, type RelayDeps, type Stores } from './server/index.js';
+export type { SocialStore } from './social/index.js';
+export { createLogger, type Logger, REDACTED_PATHS } from './telemetry/index.js';
 
 /** Starts a relay from a partial configuration (tests, embedding); logs are silent unless given. */
 export function startRelay(

@@ -1,7 +1,6 @@
-import { ConfigError, loadConfig, unknownVariables } from './config.js';
-import { createLogger } from './logger.js';
-import { startRelay } from './server.js';
-import { VERSION } from './version.js';
+import { ConfigError, loadConfig, unknownVariables } from './config/index.js';
+import { startRelay } from './server/index.js';
+import { createLogger, VERSION } from './telemetry/index.js';
 
 /*
  * The relay process: config -> logger -> store -> http + ws. Stops gracefully on SIGTERM and

@@ -12,7 +12,7 @@ import {
   isProximityCell,
   neighbourCells,
 } from '../../client-sdk/proximity.js';
-import { cellsInRange } from '../../relay/geo.js';
+import { cellsInRange } from '../../relay/social/geo.js';
 
 const NOW = Date.UTC(2026, 10, 24, 9, 0, 0);
 const fix = (over: Partial<Fix> = {}): Fix => ({

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { VARIABLES } from '../../relay/config.js';
+import { VARIABLES } from '../../relay/config/config.js';
 import { execForm, readDockerfile } from './dockerfile-steps.js';
 
 /*

@@ -6,7 +6,7 @@ import { waitFor } from './poll.js';
  * The keys a Redis holds beyond identities (`pb:{uid}:pk`) and the relay fleet's discovery-secret
  * fingerprint (`pb:discovery:fingerprint`, about no user), sorted: after every message was
  * acknowledged (and nothing social was used) a mailbox leaves nothing else behind (the layout
- * comment in relay/store-redis.ts).
+ * comment in relay/mailbox/redis.ts).
  */
 export async function keysLeft(client: Redis): Promise<string[]> {
   const left: string[] = [];

@@ -37,7 +37,7 @@ describe('the check for the programs the suite needs', () => {
   it('stops a vitest run at once, before any test file, when redis-server is not on PATH', () => {
     const vitest = join(ROOT, 'node_modules/vitest/vitest.mjs');
     const started = Date.now();
-    const run = spawnSync(process.execPath, [vitest, 'run', 'test/relay/config.test.ts'], {
+    const run = spawnSync(process.execPath, [vitest, 'run', 'test/relay/config/config.test.ts'], {
       cwd: ROOT,
       env: { ...process.env, PATH: '/nonexistent' },
       encoding: 'utf8',

@@ -1,0 +1,10 @@
+export {
+  ConfigError,
+  clientLimits,
+  DEFAULTS,
+  loadConfig,
+  type RelayConfig,
+  resolveConfig,
+  unknownVariables,
+  VARIABLES,
+} from './config.js';

@@ -1,0 +1,320 @@
+import { LIMITS, MAX_FRAME_BYTES } from '../../protocol/index.js';
+
+/*
+ * What the relay can be configured with: the typed configuration, every environment variable
+ * with its kind, range and meaning (README.md documents the same table), and the defaults, written
+ * once. relay/config/config.ts reads and checks them; nothing here touches the environment.
+ */
+
+export interface RelayConfig {
+  host: string;
+  port: number;
+  /** Redis URL; null runs the embedded in-process store (laptop demo, nothing survives a restart). */
+  redisUrl: string | null;
+  /** The identity clients sign during authentication (e.g. the public host name). */
+  relayId: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  maxTtlSeconds: number;
+  mailboxMaxMessages: number;
+  mailboxMaxBytes: number;
+  sendsPerSecond: number;
+  sendBurst: number;
+  authTimeoutMs: number;
+  authSkewMs: number;
+  pingIntervalMs: number;
+  sweepIntervalMs: number;
+  deliveryWindow: number;
+  maxBufferedBytes: number;
+  maxErrorsPerConnection: number;
+  shutdownTimeoutMs: number;
+  /** Longest a Redis command may take before the frame is answered `store_unavailable`. */
+  redisCommandTimeoutMs: number;
+  /** Period after which every connected user's mailbox is read again, doorbell or not. */
+  safetyPullMs: number;
+  /** Longest a connection's oldest unacknowledged delivery waits before `slow_consumer`. */
+  ackTimeoutMs: number;
+  /** Payload bytes of one connection's frames under way in the store before the relay stops reading it. */
+  connectionInflightBytes: number;
+  /** One connection's frames under way in the store before the relay stops reading it. */
+  connectionInflightOps: number;
+  /** Payload bytes under way in the store, all connections together, before the relay stops reading. */
+  inflightBytes: number;
+  /** Key of the HMAC that turns phone numbers into discovery hashes; null: random per process. */
+  discoverySecret: string | null;
+  discoveryTtlSeconds: number;
+  lookupsPerHour: number;
+  proximityWindowMs: number;
+  presenceIntervalMs: number;
+  maxSpeedKmh: number;
+  /** How long the held parts of a share wait for its share frame; each new part renews it. */
+  heldPartsTtlSeconds: number;
+  /** 1: shares from anyone are filed; 0: only from friends of the recipient (`not_friends`). */
+  strangerShares: number;
+  /** Port of the admin listener (/metrics, /healthz); null: /metrics is served on the public port. */
+  adminPort: number | null;
+  adminHost: string;
+  /** PEM certificate chain and key files; both set: the relay serves wss:// itself. */
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  tlsMinVersion: 'TLSv1.3' | 'TLSv1.2';
+  /** The discovery secret before a rotation: look-ups also try it while its entries live. */
+  discoverySecretPrevious: string | null;
+}
+
+export type Kind = 'string' | 'int' | 'url' | 'level' | 'secret' | 'tls';
+
+export interface Variable {
+  key: keyof RelayConfig;
+  kind: Kind;
+  min?: number;
+  max?: number;
+  /** An int that may be left unset (null). */
+  optional?: true;
+  doc: string;
+}
+
+/** Environment variable -> field, with its meaning. Defaults live in DEFAULTS, written once. */
+export const VARIABLES: Readonly<Record<string, Variable>> = {
+  PASSBY_HOST: { key: 'host', kind: 'string', doc: 'address to listen on' },
+  PASSBY_PORT: {
+    key: 'port',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    doc: 'TCP port for WebSocket and /healthz (0: any free port)',
+  },
+  PASSBY_REDIS_URL: { key: 'redisUrl', kind: 'url', doc: 'redis:// URL; unset runs the in-process store' },
+  PASSBY_RELAY_ID: { key: 'relayId', kind: 'string', doc: 'identity clients sign when they authenticate' },
+  PASSBY_LOG_LEVEL: {
+    key: 'logLevel',
+    kind: 'level',
+    doc: 'pino level: fatal, error, warn, info, debug, trace, silent',
+  },
+  PASSBY_MAX_TTL_SECONDS: {
+    key: 'maxTtlSeconds',
+    kind: 'int',
+    min: 1,
+    max: LIMITS.maxTtlSeconds,
+    doc: 'longest a payload waits (a sender may ask for less)',
+  },
+  PASSBY_MAILBOX_MAX_MESSAGES: {
+    key: 'mailboxMaxMessages',
+    kind: 'int',
+    min: 1,
+    doc: 'undelivered messages per recipient',
+  },
+  PASSBY_MAILBOX_MAX_BYTES: {
+    key: 'mailboxMaxBytes',
+    kind: 'int',
+    min: 1,
+    doc: 'undelivered payload bytes per recipient',
+  },
+  PASSBY_SENDS_PER_SECOND: {
+    key: 'sendsPerSecond',
+    kind: 'int',
+    min: 1,
+    doc: 'sustained sends per connection',
+  },
+  PASSBY_SEND_BURST: { key: 'sendBurst', kind: 'int', min: 1, doc: 'burst of sends per connection' },
+  PASSBY_AUTH_TIMEOUT_MS: {
+    key: 'authTimeoutMs',
+    kind: 'int',
+    min: 100,
+    doc: 'time to complete hello + auth',
+  },
+  PASSBY_AUTH_SKEW_MS: {
+    key: 'authSkewMs',
+    kind: 'int',
+    min: 1000,
+    doc: 'allowed distance of the auth timestamp from relay time',
+  },
+  PASSBY_PING_INTERVAL_MS: {
+    key: 'pingIntervalMs',
+    kind: 'int',
+    min: 100,
+    doc: 'WebSocket ping period; a peer silent for two is dropped',
+  },
+  PASSBY_SWEEP_INTERVAL_MS: {
+    key: 'sweepIntervalMs',
+    kind: 'int',
+    min: 10,
+    doc: 'period of the expiry sweep (the expiry margin)',
+  },
+  PASSBY_DELIVERY_WINDOW: {
+    key: 'deliveryWindow',
+    kind: 'int',
+    min: 1,
+    max: 10_000,
+    doc: 'unacknowledged deliveries per connection',
+  },
+  PASSBY_MAX_BUFFERED_BYTES: {
+    key: 'maxBufferedBytes',
+    kind: 'int',
+    min: 65_536,
+    doc: 'send buffer per connection before slow_consumer',
+  },
+  PASSBY_MAX_ERRORS: {
+    key: 'maxErrorsPerConnection',
+    kind: 'int',
+    min: 1,
+    doc: 'bad frames per connection before too_many_errors',
+  },
+  PASSBY_SHUTDOWN_TIMEOUT_MS: {
+    key: 'shutdownTimeoutMs',
+    kind: 'int',
+    min: 0,
+    doc: 'grace period for writes on SIGTERM/SIGINT',
+  },
+  PASSBY_REDIS_COMMAND_TIMEOUT_MS: {
+    key: 'redisCommandTimeoutMs',
+    kind: 'int',
+    min: 50,
+    doc: 'longest a Redis command may take before store_unavailable',
+  },
+  PASSBY_SAFETY_PULL_MS: {
+    key: 'safetyPullMs',
+    kind: 'int',
+    min: 100,
+    doc: "period of the mailbox re-read that bounds a lost doorbell's delay",
+  },
+  PASSBY_ACK_TIMEOUT_MS: {
+    key: 'ackTimeoutMs',
+    kind: 'int',
+    min: 100,
+    doc: 'longest the oldest unacknowledged delivery waits before slow_consumer',
+  },
+  PASSBY_CONNECTION_INFLIGHT_BYTES: {
+    key: 'connectionInflightBytes',
+    kind: 'int',
+    min: MAX_FRAME_BYTES,
+    doc: "payload bytes of one connection's frames under way before it is not read",
+  },
+  PASSBY_CONNECTION_INFLIGHT_OPS: {
+    key: 'connectionInflightOps',
+    kind: 'int',
+    min: 1,
+    doc: "one connection's frames under way before it is not read",
+  },
+  PASSBY_INFLIGHT_BYTES: {
+    key: 'inflightBytes',
+    kind: 'int',
+    min: MAX_FRAME_BYTES,
+    doc: 'payload bytes under way in the relay process before no socket is read',
+  },
+  PASSBY_DISCOVERY_SECRET: {
+    key: 'discoverySecret',
+    kind: 'secret',
+    doc: 'HMAC key for phone-number hashes, 32+ characters; required with Redis',
+  },
+  PASSBY_DISCOVERY_TTL_SECONDS: {
+    key: 'discoveryTtlSeconds',
+    kind: 'int',
+    min: 60,
+    max: LIMITS.maxTtlSeconds,
+    doc: 'life of a discoverability entry and of a pending contact match',
+  },
+  PASSBY_LOOKUPS_PER_HOUR: {
+    key: 'lookupsPerHour',
+    kind: 'int',
+    min: 1,
+    doc: 'phone numbers one user may look up an hour',
+  },
+  PASSBY_PROXIMITY_WINDOW_MS: {
+    key: 'proximityWindowMs',
+    kind: 'int',
+    min: 1000,
+    doc: 'sliding matching window; presence lives this long',
+  },
+  PASSBY_PRESENCE_INTERVAL_MS: {
+    key: 'presenceIntervalMs',
+    kind: 'int',
+    min: 0,
+    doc: 'least time between two presence updates of a user',
+  },
+  PASSBY_MAX_SPEED_KMH: {
+    key: 'maxSpeedKmh',
+    kind: 'int',
+    min: 1,
+    doc: 'fastest plausible move between two updates',
+  },
+  PASSBY_HELD_PARTS_TTL_SECONDS: {
+    key: 'heldPartsTtlSeconds',
+    kind: 'int',
+    min: 1,
+    max: LIMITS.maxTtlSeconds,
+    doc: "life of an unfinished share's parts without a new part or the share frame",
+  },
+  PASSBY_STRANGER_SHARES: {
+    key: 'strangerShares',
+    kind: 'int',
+    min: 0,
+    max: 1,
+    doc: "1: accept shares from anyone; 0: only from the recipient's friends",
+  },
+  PASSBY_ADMIN_PORT: {
+    key: 'adminPort',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    optional: true,
+    doc: 'port for /metrics and /healthz apart from the public one; unset: /metrics on the public port',
+  },
+  PASSBY_ADMIN_HOST: { key: 'adminHost', kind: 'string', doc: 'address of the admin listener' },
+  PASSBY_TLS_CERT_FILE: {
+    key: 'tlsCertFile',
+    kind: 'string',
+    doc: 'PEM certificate chain; with PASSBY_TLS_KEY_FILE the relay serves wss:// (reloaded on SIGHUP)',
+  },
+  PASSBY_TLS_KEY_FILE: { key: 'tlsKeyFile', kind: 'string', doc: 'PEM private key of the certificate' },
+  PASSBY_TLS_MIN_VERSION: {
+    key: 'tlsMinVersion',
+    kind: 'tls',
+    doc: 'oldest TLS version: TLSv1.3 or TLSv1.2',
+  },
+  PASSBY_DISCOVERY_SECRET_OLD: {
+    key: 'discoverySecretPrevious',
+    kind: 'secret',
+    doc: 'the discovery secret before a rotation, tried by look-ups during the grace period',
+  },
+};
+
+export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
+  host: '0.0.0.0',
+  port: 8080,
+  redisUrl: null,
+  relayId: 'passby',
+  logLevel: 'info',
+  maxTtlSeconds: LIMITS.maxTtlSeconds,
+  mailboxMaxMessages: 10_000,
+  mailboxMaxBytes: 64 * 1024 * 1024,
+  sendsPerSecond: 200,
+  sendBurst: 400,
+  authTimeoutMs: 10_000,
+  authSkewMs: 60_000,
+  pingIntervalMs: 30_000,
+  sweepIntervalMs: 1_000,
+  deliveryWindow: 120,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  maxErrorsPerConnection: 100,
+  shutdownTimeoutMs: 10_000,
+  redisCommandTimeoutMs: 2_000,
+  safetyPullMs: 30_000,
+  ackTimeoutMs: 60_000,
+  connectionInflightBytes: 4 * 1024 * 1024,
+  connectionInflightOps: 1_000,
+  inflightBytes: 64 * 1024 * 1024,
+  discoverySecret: null,
+  discoveryTtlSeconds: LIMITS.maxTtlSeconds,
+  lookupsPerHour: 200,
+  proximityWindowMs: 15 * 60 * 1000,
+  presenceIntervalMs: 60 * 1000,
+  maxSpeedKmh: 300,
+  heldPartsTtlSeconds: 600,
+  strangerShares: 1,
+  adminPort: null,
+  adminHost: '127.0.0.1',
+  tlsCertFile: null,
+  tlsKeyFile: null,
+  tlsMinVersion: 'TLSv1.3',
+  discoverySecretPrevious: null,
+});

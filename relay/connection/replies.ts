@@ -1,0 +1,58 @@
+import type { WebSocket } from 'ws';
+import { batches, encodeFrame, LIMITS, type RelayFrame, type StoredItem } from '../../protocol/index.js';
+import { FrameWriter } from './ws-frames.js';
+
+/**
+ * A session's outgoing frames, encoded into the tick's one socket write (FrameWriter). In a
+ * version 3 session the tick's `stored` confirmations leave together, as `stored {items}` frames
+ * of up to LIMITS.maxStoredPerFrame, written as the tick's frames are flushed (also when the
+ * session closes, so confirmations queued before a close still leave).
+ */
+/** Who counts outgoing frame sizes (the relay's Metrics): an object, not a closure per connection. */
+export interface FrameSizes {
+  frameOut(bytes: number): void;
+}
+
+export class Replies extends FrameWriter {
+  /** Set when the session agreed version 3. */
+  batchStored = false;
+  private storedBatch: StoredItem[] | undefined;
+
+  /** `sizes` hears the size of every frame written (passby_frame_bytes), when given. */
+  constructor(
+    socket: WebSocket,
+    private readonly sizes?: FrameSizes,
+  ) {
+    super(socket);
+  }
+
+  override write(payload: Uint8Array): void {
+    this.sizes?.frameOut(payload.length);
+    super.write(payload);
+  }
+
+  send(frame: RelayFrame): void {
+    if (frame.t === 'stored' && this.batchStored && !('items' in frame)) {
+      const { to, mid, exp, dup } = frame;
+      if (this.storedBatch === undefined) {
+        this.storedBatch = [];
+        this.schedule();
+      }
+      this.storedBatch.push({ to, mid, exp, dup });
+      return;
+    }
+    this.write(encodeFrame(frame, allocate));
+  }
+
+  protected override gather(): void {
+    const items = this.storedBatch;
+    if (items === undefined) return;
+    this.storedBatch = undefined;
+    for (const chunk of batches(items, LIMITS.maxStoredPerFrame))
+      this.write(encodeFrame({ t: 'stored', items: chunk }, allocate));
+  }
+}
+
+/** Frame bytes from Node's Buffer pool (a slice of a shared slab for small frames, not a fresh
+ * ArrayBuffer each); encodeFrame fills every byte. */
+const allocate = (size: number): Uint8Array => Buffer.allocUnsafe(size);

@@ -1,0 +1,12 @@
+export {
+  type AckResult,
+  type MailboxEntry,
+  noticeEntryId,
+  type SendInput,
+  type SendResult,
+  type Signal,
+  type Store,
+  type StoreLimits,
+} from './contract.js';
+export { createMemoryStore } from './memory.js';
+export { createRedisStore, failFast, SELF_TIMED } from './redis.js';

@@ -1,0 +1,1 @@
+export { Args, evalScript, script } from './eval.js';

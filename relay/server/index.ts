@@ -1,0 +1,1 @@
+export { openStores, type Relay, type RelayDeps, type Stores, startRelay } from './server.js';

@@ -1,0 +1,262 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import { WebSocketServer } from 'ws';
+import { PassbyError } from '../../protocol/index.js';
+import type { RelayConfig } from '../config/index.js';
+import { Hub, InflightBudget, initCrypto, Session } from '../connection/index.js';
+import type { Store } from '../mailbox/index.js';
+import { createMemoryStore, createRedisStore, failFast, SELF_TIMED } from '../mailbox/index.js';
+import type { SocialStore } from '../social/index.js';
+import {
+  checkDiscoveryFingerprint,
+  createMemorySocialStore,
+  createRedisSocialStore,
+  SocialHandlers,
+} from '../social/index.js';
+import type { Logger } from '../telemetry/index.js';
+import { Metrics, timeStore, VERSION } from '../telemetry/index.js';
+import { HealthCheck } from './health.js';
+import { httpRoutes } from './http-routes.js';
+import { createAdminServer, createPublicServer } from './listeners.js';
+import { Sweeper } from './sweeper.js';
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Largest WebSocket message read at all; larger ones are closed with 1009 by ws. Frames
+ * between the protocol limit and this get the in-band `payload_too_large` answer. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+export interface Relay {
+  /** ws://host:port/ */
+  readonly url: string;
+  readonly port: number;
+  /** The admin listener's port (/metrics, /healthz), null without PASSBY_ADMIN_PORT. */
+  readonly adminPort: number | null;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  /** With TLS: reads the certificate and key again (SIGHUP); false when off or the files are bad. */
+  reloadTls(): boolean;
+  /** Graceful stop: refuse new connections, close sockets with going_away, let writes finish. */
+  close(): Promise<void>;
+}
+
+export interface RelayDeps {
+  config: Readonly<RelayConfig>;
+  log: Logger;
+  /** Defaults to Date.now. */
+  now?: () => number;
+}
+
+export interface Stores {
+  store: Store;
+  social: SocialStore;
+  /** The store's methods it times itself (into the same metric), which timeStore leaves alone. */
+  selfTimed: readonly string[];
+  close(): Promise<void>;
+}
+
+export async function openStores(
+  config: Readonly<RelayConfig>,
+  log: Logger,
+  metrics?: Metrics,
+): Promise<Stores> {
+  const limits = {
+    mailboxMaxMessages: config.mailboxMaxMessages,
+    mailboxMaxBytes: config.mailboxMaxBytes,
+    receiptTtlMs: config.maxTtlSeconds * 1000,
+  };
+  if (config.redisUrl === null) {
+    log.warn(
+      'no PASSBY_REDIS_URL: using the in-process store; undelivered messages do not survive a restart',
+    );
+    const store = createMemoryStore(limits);
+    return { store, social: createMemorySocialStore(), selfTimed: [], close: () => store.close() };
+  }
+  const commandTimeoutMs = config.redisCommandTimeoutMs;
+  const onConnection = (role: string, connection: Redis) =>
+    metrics?.watchRedis(role, () => connection.status === 'ready');
+  const timing = metrics ? (op: string) => metrics.storeOperation(`mailbox.${op}`) : undefined;
+  const store = await createRedisStore({
+    url: config.redisUrl,
+    limits,
+    log,
+    commandTimeoutMs,
+    onConnection,
+    timing,
+  });
+  const redis = new Redis(config.redisUrl, { ...failFast(commandTimeoutMs), enableAutoPipelining: true });
+  onConnection('social', redis);
+  redis.on('error', (err: Error) => log.warn({ err, role: 'social' }, 'redis connection error'));
+  try {
+    await redis.connect();
+  } catch (err) {
+    await store.close();
+    throw new PassbyError('store_unavailable', 'could not connect to Redis', { cause: err });
+  }
+  try {
+    if (config.discoverySecret !== null)
+      await checkDiscoveryFingerprint(redis, config.discoverySecret, config.discoverySecretPrevious, log);
+  } catch (err) {
+    await store.close();
+    redis.disconnect();
+    throw err;
+  }
+  log.info('connected to redis');
+  return {
+    store,
+    social: createRedisSocialStore(redis),
+    selfTimed: metrics ? SELF_TIMED : [],
+    async close() {
+      await store.close();
+      if (redis.status === 'ready') await redis.quit();
+      else redis.disconnect();
+    },
+  };
+}
+
+export async function startRelay({ config, log, now = Date.now }: RelayDeps): Promise<Relay> {
+  await initCrypto();
+  const metrics = new Metrics();
+  const stores = await openStores(config, log, metrics);
+  const store = timeStore(stores.store, 'mailbox', metrics, stores.selfTimed);
+  let discoveryKey = config.discoverySecret;
+  if (discoveryKey === null) {
+    // Only with the in-process store (config requires a secret with Redis): nothing outlives
+    // the process anyway, so a random key loses nothing.
+    discoveryKey = randomBytes(32).toString('hex');
+  }
+  const socialStore = timeStore(stores.social, 'social', metrics);
+  const previousDiscoveryKey = config.discoverySecretPrevious;
+  const social = new SocialHandlers({
+    config,
+    store,
+    social: socialStore,
+    discoveryKey,
+    previousDiscoveryKey,
+    now,
+  });
+  const hub = new Hub(store, log, config.safetyPullMs);
+  const health = new HealthCheck(store);
+  const budget = new InflightBudget(config.inflightBytes, () => store.unsentBytes());
+  // One object for every connection: an idle connection holds no copy of its own.
+  const sessionDeps = { config, store, hub, metrics, social, budget, now };
+  const sessions = new Set<Session>();
+  const sweeper = new Sweeper(store, socialStore, metrics, log, config.sweepIntervalMs, now);
+  let nextConn = 1;
+  let stopping = false;
+
+  const routes = {
+    health,
+    metrics,
+    log,
+    storeKind: store.kind,
+    connections: () => sessions.size,
+    stopping: () => stopping,
+  };
+  const listener = createPublicServer(config, httpRoutes(routes, config.adminPort === null));
+  const http = listener.server;
+  const admin = config.adminPort === null ? null : createAdminServer(httpRoutes(routes, true));
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_MESSAGE_BYTES,
+    perMessageDeflate: false,
+  });
+
+  http.on('upgrade', (req, socket, head) => {
+    if (stopping) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new Session(ws, sessionDeps, nextConn++, log);
+      sessions.add(session);
+      ws.on('close', () => sessions.delete(session));
+    });
+  });
+
+  // Dead peers: a connection that has not answered the previous ping is dropped (one the relay
+  // itself stopped reading could not have read the pong: it is spared).
+  const heartbeat = setInterval(() => {
+    for (const session of sessions) {
+      if (!session.alive && !session.throttled) {
+        session.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ping();
+    }
+  }, config.pingIntervalMs);
+  heartbeat.unref();
+  // Stalled readers: deliveries waiting for an ack for longer than the ack timeout (R3).
+  const stallCheck = setInterval(
+    () => {
+      try {
+        const at = now();
+        for (const session of sessions) if (session.stalled(at)) session.close('slow_consumer');
+      } catch (err) {
+        log.error({ err }, 'stall check failed');
+      }
+    },
+    Math.min(1_000, config.ackTimeoutMs),
+  );
+  stallCheck.unref();
+
+  const port = await listen(http, config.port, config.host);
+  const adminPort = admin === null ? null : await listen(admin, config.adminPort!, config.adminHost);
+  sweeper.start();
+  const tls = listener.scheme === 'wss';
+  log.info(
+    { port, adminPort, tls, store: store.kind, relayId: config.relayId, version: VERSION },
+    'relay listening',
+  );
+
+  return {
+    url: `${listener.scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
+    port,
+    adminPort,
+    store,
+    metrics,
+    reloadTls() {
+      if (!tls) return false;
+      try {
+        listener.reloadTls();
+        log.info('tls certificate reloaded');
+        return true;
+      } catch (err) {
+        log.error({ err }, 'tls certificate reload failed; the previous one stays');
+        return false;
+      }
+    },
+    async close() {
+      if (stopping) return;
+      stopping = true;
+      log.info({ connections: sessions.size }, 'shutting down');
+      clearInterval(heartbeat);
+      clearInterval(stallCheck);
+      hub.stop();
+      sweeper.stop();
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      for (const session of sessions) session.close('going_away');
+      const writes = Promise.allSettled([...sessions].map((s) => s.settled()));
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
+      await Promise.race([writes, grace]);
+      await sweeper.idle();
+      for (const ws of wss.clients) ws.terminate();
+      http.closeAllConnections();
+      await closed;
+      if (admin !== null) {
+        admin.closeAllConnections();
+        await new Promise<void>((resolve) => admin.close(() => resolve()));
+      }
+      await stores.close();
+      log.info('relay stopped');
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type { FriendInfo } from '../../protocol/index.js';
+
+/**
+ * What the relay keeps about the social graph, discovery and presence (protocol v2), behind one
+ * contract that the in-process and Redis stores both keep (test/relay/social/contract.ts).
+ *
+ * Privacy rules that shape it (DESIGN.md): phone numbers arrive here only as keyed hashes (the
+ * relay HMACs them before calling); presence (a cell or blind tokens) lives only for the matching
+ * window and then leaves no key; a discoverability entry and a pending contact match live at most
+ * 30 days; friend links exist only by mutual consent and carry each side's own switches.
+ */
+export interface SocialStore {
+  /**
+   * `from` asks `to` to be friends. 'friends' when `to` had already asked `from` (mutual), also
+   * when `from` declined that request earlier: `to`'s request still stands.
+   */
+  requestFriend(from: string, to: string): Promise<'requested' | 'friends' | 'already'>;
+  /** Accepts `other`'s request; false when there is no incoming request from `other`. */
+  acceptFriend(uid: string, other: string): Promise<boolean>;
+  /**
+   * Declines `other`'s incoming request; false when there is none. Only uid's side changes: the
+   * request leaves uid's list, and stays outgoing in other's until other withdraws it (remove).
+   */
+  declineFriend(uid: string, other: string): Promise<boolean>;
+  /** Ends a friendship (both sides) or withdraws an outgoing request; false when there was neither. */
+  removeFriend(uid: string, other: string): Promise<boolean>;
+  /** Sets uid's own switches for friend `other`; false when they are not friends. */
+  setConsent(uid: string, other: string, consent: Consent): Promise<boolean>;
+  /** uid's switches for `other`, or null when they are not friends. */
+  consent(uid: string, other: string): Promise<Consent | null>;
+  /** Every link of uid: friends and pending requests both ways (not the ones uid declined), with uid's own switches. */
+  friends(uid: string): Promise<FriendInfo[]>;
+  /** Friends where uid switched proximity on for them AND they switched it on for uid (C1). */
+  proximityFriends(uid: string): Promise<string[]>;
+
+  /**
+   * Makes uid discoverable under `hash` until now + ttlMs (replacing an earlier hash), or stops it
+   * (null). Returns the pending matches filed for this hash by earlier look-ups, which are removed.
+   */
+  setDiscoverable(uid: string, hash: string | null, now: number, ttlMs: number): Promise<PendingMatch[]>;
+  /**
+   * Resolves hashes to users who are discoverable under them. For each miss, files a pending match
+   * (requester uid, a fresh random ticket, expiry now + ttlMs) and returns its ticket.
+   */
+  lookup(uid: string, hashes: readonly string[], now: number, ttlMs: number): Promise<LookupResult>;
+  /**
+   * Counts `count` look-ups against uid's budget of `max` per `windowMs`; false (and nothing
+   * counted) when they would exceed it.
+   */
+  spendLookups(uid: string, count: number, max: number, now: number, windowMs: number): Promise<boolean>;
+  /**
+   * Deletes up to `limit` pending contact matches whose expiry has passed (the relay's sweeper
+   * calls it every sweep interval), so none outlives its 30 days however often its hash is looked
+   * up again. `more` when the limit was reached.
+   */
+  sweepPending(now: number, limit: number): Promise<{ removed: number; more: boolean }>;
+  /**
+   * Takes uid's one presence update (baseline or blind) per `intervalMs`; false when the last one
+   * taken is less than `intervalMs` old. Atomic: of concurrent updates, on one connection or on
+   * several relay nodes, one wins. A refused update leaves the slot as it was.
+   */
+  takePresenceSlot(uid: string, now: number, intervalMs: number): Promise<boolean>;
+
+  /** uid's last presence update still inside the window, or null. */
+  lastPresence(uid: string, now: number): Promise<Presence | null>;
+  /** The presence of each user (null where none is live), in order. */
+  presenceOf(uids: readonly string[], now: number): Promise<(Presence | null)[]>;
+  /**
+   * Records uid's presence until now + windowMs; `cell` is null for a blind-mode update, which
+   * may carry the `anchor`: the last baseline cell and its time, kept (for the window, like the
+   * rest) only so the jump check still applies after blind updates. Never used for matching.
+   */
+  setPresence(
+    uid: string,
+    cell: string | null,
+    now: number,
+    windowMs: number,
+    anchor?: Anchor,
+  ): Promise<void>;
+  /**
+   * Posts blind-mode tokens until now + windowMs and returns the users (other than uid) whose live
+   * tokens match: their "near" tokens contain one of uid's "at" tokens, or their "at" token is
+   * among uid's "near" tokens. Replaces uid's earlier tokens.
+   */
+  postTokens(
+    uid: string,
+    at: readonly string[],
+    near: readonly string[],
+    now: number,
+    windowMs: number,
+  ): Promise<string[]>;
+
+  /** Records, at relay time `now`, that a and b are in range until `until` (ms), for pre-approved shares. */
+  markInRange(a: string, b: string, now: number, until: number): Promise<void>;
+  /** Whether a and b were found in range and the mark has not expired. */
+  inRange(a: string, b: string, now: number): Promise<boolean>;
+}
+
+export interface Consent {
+  proximity: boolean;
+  autoAccept: boolean;
+}
+
+export interface PendingMatch {
+  requester: string;
+  ticket: string;
+}
+
+export interface LookupResult {
+  ids: (string | null)[];
+  tickets: (string | null)[];
+}
+
+export interface Presence {
+  /** H3 cell, or null for a blind-mode update. */
+  cell: string | null;
+  /** When it was posted (relay clock, ms). */
+  at: number;
+  /** Blind-mode updates only: the last baseline cell and when it was posted, if one was given. */
+  anchor?: Anchor;
+}
+
+export interface Anchor {
+  cell: string;
+  at: number;
+}

@@ -1,0 +1,372 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { messageEntryId, type SendInput, type Store } from '../../../relay/mailbox/contract.js';
+import { createRedisStore } from '../../../relay/mailbox/redis.js';
+import { waitFor } from '../../support/poll.js';
+import { commandsOf, dumpKeys } from '../../support/redis-inspect.js';
+import { freePort, type RedisServer, startRedis } from '../../support/redis-server.js';
+import { CONTRACT_LIMITS, newUid, storeContract } from './contract.js';
+
+const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
+const DAY = 24 * 3600 * 1000;
+
+let redis: RedisServer;
+let admin: Redis;
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = redis.client();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+storeContract('redis', async (limits = CONTRACT_LIMITS) => {
+  await admin.flushall();
+  const store = await createRedisStore({ url: redis.url, limits });
+  return { store, close: () => store.close() };
+});
+
+describe('redis store', () => {
+  let store: Store;
+  let alice: string;
+  let bob: string;
+
+  beforeEach(async () => {
+    await admin.flushall();
+    store = await createRedisStore({
+      url: redis.url,
+      limits: { ...CONTRACT_LIMITS, mailboxMaxMessages: 100 },
+    });
+    alice = newUid();
+    bob = newUid();
+    await store.register(alice, 'A'.repeat(43));
+    await store.register(bob, 'B'.repeat(43));
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  function send(over: Partial<SendInput> = {}) {
+    return store.send({
+      from: alice,
+      to: bob,
+      mid: 'm1',
+      body: Buffer.from('hello'),
+      ttlMs: DAY,
+      receipt: false,
+      now: T0,
+      bell: true,
+      ...over,
+    });
+  }
+
+  /** Fetches and acks everything in each mailbox (receipts filed meanwhile too) until all are empty. */
+  async function drain(users: string[], now: number): Promise<number> {
+    let acked = 0;
+    for (let busy = true; busy; ) {
+      busy = false;
+      for (const uid of users) {
+        const { entries } = await store.fetch(uid, 0, 1000, now);
+        for (const entry of entries) {
+          expect(await store.ack(uid, entry.id, now)).toEqual({ deleted: true });
+          acked++;
+          busy = true;
+        }
+      }
+    }
+    return acked;
+  }
+
+  it('lists in the expiry index only what expires out of send order', async () => {
+    const x = `pb:{${bob}}:x`;
+    for (const [mid, ttlMs] of [
+      ['a', DAY],
+      ['b', 2 * DAY],
+      ['c', 2 * DAY],
+    ] as const)
+      await send({ mid, ttlMs });
+    expect(await admin.exists(x)).toBe(0);
+    await send({ mid: 'short', ttlMs: 1_000 });
+    expect(await admin.zrange(x, 0, -1)).toEqual([messageEntryId(alice, 'short')]);
+    expect(await store.sweep(T0 + 1_000, 100)).toEqual({ expired: 1, receipts: 0, more: false });
+    expect(await store.sweep(T0 + DAY, 100)).toEqual({ expired: 1, receipts: 0, more: false });
+    expect((await store.fetch(bob, 0, 10, T0 + DAY)).entries.map((e) => e.id)).toEqual(
+      ['b', 'c'].map((mid) => messageEntryId(alice, mid)),
+    );
+  });
+
+  it('expires in time in a mailbox filed before the expiry index listed only out-of-order entries', async () => {
+    // Such a mailbox has every entry in x and no field m: new entries go to x as well until it
+    // is empty, so a shorter-lived one filed after them still expires at its time.
+    await send({ mid: 'old', ttlMs: 2 * DAY });
+    await admin.zadd(`pb:{${bob}}:x`, T0 + 2 * DAY, messageEntryId(alice, 'old'));
+    await admin.hdel(`pb:{${bob}}:e`, 'm');
+    await send({ mid: 'new', ttlMs: 1_000 });
+    expect(await admin.zcard(`pb:{${bob}}:x`)).toBe(2);
+    expect(await store.sweep(T0 + 1_000, 100)).toEqual({ expired: 1, receipts: 0, more: false });
+    expect(await store.sweep(T0 + 2 * DAY, 100)).toEqual({ expired: 1, receipts: 0, more: false });
+    expect(await dumpKeys(admin)).toSatisfy((keys: Map<string, Buffer[]>) =>
+      [...keys.keys()].every((k) => k.endsWith(':pk')),
+    );
+  });
+
+  it('leaves only identity keys, with no message ID or payload byte, once everything is acked or expired', async () => {
+    const carol = newUid();
+    await store.register(carol, 'C'.repeat(43));
+    const users = [alice, bob, carol];
+    const marker = 'PAYLOAD-7f3a';
+    const mids: string[] = [];
+    let n = 0;
+    for (const from of users) {
+      for (const to of users) {
+        for (let i = 0; i < 6; i++) {
+          const mid = `secret-mid-${n++}`;
+          mids.push(mid);
+          const body = Buffer.concat([Buffer.from(marker), Buffer.from([0, 255, n])]);
+          const result = await send({
+            from,
+            to,
+            mid,
+            body,
+            receipt: i % 2 === 0,
+            ttlMs: i < 4 ? DAY : 1_000,
+          });
+          expect(result).toMatchObject({ status: 'stored', dup: false });
+        }
+      }
+    }
+    const holds = (keys: Map<string, Buffer[]>, needle: string) =>
+      [...keys].some(([key, values]) => key.includes(needle) || values.some((v) => v.includes(needle)));
+    const before = await dumpKeys(admin);
+    expect(holds(before, marker) && mids.every((mid) => holds(before, mid))).toBe(true);
+
+    const swept = await store.sweep(T0 + 1_000, 1000);
+    expect(swept).toEqual({ expired: 18, receipts: 9, more: false });
+    expect(await drain(users, T0 + 1_000)).toBe(36 + 18 + 9);
+
+    const after = await dumpKeys(admin);
+    expect([...after.keys()].sort()).toEqual(users.map((uid) => `pb:{${uid}}:pk`).sort());
+    expect(holds(after, marker)).toBe(false);
+    expect(mids.filter((mid) => holds(after, mid))).toEqual([]);
+  });
+
+  it('keeps its keys under the prefix it was given', async () => {
+    const other = await createRedisStore({ url: redis.url, limits: CONTRACT_LIMITS, keyPrefix: 'other:' });
+    await admin.flushall();
+    await other.register(bob, 'B'.repeat(43));
+    await other.send({
+      from: alice,
+      to: bob,
+      mid: 'p',
+      body: Buffer.from('x'),
+      ttlMs: DAY,
+      receipt: false,
+      now: T0,
+      bell: true,
+    });
+    const keys = [...(await dumpKeys(admin)).keys()];
+    await other.close();
+    expect(keys.length).toBeGreaterThan(1);
+    expect(keys.every((key) => key.startsWith('other:'))).toBe(true);
+  });
+
+  it('sends arguments byte-exact: a non-ASCII prefix, every byte value in a body', async () => {
+    const other = await createRedisStore({ url: redis.url, limits: CONTRACT_LIMITS, keyPrefix: 'pré·fix:' });
+    await other.register(bob, 'B'.repeat(43));
+    const body = Buffer.from(Array.from({ length: 512 }, (_, i) => i & 0xff));
+    const results = await Promise.all(
+      ['a', 'b'].map((mid) =>
+        other.send({ from: alice, to: bob, mid, body, ttlMs: DAY, receipt: false, now: T0, bell: true }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['stored', 'stored']);
+    const { entries } = await other.fetch(bob, 0, 10, T0);
+    expect(entries.map((e) => (e.kind === 'msg' ? Buffer.from(e.body).equals(body) : false))).toEqual([
+      true,
+      true,
+    ]);
+    expect((await admin.keys('pré·fix:*')).length).toBeGreaterThan(1);
+    expect(await other.ack(bob, messageEntryId(alice, 'a'), T0)).toEqual({ deleted: true });
+    await other.close();
+  });
+
+  it('rings doorbells that carry the seq and nothing else', async () => {
+    const listener = redis.client();
+    await listener.psubscribe('*');
+    const heard = new Promise<[string, string]>((resolve) =>
+      listener.on('pmessage', (_pattern: string, channel: string, message: string) =>
+        resolve([channel, message]),
+      ),
+    );
+    const result = await send({ body: Buffer.from('secret') });
+    if (result.status !== 'stored') throw new Error(`expected stored, got ${result.status}`);
+    expect(await heard).toEqual([`pb:{${bob}}:bell`, `b${result.seq}`]);
+    listener.disconnect();
+  });
+
+  it('sends again after the server lost its scripts (EVALSHA falls back to EVAL)', async () => {
+    await send({ mid: 'before' });
+    await admin.script('FLUSH');
+    const counts = await commandsOf(admin, () => send({ mid: 'after' }));
+    expect(counts).toMatchObject({ script: 2, hmget: 1 });
+    expect((await store.fetch(bob, 0, 10, T0)).entries).toHaveLength(2);
+  });
+
+  it('keeps no trace of a rejected share: parts, offer and group are gone, only the receipt waits', async () => {
+    const secret = Buffer.from('held-part-secret-bytes');
+    await send({ mid: 'part-1', offer: 'trip', body: secret });
+    await send({ mid: 'part-2', offer: 'trip', body: secret });
+    const offered = await store.share({
+      from: alice,
+      to: bob,
+      mid: 'trip',
+      preview: Buffer.from('preview-secret'),
+      ttlMs: DAY,
+      receipt: false,
+      parts: 2,
+      auto: false,
+      now: T0,
+    });
+    expect(offered.status).toBe('stored');
+    expect(await store.answer(bob, messageEntryId(alice, 'trip'), false, T0)).toBe('rejected');
+    const keys = await dumpKeys(admin);
+    for (const [key, values] of keys) {
+      const text = `${key} ${Buffer.concat(values).toString('latin1')}`;
+      expect(text).not.toContain('held-part-secret');
+      expect(text).not.toContain('preview-secret');
+      expect(text).not.toContain('part-1');
+      if (key.includes(bob)) expect(key).toMatch(/:pk$/);
+    }
+    // Alice's receipt names the share, and is all that is left of it.
+    expect([...keys.keys()].filter((k) => k.includes(alice) && !k.endsWith(':pk')).length).toBeGreaterThan(0);
+  });
+
+  it('sends and acks issued in one event-loop turn as one script call each, with one TIME and one write per structure of a mailbox', async () => {
+    await send({ mid: 'waiting' });
+    const mids = Array.from({ length: 20 }, (_, i) => `batch-${i}`);
+    const stored = await commandsOf(admin, () => Promise.all(mids.map((mid) => send({ mid }))));
+    expect(stored).toEqual({ script: 1, time: 1, hmget: 1, zadd: 2, hset: 1, publish: 1 });
+    const acked = await commandsOf(admin, () =>
+      Promise.all(mids.map((mid) => store.ack(bob, messageEntryId(alice, mid), T0))),
+    );
+    expect(acked).toEqual({ script: 1, hmget: 1, zrem: 2, hdel: 1, hset: 1 });
+    const last = await commandsOf(admin, () => store.ack(bob, messageEntryId(alice, 'waiting'), T0));
+    expect(last).toEqual({ script: 1, hmget: 1, del: 1, zrem: 1 });
+    expect(await store.fetch(bob, 0, 100, T0)).toEqual({ entries: [], last: 0, more: false });
+  });
+
+  it('runs the commands of a turn once per mailbox, not once per operation', async () => {
+    const users = [newUid(), newUid(), newUid()];
+    for (const uid of users) await store.register(uid, 'U'.repeat(43));
+    const sends = users.flatMap((to) => Array.from({ length: 10 }, (_, i) => ({ to, mid: `t${i}` })));
+    const stored = await commandsOf(admin, () => Promise.all(sends.map((s) => send(s))));
+    expect(stored).toEqual({ script: 1, time: 1, hmget: 3, exists: 3, zadd: 6, hset: 3, publish: 3 });
+    const acked = await commandsOf(admin, () =>
+      Promise.all(sends.map((s) => store.ack(s.to, messageEntryId(alice, s.mid), T0))),
+    );
+    expect(acked).toEqual({ script: 1, hmget: 3, del: 3, zrem: 3 });
+  });
+
+  describe('commands per operation (one script call each)', () => {
+    it('sends into an empty mailbox with one script running 7 commands', async () => {
+      expect(await commandsOf(admin, () => send())).toEqual({
+        script: 1,
+        time: 1,
+        hmget: 1,
+        exists: 1,
+        zadd: 2,
+        hset: 1,
+        publish: 1,
+      });
+    });
+
+    it('sends into a waiting mailbox without a doorbell with one script running 5 commands', async () => {
+      await send({ mid: 'first' });
+      expect(await commandsOf(admin, () => send({ bell: false }))).toEqual({
+        script: 1,
+        time: 1,
+        hmget: 1,
+        zadd: 2,
+        hset: 1,
+      });
+    });
+
+    it('fetches with one script running 2 commands', async () => {
+      await send({ mid: 'a' });
+      await send({ mid: 'b' });
+      expect(await commandsOf(admin, () => store.fetch(bob, 0, 10, T0))).toEqual({
+        script: 1,
+        zrangebyscore: 1,
+        hmget: 1,
+      });
+    });
+
+    it('acks an entry that is not the last with one script running 5 commands', async () => {
+      await send({ mid: 'a' });
+      await send({ mid: 'b' });
+      expect(await commandsOf(admin, () => store.ack(bob, messageEntryId(alice, 'a'), T0))).toEqual({
+        script: 1,
+        hmget: 1,
+        zrem: 2,
+        hdel: 1,
+        hset: 1,
+      });
+    });
+
+    it('acks the last entry and files its receipt with one script running 9 commands', async () => {
+      await send({ receipt: true });
+      expect(await commandsOf(admin, () => store.ack(bob, messageEntryId(alice, 'm1'), T0))).toEqual({
+        script: 1,
+        time: 1,
+        hmget: 2,
+        del: 1,
+        zrem: 1,
+        zadd: 2,
+        hset: 1,
+        publish: 1,
+      });
+    });
+  });
+});
+
+describe('redis store start-up', () => {
+  it('rejects, and stops trying, when Redis cannot be reached', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const failure = await createRedisStore({ url, limits: CONTRACT_LIMITS }).catch((err: unknown) => err);
+    expect(failure).toMatchObject({ code: 'store_unavailable', cause: { code: 'ECONNREFUSED' } });
+  });
+});
+
+describe('redis store with AOF persistence', () => {
+  it('keeps a stored message across a Redis restart', async () => {
+    const durable = await startRedis({ persistence: true });
+    const store = await createRedisStore({ url: durable.url, limits: CONTRACT_LIMITS });
+    try {
+      const [alice, bob] = [newUid(), newUid()];
+      await store.register(bob, 'B'.repeat(43));
+      const body = Buffer.from([0, 1, 2, 254, 255]);
+      const sent = await store.send({
+        from: alice,
+        to: bob,
+        mid: 'kept',
+        body,
+        ttlMs: DAY,
+        receipt: true,
+        now: T0,
+        bell: true,
+      });
+      expect(sent.status).toBe('stored');
+      await durable.restart();
+      // Commands fail at once while the connection is down (no offline queue): wait for it.
+      await waitFor('the store is connected again', () => store.healthy(), { timeoutMs: 10_000 });
+      const { entries } = await store.fetch(bob, 0, 10, T0);
+      expect(entries).toEqual([
+        expect.objectContaining({ id: messageEntryId(alice, 'kept'), body: new Uint8Array(body) }),
+      ]);
+      expect(await store.publicKeys([bob])).toEqual(['B'.repeat(43)]);
+    } finally {
+      await store.close();
+      await durable.stop();
+    }
+  });
+});

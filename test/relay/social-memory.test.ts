@@ -1,4 +1,0 @@
-import { createMemorySocialStore } from '../../relay/social-memory.js';
-import { socialContract } from './social-contract.js';
-
-socialContract('memory', async () => ({ store: createMemorySocialStore(), close: async () => {} }));

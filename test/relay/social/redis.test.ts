@@ -1,0 +1,228 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { SocialStore } from '../../../relay/social/contract.js';
+import { createRedisSocialStore } from '../../../relay/social/redis.js';
+import { commandsOf, dumpText } from '../../support/redis-inspect.js';
+import { type RedisServer, startRedis } from '../../support/redis-server.js';
+import { MONTH, newHash, newToken, newUid, socialContract, T0, WINDOW } from './contract.js';
+
+let redis: RedisServer;
+let admin: Redis;
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = redis.client();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+socialContract('redis', async () => {
+  await admin.flushall();
+  const connection = new Redis(redis.url, { enableAutoPipelining: true });
+  return { store: createRedisSocialStore(connection), close: () => connection.quit().then(() => {}) };
+});
+
+describe('redis social store', () => {
+  let connection: Redis;
+  let store: SocialStore;
+  let alice: string;
+  let bob: string;
+
+  beforeEach(async () => {
+    await admin.flushall();
+    connection = new Redis(redis.url, { enableAutoPipelining: true });
+    store = createRedisSocialStore(connection);
+    [alice, bob] = [newUid(), newUid()];
+  });
+  afterEach(async () => {
+    await connection.quit();
+  });
+
+  it('keeps no pending match, nor its index entry, past its own expiry', async () => {
+    const hash = newHash();
+    await store.lookup(alice, [hash], T0, MONTH);
+    await store.lookup(bob, [hash], T0 + MONTH / 2, MONTH);
+    // The hash's key lives until bob's entry expires; alice's entry must not live that long.
+    expect(await admin.pttl(`pb:pend:${hash}`)).toBeGreaterThan(MONTH - 60_000);
+    for (let more = true; more; ) ({ more } = await store.sweepPending(T0 + MONTH, 1));
+    expect(Object.keys(await admin.hgetall(`pb:pend:${hash}`))).toEqual([bob]);
+    expect(await admin.zrange('pb:pendx', 0, -1)).toEqual([`${hash}:${bob}`]);
+    await store.setDiscoverable(alice, hash, T0 + MONTH + 1, MONTH);
+    expect(await admin.exists(`pb:pend:${hash}`, 'pb:pendx')).toBe(0);
+  });
+
+  it('leaves no presence, token or in-range key that lives longer than the window', async () => {
+    const window = 2_000;
+    const now = Date.now();
+    const at = newToken();
+    await store.setPresence(alice, '8a1fb46622dffff', now, window);
+    await store.setPresence(bob, null, now, window);
+    await store.postTokens(alice, [at], [newToken(), newToken()], now, window);
+    await store.postTokens(bob, [newToken()], [at], now, window);
+    await store.markInRange(alice, bob, now, now + window);
+    await store.spendLookups(alice, 1, 10, now, window);
+
+    const keys = [...(await dumpText(admin)).keys()];
+    const windowed = keys.filter((key) => /^pb:(\{[^}]+\}:(pr|tok|lk)|tok:|near:)/.test(key));
+    // 2 presence, 2 token lists, 4 token index entries (one shared), 1 mark, 1 look-up budget.
+    expect(windowed).toHaveLength(2 + 2 + 4 + 1 + 1);
+    expect(
+      windowed.every((key) => key.startsWith('pb:tok:') || key.includes(alice) || key.includes(bob)),
+    ).toBe(true);
+    const ttls = await Promise.all(windowed.map((key) => admin.pttl(key)));
+    // A key that already expired reads -2 and holds nothing either.
+    expect(ttls.filter((ms) => ms > window || ms === -1)).toEqual([]);
+    expect(ttls.some((ms) => ms > 0)).toBe(true);
+  });
+
+  it("lets an in-range mark live until its end by the relay's clock, whatever Redis's clock says", async () => {
+    const ahead = Date.now() + 3_600_000;
+    expect(await store.inRange(alice, bob, ahead)).toBe(false);
+    await store.markInRange(alice, bob, ahead, ahead + WINDOW);
+    const ms = await admin.pttl(`pb:near:${[alice, bob].sort().join(':')}`);
+    expect(ms).toBeGreaterThan(WINDOW - 60_000);
+    expect(ms).toBeLessThanOrEqual(WINDOW);
+    expect(await store.inRange(bob, alice, ahead + WINDOW - 1)).toBe(true);
+  });
+
+  it('holds discovery under exactly the hashes it was given, for at most 30 days', async () => {
+    const [mine, looked, renamed] = [newHash(), newHash(), newHash()];
+    await store.setDiscoverable(bob, mine, T0, MONTH);
+    await store.lookup(alice, [mine, looked], T0, MONTH);
+    await store.setDiscoverable(bob, renamed, T0 + 1, MONTH);
+
+    const all = await dumpText(admin);
+    const keys = [...all.keys()].sort();
+    expect(keys).toEqual([`pb:disc:${renamed}`, `pb:pend:${looked}`, 'pb:pendx', `pb:{${bob}}:disc`].sort());
+    expect(all.get(`pb:disc:${renamed}`)).toEqual([`${T0 + 1 + MONTH}:${bob}`]);
+    expect(all.get(`pb:{${bob}}:disc`)).toEqual([renamed]);
+    expect(all.get(`pb:pend:${looked}`)?.[0]).toBe(alice);
+    // Nothing the relay could not have been given: no phone-number-looking string anywhere.
+    const text = [...all].flat(2).join(' ');
+    expect(text).not.toMatch(/\+\d{8,15}/);
+    for (const key of keys) {
+      const ms = await admin.pttl(key);
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThanOrEqual(MONTH);
+    }
+    await store.setDiscoverable(bob, null, T0 + 2, MONTH);
+    expect([...(await dumpText(admin)).keys()].sort()).toEqual([`pb:pend:${looked}`, 'pb:pendx']);
+  });
+
+  it("deletes both users' friend keys when their last link goes", async () => {
+    const carol = newUid();
+    await store.requestFriend(alice, bob);
+    await store.requestFriend(carol, alice);
+    await store.acceptFriend(bob, alice);
+    await store.setConsent(alice, bob, { proximity: true, autoAccept: true });
+    expect(await admin.exists(`pb:{${alice}}:fr`, `pb:{${bob}}:fr`, `pb:{${carol}}:fr`)).toBe(3);
+    await store.removeFriend(bob, alice);
+    expect(await admin.exists(`pb:{${bob}}:fr`)).toBe(0);
+    await store.declineFriend(alice, carol);
+    // Declined, the request stays outgoing on carol's side until she withdraws it.
+    expect(await admin.exists(`pb:{${alice}}:fr`, `pb:{${carol}}:fr`)).toBe(2);
+    await store.removeFriend(carol, alice);
+    expect([...(await dumpText(admin)).keys()]).toEqual([]);
+  });
+
+  it('keeps its keys under the prefix it was given', async () => {
+    const other = createRedisSocialStore(connection, { keyPrefix: 'other:' });
+    await other.requestFriend(alice, bob);
+    await other.setDiscoverable(alice, newHash(), T0, MONTH);
+    await other.lookup(bob, [newHash()], T0, MONTH);
+    await other.spendLookups(bob, 1, 5, T0, WINDOW);
+    await other.setPresence(alice, null, T0, WINDOW);
+    await other.postTokens(alice, [newToken()], [newToken()], T0, WINDOW);
+    await other.markInRange(alice, bob, Date.now(), Date.now() + WINDOW);
+    const keys = [...(await dumpText(admin)).keys()];
+    expect(keys.length).toBeGreaterThanOrEqual(11);
+    expect(keys.filter((key) => !key.startsWith('other:'))).toEqual([]);
+  });
+
+  it('shares a connection with a second store without defining its scripts twice', async () => {
+    const defined = connection as unknown as Record<string, unknown>;
+    const before = defined.pbSocialFriend;
+    const second = createRedisSocialStore(connection);
+    expect(defined.pbSocialFriend).toBe(before);
+    await store.requestFriend(alice, bob);
+    expect(await second.acceptFriend(bob, alice)).toBe(true);
+  });
+
+  it('runs again after the server lost its scripts (EVALSHA falls back to EVAL)', async () => {
+    await store.requestFriend(alice, bob);
+    await admin.script('FLUSH');
+    expect(await store.acceptFriend(bob, alice)).toBe(true);
+  });
+
+  describe('round trips (one command or one script call per operation)', () => {
+    it('runs a friend request as one script', async () => {
+      expect(await commandsOf(admin, () => store.requestFriend(alice, bob))).toEqual({
+        script: 1,
+        hget: 1,
+        hset: 2,
+      });
+    });
+
+    it('looks up 64 hashes with one script', async () => {
+      const hashes = Array.from({ length: 64 }, newHash);
+      await store.setDiscoverable(bob, hashes[0]!, T0, MONTH);
+      const counts = await commandsOf(admin, () => store.lookup(alice, hashes, T0, MONTH));
+      expect(counts).toEqual({ script: 1, get: 64, hgetall: 63, hset: 63, zadd: 63, pttl: 64, pexpire: 64 });
+    });
+
+    it('posts 256 token sets with one script and replaces them with another', async () => {
+      const at = Array.from({ length: 256 }, newToken);
+      const near = Array.from({ length: 256 * 7 }, newToken);
+      await store.postTokens(bob, [newToken()], [at[17]!], T0, WINDOW);
+      let matched: string[] = [];
+      const first = await commandsOf(admin, async () => {
+        matched = await store.postTokens(alice, at, near, T0 + 1, WINDOW);
+      });
+      expect(matched).toEqual([bob]);
+      expect(first).toMatchObject({ script: 1, hgetall: 2048, hset: 2048, sadd: 3 });
+      const second = await commandsOf(admin, () => store.postTokens(alice, [newToken()], [], T0 + 2, WINDOW));
+      expect(second).toMatchObject({ script: 1, smembers: 1, hdel: 2048, del: 1 });
+      expect(await admin.scard(`pb:{${alice}}:tok`)).toBe(1);
+    });
+
+    it('reads the presence of many users with one GET each and no script (auto-pipelined)', async () => {
+      const users = Array.from({ length: 50 }, newUid);
+      await store.setPresence(users[7]!, '8a1fb46622dffff', T0, WINDOW);
+      const counts = await commandsOf(admin, async () => {
+        const found = await store.presenceOf(users, T0 + 1);
+        expect(found.filter((p) => p !== null)).toHaveLength(1);
+      });
+      expect(counts).toEqual({ get: 50 });
+    });
+  });
+});
+
+describe('presence in redis', () => {
+  it('is gone, with its tokens and in-range mark, once the window has passed', async () => {
+    await admin.flushall();
+    const connection = new Redis(redis.url, { enableAutoPipelining: true });
+    const store = createRedisSocialStore(connection);
+    const [alice, bob] = [newUid(), newUid()];
+    const window = 300;
+    const now = Date.now();
+    // Wait on Redis's own expiry events, not on a timer.
+    await admin.config('SET', 'notify-keyspace-events', 'Ex');
+    const listener = redis.client();
+    await listener.subscribe('__keyevent@0__:expired');
+    await store.setPresence(alice, '8a1fb46622dffff', now, window);
+    await store.postTokens(bob, [newToken()], Array.from({ length: 7 }, newToken), now, window);
+    await store.markInRange(alice, bob, now, now + window);
+    const windowed = (await dumpText(admin)).size;
+    expect(windowed).toBeGreaterThanOrEqual(4);
+    const expired = new Set<string>();
+    await new Promise<void>((resolve) => {
+      listener.on('message', (_channel: string, key: string) => {
+        expired.add(key);
+        if (expired.size === windowed) resolve();
+      });
+    });
+    expect(await dumpText(admin)).toEqual(new Map());
+    listener.disconnect();
+    await connection.quit();
+  });
+});
