@@ -8,6 +8,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY protocol ./protocol
 COPY relay ./relay
 COPY client-sdk ./client-sdk
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 RUN npm run build
 

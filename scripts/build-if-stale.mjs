@@ -14,7 +14,7 @@ const CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 function newest(path) {
   if (!existsSync(path)) return 0;
   const stat = statSync(path);
-  if (!stat.isDirectory()) return /\.(ts|json)$/.test(path) ? stat.mtimeMs : 0;
+  if (!stat.isDirectory()) return /\.(ts|json|lua)$/.test(path) ? stat.mtimeMs : 0;
   let latest = 0;
   for (const name of readdirSync(path)) {
     if (name === 'node_modules' || name === 'dist') continue;

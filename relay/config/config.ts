@@ -37,6 +37,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** Where Redis is, from the configuration; null for the in-process store. */
+export function redisEndpointOf(c: Readonly<RelayConfig>): { urls: string[]; cluster: boolean } | null {
+  if (c.redisUrl === null) return null;
+  return { urls: c.redisUrl.split(',').map((url) => url.trim()), cluster: c.redisCluster === 1 };
+}
+
 /** Reads the environment (process.env by default). Throws one ConfigError listing every problem. */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -81,6 +87,10 @@ function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> 
     // Hashes must stay comparable across restarts and relay nodes that share the Redis.
     problems.push('PASSBY_DISCOVERY_SECRET is required with PASSBY_REDIS_URL');
   }
+  if (config.redisUrl !== null && config.redisCluster === 0 && config.redisUrl.includes(','))
+    problems.push('PASSBY_REDIS_URL lists several URLs: set PASSBY_REDIS_CLUSTER=1 for a Redis Cluster');
+  if (config.redisUrl === null && config.redisCluster === 1)
+    problems.push('PASSBY_REDIS_CLUSTER=1 needs PASSBY_REDIS_URL (the seed nodes)');
   if (config.discoverySecret !== null && config.discoverySecret.length < 32)
     problems.push('PASSBY_DISCOVERY_SECRET must be at least 32 characters');
   if (config.maxBufferedBytes < config.deliveryWindow * DELIVERY_FRAME_BYTES) {
@@ -121,8 +131,10 @@ function parse(name: string, v: Variable, raw: string, problems: string[]): unkn
         problems.push(`${name}="${raw}" must be one of ${TLS_VERSIONS.join(', ')}`);
       return raw;
     case 'url':
-      if (!/^rediss?:\/\/./.test(raw)) {
-        problems.push(`${name} must be a redis:// or rediss:// URL`);
+      if (!raw.split(',').every((url) => /^rediss?:\/\/./.test(url.trim()))) {
+        problems.push(
+          `${name} must be a redis:// or rediss:// URL (or, for a Cluster, several separated by commas)`,
+        );
         return undefined;
       }
       return raw;

@@ -4,6 +4,7 @@ export {
   DEFAULTS,
   loadConfig,
   type RelayConfig,
+  redisEndpointOf,
   resolveConfig,
   unknownVariables,
   VARIABLES,

@@ -9,8 +9,17 @@ import { LIMITS, MAX_FRAME_BYTES } from '../../protocol/index.js';
 export interface RelayConfig {
   host: string;
   port: number;
-  /** Redis URL; null runs the embedded in-process store (laptop demo, nothing survives a restart). */
+  /**
+   * Redis URL; null runs the embedded in-process store (laptop demo, nothing survives a restart).
+   * With redisCluster, one or more seed nodes' URLs separated by commas.
+   */
   redisUrl: string | null;
+  /** 1: redisUrl names seed nodes of a Redis Cluster; 0: one standalone server. */
+  redisCluster: number;
+  /** Replicas that must hold a send before it is confirmed (Redis WAIT); 0: confirm at once. */
+  redisWaitReplicas: number;
+  /** Longest a send waits for redisWaitReplicas before it is answered store_unavailable. */
+  redisWaitTimeoutMs: number;
   /** The identity clients sign during authentication (e.g. the public host name). */
   relayId: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -83,7 +92,31 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     max: 65535,
     doc: 'TCP port for WebSocket and /healthz (0: any free port)',
   },
-  PASSBY_REDIS_URL: { key: 'redisUrl', kind: 'url', doc: 'redis:// URL; unset runs the in-process store' },
+  PASSBY_REDIS_URL: {
+    key: 'redisUrl',
+    kind: 'url',
+    doc: 'redis:// or rediss:// URL (with PASSBY_REDIS_CLUSTER=1, seed nodes separated by commas); unset runs the in-process store',
+  },
+  PASSBY_REDIS_CLUSTER: {
+    key: 'redisCluster',
+    kind: 'int',
+    min: 0,
+    max: 1,
+    doc: '1: PASSBY_REDIS_URL names seed nodes of a Redis Cluster (their user, password and TLS apply to every node)',
+  },
+  PASSBY_REDIS_WAIT_REPLICAS: {
+    key: 'redisWaitReplicas',
+    kind: 'int',
+    min: 0,
+    max: 16,
+    doc: 'replicas that must hold a send before it is confirmed (Redis WAIT); 0 confirms once the primary has it',
+  },
+  PASSBY_REDIS_WAIT_TIMEOUT_MS: {
+    key: 'redisWaitTimeoutMs',
+    kind: 'int',
+    min: 1,
+    doc: 'longest a send waits for its replicas before it is answered store_unavailable (the client retries)',
+  },
   PASSBY_RELAY_ID: { key: 'relayId', kind: 'string', doc: 'identity clients sign when they authenticate' },
   PASSBY_LOG_LEVEL: {
     key: 'logLevel',
@@ -282,6 +315,9 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   host: '0.0.0.0',
   port: 8080,
   redisUrl: null,
+  redisCluster: 0,
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: 1_000,
   relayId: 'passby',
   logLevel: 'info',
   maxTtlSeconds: LIMITS.maxTtlSeconds,

@@ -182,7 +182,7 @@ export async function createRedisStore(options: {
         .text(input.offer ?? '')
         .int(input.holdMs ?? input.ttlMs);
     }
-    const reply = ((await evalScript(cmd, send, args)) as string).split(',');
+    const reply = ((await evalScript(cmd, send, args, null)) as string).split(',');
     return batch.map((_, i) => sendResult(reply, i * 5));
   });
   const acks = new Batcher<{ uid: string; entryId: string; now: number }, AckResult>(
@@ -195,7 +195,7 @@ export async function createRedisStore(options: {
         .int(limits.receiptTtlMs)
         .int(batch.length);
       for (const a of batch) args.text(a.uid).text(a.entryId).int(a.now);
-      const reply = (await evalScript(cmd, ack, args)) as string;
+      const reply = (await evalScript(cmd, ack, args, null)) as string;
       return batch.map((_, i) => (reply.charCodeAt(i) === 0x31 ? DELETED : GONE));
     },
   );
@@ -204,7 +204,7 @@ export async function createRedisStore(options: {
   const fetchReply = (args: Args) =>
     new Promise<Buffer[]>((resolve, reject) => {
       fetches.push(() =>
-        (evalScript(cmd, fetchScript, args, true) as Promise<Buffer[]>).then(resolve, reject),
+        (evalScript(cmd, fetchScript, args, null, true) as Promise<Buffer[]>).then(resolve, reject),
       );
       schedule();
     });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Command, type Redis } from 'ioredis';
+import { Command } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /*
  * EVALSHA for the relay's per-turn batches, with the request's bytes (RESP) built in one Buffer
@@ -12,22 +13,29 @@ import { Command, type Redis } from 'ioredis';
 
 /** A script the relay runs with evalScript: its text and its SHA1, computed once. */
 export interface Script {
+  /** The file's name without `.lua` (relay/redis/lua.ts). */
+  readonly name: string;
   readonly lua: string;
   readonly sha: string;
 }
 
-export function script(lua: string): Script {
-  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+export function script(lua: string, name = 'inline'): Script {
+  return { name, lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-/** A command whose bytes are ready; ioredis writes them as they are. */
-class PreparedCommand extends Command {
+/**
+ * A command whose bytes are ready; ioredis writes them as they are. `slot` routes it on a
+ * Cluster (ioredis reads the slot of a command from its keys, and this one shows it none).
+ */
+export class PreparedCommand extends Command {
   constructor(
     name: string,
     private readonly bytes: Buffer,
     binary: boolean,
+    slot: number | null,
   ) {
     super(name, [], { replyEncoding: binary ? null : 'utf8' });
+    if (slot !== null) (this as unknown as { slot: number }).slot = slot;
   }
 
   override toWritable(): Buffer {
@@ -36,7 +44,8 @@ class PreparedCommand extends Command {
 }
 
 /**
- * A script call's arguments (ARGV), written as RESP bulk strings straight into one growing buffer
+ * A script call's keys and arguments (KEYS, then ARGV: `endKeys()` marks where the keys end),
+ * written as RESP bulk strings straight into one growing buffer
  * as they are added: a number without a string for it, short ASCII text without a native call
  * per argument (Buffer.byteLength and Buffer.write cost more than the bytes they move), and bytes
  * copied once. The request's head (command, script, numkeys) goes in front of them at the end.
@@ -45,6 +54,7 @@ export class Args {
   private out: Buffer;
   private at = HEAD_ROOM;
   private count = 0;
+  private keyCount = 0;
 
   /** `capacity`: the bytes the arguments are expected to take (the buffer grows past it). */
   constructor(capacity = 256) {
@@ -84,9 +94,17 @@ export class Args {
     return this.added(at + b.length);
   }
 
-  /** The whole request: `name` (evalsha or eval), `body` (the SHA1 or the script), numkeys 0. */
+  /** Everything added so far is a key (KEYS); what follows is ARGV. */
+  endKeys(): this {
+    this.keyCount = this.count;
+    return this;
+  }
+
+  /** The whole request: `name` (evalsha or eval), `body` (the SHA1 or the script), numkeys. */
   request(name: string, body: string): Buffer {
-    const head = Buffer.from(`*${this.count + 3}\r\n${bulk(name)}${bulk(body)}$1\r\n0\r\n`);
+    const head = Buffer.from(
+      `*${this.count + 3}\r\n${bulk(name)}${bulk(body)}${bulk(String(this.keyCount))}`,
+    );
     const args = this.out.subarray(HEAD_ROOM, this.at);
     if (head.length > HEAD_ROOM) return Buffer.concat([head, args]);
     const start = HEAD_ROOM - head.length;
@@ -131,16 +149,25 @@ function bulk(s: string): string {
 }
 
 /**
- * Runs `s` with no keys and `args` as ARGV; bulk strings in the reply come as strings, or as
- * Buffers when `binary`. Redis may have lost its script cache (a restart): then the same call
- * goes again as EVAL with the script's text, which caches it once more.
+ * Runs `s` with `args` (its KEYS, then ARGV); bulk strings in the reply come as strings, or as
+ * Buffers when `binary`. `slot` is the slot of every key (a Cluster routes the call by it; null on
+ * a standalone server). Redis may have lost its script cache (a restart, a failover to a replica,
+ * a node added): then the same call goes again as EVAL with the script's text, which caches it.
  */
-export async function evalScript(redis: Redis, s: Script, args: Args, binary = false): Promise<unknown> {
+export async function evalScript(
+  redis: RedisClient,
+  s: Script,
+  args: Args,
+  slot: number | null,
+  binary = false,
+): Promise<unknown> {
   try {
-    return await redis.sendCommand(new PreparedCommand('evalsha', args.request('evalsha', s.sha), binary));
+    return await redis.sendCommand(
+      new PreparedCommand('evalsha', args.request('evalsha', s.sha), binary, slot),
+    );
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return redis.sendCommand(new PreparedCommand('eval', args.request('eval', s.lua), binary));
+    return redis.sendCommand(new PreparedCommand('eval', args.request('eval', s.lua), binary, slot));
   }
 }
 

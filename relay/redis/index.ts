@@ -1,1 +1,15 @@
-export { Args, evalScript, script } from './eval.js';
+export {
+  type ConnectOptions,
+  connectRedis,
+  failFast,
+  type RedisClient,
+  type RedisEndpoint,
+  release,
+  serverConnections,
+  unsentBytes,
+} from './connection.js';
+export { Args, evalScript, PreparedCommand, type Script, script } from './eval.js';
+export { type Leases, leases } from './lease.js';
+export { loadScripts } from './lua.js';
+export { dueSlots, shardKey, slotsByNode } from './shards.js';
+export { SLOTS, slotOf, slotTag, userSlot } from './slots.js';

@@ -1,0 +1,67 @@
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './connection.js';
+import { SLOTS, slotTag } from './slots.js';
+
+/*
+ * Indexes that list users (which mailboxes have entries due, which pending matches expire) are
+ * sharded per slot: the shard of slot s lives under a tag that hashes to s, so the script that
+ * files a user's entry updates its shard in the same call, and no key is global. A sweeper reads
+ * them node by node: the slots each primary serves now, from ioredis's slot table, refreshed as
+ * slots move and primaries fail over. A slot is served by one primary at a time, so a sweep that
+ * walks every node's slots forgets none, before or after a reshard.
+ */
+
+/** The key of slot `slot`'s shard of index `name`: `<prefix><name>:{<tag of slot>}`. */
+export function shardKey(prefix: string, name: string, slot: number): string {
+  return `${prefix}${name}:{${slotTag(slot)}}`;
+}
+
+/** The slots each primary serves now (node key "host:port"); one node holding them all on a standalone server. */
+export function slotsByNode(client: RedisClient): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  if (!(client instanceof Cluster)) {
+    out.set(
+      'standalone',
+      Array.from({ length: SLOTS }, (_, s) => s),
+    );
+    return out;
+  }
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const node = client.slots[slot]?.[0];
+    if (node === undefined) continue;
+    const slots = out.get(node);
+    if (slots === undefined) out.set(node, [slot]);
+    else slots.push(slot);
+  }
+  return out;
+}
+
+/** Slots probed per pipeline: keeps one reply batch small. */
+const PROBE_BATCH = 2_048;
+
+/**
+ * The slots among `slots` whose shard (`key(slot)`) has a member scored at most `now`: one
+ * ZRANGEBYSCORE ... LIMIT 0 1 per slot, sent in pipelines (a Cluster pipeline is split per node).
+ * An empty shard costs Redis a dictionary look-up.
+ */
+export async function dueSlots(
+  client: RedisClient,
+  slots: readonly number[],
+  key: (slot: number) => string,
+  now: number,
+): Promise<number[]> {
+  const due: number[] = [];
+  const max = String(now);
+  for (let i = 0; i < slots.length; i += PROBE_BATCH) {
+    const batch = slots.slice(i, i + PROBE_BATCH);
+    const pipeline = client.pipeline();
+    for (const slot of batch) pipeline.zrangebyscore(key(slot), '-inf', max, 'LIMIT', 0, 1);
+    const replies = (await pipeline.exec()) ?? [];
+    for (let j = 0; j < batch.length; j++) {
+      const [err, members] = replies[j] ?? [new Error('no reply')];
+      if (err) throw err;
+      if ((members as string[]).length > 0) due.push(batch[j]!);
+    }
+  }
+  return due;
+}
