@@ -9,4 +9,4 @@ export {
   type StoreLimits,
 } from './contract.js';
 export { createMemoryStore } from './memory.js';
-export { createRedisStore, failFast, SELF_TIMED } from './redis.js';
+export { createRedisStore, type RedisStoreOptions, SELF_TIMED } from './redis.js';

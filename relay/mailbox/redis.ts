@@ -1,9 +1,23 @@
-import { Redis } from 'ioredis';
+import { Cluster, Command } from 'ioredis';
 import { type Notice, PassbyError } from '../../protocol/index.js';
-import { DEFAULTS } from '../config/index.js';
-import { Args, evalScript, script } from '../redis/index.js';
+import {
+  Args,
+  connectRedis,
+  dueSlots,
+  evalScript,
+  leases,
+  loadScripts,
+  type RedisClient,
+  type RedisEndpoint,
+  release,
+  serverConnections,
+  slotsByNode,
+  slotTag,
+  unsentBytes,
+  userSlot,
+} from '../redis/index.js';
 import type { Logger } from '../telemetry/index.js';
-import { ACK_SCRIPT, SEND_SCRIPT } from './batch-scripts.js';
+import { Batcher } from './batcher.js';
 import type {
   AckResult,
   FetchResult,
@@ -18,88 +32,117 @@ import type {
   StoreLimits,
   SweepResult,
 } from './contract.js';
-import { ANSWER_SCRIPT, FETCH_SCRIPT, NOTIFY_SCRIPT, SHARE_SCRIPT, SWEEP_SCRIPT } from './scripts.js';
+import {
+  BOX_KEYS,
+  bellChannel,
+  boxKeys,
+  expiryShard,
+  parseNote,
+  publicKeyKey,
+  type ReceiptNote,
+} from './keys.js';
 
 /*
- * Redis layout (prefix `pb:` by default; {uid} is the user's hash tag):
+ * Redis layout (prefix `pb:` by default; {uid} is the user's hash tag, so a user's keys share a
+ * slot; {T(s)} is a tag that hashes to slot s, relay/redis/slots.ts):
  *
- *   pb:{uid}:pk     string  the public key (identity); the only key left once a mailbox is empty
- *   pb:{uid}:q      zset    entry id -> seq                  mailbox order
- *   pb:{uid}:x      zset    entry id -> exp (ms)             the entries that expire out of order
- *   pb:{uid}:e      hash    entry id -> <flag><seq>:<ts>:<exp>:<body>
- *                           plus counters n (messages), b (message bytes), c (entries, receipts
- *                           included), s (high-water seq since the mailbox was last empty) and
- *                           m (latest exp of an in-order entry since then)
- *   pb:expiry       zset    uid -> earliest expiry in that mailbox (never later than the truth;
- *                           an ack may leave it early, the sweep corrects it when it visits)
- *   pb:{uid}:bell   channel "b<seq>" (doorbell) or "k<conn token>" (kick): no payload, no sender
+ *   pb:{uid}:pk        string  the public key (identity); the only key left once a mailbox is empty
+ *   pb:{uid}:q         zset    entry id -> seq                  mailbox order
+ *   pb:{uid}:x         zset    entry id -> exp (ms)             the entries that expire out of order
+ *   pb:{uid}:e         hash    entry id -> <flag><seq>:<ts>:<exp>:<body>
+ *                              plus counters n (messages), b (message bytes), c (entries, receipts
+ *                              included), s (high-water seq since the mailbox was last empty) and
+ *                              m (latest exp of an in-order entry since then)
+ *   pb:{uid}:h         hash    held parts of shares: p:<from>:<share>:<mid> -> part, and
+ *                              g:<from>:<share> -> parts held
+ *   pb:{uid}:bell      channel "b<seq>" (doorbell) or "k<conn token>" (kick), SPUBLISH: no payload
+ *   pb:expiry:{T(s)}   zset    the index shard of slot s: uid -> earliest expiry in that mailbox
+ *                              (never later than the truth; an ack may leave it early, the sweep
+ *                              corrects it when it visits), and receipt notes (below) -> due time
+ *   pb:sweep:{T(s)}:<node>  string  the lease of the relay sweeping that Redis node (s: a slot of it)
  *
- * Entry ids are `m:<from>:<mid>` (message) and `r:<to>:<mid>` (receipt); the value's flag is '0'
- * or '1' (message, receipt asked) or 'd' / 'e' (receipt delivered / expired, ts = at).
- * Body and metadata share one hash field, and the counters live in the same hash, so a send is
- * one HMGET (dedupe + quota + highest seq) and one HSET. When the last entry goes, q, x and e are
- * deleted and the user leaves the expiry index: nothing but pk remains.
+ * Every script touches one slot and gets its keys as KEYS (lua/mailbox.lua: 7 per mailbox).
+ * Sends and acks of one event-loop turn are grouped per slot on a Cluster (one call per slot, all
+ * of a turn's calls pipelined per node) and go as one call on a standalone server, where every
+ * slot lives. Inside a call, a mailbox's sends (or acks) share one run of their commands: one
+ * HMGET of all their entry ids and one ZADD (ZREM, HSET, HDEL) with all of them.
+ *
+ * Writes that cross users are second steps. A receipt (delivered, rejected, expired) belongs in
+ * the sender's mailbox, another slot: the ack, answer or sweep notes it in the recipient's slot's
+ * shard, "r <from> <receipt id> <flag><at>", due 30 s later, atomically with the delete; the relay
+ * then files it in the sender's mailbox (lua/receipts.lua, idempotent: a receipt already there is
+ * kept) and removes the note. A relay that dies between the two leaves the note, and the sweep
+ * files it once it is due. The one way a receipt reaches its sender twice: the sender acked it
+ * between a filing and a failed removal of its note.
  *
  * Expiry is per entry, never a key TTL (DESIGN P5). An entry whose exp is no earlier than m is
  * "in order" and is not listed in x: read in q's order, in-order entries expire in order, so the
- * sweep finds them by walking q from its head, and stops at the first entry that is not due (no
- * in-order entry after it can be). Only an entry with a shorter lifetime than one filed before
- * it (and every held share group) has an entry in x. With one lifetime for every message, the
- * common case, x never exists: a send and an ack each touch one sorted set, not two.
+ * sweep finds them by walking q from its head, and stops at the first entry that is not due. Only
+ * an entry with a shorter lifetime than one filed before it (and every held share group) has an
+ * entry in x. The sweep reads the shards node by node (the slots each primary serves now), each
+ * node under a lease that one relay holds at a time: after a failover or a reshard the next sweep
+ * reads the new owner of every slot, and a relay that died passes its lease on when it runs out.
  *
- * Each operation is one script, one round trip, atomic. Sends and acks of one event-loop turn
- * share one script call, and inside it a mailbox's sends (or acks) share one run of the commands
- * below: an HMGET of all their entry ids and one ZADD (ZREM, HSET, HDEL) with all of them, so a
- * burst of N messages to one recipient costs about what one does. Commands run per operation
- * alone (cmdstat, measured by test/relay/mailbox/redis.test.ts), besides the EVALSHA itself:
- *   send   HMGET, TIME (seqs come from Redis's clock, shared by all relay nodes), ZADD x2
- *          (q, expiry index), HSET, PUBLISH when bell; + ZADD (x) for an out-of-order expiry,
- *          + EXISTS when the recipient's mailbox is empty
+ * Commands per operation alone (cmdstat, measured by test/relay/mailbox/redis.test.ts), besides
+ * the EVALSHA itself:
+ *   send   HMGET, TIME, ZADD x2 (q, shard), HSET, SPUBLISH when bell; + ZADD (x) for an
+ *          out-of-order expiry, + EXISTS when the recipient's mailbox is empty
  *   fetch  ZRANGEBYSCORE, HMGET (none when nothing is waiting)
- *   ack    HMGET, ZREM x2, HDEL, HSET; or, for the last entry, HMGET, DEL, ZREM (index)
- *          + HMGET, TIME, ZADD x2, HSET, PUBLISH when it files a receipt
+ *   ack    HMGET, HSET, ZREM x2, HDEL; or, for the last entry, HMGET, DEL, ZREM (shard)
+ *          + for a receipt: ZADD (note) here, then EVALSHA (HMGET, TIME, ZADD x2, HSET,
+ *          SPUBLISH) in the sender's slot and ZREM (the note)
  *
- * Redis Cluster: the keys of one user share a slot, but a send touches the global expiry index,
- * and an ack or sweep that files a receipt writes another user's mailbox, so the scripts span
- * slots. Fine on one Redis (with replicas); a Cluster would need the expiry index sharded per
- * slot (for example pb:expiry:{<slot tag>}) and receipts filed by a second script call, and the
- * doorbell moved to SPUBLISH.
+ * Durability: a send is confirmed once its primary has it; with `waitReplicas` (Redis WAIT) once
+ * that many replicas have it too, so a failover to one of them loses nothing confirmed.
  */
 
-interface Commands {
-  pbNotify(...args: string[]): Promise<number>;
-  pbShare(...args: (string | Buffer)[]): Promise<string[]>;
-  pbAnswer(...args: string[]): Promise<string>;
-  pbSweep(...args: string[]): Promise<number[]>;
-}
+const SCRIPTS = loadScripts(
+  import.meta.url,
+  ['send', 'ack', 'fetch', 'notify', 'share', 'answer', 'sweep', 'receipts'],
+  'mailbox',
+);
 
 /** Largest number of entries one fetch examines (keeps a script short). */
 const MAX_FETCH = 1000;
+/** Mailboxes one sweep call visits. */
+const SWEEP_MAILBOXES = 100;
 
-export async function createRedisStore(options: {
-  url: string;
+export interface RedisStoreOptions {
+  /** A standalone server's URL; or `endpoint`. */
+  url?: string;
+  /** Where Redis is: a standalone server or a Cluster's seed nodes (relay/redis/connection.ts). */
+  endpoint?: RedisEndpoint;
   limits: StoreLimits;
   keyPrefix?: string;
   /** Connection errors are logged here; without it they surface only as failed commands. */
   log?: Logger;
   /** Longest a command may wait for its reply before it fails (DEFAULTS.redisCommandTimeoutMs). */
   commandTimeoutMs?: number;
+  /** Replicas that must hold a send before it is confirmed (Redis WAIT); 0 by default. */
+  waitReplicas?: number;
+  /** Longest a send waits for them before it fails with store_unavailable (the client retries). */
+  waitTimeoutMs?: number;
+  /** How long a relay's hold on sweeping one Redis node lasts unless renewed (10 s). */
+  sweepLeaseMs?: number;
   /** Hears each connection the store opens, by role (the passby_redis_connected metric). */
-  onConnection?: (role: 'command' | 'subscriber', connection: Redis) => void;
+  onConnection?: (role: 'command' | 'subscriber', connection: RedisClient) => void;
   /**
    * Times the message path's operations (SELF_TIMED) per script call, observed once per
    * operation in it: cheaper than a wrapper's closure and promise per operation.
    */
   timing?: (op: (typeof SELF_TIMED)[number]) => (seconds: number) => void;
-}): Promise<Store> {
-  const { url, limits, log } = options;
+}
+
+export async function createRedisStore(options: RedisStoreOptions): Promise<Store> {
+  const { limits, log } = options;
+  const endpoint = options.endpoint ?? { urls: [options.url ?? 'redis://127.0.0.1:6379'], cluster: false };
   const prefix = options.keyPrefix ?? 'pb:';
-  const cmd = new Redis(url, {
-    ...failFast(options.commandTimeoutMs),
-    enableAutoPipelining: true,
-  }) as Redis & Commands;
-  // The relay subscribes again itself after a reconnect (below), then re-reads every mailbox.
-  const sub = new Redis(url, { ...failFast(options.commandTimeoutMs), autoResubscribe: false });
+  const commandTimeoutMs = options.commandTimeoutMs;
+  const waitReplicas = options.waitReplicas ?? 0;
+  const waitTimeoutMs = options.waitTimeoutMs ?? 1_000;
+  const cmd = connectRedis(endpoint, { commandTimeoutMs, autoPipelining: true });
+  const sub = connectRedis(endpoint, { commandTimeoutMs, subscriber: true });
+  const clustered = cmd instanceof Cluster;
   let lastError: Error | undefined;
   for (const [role, connection] of [
     ['command', cmd],
@@ -111,19 +154,11 @@ export async function createRedisStore(options: {
       log?.warn({ err, role }, 'redis connection error');
     });
   }
-  cmd.defineCommand('pbNotify', { numberOfKeys: 0, lua: NOTIFY_SCRIPT });
-  cmd.defineCommand('pbShare', { numberOfKeys: 0, lua: SHARE_SCRIPT });
-  cmd.defineCommand('pbAnswer', { numberOfKeys: 0, lua: ANSWER_SCRIPT });
-  cmd.defineCommand('pbSweep', { numberOfKeys: 0, lua: SWEEP_SCRIPT });
   try {
     await Promise.all([cmd.connect(), sub.connect()]);
-    // Fails start-up on a script Redis cannot compile. (ioredis still sends each script's first
-    // call on a connection as EVAL, then EVALSHA, and EVAL again after NOSCRIPT.)
-    await Promise.all(
-      [SEND_SCRIPT, FETCH_SCRIPT, ACK_SCRIPT, NOTIFY_SCRIPT, SHARE_SCRIPT, ANSWER_SCRIPT, SWEEP_SCRIPT].map(
-        (lua) => cmd.script('LOAD', lua),
-      ),
-    );
+    // Fails start-up on a script Redis cannot compile. (Each call is EVALSHA, and EVAL once
+    // after NOSCRIPT: a node that lost its cache, a replica promoted, a node added.)
+    await Promise.all(Object.values(SCRIPTS).map((s) => cmd.script('LOAD', s.lua)));
   } catch (err) {
     cmd.disconnect();
     sub.disconnect();
@@ -132,17 +167,90 @@ export async function createRedisStore(options: {
     throw new PassbyError('store_unavailable', 'could not connect to Redis', { cause: lastError ?? err });
   }
 
-  const userKey = (uid: string, suffix: string) => `${prefix}{${uid}}:${suffix}`;
-  const channelHead = `${prefix}{`;
-  const channelTail = '}:bell';
-  let handler: SignalHandler = () => {};
+  /** The slot a call is routed by on a Cluster; a standalone server takes any call. */
+  const route = (slot: number) => (clustered ? slot : null);
+  /**
+   * Item indices grouped per script call: by slot on a Cluster (a call touches one slot), all in
+   * one call on a standalone server.
+   */
+  function calls<T>(items: readonly T[], uidOf: (item: T) => string): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (let i = 0; i < items.length; i++) {
+      const slot = clustered ? userSlot(uidOf(items[i]!)) : 0;
+      const list = out.get(slot);
+      if (list === undefined) out.set(slot, [i]);
+      else list.push(i);
+    }
+    return out;
+  }
+  /** Writes the keys of each distinct mailbox of the call; returns each uid's mailbox index. */
+  function mailboxes(args: Args, uids: Iterable<string>): Map<string, number> {
+    const index = new Map<string, number>();
+    for (const uid of uids) {
+      if (index.has(uid)) continue;
+      index.set(uid, index.size + 1);
+      for (const key of boxKeys(prefix, uid)) args.text(key);
+    }
+    args.endKeys();
+    return index;
+  }
+  const call = (name: keyof typeof SCRIPTS, args: Args, slot: number, binary = false) =>
+    evalScript(cmd, SCRIPTS[name], args, route(slot), binary);
 
-  // Sends and acks issued in one event-loop turn go to Redis as one script call each, with the
-  // request built in one buffer (relay/redis/eval.ts); fetches as one call per mailbox. All of
-  // a turn's calls leave in one socket write.
-  const send = script(SEND_SCRIPT);
-  const ack = script(ACK_SCRIPT);
-  const fetchScript = script(FETCH_SCRIPT);
+  /** Redis WAIT after a write of `slot`: its replicas have it, or the write is not confirmed. */
+  async function replicated(slot: number): Promise<void> {
+    if (waitReplicas === 0) return;
+    const wait = new Command('wait', [String(waitReplicas), String(waitTimeoutMs)], {
+      replyEncoding: 'utf8',
+    });
+    if (clustered) (wait as unknown as { slot: number }).slot = slot;
+    const acked = Number(await cmd.sendCommand(wait));
+    if (acked < waitReplicas) {
+      throw new PassbyError(
+        'store_unavailable',
+        `stored, but ${acked} of ${waitReplicas} replicas confirmed it within ${waitTimeoutMs} ms`,
+      );
+    }
+  }
+
+  /**
+   * The second step of receipts noted by an ack, answer or sweep: files each in its sender's
+   * mailbox (one call per sender slot), then removes the notes from their shards. Returns how
+   * many were filed (a note filed before is not filed again).
+   */
+  async function fileReceipts(raw: readonly string[]): Promise<number> {
+    const notes = raw.map(parseNote).filter((n): n is ReceiptNote => n !== null);
+    if (notes.length === 0) return 0;
+    let filed = 0;
+    await Promise.all(
+      [...calls(notes, (n) => n.from)].map(async ([slot, indices]) => {
+        const args = new Args(64 + indices.length * (BOX_KEYS * 60 + 160));
+        const index = mailboxes(
+          args,
+          indices.map((i) => notes[i]!.from),
+        );
+        args.int(limits.receiptTtlMs).int(indices.length);
+        for (const i of indices) {
+          const n = notes[i]!;
+          args.int(index.get(n.from)!).text(n.from).text(n.rid).text(n.status);
+        }
+        filed += Number(await call('receipts', args, slot));
+      }),
+    );
+    const byShard = new Map<string, string[]>();
+    for (const n of notes) {
+      const shard = expiryShard(prefix, userSlot(n.recipient));
+      const list = byShard.get(shard);
+      if (list === undefined) byShard.set(shard, [n.note]);
+      else list.push(n.note);
+    }
+    await Promise.all([...byShard].map(([shard, members]) => cmd.zrem(shard, ...members)));
+    return filed;
+  }
+
+  // Sends and acks issued in one event-loop turn go to Redis as one script call each per slot,
+  // with the request built in one buffer (relay/redis/eval.ts); fetches as one call per mailbox.
+  // All of a turn's calls leave in one socket write per node.
   let scheduled = false;
   const schedule = () => {
     if (scheduled) return;
@@ -151,66 +259,104 @@ export async function createRedisStore(options: {
   };
   function flushTurn(): void {
     scheduled = false;
-    const stream = cmd.stream;
-    stream?.cork();
+    const streams = serverConnections(cmd).map((c) => c.stream);
+    for (const stream of streams) stream?.cork();
     sends.flush();
     acks.flush();
     const due = fetches;
     fetches = [];
     for (const run of due) run();
-    stream?.uncork();
+    for (const stream of streams) stream?.uncork();
   }
   const timing = options.timing;
   const observeFetch = timing?.('fetch');
+  // A batch's calls succeed or fail together: a sender whose send was stored by a call that
+  // succeeded but is answered store_unavailable retries, and the retry is a dup (D3).
   const sends = new Batcher<SendInput, SendResult>(schedule, timing?.('send'), undefined, async (batch) => {
-    let capacity = 64;
-    for (const input of batch) capacity += SEND_ARGS_BYTES + input.body.length;
-    const args = new Args(capacity)
-      .text(prefix)
-      .int(limits.mailboxMaxMessages)
-      .int(limits.mailboxMaxBytes)
-      .int(batch.length);
-    for (const input of batch) {
-      args
-        .text(input.to)
-        .text(`m:${input.from}:${input.mid}`)
-        .int(input.now)
-        .int(input.ttlMs)
-        .text(input.receipt ? '1' : '0')
-        .text(input.bell ? '1' : '0')
-        .bytes(input.body)
-        .text(input.offer ?? '')
-        .int(input.holdMs ?? input.ttlMs);
-    }
-    const reply = ((await evalScript(cmd, send, args, null)) as string).split(',');
-    return batch.map((_, i) => sendResult(reply, i * 5));
+    const results = new Array<SendResult>(batch.length);
+    await Promise.all(
+      [...calls(batch, (s) => s.to)].map(async ([slot, indices]) => {
+        let capacity = 64;
+        for (const i of indices) capacity += SEND_ARGS_BYTES + batch[i]!.body.length;
+        const args = new Args(capacity);
+        const index = mailboxes(
+          args,
+          indices.map((i) => batch[i]!.to),
+        );
+        args.int(limits.mailboxMaxMessages).int(limits.mailboxMaxBytes).int(indices.length);
+        for (const i of indices) {
+          const input = batch[i]!;
+          args
+            .int(index.get(input.to)!)
+            .text(input.to)
+            .text(`m:${input.from}:${input.mid}`)
+            .int(input.now)
+            .int(input.ttlMs)
+            .text(input.receipt ? '1' : '0')
+            .text(input.bell ? '1' : '0')
+            .bytes(input.body)
+            .text(input.offer ?? '')
+            .int(input.holdMs ?? input.ttlMs);
+        }
+        const reply = ((await call('send', args, slot)) as string).split(',');
+        await replicated(slot);
+        indices.forEach((i, j) => {
+          results[i] = sendResult(reply, j * 5);
+        });
+      }),
+    );
+    return results;
   });
   const acks = new Batcher<{ uid: string; entryId: string; now: number }, AckResult>(
     schedule,
     timing?.('ack'),
     timing?.('ackAll'),
     async (batch) => {
-      const args = new Args(64 + ACK_ARGS_BYTES * batch.length)
-        .text(prefix)
-        .int(limits.receiptTtlMs)
-        .int(batch.length);
-      for (const a of batch) args.text(a.uid).text(a.entryId).int(a.now);
-      const reply = (await evalScript(cmd, ack, args, null)) as string;
-      return batch.map((_, i) => (reply.charCodeAt(i) === 0x31 ? DELETED : GONE));
+      const results = new Array<AckResult>(batch.length);
+      const notes: string[] = [];
+      await Promise.all(
+        [...calls(batch, (a) => a.uid)].map(async ([slot, indices]) => {
+          const args = new Args(64 + ACK_ARGS_BYTES * indices.length);
+          const index = mailboxes(
+            args,
+            indices.map((i) => batch[i]!.uid),
+          );
+          args.int(indices.length);
+          for (const i of indices) {
+            const a = batch[i]!;
+            args.int(index.get(a.uid)!).text(a.uid).text(a.entryId).int(a.now);
+          }
+          const reply = (await call('ack', args, slot)) as string[];
+          const acked = reply[0] ?? '';
+          indices.forEach((i, j) => {
+            results[i] = acked.charCodeAt(j) === 0x31 ? DELETED : GONE;
+          });
+          for (let k = 1; k < reply.length; k++) notes.push(reply[k]!);
+        }),
+      );
+      // The acks are done; a failure to file their receipts now leaves the notes for the sweep.
+      if (notes.length > 0) {
+        await fileReceipts(notes).catch((err: unknown) => {
+          log?.warn({ err }, 'receipts left for the sweep to file');
+        });
+      }
+      return results;
     },
   );
   // Fetches run at the end of the turn too, each its own call (one mailbox each).
   let fetches: (() => void)[] = [];
-  const fetchReply = (args: Args) =>
+  const fetchReply = (slot: number, args: Args) =>
     new Promise<Buffer[]>((resolve, reject) => {
-      fetches.push(() =>
-        (evalScript(cmd, fetchScript, args, null, true) as Promise<Buffer[]>).then(resolve, reject),
-      );
+      fetches.push(() => (call('fetch', args, slot, true) as Promise<Buffer[]>).then(resolve, reject));
       schedule();
     });
 
-  sub.on('message', (channel: string, message: string) => {
-    const uid = channel.slice(channelHead.length, -channelTail.length);
+  const sweepLeaseMs = options.sweepLeaseMs ?? 10_000;
+  const lease = leases(cmd, `${process.pid}:${Math.random().toString(36).slice(2)}`);
+
+  let handler: SignalHandler = () => {};
+  sub.on('smessage', (channel: string, message: string) => {
+    const uid = channel.slice(prefix.length + 1, channel.length - '}:bell'.length);
     const signal = parseSignal(message);
     try {
       if (signal) handler(uid, signal);
@@ -219,17 +365,24 @@ export async function createRedisStore(options: {
     }
   });
 
-  // Doorbells published while the subscriber was away are lost: once it is back, subscribe to
-  // every watched user again and tell the relay, which re-reads each one's mailbox.
+  // Doorbells published while a subscriber was away are lost: once it is back (a reconnect, or on
+  // a Cluster a subscriber for a new primary after a failover or a reshard), subscribe to every
+  // watched user again and tell the relay, which re-reads each one's mailbox.
   const watched = new Set<string>();
-  // (Listened to after the first connect: every 'ready' from here on is a reconnect.)
   let reconnected: () => void = () => {};
-  sub.on('ready', () => void resubscribe());
+  // (Listened to after the first connect: every event from here on is a reconnect.)
+  for (const event of clustered ? ['+subscriber', 'subscribersReady'] : ['ready'])
+    sub.on(event, () => void resubscribe());
   async function resubscribe(): Promise<void> {
     try {
-      const channels = [...watched].map((uid) => userKey(uid, 'bell'));
-      for (let i = 0; i < channels.length; i += RESUBSCRIBE_BATCH)
-        await sub.subscribe(...channels.slice(i, i + RESUBSCRIBE_BATCH));
+      const channels = [...calls([...watched], (uid) => uid).entries()];
+      const users = [...watched];
+      for (const [, indices] of channels) {
+        for (let i = 0; i < indices.length; i += RESUBSCRIBE_BATCH)
+          await sub.ssubscribe(
+            ...indices.slice(i, i + RESUBSCRIBE_BATCH).map((j) => bellChannel(prefix, users[j]!)),
+          );
+      }
       log?.info({ users: watched.size }, 'subscriber back: re-reading mailboxes');
     } catch (err) {
       // The connection went again; its next 'ready' tries again. The re-read below still helps.
@@ -242,12 +395,12 @@ export async function createRedisStore(options: {
     kind: 'redis',
 
     async register(uid, publicKey) {
-      await cmd.set(userKey(uid, 'pk'), publicKey);
+      await cmd.set(publicKeyKey(prefix, uid), publicKey);
     },
 
     publicKeys(uids) {
       // One GET per user (auto-pipelined into one round trip) rather than an MGET across slots.
-      return Promise.all(uids.map((uid) => cmd.get(userKey(uid, 'pk'))));
+      return Promise.all(uids.map((uid) => cmd.get(publicKeyKey(prefix, uid))));
     },
 
     send(input: SendInput): Promise<SendResult> {
@@ -259,7 +412,9 @@ export async function createRedisStore(options: {
       const started = performance.now();
       let reply: Buffer[];
       try {
-        reply = await fetchReply(new Args().text(prefix).text(uid).int(afterSeq).int(count).int(now));
+        const args = new Args();
+        mailboxes(args, [uid]);
+        reply = await fetchReply(userSlot(uid), args.int(afterSeq).int(count).int(now));
       } finally {
         observeFetch?.((performance.now() - started) / 1000);
       }
@@ -279,62 +434,92 @@ export async function createRedisStore(options: {
     },
 
     async share(input: ShareInput): Promise<ShareResult> {
-      const reply = await cmd.pbShare(
-        prefix,
-        input.to,
-        input.from,
-        input.mid,
-        String(input.now),
-        String(input.ttlMs),
-        input.receipt ? '1' : '0',
-        String(input.parts),
-        input.auto ? '1' : '0',
-        bytes(input.preview),
-      );
+      const args = new Args(256 + input.preview.length);
+      mailboxes(args, [input.to]);
+      args
+        .text(input.to)
+        .text(input.from)
+        .text(input.mid)
+        .int(input.now)
+        .int(input.ttlMs)
+        .text(input.receipt ? '1' : '0')
+        .int(input.parts)
+        .text(input.auto ? '1' : '0')
+        .bytes(input.preview);
+      const slot = userSlot(input.to);
+      const reply = (await call('share', args, slot)) as string[];
       if (reply[0] === 'incomplete') return { status: 'incomplete', held: Number(reply[1]) };
+      await replicated(slot);
       const result = sendResult([...reply, ''], 0);
       if (result.status !== 'stored') throw new Error(`unexpected share reply ${reply[0]}`);
       return result;
     },
 
     async answer(uid, entryId, accept, now) {
-      const reply = await cmd.pbAnswer(
-        prefix,
-        uid,
-        entryId,
-        accept ? '1' : '0',
-        String(now),
-        String(limits.receiptTtlMs),
-      );
-      return reply === 'accepted' || reply === 'rejected' ? reply : 'unknown';
+      const args = new Args();
+      mailboxes(args, [uid]);
+      args
+        .text(uid)
+        .text(entryId)
+        .text(accept ? '1' : '0')
+        .int(now);
+      const [outcome, ...notes] = (await call('answer', args, userSlot(uid))) as string[];
+      if (notes.length > 0) await fileReceipts(notes);
+      return outcome === 'accepted' || outcome === 'rejected' ? outcome : 'unknown';
     },
 
     async notify(uid, entryId, notice, now, exp) {
-      const filed = await cmd.pbNotify(
-        prefix,
-        uid,
-        entryId,
-        String(now),
-        String(exp),
-        JSON.stringify(notice),
-      );
-      return filed === 1;
+      const args = new Args();
+      mailboxes(args, [uid]);
+      args.text(uid).text(entryId).int(now).int(exp).text(JSON.stringify(notice));
+      return (await call('notify', args, userSlot(uid))) === 1;
     },
 
     async sweep(now, limit): Promise<SweepResult> {
-      const [expired = 0, receipts = 0, more = 0] = await cmd.pbSweep(
-        prefix,
-        String(now),
-        String(Math.max(0, Math.floor(limit))),
-        String(limits.receiptTtlMs),
-      );
-      return { expired, receipts, more: more === 1 };
+      let budget = Math.max(0, Math.floor(limit));
+      let expired = 0;
+      let receipts = 0;
+      let more = false;
+      for (const [node, slots] of slotsByNode(cmd)) {
+        if (budget <= 0) {
+          more = true;
+          break;
+        }
+        // One relay at a time sweeps a node; the others skip it while its lease lasts.
+        const leaseKey = `${prefix}sweep:{${slotTag(slots[0]!)}}:${node}`;
+        if (!(await lease.hold(leaseKey, sweepLeaseMs))) continue;
+        for (const slot of await dueSlots(cmd, slots, (s) => expiryShard(prefix, s), now)) {
+          if (budget <= 0) {
+            more = true;
+            break;
+          }
+          const shard = expiryShard(prefix, slot);
+          const visit = Math.min(budget, SWEEP_MAILBOXES);
+          const due = await cmd.zrangebyscore(shard, '-inf', String(now), 'LIMIT', 0, visit);
+          if (due.length === visit) more = true;
+          // Receipts whose second step a relay did not finish (it died between the two).
+          const notes = due.filter((member) => member.startsWith('r '));
+          if (notes.length > 0) receipts += await fileReceipts(notes);
+          const uids = due.filter((member) => !member.startsWith('r '));
+          if (uids.length === 0) continue;
+          const args = new Args();
+          mailboxes(args, uids);
+          args.int(now).int(budget).int(uids.length);
+          for (const uid of uids) args.text(uid);
+          const reply = (await call('sweep', args, slot)) as (number | string)[];
+          expired += Number(reply[0]);
+          budget -= Math.max(1, Number(reply[0]));
+          if (Number(reply[1]) === 1) more = true;
+          receipts += await fileReceipts(reply.slice(2) as string[]);
+        }
+      }
+      return { expired, receipts, more };
     },
 
     async watch(uid) {
       watched.add(uid);
       try {
-        await sub.subscribe(userKey(uid, 'bell'));
+        await sub.ssubscribe(bellChannel(prefix, uid));
       } catch (err) {
         watched.delete(uid);
         throw err;
@@ -343,7 +528,7 @@ export async function createRedisStore(options: {
 
     async unwatch(uid) {
       watched.delete(uid);
-      await sub.unsubscribe(userKey(uid, 'bell'));
+      await sub.sunsubscribe(bellChannel(prefix, uid));
     },
 
     onSignal(next) {
@@ -355,11 +540,11 @@ export async function createRedisStore(options: {
     },
 
     unsentBytes() {
-      return cmd.stream?.writableLength ?? 0;
+      return unsentBytes(cmd);
     },
 
     async kick(uid, connToken) {
-      await cmd.publish(userKey(uid, 'bell'), `k${connToken}`);
+      await cmd.spublish(bellChannel(prefix, uid), `k${connToken}`);
     },
 
     async healthy() {
@@ -377,31 +562,18 @@ export async function createRedisStore(options: {
   };
 }
 
-/**
- * Connection options that make a command fail rather than wait: after `commandTimeoutMs`
- * without a reply, at once while the connection is down (no offline queue), and when the
- * connection drops under it (no re-send after the reconnect: the frame is answered
- * `store_unavailable` and the client retries it, which is idempotent). Nothing piles up in
- * ioredis's queues while Redis is away; what sits in the socket while Redis is frozen is what
- * `unsentBytes` reports.
- */
-export function failFast(commandTimeoutMs = DEFAULTS.redisCommandTimeoutMs) {
-  return {
-    lazyConnect: true,
-    commandTimeout: commandTimeoutMs,
-    enableOfflineQueue: false,
-    autoResendUnfulfilledCommands: false,
-    maxRetriesPerRequest: 0,
-  } as const;
-}
-
-/** Channels per SUBSCRIBE when the subscriber comes back. */
+/** Channels per SSUBSCRIBE when the subscriber comes back. */
 const RESUBSCRIBE_BATCH = 1_000;
 
-/** A Buffer view of the bytes (ioredis sends only Buffers as bytes); no copy. */
-function bytes(b: Uint8Array): Buffer {
-  return b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
+/** Bytes of a send's arguments besides its body (IDs, numbers, flags, RESP heads), about. */
+const SEND_ARGS_BYTES = 160 + BOX_KEYS * 60;
+/** Bytes of an ack's arguments, about. */
+const ACK_ARGS_BYTES = 140 + BOX_KEYS * 60;
+const DELETED: AckResult = Object.freeze({ deleted: true });
+const GONE: AckResult = Object.freeze({ deleted: false });
+
+/** The Store methods createRedisStore times itself (options.timing). */
+export const SELF_TIMED = ['send', 'ack', 'ackAll', 'fetch'] as const;
 
 function sendResult(reply: string[], at: number): SendResult {
   switch (reply[at]) {
@@ -428,107 +600,6 @@ function sendResult(reply: string[], at: number): SendResult {
     default:
       return { status: 'quota_exceeded', limit: reply[at + 1] === 'bytes' ? 'bytes' : 'messages' };
   }
-}
-
-/** Bytes of a send's arguments besides its body (IDs, numbers, flags, RESP heads), about. */
-const SEND_ARGS_BYTES = 160;
-/** Bytes of an ack's arguments, about. */
-const ACK_ARGS_BYTES = 140;
-const DELETED: AckResult = Object.freeze({ deleted: true });
-const GONE: AckResult = Object.freeze({ deleted: false });
-
-/** Most operations in one script call: keeps each call short for Redis's single thread. */
-const MAX_BATCH = 256;
-
-/** Who waits for a batch's results: one item's (`count` 0) or `count` items' in order. */
-interface Waiter {
-  count: number;
-  resolve: (o: never) => void;
-  reject: (e: unknown) => void;
-}
-
-/**
- * Collects the operations of one event-loop turn and runs them as one batch (flushed at the end
- * of the turn through `schedule`, or at once when MAX_BATCH is reached). Each caller gets its
- * own result.
- */
-class Batcher<I, O> {
-  private items: I[] = [];
-  private waiters: Waiter[] = [];
-
-  /** `observeOne` / `observeAll`: the script call's seconds, once per push / pushAll it served. */
-  constructor(
-    private readonly schedule: () => void,
-    private readonly observeOne: ((seconds: number) => void) | undefined,
-    private readonly observeAll: ((seconds: number) => void) | undefined,
-    private readonly run: (items: I[]) => Promise<O[]>,
-  ) {}
-
-  push(item: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      this.items.push(item);
-      this.waiters.push({ count: 0, resolve: resolve as (o: never) => void, reject });
-      this.added();
-    });
-  }
-
-  /** Several items with one promise for all their results (a version 3 `ack {ids}`). */
-  pushAll(items: readonly I[]): Promise<O[]> {
-    return new Promise<O[]>((resolve, reject) => {
-      for (const item of items) this.items.push(item);
-      this.waiters.push({ count: items.length, resolve: resolve as (o: never) => void, reject });
-      this.added();
-    });
-  }
-
-  private added(): void {
-    if (this.items.length >= MAX_BATCH) this.flush();
-    else this.schedule();
-  }
-
-  flush(): void {
-    const items = this.items;
-    if (items.length === 0) return;
-    const waiters = this.waiters;
-    this.items = [];
-    this.waiters = [];
-    const started = performance.now();
-    this.run(items).then(
-      (results) => {
-        this.observe(waiters, started);
-        let at = 0;
-        for (const w of waiters) {
-          if (w.count === 0) (w.resolve as (o: O) => void)(results[at++]!);
-          else {
-            (w.resolve as (o: O[]) => void)(results.slice(at, at + w.count));
-            at += w.count;
-          }
-        }
-      },
-      (err: unknown) => {
-        this.observe(waiters, started);
-        for (const w of waiters) w.reject(err);
-      },
-    );
-  }
-
-  private observe(waiters: readonly Waiter[], started: number): void {
-    if (this.observeOne === undefined && this.observeAll === undefined) return;
-    const seconds = (performance.now() - started) / 1000;
-    for (const w of waiters) (w.count === 0 ? this.observeOne : this.observeAll)?.(seconds);
-  }
-}
-
-/** The Store methods createRedisStore times itself (options.timing). */
-export const SELF_TIMED = ['send', 'ack', 'ackAll', 'fetch'] as const;
-
-/**
- * QUIT is queued behind the commands under way, so their replies arrive first. A connection that
- * is not up (Redis unreachable) is dropped instead: QUIT would wait in the offline queue.
- */
-async function release(connection: Redis): Promise<void> {
-  if (connection.status === 'ready') await connection.quit();
-  else connection.disconnect();
 }
 
 function parseSignal(message: string): Signal | null {

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { WebSocketServer } from 'ws';
 import { PassbyError } from '../../protocol/index.js';
-import type { RelayConfig } from '../config/index.js';
+import { type RelayConfig, redisEndpointOf } from '../config/index.js';
 import { Hub, InflightBudget, initCrypto, Session } from '../connection/index.js';
 import type { Store } from '../mailbox/index.js';
-import { createMemoryStore, createRedisStore, failFast, SELF_TIMED } from '../mailbox/index.js';
+import { createMemoryStore, createRedisStore, SELF_TIMED } from '../mailbox/index.js';
+import { connectRedis, type RedisClient, release } from '../redis/index.js';
 import type { SocialStore } from '../social/index.js';
 import {
   checkDiscoveryFingerprint,
@@ -72,7 +73,8 @@ export async function openStores(
     mailboxMaxBytes: config.mailboxMaxBytes,
     receiptTtlMs: config.maxTtlSeconds * 1000,
   };
-  if (config.redisUrl === null) {
+  const endpoint = redisEndpointOf(config);
+  if (endpoint === null) {
     log.warn(
       'no PASSBY_REDIS_URL: using the in-process store; undelivered messages do not survive a restart',
     );
@@ -80,18 +82,22 @@ export async function openStores(
     return { store, social: createMemorySocialStore(), selfTimed: [], close: () => store.close() };
   }
   const commandTimeoutMs = config.redisCommandTimeoutMs;
-  const onConnection = (role: string, connection: Redis) =>
+  const onConnection = (role: string, connection: RedisClient) =>
     metrics?.watchRedis(role, () => connection.status === 'ready');
   const timing = metrics ? (op: string) => metrics.storeOperation(`mailbox.${op}`) : undefined;
   const store = await createRedisStore({
-    url: config.redisUrl,
+    endpoint,
     limits,
     log,
     commandTimeoutMs,
+    waitReplicas: config.redisWaitReplicas,
+    waitTimeoutMs: config.redisWaitTimeoutMs,
+    // A relay that dies hands its sweep on within a few sweeps.
+    sweepLeaseMs: Math.max(5 * config.sweepIntervalMs, 2 * commandTimeoutMs),
     onConnection,
     timing,
   });
-  const redis = new Redis(config.redisUrl, { ...failFast(commandTimeoutMs), enableAutoPipelining: true });
+  const redis = connectRedis(endpoint, { commandTimeoutMs, autoPipelining: true });
   onConnection('social', redis);
   redis.on('error', (err: Error) => log.warn({ err, role: 'social' }, 'redis connection error'));
   try {
@@ -102,21 +108,25 @@ export async function openStores(
   }
   try {
     if (config.discoverySecret !== null)
-      await checkDiscoveryFingerprint(redis, config.discoverySecret, config.discoverySecretPrevious, log);
+      await checkDiscoveryFingerprint(
+        redis as Redis,
+        config.discoverySecret,
+        config.discoverySecretPrevious,
+        log,
+      );
   } catch (err) {
     await store.close();
     redis.disconnect();
     throw err;
   }
-  log.info('connected to redis');
+  log.info({ cluster: endpoint.cluster }, 'connected to redis');
   return {
     store,
-    social: createRedisSocialStore(redis),
+    social: createRedisSocialStore(redis as Redis),
     selfTimed: metrics ? SELF_TIMED : [],
     async close() {
       await store.close();
-      if (redis.status === 'ready') await redis.quit();
-      else redis.disconnect();
+      await release(redis);
     },
   };
 }

@@ -73,18 +73,18 @@ const bell = (uid: string) => `pb:{${uid}}:bell`;
 
 /**
  * Kills the subscriber connections, then files the entry while nobody listens on the recipient's
- * doorbell (checked with PUBSUB NUMSUB; the relay reconnects within ~50 ms, so it tries again
+ * doorbell (checked with PUBSUB SHARDNUMSUB; the relay reconnects within ~50 ms, so it tries again
  * when the reconnect won the race). Resolves once a doorbell was certainly lost.
  */
 async function fileWithLostDoorbell(from: Identity, to: Identity, mid: string): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
     expect(await redis.killPubsub()).toBeGreaterThan(0);
-    const [, listeners] = (await admin.pubsub('NUMSUB', bell(to.id))) as [string, number];
+    const [, listeners] = (await admin.pubsub('SHARDNUMSUB', bell(to.id))) as [string, number];
     if (listeners === 0) return fileEntry(from, to, mid, true);
     await waitFor(
       'the subscriber back',
       async () => {
-        const [, n] = (await admin.pubsub('NUMSUB', bell(to.id))) as [string, number];
+        const [, n] = (await admin.pubsub('SHARDNUMSUB', bell(to.id))) as [string, number];
         return n > 0;
       },
       { timeoutMs: 5000 },
@@ -105,7 +105,7 @@ describe('the subscriber connection killed while the recipient stays online', ()
     await waitFor(
       'Bob subscribed',
       async () => {
-        const [, n] = (await admin.pubsub('NUMSUB', bell(b.id))) as [string, number];
+        const [, n] = (await admin.pubsub('SHARDNUMSUB', bell(b.id))) as [string, number];
         return n > 0;
       },
       { timeoutMs: 5000 },

@@ -3,8 +3,9 @@ import { expect } from 'vitest';
 import { waitFor } from './poll.js';
 
 /**
- * The keys a Redis holds beyond identities (`pb:{uid}:pk`) and the relay fleet's discovery-secret
- * fingerprint (`pb:discovery:fingerprint`, about no user), sorted: after every message was
+ * The keys a Redis holds beyond identities (`pb:{uid}:pk`), the relay fleet's discovery-secret
+ * fingerprint (`pb:discovery:fingerprint`) and the sweep's leases (`pb:sweep:{tag}:<node>`, a relay's
+ * random name for seconds), none about a user, sorted: after every message was
  * acknowledged (and nothing social was used) a mailbox leaves nothing else behind (the layout
  * comment in relay/mailbox/redis.ts).
  */
@@ -15,7 +16,12 @@ export async function keysLeft(client: Redis): Promise<string[]> {
     const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
     cursor = next;
     for (const key of keys)
-      if (!/^pb:\{[A-Za-z0-9_-]+\}:pk$/.test(key) && key !== 'pb:discovery:fingerprint') left.push(key);
+      if (
+        !/^pb:\{[A-Za-z0-9_-]+\}:pk$/.test(key) &&
+        key !== 'pb:discovery:fingerprint' &&
+        !/^pb:sweep:\{\d+\}:/.test(key)
+      )
+        left.push(key);
   } while (cursor !== '0');
   return left.sort();
 }

@@ -1,0 +1,58 @@
+import { shardKey, userSlot } from '../redis/index.js';
+
+/*
+ * The Redis keys of a mailbox, written once (relay/mailbox/redis.ts documents the layout;
+ * lua/mailbox.lua reads them in this order), and the batch strides that the scripts and the store
+ * share.
+ */
+
+/** Keys per mailbox in a script call (lua/mailbox.lua BOX_KEYS). */
+export const BOX_KEYS = 7;
+/** Arguments per send in lua/send.lua (SEND_STRIDE), per ack in lua/ack.lua, per receipt in lua/receipts.lua. */
+export const SEND_STRIDE = 10;
+export const ACK_STRIDE = 4;
+export const RECEIPT_STRIDE = 4;
+
+/** The index shard of `slot`: mailboxes by earliest expiry, and receipts waiting to be filed. */
+export function expiryShard(prefix: string, slot: number): string {
+  return shardKey(prefix, 'expiry', slot);
+}
+
+/** e, q, x, pk, h, the doorbell channel, the expiry shard: what every mailbox script gets. */
+export function boxKeys(prefix: string, uid: string): string[] {
+  const tag = `${prefix}{${uid}}:`;
+  return [
+    `${tag}e`,
+    `${tag}q`,
+    `${tag}x`,
+    `${tag}pk`,
+    `${tag}h`,
+    bellChannel(prefix, uid),
+    expiryShard(prefix, userSlot(uid)),
+  ];
+}
+
+export function publicKeyKey(prefix: string, uid: string): string {
+  return `${prefix}{${uid}}:pk`;
+}
+
+export function bellChannel(prefix: string, uid: string): string {
+  return `${prefix}{${uid}}:bell`;
+}
+
+/** A receipt noted in an index shard (lua/mailbox.lua note_receipt): "r <from> <rid> <flag><at>". */
+export interface ReceiptNote {
+  note: string;
+  from: string;
+  rid: string;
+  status: string;
+  /** The recipient whose slot's shard holds the note. */
+  recipient: string;
+}
+
+export function parseNote(note: string): ReceiptNote | null {
+  const [r, from, rid, status] = note.split(' ');
+  if (r !== 'r' || !from || !rid || !status) return null;
+  const end = rid.indexOf(':', 2);
+  return { note, from, rid, status, recipient: rid.slice(2, end) };
+}

@@ -1,0 +1,229 @@
+-- The mailbox's rules, once (relay/mailbox/redis.ts documents the key layout). Every script of
+-- relay/mailbox/lua/ starts with these helpers, after relay/redis/lua/common.lua.
+--
+-- A script gets the keys of each mailbox it touches as KEYS, BOX_KEYS per user, in this order
+-- (relay/mailbox/keys.ts builds them):
+--   1 e       hash: entry id -> stored value, and the counters n, b, c, s, m
+--   2 q       zset: entry id -> seq (mailbox order)
+--   3 x       zset: entry id -> exp, for the entries that expire out of order
+--   4 pk      string: the user's public key (the user exists)
+--   5 h       hash: the held parts of the user's unfinished or unanswered shares
+--   6 bell    the doorbell channel (SPUBLISH), not a key, passed so that it is routed with them
+--   7 expiry  zset: the expiry index shard of the user's slot: uid -> earliest expiry, and
+--             receipts waiting to be filed ("r <from> <receipt id> <flag><at>" -> due time)
+local BOX_KEYS = 7
+
+-- The keys of the i-th mailbox of the call (1-based).
+local function box(i, uid)
+  local k = (i - 1) * BOX_KEYS
+  return { uid = uid, e = KEYS[k + 1], q = KEYS[k + 2], x = KEYS[k + 3], pk = KEYS[k + 4],
+    h = KEYS[k + 5], bell = KEYS[k + 6], expiry = KEYS[k + 7] }
+end
+
+-- A stored value: <flag><seq>:<ts>:<exp>:<body>. flag is '0' or '1' for a message (receipt
+-- asked), 'd', 'e' or 'j' for a receipt (delivered, expired, rejected; ts is then the receipt's
+-- "at"), 'n' for a notice (body: its JSON), 'o' or 'O' for an offer waiting for an answer
+-- (receipt asked) and 'a' or 'A' for an offer accepted by pre-approval (receipt asked; body:
+-- <parts>:<preview>). An offer that asked for a receipt files 'd' once accepted: by an answer,
+-- or, pre-approved, by its ack.
+local function parse(v)
+  local flag, seq, ts, exp = string.match(v, '^(.)(%d+):(%d+):(%d+):')
+  return flag, seq, ts, exp, #seq + #ts + #exp + 4
+end
+
+-- Expiry order. An entry is in order when its exp is no earlier than that of every in-order
+-- entry filed before it since the mailbox was last empty (field m holds the latest such exp).
+-- Read in q's order, in-order entries expire in order, so they need no index of their own: the
+-- sweep walks them from q's head. Only the others (a shorter ttl after a longer one) and the held
+-- groups have an entry in x. Returns the mailbox's new m and whether exp belongs in x.
+local function order_exp(exp, m)
+  if exp >= m then
+    return exp, false
+  end
+  return m, true
+end
+
+-- The mailbox's m from its field, 0 for an empty mailbox.
+local function stored_m(m)
+  return tonumber(m) or 0
+end
+
+-- Quota: nil when a message of `size` bytes fits beside n messages of b bytes, else which limit.
+local function over_quota(n, b, size, max_n, max_b)
+  if n >= max_n then
+    return 'messages'
+  end
+  if b + size > max_b then
+    return 'bytes'
+  end
+  return nil
+end
+
+-- Writes the counters, or deletes the mailbox (and its index entry) once it holds no entry: an
+-- empty mailbox leaves only pk behind.
+local function set_counts(bx, n, b, c)
+  if c <= 0 then
+    redis.call('DEL', bx.e, bx.q, bx.x)
+    redis.call('ZREM', bx.expiry, bx.uid)
+    return false
+  end
+  redis.call('HSET', bx.e, 'n', fmt(n), 'b', fmt(b), 'c', fmt(c))
+  return true
+end
+
+-- Files the mailbox's earliest expiry in its index shard (never later than what it held).
+local function index_exp(bx, exp)
+  redis.call('ZADD', bx.expiry, 'LT', fmt(exp), bx.uid)
+end
+
+-- Appends an entry whose id is not in the mailbox yet; r is HMGET of (id, n, b, c, s, m).
+local function insert(bx, id, flag, now, exp, body, r, bell)
+  local n = tonumber(r[2]) or 0
+  local b = tonumber(r[3]) or 0
+  local c = (tonumber(r[4]) or 0) + 1
+  local prev = tonumber(r[5]) or 0
+  local seq = math.max(clock(), prev + 1)
+  if flag == '0' or flag == '1' then
+    n = n + 1
+    b = b + #body
+  end
+  local s = fmt(seq)
+  local m, indexed = order_exp(exp, stored_m(r[6]))
+  redis.call('ZADD', bx.q, s, id)
+  if indexed then
+    redis.call('ZADD', bx.x, fmt(exp), id)
+  end
+  redis.call('HSET', bx.e, id, flag .. s .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body,
+    'n', fmt(n), 'b', fmt(b), 'c', fmt(c), 's', s, 'm', fmt(m))
+  index_exp(bx, exp)
+  if bell then
+    redis.call('SPUBLISH', bx.bell, 'b' .. s)
+  end
+  return s, fmt(prev)
+end
+
+-- Deletes an entry and its index entries; the whole mailbox when it was the last one.
+-- Returns the stored value's flag, or nil when the entry was not there.
+local function remove(bx, id)
+  local r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c')
+  local v = r[1]
+  if not v then
+    return nil
+  end
+  local flag, _, _, _, hlen = parse(v)
+  local n, b = tonumber(r[2]), tonumber(r[3])
+  if flag == '0' or flag == '1' then
+    n = n - 1
+    b = b - (#v - hlen)
+  end
+  if set_counts(bx, n, b, tonumber(r[4]) - 1) then
+    redis.call('ZREM', bx.q, id)
+    redis.call('ZREM', bx.x, id)
+    redis.call('HDEL', bx.e, id)
+  end
+  return flag
+end
+
+-- Held parts of share <from>:<oid> live in h: field 'p:<from>:<oid>:<mid>' -> <flag><arrival>:
+-- <ts>:<exp>:<body> (flag '0'/'1'), and 'g:<from>:<oid>' -> how many parts it holds. The group
+-- counts as one entry of the mailbox (c), its parts as messages (n, b), and it has its own expiry
+-- entry 'h:<from>:<oid>' in x, set by its first part and never extended: a part expires no later
+-- than the group. Until its share frame files the offer, the group also has a deadline
+-- 'd:<from>:<oid>' in x (now + the hold time, renewed by every part): a share left unfinished
+-- frees the recipient's quota that soon. IDs and mids are [A-Za-z0-9_-], so a field pattern
+-- needs no escaping.
+local function held_header(v)
+  local flag, order, ts, exp = string.match(v, '^(.)(%d+):(%d+):(%d+):')
+  return flag, ts, exp, #order + #ts + #exp + 4, tonumber(order)
+end
+
+-- The held parts of a group: {field, value} pairs, in no order.
+local function held_parts(bx, from, oid)
+  local out = {}
+  local cursor = '0'
+  repeat
+    local page = redis.call('HSCAN', bx.h, cursor, 'MATCH', 'p:' .. from .. ':' .. oid .. ':*', 'COUNT', 1000)
+    cursor = page[1]
+    for i = 1, #page[2], 2 do
+      out[#out + 1] = { page[2][i], page[2][i + 1] }
+    end
+  until cursor == '0'
+  return out
+end
+
+-- Deletes a held group and its parts. Returns how many parts it held.
+local function drop_group(bx, from, oid)
+  local gid = from .. ':' .. oid
+  redis.call('ZREM', bx.x, 'd:' .. gid)
+  local count = tonumber(redis.call('HGET', bx.h, 'g:' .. gid))
+  if not count then
+    redis.call('ZREM', bx.x, 'h:' .. gid)
+    return 0
+  end
+  local bytes, fields = 0, { 'g:' .. gid }
+  for _, part in ipairs(held_parts(bx, from, oid)) do
+    local _, _, _, hlen = held_header(part[2])
+    bytes = bytes + #part[2] - hlen
+    fields[#fields + 1] = part[1]
+  end
+  redis.call('HDEL', bx.h, unpack(fields))
+  redis.call('ZREM', bx.x, 'h:' .. gid)
+  local r = redis.call('HMGET', bx.e, 'n', 'b', 'c')
+  set_counts(bx, tonumber(r[1]) - count, tonumber(r[2]) - bytes, tonumber(r[3]) - 1)
+  return count
+end
+
+-- Moves a held group's parts into the mailbox as messages, in the order they arrived, and rings
+-- the doorbell.
+local function release(bx, from, oid)
+  local gid = from .. ':' .. oid
+  local held = held_parts(bx, from, oid)
+  if #held == 0 then
+    return
+  end
+  local r = redis.call('HMGET', bx.e, 'c', 's', 'm')
+  local c = tonumber(r[1]) - 1
+  local s = tonumber(r[2]) or 0
+  local m = stored_m(r[3])
+  local parts, fields = {}, { 'g:' .. gid }
+  local skip = #('p:' .. gid .. ':')
+  for _, part in ipairs(held) do
+    local _, _, _, _, order = held_header(part[2])
+    parts[#parts + 1] = { order, string.sub(part[1], skip + 1), part[2] }
+    fields[#fields + 1] = part[1]
+  end
+  table.sort(parts, function(a, b) return a[1] < b[1] end)
+  for _, part in ipairs(parts) do
+    local mid, v = part[2], part[3]
+    local flag, ts, exp, hlen = held_header(v)
+    local id = 'm:' .. from .. ':' .. mid
+    s = math.max(clock(), s + 1)
+    redis.call('ZADD', bx.q, fmt(s), id)
+    local indexed
+    m, indexed = order_exp(tonumber(exp), m)
+    if indexed then
+      redis.call('ZADD', bx.x, exp, id)
+    end
+    redis.call('HSET', bx.e, id, flag .. fmt(s) .. ':' .. ts .. ':' .. exp .. ':' .. string.sub(v, hlen + 1))
+    c = c + 1
+  end
+  redis.call('HDEL', bx.h, unpack(fields))
+  redis.call('ZREM', bx.x, 'h:' .. gid, 'd:' .. gid)
+  redis.call('HSET', bx.e, 'c', fmt(c), 's', fmt(s), 'm', fmt(m))
+  redis.call('SPUBLISH', bx.bell, 'b' .. fmt(s))
+end
+
+-- How long a receipt waits in the index shard for its second step before a sweep files it: the
+-- relay files it at once; this is only for a relay that died between the two steps.
+local RECEIPT_GRACE_MS = 30000
+
+-- A receipt for message id m:<from>:<mid> of uid's mailbox (acknowledged, answered or expired):
+-- the first step, in uid's slot, notes it in the slot's index shard, due RECEIPT_GRACE_MS after
+-- `now`; the relay then files it in the sender's mailbox (receipts.lua, the second step, in the
+-- sender's slot) and removes the note. Returns the note, which the script returns to the relay.
+local function note_receipt(bx, id, status, now)
+  local from, mid = string.match(id, '^m:([^:]+):(.+)$')
+  local note = 'r ' .. from .. ' r:' .. bx.uid .. ':' .. mid .. ' ' .. status .. fmt(now)
+  redis.call('ZADD', bx.expiry, fmt(now + RECEIPT_GRACE_MS), note)
+  return note
+end

@@ -1,0 +1,180 @@
+-- Stores a batch of sends: every send of one event-loop turn to the mailboxes of one slot (all
+-- of them on a standalone server), in one call.
+-- KEYS    BOX_KEYS per mailbox (mailbox.lua: e, q, x, pk, h, bell, expiry), mailbox 1 first
+-- ARGV[1] max messages per mailbox
+-- ARGV[2] max bytes per mailbox
+-- ARGV[3] number of sends; then SEND_STRIDE arguments per send, from ARGV[4]:
+--         +0 mailbox (its index among the KEYS groups, 1-based), +1 uid, +2 entry id
+--         m:<from>:<mid>, +3 now (ms), +4 ttl (ms), +5 receipt ('1'|'0'), +6 bell ('1'|'0'),
+--         +7 body, +8 share mid ('' unless the send is a held part of that share), +9 hold (ms
+--         a held part waits for its share frame; each part renews it)
+-- Returns 5 values per send, joined by commas into one string: 'stored', seq, prev, ts, exp |
+-- 'dup', seq, ts, exp, '' | 'unknown', '', '', '', '' | 'quota', 'messages'|'bytes', '', '', ''.
+local max_n, max_b = tonumber(ARGV[1]), tonumber(ARGV[2])
+local SEND_STRIDE = 10
+local FIRST = 4
+local out = {}
+local function answer(a, v1, v2, v3, v4, v5)
+  local o = (a - FIRST) / SEND_STRIDE * 5
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = v1, v2, v3, v4, v5
+end
+
+-- A part of share oid: held in its group, not delivered, no doorbell.
+local function hold(bx, a)
+  local id, oid = ARGV[a + 2], ARGV[a + 8]
+  local now, ttl, hold_ms = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), tonumber(ARGV[a + 9])
+  local receipt, body = ARGV[a + 5], ARGV[a + 7]
+  local from, mid = string.match(id, '^m:([^:]+):(.+)$')
+  local gid = from .. ':' .. oid
+  local pid = 'p:' .. gid .. ':' .. mid
+  local existing = redis.call('HGET', bx.h, pid)
+  if existing then
+    local _, ts, exp = held_header(existing)
+    return answer(a, 'dup', '0', ts, exp, '')
+  end
+  local r = redis.call('HMGET', bx.e, 'n', 'b', 'c', 'm')
+  if not r[3] and redis.call('EXISTS', bx.pk) == 0 then
+    return answer(a, 'unknown', '', '', '', '')
+  end
+  local n, b, c = tonumber(r[1]) or 0, tonumber(r[2]) or 0, tonumber(r[3]) or 0
+  local over = over_quota(n, b, #body, max_n, max_b)
+  if over then
+    return answer(a, 'quota', over, '', '', '')
+  end
+  local gexp = redis.call('ZSCORE', bx.x, 'h:' .. gid)
+  local exp = now + ttl
+  if gexp then
+    exp = math.min(exp, tonumber(gexp))
+  else
+    redis.call('ZADD', bx.x, fmt(exp), 'h:' .. gid)
+    c = c + 1
+  end
+  local soonest = exp
+  -- Until the share frame files the offer, the parts go at the deadline each part renews.
+  if redis.call('HEXISTS', bx.e, 'm:' .. gid) == 0 then
+    soonest = math.min(tonumber(gexp) or exp, now + hold_ms)
+    redis.call('ZADD', bx.x, fmt(soonest), 'd:' .. gid)
+  end
+  index_exp(bx, math.min(exp, soonest))
+  local order = redis.call('HINCRBY', bx.h, 'g:' .. gid, 1)
+  redis.call('HSET', bx.h, pid, receipt .. order .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body)
+  redis.call('HSET', bx.e, 'n', fmt(n + 1), 'b', fmt(b + #body), 'c', fmt(c), 'm', fmt(stored_m(r[4])))
+  answer(a, 'stored', '0', '0', fmt(now), fmt(exp))
+end
+
+-- A run of plain sends to one mailbox, in order: one HMGET (dedupe, quota, high-water seq) and
+-- one write per structure, however many sends the run holds.
+local function send_run(bx, run)
+  local fields = {}
+  for j, a in ipairs(run) do
+    fields[j] = ARGV[a + 2]
+  end
+  local count = #run
+  fields[count + 1], fields[count + 2], fields[count + 3], fields[count + 4], fields[count + 5] = 'n', 'b', 'c', 's', 'm'
+  local r = redis.call('HMGET', bx.e, unpack(fields))
+  local n = tonumber(r[count + 1]) or 0
+  local b = tonumber(r[count + 2]) or 0
+  local c = tonumber(r[count + 3]) or 0
+  local s = tonumber(r[count + 4]) or 0
+  local m = stored_m(r[count + 5])
+  -- Entries are only ever filed for registered users, so a non-empty mailbox needs no check.
+  local known = r[count + 3] and true or nil
+  local filed = {}
+  local zq, zx, hs = {}, {}, {}
+  local min_exp, bell = nil, nil
+  for j, a in ipairs(run) do
+    local id, body = ARGV[a + 2], ARGV[a + 7]
+    local prior = filed[id]
+    if r[j] then
+      local _, seq, ts, exp = parse(r[j])
+      prior = { seq, ts, exp }
+    end
+    if prior then
+      answer(a, 'dup', prior[1], prior[2], prior[3], '')
+    else
+      if known == nil then
+        known = redis.call('EXISTS', bx.pk) == 1
+      end
+      local over = known and over_quota(n, b, #body, max_n, max_b)
+      if not known then
+        answer(a, 'unknown', '', '', '', '')
+      elseif over then
+        answer(a, 'quota', over, '', '', '')
+      else
+        -- now arrives as the relay's decimal string: kept as is, not printed again.
+        local sn = ARGV[a + 3]
+        local exp = tonumber(sn) + tonumber(ARGV[a + 4])
+        local prev = fmt(s)
+        s = math.max(clock(), s + 1)
+        n, b, c = n + 1, b + #body, c + 1
+        local ss, se = fmt(s), fmt(exp)
+        zq[#zq + 1] = ss
+        zq[#zq + 1] = id
+        local indexed
+        m, indexed = order_exp(exp, m)
+        if indexed then
+          zx[#zx + 1] = se
+          zx[#zx + 1] = id
+        end
+        hs[#hs + 1] = id
+        hs[#hs + 1] = ARGV[a + 5] .. ss .. ':' .. sn .. ':' .. se .. ':' .. body
+        if not min_exp or exp < min_exp then
+          min_exp = exp
+        end
+        if ARGV[a + 6] == '1' then
+          bell = ss
+        end
+        filed[id] = { ss, sn, se }
+        answer(a, 'stored', ss, prev, sn, se)
+      end
+    end
+  end
+  if #hs == 0 then
+    return
+  end
+  redis.call('ZADD', bx.q, unpack(zq))
+  if #zx > 0 then
+    redis.call('ZADD', bx.x, unpack(zx))
+  end
+  hs[#hs + 1], hs[#hs + 2], hs[#hs + 3], hs[#hs + 4], hs[#hs + 5] = 'n', fmt(n), 'b', fmt(b), 'c'
+  hs[#hs + 1], hs[#hs + 2], hs[#hs + 3], hs[#hs + 4], hs[#hs + 5] = fmt(c), 's', fmt(s), 'm', fmt(m)
+  redis.call('HSET', bx.e, unpack(hs))
+  index_exp(bx, min_exp)
+  -- One doorbell with the highest seq: a connection pulls everything after its cursor anyway.
+  if bell then
+    redis.call('SPUBLISH', bx.bell, 'b' .. bell)
+  end
+end
+
+-- Sends grouped by mailbox (mailboxes are independent; each keeps its sends in batch order), a
+-- mailbox's sends split into runs at each held part, which reads and writes the same counters.
+local groups, order = {}, {}
+for i = 0, tonumber(ARGV[3]) - 1 do
+  local a = FIRST + i * SEND_STRIDE
+  local g = tonumber(ARGV[a])
+  if not groups[g] then
+    groups[g] = {}
+    order[#order + 1] = g
+  end
+  local list = groups[g]
+  list[#list + 1] = a
+end
+for _, g in ipairs(order) do
+  local bx = box(g, ARGV[groups[g][1] + 1])
+  local run = {}
+  for _, a in ipairs(groups[g]) do
+    if ARGV[a + 8] ~= '' then
+      if #run > 0 then
+        send_run(bx, run)
+        run = {}
+      end
+      hold(bx, a)
+    else
+      run[#run + 1] = a
+    end
+  end
+  if #run > 0 then
+    send_run(bx, run)
+  end
+end
+return table.concat(out, ',')
