@@ -38,8 +38,10 @@ redis.call('ZADD', KEYS[3], exp, hash .. ':' .. uid)
 if redis.call('PTTL', KEYS[2]) < ttl then
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
--- A backstop, should no relay sweep: the shard lives no longer than its latest entry.
-if redis.call('PTTL', KEYS[3]) < ttl then
+-- A backstop, should no relay sweep: the shard lives no longer than its latest entry. ('<=': a
+-- shard just renewed by another hash of the slot in the same millisecond is renewed again, the
+-- same work whatever the timing.)
+if redis.call('PTTL', KEYS[3]) <= ttl then
   redis.call('PEXPIRE', KEYS[3], ttl)
 end
 return {'', ticket}

@@ -6,6 +6,7 @@ import { createRedisSocialStore } from '../../../relay/social/redis.js';
 import { commandsOf, dumpText } from '../../support/redis-inspect.js';
 import { type RedisServer, startRedis } from '../../support/redis-server.js';
 import { MONTH, newHash, newToken, newUid, socialContract, T0, WINDOW } from './contract.js';
+import { redriveCases } from './redrive-cases.js';
 
 let redis: RedisServer;
 let admin: Redis;
@@ -21,6 +22,12 @@ socialContract('redis', async () => {
   await admin.flushall();
   const connection = new Redis(redis.url, { enableAutoPipelining: true });
   return { store: createRedisSocialStore(connection), close: () => connection.quit().then(() => {}) };
+});
+
+redriveCases('redis', async () => {
+  await admin.flushall();
+  const client = new Redis(redis.url, { enableAutoPipelining: true });
+  return { client, close: () => client.quit().then(() => {}) };
 });
 
 describe('redis social store', () => {
