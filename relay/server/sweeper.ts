@@ -8,7 +8,8 @@ const MAX_BATCHES_PER_TICK = 20;
 /**
  * Deletes expired entries every `intervalMs`, so no payload outlives its expiry by more than about
  * one interval (plus the time to sweep a backlog of expiries, BATCH x MAX_BATCHES_PER_TICK per
- * tick), and likewise pending contact matches. Every node runs one; the stores' sweeps are atomic
+ * tick), and likewise pending contact matches; it also finishes friend-link changes a crash left
+ * half done (SocialStore.redrive). Every node runs one; the stores' sweeps are atomic
  * per batch, so they do not conflict.
  */
 export class Sweeper {
@@ -67,6 +68,13 @@ export class Sweeper {
         if (!result.more) break;
       }
       if (pending > 0) this.log.info({ pendingMatches: pending }, 'pending contact matches expired');
+      let links = 0;
+      for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
+        const result = await this.social.redrive(this.now(), BATCH);
+        links += result.finished;
+        if (!result.more) break;
+      }
+      if (links > 0) this.log.info({ friendLinks: links }, 'half-done friend link changes finished');
     } catch (err) {
       this.log.error({ err }, 'expiry sweep failed');
     }

@@ -55,6 +55,14 @@ export interface SocialStore {
    */
   sweepPending(now: number, limit: number): Promise<{ removed: number; more: boolean }>;
   /**
+   * Finishes up to `limit` friend-link changes that a crash left half done (the sweeper calls it
+   * every sweep interval): where a store changes the two sides of a link in separate steps (Redis,
+   * each user in their own slot), the other side of a change filed more than a short age before
+   * `now` is brought in line. `more` when the limit was reached. A store that changes both sides
+   * at once has nothing to finish.
+   */
+  redrive(now: number, limit: number): Promise<{ finished: number; more: boolean }>;
+  /**
    * Takes uid's one presence update (baseline or blind) per `intervalMs`; false when the last one
    * taken is less than `intervalMs` old. Atomic: of concurrent updates, on one connection or on
    * several relay nodes, one wins. A refused update leaves the slot as it was.

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { PassbyError } from '../../protocol/index.js';
+import type { RedisClient } from '../redis/index.js';
 import type { Logger } from '../telemetry/index.js';
 
 /**
@@ -13,6 +13,8 @@ import type { Logger } from '../telemetry/index.js';
  * Rotation: a node started with the new secret and the previous one as
  * PASSBY_DISCOVERY_SECRET_OLD accepts the previous fingerprint and moves the stored one to the
  * new secret; from then on a node with only the previous secret refuses to start.
+ *
+ * One key, so on a Redis Cluster it lives in one slot like any other: every node reads the same.
  */
 export const FINGERPRINT_KEY = 'pb:discovery:fingerprint';
 
@@ -23,7 +25,7 @@ export function discoveryFingerprint(secret: string): string {
 }
 
 export async function checkDiscoveryFingerprint(
-  redis: Redis,
+  redis: RedisClient,
   secret: string,
   previous: string | null,
   log: Logger,

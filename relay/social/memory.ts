@@ -252,6 +252,11 @@ export function createMemorySocialStore(): SocialStore {
       return { removed: dropExpiredPending(now), more: false };
     },
 
+    async redrive() {
+      // Both sides of a link change together here: nothing is ever left half done.
+      return { finished: 0, more: false };
+    },
+
     async lastPresence(uid, now) {
       return live(presence, uid, now) ?? null;
     },

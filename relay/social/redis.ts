@@ -1,87 +1,92 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { FriendInfo, FriendState } from '../../protocol/index.js';
+import { dueSlots, type RedisClient, slotsByNode } from '../redis/index.js';
 import type { Consent, PendingMatch, Presence, SocialStore } from './contract.js';
-import {
-  DISCOVER_SCRIPT,
-  FRIEND_SCRIPT,
-  LOOKUP_SCRIPT,
-  PROXIMITY_SCRIPT,
-  SPEND_SCRIPT,
-  SWEEP_PENDING_SCRIPT,
-  TOKENS_SCRIPT,
-} from './scripts.js';
+import { socialKeys } from './keys.js';
+import { type LinkOp, redisLinks } from './links.js';
+import { runScript, SCRIPTS } from './redis-calls.js';
 
 /*
- * Redis layout (prefix `pb:` by default; {uid} is the user's hash tag; "<end>" is a relay time in
- * ms that reads compare with the caller's `now`, while the key's TTL makes Redis drop it):
+ * Redis layout (prefix `pb:` by default; relay/social/keys.ts builds every key). Each key has a
+ * hash tag, and every script call (lua/*.lua, keys declared as KEYS) touches one slot, so the
+ * same layout runs on one Redis or a Redis Cluster. "<end>" is a relay time in ms that reads
+ * compare with the caller's `now`, while the key's TTL makes Redis drop it.
  *
- *   pb:{uid}:fr        hash    other -> 'o' (uid asked) | 'i' (other asked) | 'f<p><a>' (friends;
- *                              uid's own proximity / auto-accept switches, '0' or '1'). Both
- *                              sides always change together; an emptied hash is gone.
- *   pb:{uid}:disc      string  uid's current discovery hash (to replace or stop it)   TTL ttlMs
- *   pb:disc:<hash>     string  "<end>:<uid>"                                           TTL ttlMs
- *   pb:pend:<hash>     hash    requester -> "<expiry>:<ticket>"; expired entries are dropped
- *                              when read and by the sweep; TTL = the latest expiry
- *   pb:pendx           zset    "<hash>:<requester>" scored by that entry's expiry: what the
- *                              sweep (sweepPending) deletes, so an entry lives no longer than
- *                              its own expiry plus a sweep interval
- *   pb:{uid}:lk        string  "<window start>:<look-ups used>"                        TTL window
- *   pb:{uid}:pu        string  "<last presence update>:1"                        TTL the interval
- *   pb:{uid}:pr        string  "<at>:<end>:<cell>" (cell empty in blind mode)          TTL window
- *   pb:{uid}:tok       set     'a'|'n' + token: what uid posted, to withdraw it         TTL window
- *   pb:tok:<token>     hash    'a'|'n' + uid -> <end>                                  TTL window
- *   pb:near:<a>:<b>    string  "<until>" with a < b                              expires at until
+ *   key                  tag         type    contents
+ *   pb:{uid}:fr          {uid}       hash    other -> 'o' (uid asked) | 'i' (other asked) |
+ *                                            'd' (other asked, uid declined: hidden from uid) |
+ *                                            'f<p><a>' (friends; uid's own proximity / auto-accept
+ *                                            switches, '0' or '1'). An emptied hash is gone.
+ *   pb:linkq:{<slot>}    slot tag    zset    link outbox: '<actor>:<other>' scored by the time of
+ *                                            the actor's step 1, while the other side has not
+ *                                            followed yet (links.ts); one shard per slot, holding
+ *                                            the actors of that slot
+ *   pb:{uid}:disc        {uid}       string  uid's current discovery hash (to replace or stop it)
+ *                                                                                     TTL ttlMs
+ *   pb:disc:{<hash>}     {hash}      string  "<end>:<uid>"                            TTL ttlMs
+ *   pb:pend:{<hash>}     {hash}      hash    requester -> "<expiry>:<ticket>"; expired entries are
+ *                                            dropped when read and by the sweep; TTL = the latest
+ *   pb:pendx:{<slot>}    slot tag    zset    "<hash>:<requester>" scored by that entry's expiry,
+ *                                            for the pend keys of that slot: what sweepPending
+ *                                            deletes, so an entry lives no longer than its own
+ *                                            expiry plus a sweep interval. TTL = the latest entry
+ *   pb:{uid}:lk          {uid}       string  "<window start>:<look-ups used>"           TTL window
+ *   pb:{uid}:pu          {uid}       string  "<last presence update>:1"           TTL the interval
+ *   pb:{uid}:pr          {uid}       string  "<at>:<end>:<cell>" (cell empty in blind mode)
+ *                                                                                    TTL window
+ *   pb:{uid}:tok         {uid}       set     'a'|'n' + token: what uid posted, to withdraw it
+ *                                                                                    TTL window
+ *   pb:tok:{<token>}     {token}     hash    'a'|'n' + uid -> <end>                   TTL window
+ *   pb:near:{<a>:<b>}    {a:b}       string  "<until>" with a < b               expires at until
  *
- * Hashes are the relay's HMACs of phone numbers, never the numbers. Presence and tokens carry a PX
- * TTL of the window and in-range marks expire at their end, so no key holds them after it (P3). A user who looks up
- * their own hash gets their own ID back; setDiscoverable never returns a user's own pending match.
+ * <slot> is slotTag(slot) (relay/redis), a short tag that hashes to the slot the shard serves:
+ * the outbox shard of an actor is in the actor's slot, the pendx shard of a hash in the slot of
+ * its pend key, so the script that files an entry updates its shard in the same call.
  *
- * Every key TTL is relative (PX), so it holds whatever the relay's clock says against Redis's.
+ * Hashes are the relay's HMACs of phone numbers, never the numbers. Presence and tokens carry a
+ * PX TTL of the window and in-range marks expire at their end, so no key holds them after it
+ * (P3). A user who looks up their own hash gets their own ID back; setDiscoverable never returns
+ * a user's own pending match. Every key TTL is relative (PX), so it holds whatever the relay's
+ * clock says against Redis's.
  *
- * Round trips: each operation is one command or one script call (EVALSHA). presenceOf sends one
- * GET per user, which ioredis's auto-pipelining (on for the relay's command connection) sends
- * together. Commands inside the scripts:
- *   request/accept/decline/remove/consent  HGET + at most 2 HSET/HDEL
- *   consent (read), friends                HGET, HGETALL (no script)
- *   proximityFriends                       HGETALL + one HGET per friend with proximity on
- *   setDiscoverable                        GET x2, DEL, SET x2, HGETALL, DEL
- *   lookup                                 per hash: GET; per miss HGETALL, HSET, ZADD, PTTL,
- *                                          PEXPIRE (+ HDEL, ZREM per expired entry met); once
- *                                          PTTL, PEXPIRE of pb:pendx
- *   sweepPending                           ZRANGEBYSCORE; per due entry HGET, HDEL, ZREM
- *   spendLookups, takePresenceSlot         GET, SET
+ * Steps that cross slots, what makes each safe to repeat, and what finishes it after a crash:
+ *   request/accept/remove  friend.lua (actor) -> link.lua (other) -> link-done.lua (actor); step 2
+ *                          is a compare-and-set, the outbox entry is re-driven by the sweeper
+ *                          (redrive) once 30 s old. links.ts explains concurrent actions.
+ *   setDiscoverable        GET own; undiscover.lua (old hash: deletes the entry only if still
+ *                          uid's); SET or DEL own; discover.lua (new hash). Each step is
+ *                          idempotent and the client renews its discoverability, which runs them
+ *                          all again; an entry a crash leaves behind lapses with its TTL (30 days).
+ *   lookup                 lookup.lua per hash, independent of each other.
+ *   postTokens             tokens-swap.lua (own list: new in, old out), HDEL of each old token's
+ *                          entry, token-post.lua per new token. After a crash between them, an
+ *                          old token not withdrawn lapses with its TTL: the window (P3 holds).
+ *   proximityFriends       HGETALL own, then HGET in each candidate's slot: reads only.
+ *
+ * Commands per operation (single-slot calls sent together through auto-pipelining where they do
+ * not depend on each other):
+ *   request/accept/remove          friend.lua: HGET, ZSCORE, HSET|HDEL, ZADD; link.lua: HGET,
+ *                                  HSET|HDEL; link-done.lua: ZSCORE, ZREM (3 calls)
+ *   decline, setConsent            friend.lua: HGET, HSET (1 call)
+ *   consent (read), friends        HGET, HGETALL (no script)
+ *   proximityFriends               HGETALL + one HGET per friend with proximity on
+ *   setDiscoverable                GET; undiscover.lua (GET, DEL) on a change; SET or DEL;
+ *                                  discover.lua: SET, HGETALL (+ DEL, ZREM per pending match)
+ *   lookup                         per hash, one lookup.lua: GET; on a miss HGETALL, HSET, ZADD,
+ *                                  PTTL x2, PEXPIRE x2 (+ HDEL, ZREM per expired entry met)
+ *   sweepPending                   per primary: one ZRANGEBYSCORE ... LIMIT 0 1 per slot it
+ *                                  serves (dueSlots); per due slot ZRANGEBYSCORE and one
+ *                                  sweep-pending.lua: per due entry ZSCORE, HGET, HDEL, ZREM
+ *   redrive                        the same probe of the outbox shards; per entry link-claim.lua
+ *                                  (ZSCORE, ZADD, HGET), link.lua, link-done.lua
+ *   spendLookups, takePresenceSlot spend.lua: GET, SET
  *   setPresence, lastPresence, markInRange, inRange   one SET / GET
- *   postTokens                             SMEMBERS + HDEL per old token, DEL; per token HGETALL,
- *                                          HSET, PEXPIRE; SADD per 1000, PEXPIRE. A full update
- *                                          (256 sets, 2,048 tokens) is ~6,000 commands, about
- *                                          12 ms of Redis time on a busy 2-core test machine.
- *
- * Redis Cluster: the friend scripts write two users' hashes, and discovery, tokens and in-range
- * marks live in global keys that the scripts build themselves (no KEYS declared). Fine on one
- * Redis (with replicas); a Cluster would need the two-sided writes split and the global indexes
- * hash-tagged by the hash or token, with each script touching one slot.
+ *   postTokens                     tokens-swap.lua (SMEMBERS, DEL, SADD per 1000, PEXPIRE), HDEL
+ *                                  per old token, one token-post.lua per new token (HGETALL,
+ *                                  HSET, PEXPIRE): a full update (256 sets, 2,048 tokens) is
+ *                                  2,049 script calls and about 6,150 commands, plus an HDEL per
+ *                                  token it replaces (redis.test.ts counts them).
  */
-
-interface Commands {
-  pbSocialFriend(...args: string[]): Promise<string>;
-  pbSocialProximity(...args: string[]): Promise<string[]>;
-  pbSocialDiscover(...args: string[]): Promise<string[]>;
-  pbSocialLookup(...args: string[]): Promise<string[]>;
-  pbSocialSpend(...args: string[]): Promise<number>;
-  pbSocialTokens(...args: string[]): Promise<string[]>;
-  pbSocialSweepPending(...args: string[]): Promise<[number, number]>;
-}
-
-const SCRIPTS: Record<keyof Commands, string> = {
-  pbSocialFriend: FRIEND_SCRIPT,
-  pbSocialProximity: PROXIMITY_SCRIPT,
-  pbSocialDiscover: DISCOVER_SCRIPT,
-  pbSocialLookup: LOOKUP_SCRIPT,
-  pbSocialSpend: SPEND_SCRIPT,
-  pbSocialTokens: TOKENS_SCRIPT,
-  pbSocialSweepPending: SWEEP_PENDING_SCRIPT,
-};
 
 const STATES: ReadonlyMap<string, FriendState> = new Map([
   ['o', 'outgoing'],
@@ -90,21 +95,20 @@ const STATES: ReadonlyMap<string, FriendState> = new Map([
 ]);
 
 /** A TTL Redis accepts (PX wants a positive integer). */
-const ttl = (ms: number) => String(Math.max(1, Math.ceil(ms)));
+const ttl = (ms: number) => Math.max(1, Math.ceil(ms));
 
-export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: string } = {}): SocialStore {
-  const prefix = options.keyPrefix ?? 'pb:';
-  // The connection may be shared (the mailbox store's): define each script once on it.
-  for (const [name, lua] of Object.entries(SCRIPTS)) {
-    if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') {
-      redis.defineCommand(name, { numberOfKeys: 0, lua });
-    }
-  }
-  const cmd = redis as Redis & Commands;
-  const userKey = (uid: string, suffix: string) => `${prefix}{${uid}}:${suffix}`;
-  const nearKey = (a: string, b: string) => (a < b ? `${prefix}near:${a}:${b}` : `${prefix}near:${b}:${a}`);
+export interface RedisSocialOptions {
+  keyPrefix?: string;
+  /** The relay's clock (ms): the time step 1 of a friend operation files in the outbox. */
+  now?: () => number;
+}
 
-  /** A fixed-window budget of uid's under key suffix `kind` (SPEND_SCRIPT). */
+export function createRedisSocialStore(redis: RedisClient, options: RedisSocialOptions = {}): SocialStore {
+  const keys = socialKeys(options.keyPrefix ?? 'pb:');
+  const links = redisLinks(redis, keys, options.now ?? Date.now);
+  const run = (name: keyof typeof SCRIPTS, k: readonly string[], argv: readonly (string | number)[]) =>
+    runScript(redis, SCRIPTS[name], k, argv);
+
   async function spend(
     uid: string,
     kind: 'lk' | 'pu',
@@ -113,17 +117,15 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
     now: number,
     windowMs: number,
   ) {
-    const args = [String(count), String(max), String(now), ttl(windowMs)];
-    return (await cmd.pbSocialSpend(prefix, uid, kind, ...args)) === 1;
+    return (await run('spend', [keys.user(uid, kind)], [count, max, now, ttl(windowMs)])) === 1;
   }
 
-  async function friendOp(op: string, uid: string, other: string, ...rest: string[]): Promise<boolean> {
-    return (await cmd.pbSocialFriend(prefix, op, uid, other, ...rest)) === '1';
-  }
+  const friendOp = async (op: LinkOp, uid: string, other: string, flags?: string) =>
+    (await links.run(op, uid, other, flags)) === '1';
 
   return {
     async requestFriend(from, to) {
-      return (await cmd.pbSocialFriend(prefix, 'request', from, to)) as 'requested' | 'friends' | 'already';
+      return (await links.run('request', from, to)) as 'requested' | 'friends' | 'already';
     },
 
     acceptFriend: (uid, other) => friendOp('accept', uid, other),
@@ -136,13 +138,13 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
     },
 
     async consent(uid, other): Promise<Consent | null> {
-      const value = await cmd.hget(userKey(uid, 'fr'), other);
+      const value = await redis.hget(keys.user(uid, 'fr'), other);
       if (!value?.startsWith('f')) return null;
       return { proximity: value[1] === '1', autoAccept: value[2] === '1' };
     },
 
     async friends(uid) {
-      const all = await cmd.hgetall(userKey(uid, 'fr'));
+      const all = await redis.hgetall(keys.user(uid, 'fr'));
       const out: FriendInfo[] = [];
       for (const [id, value] of Object.entries(all)) {
         const state = STATES.get(value[0] ?? '');
@@ -154,35 +156,45 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
     },
 
     async proximityFriends(uid) {
-      return (await cmd.pbSocialProximity(prefix, uid)).sort();
+      const all = await redis.hgetall(keys.user(uid, 'fr'));
+      const candidates = Object.keys(all).filter((other) => all[other]!.startsWith('f1'));
+      const theirs = await Promise.all(candidates.map((other) => redis.hget(keys.user(other, 'fr'), uid)));
+      return candidates.filter((_, i) => theirs[i]?.startsWith('f1')).sort();
     },
 
     async setDiscoverable(uid, hash, now, ttlMs) {
-      const reply = await cmd.pbSocialDiscover(prefix, uid, hash ?? '', String(now), ttl(ttlMs));
+      const own = keys.user(uid, 'disc');
+      const old = await redis.get(own);
+      if (old !== null && old !== hash) await run('undiscover', [keys.disc(old)], [uid]);
+      if (hash === null) {
+        if (old !== null) await redis.del(own);
+        return [];
+      }
+      await redis.set(own, hash, 'PX', ttl(ttlMs));
+      const reply = (await run(
+        'discover',
+        [keys.disc(hash), keys.pend(hash), keys.pendIndex(hash)],
+        [uid, hash, now, ttl(ttlMs)],
+      )) as string[];
       const out: PendingMatch[] = [];
       for (let i = 0; i + 1 < reply.length; i += 2) out.push({ requester: reply[i]!, ticket: reply[i + 1]! });
       return out.sort((a, b) => (a.requester < b.requester ? -1 : 1));
     },
 
     async lookup(uid, hashes, now, ttlMs) {
-      if (hashes.length === 0) return { ids: [], tickets: [] };
-      const fresh = hashes.map(() => randomBytes(16).toString('base64url'));
-      const reply = await cmd.pbSocialLookup(
-        prefix,
-        uid,
-        String(now),
-        ttl(ttlMs),
-        String(hashes.length),
-        ...hashes,
-        ...fresh,
-      );
-      const ids: (string | null)[] = [];
-      const tickets: (string | null)[] = [];
-      for (let i = 0; i < hashes.length; i++) {
-        ids.push(reply[2 * i] || null);
-        tickets.push(reply[2 * i + 1] || null);
-      }
-      return { ids, tickets };
+      const replies = (await Promise.all(
+        hashes.map((hash) =>
+          run(
+            'lookup',
+            [keys.disc(hash), keys.pend(hash), keys.pendIndex(hash)],
+            [uid, hash, now, ttl(ttlMs), randomBytes(16).toString('base64url')],
+          ),
+        ),
+      )) as [string, string][];
+      return {
+        ids: replies.map(([id]) => id || null),
+        tickets: replies.map(([, ticket]) => ticket || null),
+      };
     },
 
     spendLookups(uid, count, max, now, windowMs) {
@@ -194,39 +206,67 @@ export function createRedisSocialStore(redis: Redis, options: { keyPrefix?: stri
     },
 
     async lastPresence(uid, now) {
-      return parsePresence(await cmd.get(userKey(uid, 'pr')), now);
+      return parsePresence(await redis.get(keys.user(uid, 'pr')), now);
     },
 
     presenceOf(uids, now) {
-      return Promise.all(uids.map(async (uid) => parsePresence(await cmd.get(userKey(uid, 'pr')), now)));
+      return Promise.all(uids.map(async (uid) => parsePresence(await redis.get(keys.user(uid, 'pr')), now)));
     },
 
     async setPresence(uid, cell, now, windowMs, anchor) {
       const kept = cell === null && anchor ? `:${anchor.cell}:${anchor.at}` : '';
-      await cmd.set(
-        userKey(uid, 'pr'),
-        `${String(now)}:${now + windowMs}:${cell ?? ''}${kept}`,
+      await redis.set(
+        keys.user(uid, 'pr'),
+        `${now}:${now + windowMs}:${cell ?? ''}${kept}`,
         'PX',
         ttl(windowMs),
       );
     },
 
     async sweepPending(now, limit) {
-      const [removed, more] = await cmd.pbSocialSweepPending(prefix, String(now), String(limit));
-      return { removed, more: more === 1 };
+      let removed = 0;
+      let seen = 0;
+      for (const slots of slotsByNode(redis).values()) {
+        for (const slot of await dueSlots(redis, slots, keys.pendIndexOfSlot, now)) {
+          const shard = keys.pendIndexOfSlot(slot);
+          const members = await redis.zrangebyscore(shard, '-inf', String(now), 'LIMIT', 0, limit - seen);
+          if (members.length === 0) continue;
+          const pends = members.map((m) => keys.pend(m.slice(0, m.indexOf(':'))));
+          removed += (await run('sweep-pending', [shard, ...pends], [now, ...members])) as number;
+          seen += members.length;
+          if (seen >= limit) return { removed, more: true };
+        }
+      }
+      return { removed, more: false };
+    },
+
+    redrive(now, limit) {
+      return links.redrive(now, limit);
     },
 
     async postTokens(uid, at, near, now, windowMs) {
-      const args = [prefix, uid, String(now), ttl(windowMs), String(at.length), ...at, ...near];
-      return (await cmd.pbSocialTokens(...args)).sort();
+      const window = ttl(windowMs);
+      const posts = [...at.map((t) => ['a', t] as const), ...near.map((t) => ['n', t] as const)];
+      const old = (await run(
+        'tokens-swap',
+        [keys.user(uid, 'tok')],
+        [window, ...posts.map(([kind, t]) => kind + t)],
+      )) as string[];
+      await Promise.all(old.map((e) => redis.hdel(keys.token(e.slice(1)), e[0] + uid)));
+      const matched = await Promise.all(
+        posts.map(
+          ([kind, t]) => run('token-post', [keys.token(t)], [kind, uid, now, window]) as Promise<string[]>,
+        ),
+      );
+      return [...new Set(matched.flat())].sort();
     },
 
     async markInRange(a, b, now, until) {
-      await cmd.set(nearKey(a, b), String(until), 'PX', ttl(until - now));
+      await redis.set(keys.near(a, b), String(until), 'PX', ttl(until - now));
     },
 
     async inRange(a, b, now) {
-      return Number((await cmd.get(nearKey(a, b))) ?? 0) > now;
+      return Number((await redis.get(keys.near(a, b))) ?? 0) > now;
     },
   };
 }

@@ -1,0 +1,66 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+/*
+ * Every script names, in its header comment, each KEYS[i] and ARGV[i] it reads (a range such as
+ * KEYS[2..n+1] covers every index from 2 on, and a variable index), and leaves the shared helpers
+ * of relay/redis/lua/common.lua to that file.
+ */
+
+const FOLDERS = ['relay/social/lua', 'relay/redis/lua'];
+const files = FOLDERS.flatMap((dir) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.lua') && name !== 'common.lua')
+    .map((name) => `${dir}/${name}`),
+);
+
+/** The leading comment lines, and the rest. */
+function split(text: string): { header: string; body: string } {
+  const lines = text.split('\n');
+  const end = lines.findIndex((line) => !line.startsWith('--'));
+  return { header: lines.slice(0, end).join('\n'), body: lines.slice(end).join('\n') };
+}
+
+/** Indexes named in the header (a range's start: covering from there on, as `from`). */
+function named(header: string, array: 'KEYS' | 'ARGV') {
+  const exact = new Set<number>();
+  let from = Number.POSITIVE_INFINITY;
+  for (const [, index, range] of header.matchAll(
+    new RegExp(`^-- ${array}\\[(\\d+)(\\.\\.[^\\]]+)?\\]`, 'gm'),
+  )) {
+    if (range) from = Math.min(from, Number(index));
+    else exact.add(Number(index));
+  }
+  return { exact, from };
+}
+
+describe('lua scripts', () => {
+  it('finds the scripts', () => {
+    expect(files.length).toBeGreaterThanOrEqual(12);
+  });
+
+  for (const file of files) {
+    it(`${file} names in its header every KEYS and ARGV index it uses`, () => {
+      const { header, body } = split(readFileSync(file, 'utf8'));
+      for (const array of ['KEYS', 'ARGV'] as const) {
+        const { exact, from } = named(header, array);
+        const unnamed: string[] = [];
+        for (const [use, index] of body.matchAll(new RegExp(`${array}\\[([^\\]]+)\\]`, 'g'))) {
+          const n = Number(index);
+          const covered = Number.isInteger(n) ? exact.has(n) || n >= from : from < Number.POSITIVE_INFINITY;
+          if (!covered) unnamed.push(use);
+        }
+        expect(unnamed).toEqual([]);
+        // Named from 1 without gaps.
+        const all = [...exact].sort((a, b) => a - b);
+        expect(all).toEqual(all.map((_, i) => i + 1));
+      }
+    });
+
+    it(`${file} keeps to the shared helpers and builds no key`, () => {
+      const { body } = split(readFileSync(file, 'utf8'));
+      expect(body).not.toMatch(/local function (fmt|timed|clock)\b/);
+      expect(body).not.toMatch(/\bprefix\b|'\{'|"\{"/);
+    });
+  }
+});
