@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { WebSocketServer } from 'ws';
 import { PassbyError } from '../../protocol/index.js';
 import { type RelayConfig, redisEndpointOf } from '../config/index.js';
@@ -108,12 +107,7 @@ export async function openStores(
   }
   try {
     if (config.discoverySecret !== null)
-      await checkDiscoveryFingerprint(
-        redis as Redis,
-        config.discoverySecret,
-        config.discoverySecretPrevious,
-        log,
-      );
+      await checkDiscoveryFingerprint(redis, config.discoverySecret, config.discoverySecretPrevious, log);
   } catch (err) {
     await store.close();
     redis.disconnect();
@@ -122,7 +116,7 @@ export async function openStores(
   log.info({ cluster: endpoint.cluster }, 'connected to redis');
   return {
     store,
-    social: createRedisSocialStore(redis as Redis),
+    social: createRedisSocialStore(redis),
     selfTimed: metrics ? SELF_TIMED : [],
     async close() {
       await store.close();

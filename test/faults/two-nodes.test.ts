@@ -1,40 +1,65 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIdentity } from '../../client-sdk/index.js';
 import { AppClients, AppLedger } from '../support/app-ledger.js';
 import { HealthWatch, health, lateProbes, stopHealthWatches } from '../support/healthz.js';
 import { expectNoKeysLeft } from '../support/leftovers.js';
 import { waitFor, within } from '../support/poll.js';
+import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { type RelayChild, spawnRelay, stopRelays } from '../support/relay-child.js';
 import { TcpBalancer } from '../support/tcp-balancer.js';
 
 /*
- * Two relay nodes on one Redis behind a balancer, one of them SIGKILLed mid-stream: its clients
- * reconnect through the balancer to the survivor, which must hand over everything the dead node
- * confirmed or left unacknowledged, with the SDK's retries stored once (DESIGN D3, D4), while the
+ * Two relay nodes on one Redis (a standalone server, and a Redis Cluster of 3 primaries with a
+ * replica each) behind a balancer, one of them SIGKILLed mid-stream: its clients reconnect
+ * through the balancer to the survivor, which must hand over everything the dead node confirmed
+ * or left unacknowledged, with the SDK's retries stored once (DESIGN D3, D4), while the
  * survivor's /healthz stays ok and prompt throughout.
  */
-let redis: RedisServer;
-let admin: Redis;
+let redis: RedisServer | undefined;
+let cluster: RedisCluster | undefined;
+let env: Record<string, string>;
+/** Where the keys are: the server, or every primary of the cluster. */
+let admins: () => Redis[];
 let balancer: TcpBalancer | undefined;
 const apps = new AppClients();
 
-beforeEach(async () => {
-  redis = await startRedis({ persistence: true });
-  admin = redis.client();
-});
 afterEach(async () => {
   await stopHealthWatches();
   await stopRelays();
   await balancer?.close();
   balancer = undefined;
   await redis?.stop();
+  await cluster?.stop();
+  redis = cluster = undefined;
   await apps.closeAll();
 });
 
+async function standalone(): Promise<void> {
+  const server = await startRedis({ persistence: true });
+  redis = server;
+  const admin = server.client();
+  admins = () => [admin];
+  env = { PASSBY_REDIS_URL: server.url };
+}
+
+async function onCluster(): Promise<void> {
+  cluster = await startRedisCluster({ primaries: 3, replicas: 1, persistence: true });
+  const admin: Cluster = cluster.client();
+  if (admin.status !== 'ready') await new Promise((resolve) => admin.once('ready', resolve));
+  admins = () => admin.nodes('master');
+  env = {
+    PASSBY_REDIS_URL: cluster.seeds
+      .split(',')
+      .map((s) => `redis://${s}`)
+      .join(','),
+    PASSBY_REDIS_CLUSTER: '1',
+  };
+}
+
 async function twoNodes(): Promise<[RelayChild, RelayChild]> {
-  const nodes = await Promise.all([0, 1].map(() => spawnRelay({ PASSBY_REDIS_URL: redis.url })));
+  const nodes = await Promise.all([0, 1].map(() => spawnRelay(env)));
   for (const node of nodes) expect(await health(node.port)).toMatchObject({ code: 200, status: 'ok' });
   balancer = await TcpBalancer.start(nodes.map((n) => n.port));
   return nodes as [RelayChild, RelayChild];
@@ -46,7 +71,11 @@ async function kill(node: RelayChild): Promise<void> {
   expect(await health(node.port)).toMatchObject({ code: 0, status: 'refused' });
 }
 
-describe('two relay nodes, one killed mid-stream', () => {
+describe.each([
+  ['one Redis', standalone],
+  ['a Redis Cluster', onCluster],
+])('two relay nodes on %s, one killed mid-stream', (_, start) => {
+  beforeEach(start, 60_000);
   for (const victim of ['recipient', 'sender'] as const) {
     it(`loses and repeats nothing when the ${victim}'s node dies`, async () => {
       const [a, b] = await Promise.all([createIdentity(), createIdentity()]);
@@ -84,7 +113,7 @@ describe('two relay nodes, one killed mid-stream', () => {
       const probes = await watch.stop();
       expect(probes.filter((p) => p.status !== 'ok')).toEqual([]);
       expect(lateProbes(probes)).toEqual([]);
-      await expectNoKeysLeft(admin);
+      for (const admin of admins()) await expectNoKeysLeft(admin);
     });
   }
 });
