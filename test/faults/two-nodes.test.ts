@@ -77,7 +77,7 @@ describe.each([
 ])('two relay nodes on %s, one killed mid-stream', (_, start) => {
   beforeEach(start, 60_000);
   for (const victim of ['recipient', 'sender'] as const) {
-    it(`loses and repeats nothing when the ${victim}'s node dies`, async () => {
+    it(`loses and repeats nothing when the ${victim}'s node dies`, { timeout: 60_000 }, async () => {
       const [a, b] = await Promise.all([createIdentity(), createIdentity()]);
       const [first, second] = await twoNodes();
       const lb = balancer!;
