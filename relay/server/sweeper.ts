@@ -10,7 +10,8 @@ const MAX_BATCHES_PER_TICK = 20;
  * one interval (plus the time to sweep a backlog of expiries, BATCH x MAX_BATCHES_PER_TICK per
  * tick), and likewise pending contact matches; it also finishes friend-link changes a crash left
  * half done (SocialStore.redrive). Every node runs one; the stores' sweeps are atomic
- * per batch, so they do not conflict.
+ * per batch, so they do not conflict, and on Redis one node at a time sweeps a Redis node's
+ * mailboxes (a lease, relay/mailbox/redis.ts).
  */
 export class Sweeper {
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -41,6 +42,17 @@ export class Sweeper {
     clearInterval(this.timer);
   }
 
+  /** Runs `batch` until it has nothing more, at most MAX_BATCHES_PER_TICK times; sums what it did. */
+  private async batches(batch: (now: number) => Promise<{ done: number; more: boolean }>): Promise<number> {
+    let done = 0;
+    for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
+      const result = await batch(this.now());
+      done += result.done;
+      if (!result.more) break;
+    }
+    return done;
+  }
+
   /** Resolves when no sweep is under way. */
   idle(): Promise<void> {
     return this.running;
@@ -48,32 +60,26 @@ export class Sweeper {
 
   private async tick(): Promise<void> {
     try {
-      let expired = 0;
       let receipts = 0;
-      for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
-        const result = await this.store.sweep(this.now(), BATCH);
-        expired += result.expired;
+      const expired = await this.batches(async (now) => {
+        const result = await this.store.sweep(now, BATCH);
         receipts += result.receipts;
-        if (!result.more) break;
-      }
+        return { done: result.expired, more: result.more };
+      });
       if (expired > 0) {
         this.metrics.expired += expired;
         this.metrics.receiptsExpired += receipts;
         this.log.info({ expired, receipts }, 'expired');
       }
-      let pending = 0;
-      for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
-        const result = await this.social.sweepPending(this.now(), BATCH);
-        pending += result.removed;
-        if (!result.more) break;
-      }
+      const pending = await this.batches(async (now) => {
+        const result = await this.social.sweepPending(now, BATCH);
+        return { done: result.removed, more: result.more };
+      });
       if (pending > 0) this.log.info({ pendingMatches: pending }, 'pending contact matches expired');
-      let links = 0;
-      for (let i = 0; i < MAX_BATCHES_PER_TICK; i++) {
-        const result = await this.social.redrive(this.now(), BATCH);
-        links += result.finished;
-        if (!result.more) break;
-      }
+      const links = await this.batches(async (now) => {
+        const result = await this.social.redrive(now, BATCH);
+        return { done: result.finished, more: result.more };
+      });
       if (links > 0) this.log.info({ friendLinks: links }, 'half-done friend link changes finished');
     } catch (err) {
       this.log.error({ err }, 'expiry sweep failed');

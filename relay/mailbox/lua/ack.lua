@@ -71,17 +71,7 @@ local function ack_group(bx, ops)
   end
 end
 
-local groups, order = {}, {}
-for i = 0, tonumber(ARGV[1]) - 1 do
-  local a = FIRST + i * ACK_STRIDE
-  local g = tonumber(ARGV[a])
-  if not groups[g] then
-    groups[g] = {}
-    order[#order + 1] = g
-  end
-  local list = groups[g]
-  list[#list + 1] = a
-end
+local order, groups = by_box(FIRST, tonumber(ARGV[1]), ACK_STRIDE)
 for _, g in ipairs(order) do
   ack_group(box(g, ARGV[groups[g][1] + 1]), groups[g])
 end

@@ -20,6 +20,25 @@ local function box(i, uid)
     h = KEYS[k + 5], bell = KEYS[k + 6], expiry = KEYS[k + 7] }
 end
 
+-- A batch's items grouped by mailbox: `count` items of `stride` arguments from ARGV[first], each
+-- starting with its mailbox's index. Returns the mailbox indices in the order first met, and
+-- each one's list of ARGV offsets, in batch order.
+local function by_box(first, count, stride)
+  local groups, order = {}, {}
+  for i = 0, count - 1 do
+    local a = first + i * stride
+    local g = tonumber(ARGV[a])
+    local list = groups[g]
+    if not list then
+      list = {}
+      groups[g] = list
+      order[#order + 1] = g
+    end
+    list[#list + 1] = a
+  end
+  return order, groups
+end
+
 -- A stored value: <flag><seq>:<ts>:<exp>:<body>. flag is '0' or '1' for a message (receipt
 -- asked), 'd', 'e' or 'j' for a receipt (delivered, expired, rejected; ts is then the receipt's
 -- "at"), 'n' for a notice (body: its JSON), 'o' or 'O' for an offer waiting for an answer

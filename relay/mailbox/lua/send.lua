@@ -148,17 +148,7 @@ end
 
 -- Sends grouped by mailbox (mailboxes are independent; each keeps its sends in batch order), a
 -- mailbox's sends split into runs at each held part, which reads and writes the same counters.
-local groups, order = {}, {}
-for i = 0, tonumber(ARGV[3]) - 1 do
-  local a = FIRST + i * SEND_STRIDE
-  local g = tonumber(ARGV[a])
-  if not groups[g] then
-    groups[g] = {}
-    order[#order + 1] = g
-  end
-  local list = groups[g]
-  list[#list + 1] = a
-end
+local order, groups = by_box(FIRST, tonumber(ARGV[3]), SEND_STRIDE)
 for _, g in ipairs(order) do
   local bx = box(g, ARGV[groups[g][1] + 1])
   local run = {}
