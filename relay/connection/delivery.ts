@@ -1,4 +1,4 @@
-import type { MailboxEntry, Store } from '../mailbox/index.js';
+import type { Mailbox, MailboxEntry } from '../mailbox/index.js';
 import type { Logger } from '../telemetry/index.js';
 
 /** The connection a Delivery feeds (the session itself: no options object or closures to hold). */
@@ -41,7 +41,7 @@ export class Delivery {
 
   constructor(
     private readonly host: DeliveryHost,
-    private readonly store: Store,
+    private readonly store: Mailbox,
     private readonly window: number,
     private readonly now: () => number,
   ) {}

@@ -1,4 +1,4 @@
-import type { MailboxEntry, Signal, Store } from '../mailbox/index.js';
+import type { MailboxEntry, Signal, SignalBus } from '../mailbox/index.js';
 import type { Logger } from '../telemetry/index.js';
 
 /** What the hub needs of a connection. */
@@ -37,7 +37,7 @@ export class Hub {
   private credit = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SignalBus,
     private readonly log: Logger,
     private readonly safetyPullMs: number,
   ) {

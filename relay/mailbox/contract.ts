@@ -11,15 +11,24 @@ import type { Notice, ReceiptStatus } from '../../protocol/index.js';
  * while the mailbox exists, so `prev` of an insert equal to a connection's cursor means nothing
  * undelivered lies between them.
  * Every entry has its own expiry; nothing relies on a key TTL that a newer entry refreshes.
+ *
+ * A store does four jobs, each its own interface, and each consumer asks for the one it needs:
+ * identities, the mailboxes, the signal bus between relay nodes, and its own health.
  */
-export interface Store {
+export interface Store extends Identities, Mailbox, SignalBus, StoreHealth {
   readonly kind: 'memory' | 'redis';
+}
 
+/** Who exists: a user ID and the public key it is derived from. */
+export interface Identities {
   /** Records (idempotently) that `uid` owns `publicKey` (base64url). */
   register(uid: string, publicKey: string): Promise<void>;
   /** Public keys for the IDs, null where none is registered; same order as `uids`. */
   publicKeys(uids: readonly string[]): Promise<(string | null)[]>;
+}
 
+/** The mailboxes: what waits for each user, until acknowledged or expired. */
+export interface Mailbox {
   /** Stores a payload atomically: dedupe on (from, mid), quota, append, doorbell. Durable on return. */
   send(input: SendInput): Promise<SendResult>;
   /** Up to `limit` live entries with seq > afterSeq, oldest first. Never returns an expired entry. */
@@ -51,7 +60,10 @@ export interface Store {
   notify(uid: string, entryId: string, notice: Notice, now: number, exp: number): Promise<boolean>;
   /** Deletes up to `limit` entries whose expiry is <= now, filing `expired` receipts where asked. */
   sweep(now: number, limit: number): Promise<SweepResult>;
+}
 
+/** Signals between relay nodes about a user: doorbells (something was filed) and kicks. */
+export interface SignalBus {
   /** Starts delivering this user's signals (doorbells, kicks) to the signal handler. */
   watch(uid: string): Promise<void>;
   unwatch(uid: string): Promise<void>;
@@ -62,13 +74,16 @@ export interface Store {
    * sent meanwhile are lost, so every watched user's mailbox must be read again.
    */
   onReconnect(handler: () => void): void;
-  /** Bytes written toward the store that it has not read yet (a frozen Redis); 0 in memory. */
-  unsentBytes(): number;
   /** Tells every node that holds a connection of `uid` other than `connToken` to close it. */
   kick(uid: string, connToken: string): Promise<void>;
+}
 
+/** The store's own state: is it there, how much is waiting to reach it, closing it. */
+export interface StoreHealth {
   /** True when the store answers. */
   healthy(): Promise<boolean>;
+  /** Bytes written toward the store that it has not read yet (a frozen Redis); 0 in memory. */
+  unsentBytes(): number;
   /** Waits for writes under way, then releases connections. */
   close(): Promise<void>;
 }

@@ -31,7 +31,7 @@ interface Stored {
   receipt: boolean;
 }
 
-interface Mailbox {
+interface Box {
   entries: Map<string, Stored>;
   /** Held parts of shares, by `<from>:<share mid>`, in arrival order. */
   held: Map<string, Group>;
@@ -52,7 +52,7 @@ type Msg = Extract<MailboxEntry, { kind: 'msg' }>;
 
 export function createMemoryStore(limits: StoreLimits): Store {
   const identities = new Map<string, string>();
-  const mailboxes = new Map<string, Mailbox>();
+  const mailboxes = new Map<string, Box>();
   const watched = new Set<string>();
   let handler: SignalHandler = () => {};
   let closed = false;
@@ -70,13 +70,36 @@ export function createMemoryStore(limits: StoreLimits): Store {
     queueMicrotask(() => handler(uid, s));
   }
 
-  /** Appends an entry whose id is not in the mailbox yet; returns its seq and predecessor. */
-  function insert(uid: string, stored: Stored, bell: boolean): { seq: number; prev: number } {
+  /** uid's mailbox, made empty when it has none. */
+  function boxOf(uid: string): Box {
     let box = mailboxes.get(uid);
     if (!box) {
       box = { entries: new Map(), held: new Map(), messages: 0, bytes: 0, high: 0 };
       mailboxes.set(uid, box);
     }
+    return box;
+  }
+
+  /** Deletes uid's mailbox once it holds nothing: an empty mailbox leaves only the identity. */
+  function dropIfEmpty(uid: string, box: Box): boolean {
+    if (box.entries.size > 0 || box.held.size > 0) return false;
+    mailboxes.delete(uid);
+    return true;
+  }
+
+  /** The quota rule: null when a message of `size` bytes may be filed for `to`, else the refusal. */
+  function refusal(to: string, box: Box | undefined, size: number): SendResult | null {
+    if (!identities.has(to)) return { status: 'unknown_recipient' };
+    if ((box?.messages ?? 0) >= limits.mailboxMaxMessages)
+      return { status: 'quota_exceeded', limit: 'messages' };
+    if ((box?.bytes ?? 0) + size > limits.mailboxMaxBytes)
+      return { status: 'quota_exceeded', limit: 'bytes' };
+    return null;
+  }
+
+  /** Appends an entry whose id is not in the mailbox yet; returns its seq and predecessor. */
+  function insert(uid: string, stored: Stored, bell: boolean): { seq: number; prev: number } {
+    const box = boxOf(uid);
     const prev = box.high;
     const seq = nextSeq(prev);
     stored.entry.seq = seq;
@@ -95,10 +118,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
     const stored = box?.entries.get(id);
     if (!box || !stored) return undefined;
     box.entries.delete(id);
-    if (box.entries.size === 0 && box.held.size === 0) {
-      mailboxes.delete(uid);
-      return stored;
-    }
+    if (dropIfEmpty(uid, box)) return stored;
     if (stored.entry.kind === 'msg') {
       box.messages--;
       box.bytes -= stored.entry.body.length;
@@ -116,7 +136,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
       box.messages--;
       box.bytes -= (entry as Msg).body.length;
     }
-    if (box.entries.size === 0 && box.held.size === 0) mailboxes.delete(uid);
+    dropIfEmpty(uid, box);
     return group.parts.size;
   }
 
@@ -145,7 +165,6 @@ export function createMemoryStore(limits: StoreLimits): Store {
     return true;
   }
 
-  /** Holds a part of share `offer` (same checks as a send), undelivered, without a doorbell. */
   /** Deletes an entry; files its `delivered` receipt, or declines an offer acked unanswered. */
   function ack(uid: string, entryId: string, now: number): AckResult {
     const stored = remove(uid, entryId);
@@ -162,23 +181,16 @@ export function createMemoryStore(limits: StoreLimits): Store {
     return { deleted: true };
   }
 
+  /** Holds a part of share `offer` (same checks as a send), undelivered, without a doorbell. */
   function hold(input: SendInput, offer: string): SendResult {
     const id = messageEntryId(input.from, input.mid);
     const box = mailboxes.get(input.to);
     const key = `${input.from}:${offer}`;
     const existing = box?.held.get(key)?.parts.get(id)?.entry as Msg | undefined;
     if (existing) return { status: 'stored', dup: true, seq: 0, prev: 0, ts: existing.ts, exp: existing.exp };
-    if (!identities.has(input.to)) return { status: 'unknown_recipient' };
-    if ((box?.messages ?? 0) >= limits.mailboxMaxMessages)
-      return { status: 'quota_exceeded', limit: 'messages' };
-    if ((box?.bytes ?? 0) + input.body.length > limits.mailboxMaxBytes) {
-      return { status: 'quota_exceeded', limit: 'bytes' };
-    }
-    let target = box;
-    if (!target) {
-      target = { entries: new Map(), held: new Map(), messages: 0, bytes: 0, high: 0 };
-      mailboxes.set(input.to, target);
-    }
+    const refused = refusal(input.to, box, input.body.length);
+    if (refused) return refused;
+    const target = boxOf(input.to);
     let group = target.held.get(key);
     const filed = target.entries.has(messageEntryId(input.from, offer));
     if (!group) {
@@ -224,12 +236,8 @@ export function createMemoryStore(limits: StoreLimits): Store {
         const ts = existing.entry.kind === 'receipt' ? existing.entry.at : existing.entry.ts;
         return { status: 'stored', dup: true, seq, prev: 0, ts, exp };
       }
-      if (!identities.has(input.to)) return { status: 'unknown_recipient' };
-      if ((box?.messages ?? 0) >= limits.mailboxMaxMessages)
-        return { status: 'quota_exceeded', limit: 'messages' };
-      if ((box?.bytes ?? 0) + input.body.length > limits.mailboxMaxBytes) {
-        return { status: 'quota_exceeded', limit: 'bytes' };
-      }
+      const refused = refusal(input.to, box, input.body.length);
+      if (refused) return refused;
       const ts = input.now;
       const exp = input.now + input.ttlMs;
       const entry: MailboxEntry = {

@@ -1,4 +1,4 @@
-import type { Store } from '../mailbox/index.js';
+import type { StoreHealth } from '../mailbox/index.js';
 
 /** Longest GET /healthz waits for the store's answer before it says "unavailable". */
 export const HEALTH_TIMEOUT_MS = 500;
@@ -13,7 +13,7 @@ export class HealthCheck {
   private probe: Promise<boolean> | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: StoreHealth,
     private readonly timeoutMs = HEALTH_TIMEOUT_MS,
   ) {}
 

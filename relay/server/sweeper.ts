@@ -1,4 +1,4 @@
-import type { Store } from '../mailbox/index.js';
+import type { Mailbox } from '../mailbox/index.js';
 import type { SocialStore } from '../social/index.js';
 import type { Logger, Metrics } from '../telemetry/index.js';
 
@@ -19,7 +19,7 @@ export class Sweeper {
   private busy = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Mailbox,
     private readonly social: SocialStore,
     private readonly metrics: Metrics,
     private readonly log: Logger,

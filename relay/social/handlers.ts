@@ -12,7 +12,7 @@ import type {
   SocialClientFrame,
 } from '../../protocol/index.js';
 import type { RelayConfig } from '../config/index.js';
-import { noticeEntryId, type Store } from '../mailbox/index.js';
+import { type Identities, type Mailbox, noticeEntryId } from '../mailbox/index.js';
 import type { Logger } from '../telemetry/index.js';
 import type { Anchor, Presence, SocialStore } from './contract.js';
 import { cellsInRange, isPlausibleMove, isValidCell } from './geo.js';
@@ -30,7 +30,7 @@ function anchorOf(p: Presence | null, now: number, windowMs: number): Anchor | u
 
 export interface SocialDeps {
   config: Readonly<RelayConfig>;
-  store: Store;
+  store: Mailbox & Identities;
   social: SocialStore;
   /** Key of the phone-number HMAC. */
   discoveryKey: string;

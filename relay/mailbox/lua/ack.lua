@@ -1,8 +1,9 @@
 -- Acknowledges a batch of entries: every ack of one event-loop turn on the mailboxes of one slot
 -- (all of them on a standalone server), in one call.
--- KEYS    BOX_KEYS per mailbox (mailbox.lua: e, q, x, pk, h, bell, expiry), mailbox 1 first
--- ARGV[1] number of acks; then 4 arguments per ack, from ARGV[2]: +0 mailbox (its index among
---         the KEYS groups, 1-based), +1 uid, +2 entry id, +3 now (ms)
+-- KEYS[1..7n] BOX_KEYS (7) per mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry)
+-- ARGV[1] number of acks
+-- ARGV[2..end] ACK_STRIDE (4) arguments per ack: +0 mailbox (its index among the KEYS groups,
+--         1-based), +1 uid, +2 entry id, +3 now (ms)
 -- Returns {acked, note, note, ...}: acked has one character per ack, '1' when the entry was
 -- deleted, '0' when it was already gone; each note is a receipt to file in its sender's mailbox
 -- (mailbox.lua note_receipt: the relay's second step, receipts.lua).

@@ -1,7 +1,9 @@
 -- Answers an offer waiting in a mailbox: accept releases its held parts as messages, reject
 -- deletes them; either way the offer leaves the mailbox.
--- KEYS    BOX_KEYS of the mailbox (mailbox.lua)
--- ARGV[1] uid, ARGV[2] the offer's entry id m:<from>:<mid>, ARGV[3] accept ('1'|'0'),
+-- KEYS[1..7] BOX_KEYS of the mailbox (mailbox.lua)
+-- ARGV[1] uid
+-- ARGV[2] the offer's entry id m:<from>:<mid>
+-- ARGV[3] accept ('1'|'0')
 -- ARGV[4] now (ms)
 -- Returns {'accepted' | 'rejected' | 'unknown' (no offer waits under that id), note?}: the note
 -- is the receipt to file for the sender (mailbox.lua note_receipt; receipts.lua files it).

@@ -1,6 +1,8 @@
 -- Reads a mailbox's live entries after a seq.
--- KEYS    BOX_KEYS of the mailbox (mailbox.lua; e and q are read)
--- ARGV[1] afterSeq, ARGV[2] limit, ARGV[3] now (ms)
+-- KEYS[1..7] BOX_KEYS of the mailbox (mailbox.lua; e and q are read)
+-- ARGV[1] afterSeq
+-- ARGV[2] limit
+-- ARGV[3] now (ms)
 -- Returns {last, more ('1'|'0'), id1, value1, id2, value2, ...} with the live entries among the
 -- first `limit` after afterSeq; values as stored (mailbox.lua parse), bodies included. last is
 -- the highest seq examined, returned or skipped as expired.

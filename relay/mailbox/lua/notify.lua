@@ -1,6 +1,9 @@
 -- Files a notice in a mailbox, once.
--- KEYS    BOX_KEYS of the mailbox (mailbox.lua)
--- ARGV[1] uid, ARGV[2] entry id n:<user>:<tag>, ARGV[3] now (ms), ARGV[4] exp (ms),
+-- KEYS[1..7] BOX_KEYS of the mailbox (mailbox.lua)
+-- ARGV[1] uid
+-- ARGV[2] entry id n:<user>:<tag>
+-- ARGV[3] now (ms)
+-- ARGV[4] exp (ms)
 -- ARGV[5] the notice's JSON
 -- Returns 1 when filed, 0 when an entry with this id is already there.
 local bx = box(1, ARGV[1])

@@ -3,9 +3,10 @@
 -- standalone server). Idempotent: a receipt already in the sender's mailbox is kept as it is, so
 -- filing a note twice (the relay, then a sweep after a crash) files it once. The relay removes
 -- the notes from their index shard after this call.
--- KEYS    BOX_KEYS per sender mailbox (mailbox.lua: e, q, x, pk, h, bell, expiry)
+-- KEYS[1..7n] BOX_KEYS (7) per sender mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry)
 -- ARGV[1] how long a receipt waits for its sender, ms
--- ARGV[2] number of receipts; then 4 arguments per receipt, from ARGV[3]: +0 mailbox (index
+-- ARGV[2] number of receipts
+-- ARGV[3..end] RECEIPT_STRIDE (4) arguments per receipt: +0 mailbox (index
 --         among the KEYS groups, 1-based), +1 sender uid, +2 receipt id r:<recipient>:<mid>,
 --         +3 <flag><at> (flag 'd' delivered, 'j' rejected, 'e' expired; at in ms)
 -- Returns how many receipts were filed (the others were already there).

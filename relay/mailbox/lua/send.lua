@@ -1,9 +1,10 @@
 -- Stores a batch of sends: every send of one event-loop turn to the mailboxes of one slot (all
 -- of them on a standalone server), in one call.
--- KEYS    BOX_KEYS per mailbox (mailbox.lua: e, q, x, pk, h, bell, expiry), mailbox 1 first
+-- KEYS[1..7n] BOX_KEYS (7) per mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry)
 -- ARGV[1] max messages per mailbox
 -- ARGV[2] max bytes per mailbox
--- ARGV[3] number of sends; then SEND_STRIDE arguments per send, from ARGV[4]:
+-- ARGV[3] number of sends
+-- ARGV[4..end] SEND_STRIDE (10) arguments per send:
 --         +0 mailbox (its index among the KEYS groups, 1-based), +1 uid, +2 entry id
 --         m:<from>:<mid>, +3 now (ms), +4 ttl (ms), +5 receipt ('1'|'0'), +6 bell ('1'|'0'),
 --         +7 body, +8 share mid ('' unless the send is a held part of that share), +9 hold (ms

@@ -1,8 +1,14 @@
 -- Files a share's offer once all its parts are held.
--- KEYS    BOX_KEYS of the recipient's mailbox (mailbox.lua)
--- ARGV[1] recipient uid, ARGV[2] sender uid, ARGV[3] share mid, ARGV[4] now (ms),
--- ARGV[5] ttl (ms), ARGV[6] receipt ('1'|'0'), ARGV[7] parts, ARGV[8] auto ('1'|'0': accepted
--- by pre-approval, the parts are released at once), ARGV[9] the encrypted preview
+-- KEYS[1..7] BOX_KEYS of the recipient's mailbox (mailbox.lua)
+-- ARGV[1] recipient uid
+-- ARGV[2] sender uid
+-- ARGV[3] share mid
+-- ARGV[4] now (ms)
+-- ARGV[5] ttl (ms)
+-- ARGV[6] receipt ('1'|'0')
+-- ARGV[7] parts
+-- ARGV[8] auto ('1'|'0': accepted by pre-approval, the parts are released at once)
+-- ARGV[9] the encrypted preview
 -- Returns {'stored', seq, prev, ts, exp} | {'dup', seq, ts, exp} | {'incomplete', held}.
 local bx = box(1, ARGV[1])
 local from, oid = ARGV[2], ARGV[3]

@@ -1,8 +1,10 @@
 -- Expires what is due in the mailboxes of one slot that its index shard lists as due (the relay
 -- reads those uids from the shard first: ZRANGEBYSCORE, then this call).
--- KEYS    BOX_KEYS per mailbox (mailbox.lua: e, q, x, pk, h, bell, expiry), mailbox 1 first
--- ARGV[1] now (ms), ARGV[2] budget (most entries to delete), ARGV[3] number of mailboxes,
--- ARGV[3 + i] the uid of mailbox i
+-- KEYS[1..7n] BOX_KEYS (7) per mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry)
+-- ARGV[1] now (ms)
+-- ARGV[2] budget (most entries to delete)
+-- ARGV[3] number of mailboxes
+-- ARGV[4..end] the uid of each mailbox, in the order of KEYS
 -- Returns {expired, exhausted (1 when the budget ran out first), note, note, ...}: the notes are
 -- the `expired` receipts to file for senders who asked (receipts.lua).
 --

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ACK_STRIDE, BOX_KEYS, RECEIPT_STRIDE, SEND_STRIDE } from '../../../relay/mailbox/keys.js';
 
 /*
  * Every script names, in its header comment, each KEYS[i] and ARGV[i] it reads (a range such as
@@ -7,11 +8,14 @@ import { describe, expect, it } from 'vitest';
  * of relay/redis/lua/common.lua to that file.
  */
 
-const FOLDERS = ['relay/social/lua', 'relay/redis/lua'];
+const FOLDERS = ['relay/mailbox/lua', 'relay/social/lua', 'relay/redis/lua'];
+/** Libraries: helpers put in front of a folder's scripts, with no KEYS or ARGV of their own. */
+const LIBRARIES = ['relay/redis/lua/common.lua', 'relay/mailbox/lua/mailbox.lua'];
 const files = FOLDERS.flatMap((dir) =>
   readdirSync(dir)
-    .filter((name) => name.endsWith('.lua') && name !== 'common.lua')
-    .map((name) => `${dir}/${name}`),
+    .filter((name) => name.endsWith('.lua'))
+    .map((name) => `${dir}/${name}`)
+    .filter((file) => !LIBRARIES.includes(file)),
 );
 
 /** The leading comment lines, and the rest. */
@@ -36,8 +40,29 @@ function named(header: string, array: 'KEYS' | 'ARGV') {
 
 describe('lua scripts', () => {
   it('finds the scripts', () => {
-    expect(files.length).toBeGreaterThanOrEqual(12);
+    expect(files.length).toBeGreaterThanOrEqual(20);
   });
+
+  it('reads the batch strides the store writes (relay/mailbox/keys.ts)', () => {
+    const constant = (file: string, name: string) =>
+      Number(
+        new RegExp(`local ${name}(?:, \\w+)? = (\\d+)`).exec(
+          readFileSync(`relay/mailbox/lua/${file}`, 'utf8'),
+        )?.[1],
+      );
+    expect({
+      box: constant('mailbox.lua', 'BOX_KEYS'),
+      send: constant('send.lua', 'SEND_STRIDE'),
+      ack: constant('ack.lua', 'ACK_STRIDE'),
+      receipt: constant('receipts.lua', 'RECEIPT_STRIDE'),
+    }).toEqual({ box: BOX_KEYS, send: SEND_STRIDE, ack: ACK_STRIDE, receipt: RECEIPT_STRIDE });
+  });
+
+  for (const library of LIBRARIES) {
+    it(`${library} builds no key`, () => {
+      expect(readFileSync(library, 'utf8')).not.toMatch(/\bprefix\b|'\{'|"\{"/);
+    });
+  }
 
   for (const file of files) {
     it(`${file} names in its header every KEYS and ARGV index it uses`, () => {
