@@ -5,14 +5,13 @@ import {
   connectRedis,
   dueSlots,
   evalScript,
+  leasedNodes,
   leases,
   loadScripts,
   type RedisClient,
   type RedisEndpoint,
   release,
   serverConnections,
-  slotsByNode,
-  slotTag,
   unsentBytes,
   userSlot,
 } from '../redis/index.js';
@@ -59,7 +58,7 @@ import {
  *   pb:expiry:{T(s)}   zset    the index shard of slot s: uid -> earliest expiry in that mailbox
  *                              (never later than the truth; an ack may leave it early, the sweep
  *                              corrects it when it visits), and receipt notes (below) -> due time
- *   pb:sweep:{T(s)}:<node>  string  the lease of the relay sweeping that Redis node (s: a slot of it)
+ *   pb:sweep:{T(s)}:mailbox:<node>  string  the lease of the relay sweeping that Redis node (s: its first slot)
  *
  * Every script touches one slot and gets its keys as KEYS (lua/mailbox.lua: 7 per mailbox).
  * Sends and acks of one event-loop turn are grouped per slot on a Cluster (one call per slot, all
@@ -480,14 +479,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       let expired = 0;
       let receipts = 0;
       let more = false;
-      for (const [node, slots] of slotsByNode(cmd)) {
+      // One relay at a time sweeps a node; the others skip it while its lease lasts.
+      for (const slots of await leasedNodes(cmd, lease, prefix, 'mailbox', sweepLeaseMs)) {
         if (budget <= 0) {
           more = true;
           break;
         }
-        // One relay at a time sweeps a node; the others skip it while its lease lasts.
-        const leaseKey = `${prefix}sweep:{${slotTag(slots[0]!)}}:${node}`;
-        if (!(await lease.hold(leaseKey, sweepLeaseMs))) continue;
         for (const slot of await dueSlots(cmd, slots, (s) => expiryShard(prefix, s), now)) {
           if (budget <= 0) {
             more = true;

@@ -11,5 +11,5 @@ export {
 export { Args, evalScript, PreparedCommand, type Script, script } from './eval.js';
 export { type Leases, leases } from './lease.js';
 export { loadScripts } from './lua.js';
-export { dueSlots, shardKey, slotsByNode } from './shards.js';
+export { dueSlots, leasedNodes, shardKey, slotsByNode } from './shards.js';
 export { SLOTS, slotOf, slotTag, userSlot } from './slots.js';

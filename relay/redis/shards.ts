@@ -1,5 +1,6 @@
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './connection.js';
+import type { Leases } from './lease.js';
 import { SLOTS, slotTag } from './slots.js';
 
 /*
@@ -64,4 +65,23 @@ export async function dueSlots(
     }
   }
   return due;
+}
+
+/**
+ * The slots of each primary whose lease `<prefix>sweep:{<tag of its first slot>}:<job>:<node>`
+ * this relay holds (takes or renews) for `ms`: the nodes it sweeps now for `job`. Another relay
+ * skips them while the lease lasts, and takes them over once the holder stops renewing.
+ */
+export async function leasedNodes(
+  client: RedisClient,
+  leases: Leases,
+  prefix: string,
+  job: string,
+  ms: number,
+): Promise<number[][]> {
+  const held: number[][] = [];
+  for (const [node, slots] of slotsByNode(client)) {
+    if (await leases.hold(`${prefix}sweep:{${slotTag(slots[0]!)}}:${job}:${node}`, ms)) held.push(slots);
+  }
+  return held;
 }

@@ -84,6 +84,8 @@ export async function openStores(
   const onConnection = (role: string, connection: RedisClient) =>
     metrics?.watchRedis(role, () => connection.status === 'ready');
   const timing = metrics ? (op: string) => metrics.storeOperation(`mailbox.${op}`) : undefined;
+  // A relay that dies hands its sweeps on within a few sweep intervals.
+  const sweepLeaseMs = Math.max(5 * config.sweepIntervalMs, 2 * commandTimeoutMs);
   const store = await createRedisStore({
     endpoint,
     limits,
@@ -91,8 +93,7 @@ export async function openStores(
     commandTimeoutMs,
     waitReplicas: config.redisWaitReplicas,
     waitTimeoutMs: config.redisWaitTimeoutMs,
-    // A relay that dies hands its sweep on within a few sweeps.
-    sweepLeaseMs: Math.max(5 * config.sweepIntervalMs, 2 * commandTimeoutMs),
+    sweepLeaseMs,
     onConnection,
     timing,
   });
@@ -116,7 +117,7 @@ export async function openStores(
   log.info({ cluster: endpoint.cluster }, 'connected to redis');
   return {
     store,
-    social: createRedisSocialStore(redis),
+    social: createRedisSocialStore(redis, { sweepLeaseMs }),
     selfTimed: metrics ? SELF_TIMED : [],
     async close() {
       await store.close();

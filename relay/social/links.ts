@@ -1,5 +1,5 @@
 import { PassbyError } from '../../protocol/index.js';
-import { dueSlots, type RedisClient, slotsByNode } from '../redis/index.js';
+import { dueSlots, type RedisClient } from '../redis/index.js';
 import { linkMember, type SocialKeys } from './keys.js';
 import { runScript, SCRIPTS } from './redis-calls.js';
 
@@ -45,7 +45,13 @@ export interface Links {
   redrive(now: number, limit: number): Promise<{ finished: number; more: boolean }>;
 }
 
-export function redisLinks(redis: RedisClient, keys: SocialKeys, clock: () => number): Links {
+/** `nodes`: the slots of each Redis node this relay sweeps now (under its lease). */
+export function redisLinks(
+  redis: RedisClient,
+  keys: SocialKeys,
+  clock: () => number,
+  nodes: () => Promise<number[][]>,
+): Links {
   /** Steps 2 and 3 for the actor's entry filed (or claimed) with `score`. */
   async function follow(actor: string, other: string, side: string, score: number): Promise<void> {
     await runScript(redis, SCRIPTS.link, [keys.user(other, 'fr')], [actor, side]);
@@ -88,7 +94,7 @@ export function redisLinks(redis: RedisClient, keys: SocialKeys, clock: () => nu
     async redrive(now, limit) {
       const cutoff = Math.max(0, now - REDRIVE_AGE_MS);
       let finished = 0;
-      for (const slots of slotsByNode(redis).values()) {
+      for (const slots of await nodes()) {
         for (const slot of await dueSlots(redis, slots, keys.linkOutboxOfSlot, cutoff)) {
           const members = await redis.zrangebyscore(
             keys.linkOutboxOfSlot(slot),

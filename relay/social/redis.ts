@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FriendInfo, FriendState } from '../../protocol/index.js';
-import { dueSlots, type RedisClient, slotsByNode } from '../redis/index.js';
+import { dueSlots, leasedNodes, leases, type RedisClient } from '../redis/index.js';
 import type { Consent, PendingMatch, Presence, SocialStore } from './contract.js';
 import { socialKeys } from './keys.js';
 import { type LinkOp, redisLinks } from './links.js';
@@ -101,11 +101,18 @@ export interface RedisSocialOptions {
   keyPrefix?: string;
   /** The relay's clock (ms): the time step 1 of a friend operation files in the outbox. */
   now?: () => number;
+  /** How long a relay's hold on sweeping one Redis node lasts unless renewed (10 s). */
+  sweepLeaseMs?: number;
 }
 
 export function createRedisSocialStore(redis: RedisClient, options: RedisSocialOptions = {}): SocialStore {
   const keys = socialKeys(options.keyPrefix ?? 'pb:');
-  const links = redisLinks(redis, keys, options.now ?? Date.now);
+  const prefix = options.keyPrefix ?? 'pb:';
+  // One relay at a time sweeps a node's pending matches and finishes its friend-link changes.
+  const lease = leases(redis, `${process.pid}:${Math.random().toString(36).slice(2)}`);
+  const sweepLeaseMs = options.sweepLeaseMs ?? 10_000;
+  const nodes = () => leasedNodes(redis, lease, prefix, 'social', sweepLeaseMs);
+  const links = redisLinks(redis, keys, options.now ?? Date.now, nodes);
   const run = (name: keyof typeof SCRIPTS, k: readonly string[], argv: readonly (string | number)[]) =>
     runScript(redis, SCRIPTS[name], k, argv);
 
@@ -226,7 +233,7 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
     async sweepPending(now, limit) {
       let removed = 0;
       let seen = 0;
-      for (const slots of slotsByNode(redis).values()) {
+      for (const slots of await nodes()) {
         for (const slot of await dueSlots(redis, slots, keys.pendIndexOfSlot, now)) {
           const shard = keys.pendIndexOfSlot(slot);
           const members = await redis.zrangebyscore(shard, '-inf', String(now), 'LIMIT', 0, limit - seen);
