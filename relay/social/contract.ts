@@ -98,10 +98,27 @@ export interface SocialStore {
     windowMs: number,
   ): Promise<string[]>;
 
-  /** Records, at relay time `now`, that a and b are in range until `until` (ms), for pre-approved shares. */
-  markInRange(a: string, b: string, now: number, until: number): Promise<void>;
+  /**
+   * Records, at relay time `now`, that a and b are in range until `until` (ms), for pre-approved
+   * shares and the nearby notices. A live mark keeps its encounter (its `since` and whether its
+   * notices were filed) and is extended; otherwise a new encounter begins at `since` (default
+   * `now`). Returns the encounter.
+   */
+  markInRange(a: string, b: string, now: number, until: number, since?: number): Promise<Encounter>;
+  /**
+   * Records that both nearby notices of the encounter that began at `since` are filed: the second
+   * step of a match, after which presence updates no longer file them.
+   */
+  markNotified(a: string, b: string, since: number): Promise<void>;
   /** Whether a and b were found in range and the mark has not expired. */
   inRange(a: string, b: string, now: number): Promise<boolean>;
+}
+
+export interface Encounter {
+  since: number;
+  until: number;
+  /** Both friends' nearby notices are filed. */
+  notified: boolean;
 }
 
 export interface Consent {

@@ -320,12 +320,18 @@ export class SocialHandlers {
       const theirAt = presences[order.indexOf(friend)]?.at ?? at;
       const since = Math.min(theirAt, at);
       const until = since + config.proximityWindowMs;
-      const known = await social.inRange(uid, friend, at);
-      await social.markInRange(uid, friend, at, until);
-      if (known) continue;
-      const tag = `near-${since}`;
-      await this.notify(uid, tag, { kind: 'nearby', user: friend, since, until }, until, friend);
-      await this.notify(friend, tag, { kind: 'nearby', user: uid, since, until }, until, uid);
+      // The match writes three users' keys (the pair's mark, each friend's mailbox) in steps that
+      // survive a crash: the mark names the encounter, each notice is idempotent under its ID
+      // (the encounter's start), and only once both are filed is the encounter marked notified.
+      // A relay that dies in between leaves it unnotified: the next presence update of either
+      // friend in the window files both notices again, and the one already there stays as it is.
+      const encounter = await social.markInRange(uid, friend, at, until, since);
+      if (encounter.notified) continue;
+      const tag = `near-${encounter.since}`;
+      const window = { since: encounter.since, until: encounter.until };
+      await this.notify(uid, tag, { kind: 'nearby', user: friend, ...window }, encounter.until, friend);
+      await this.notify(friend, tag, { kind: 'nearby', user: uid, ...window }, encounter.until, uid);
+      await social.markNotified(uid, friend, encounter.since);
     }
   }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FriendInfo } from '../../protocol/index.js';
-import type { Consent, LookupResult, PendingMatch, Presence, SocialStore } from './contract.js';
+import type { Consent, Encounter, LookupResult, PendingMatch, Presence, SocialStore } from './contract.js';
 
 /*
  * The in-process social store: the Redis store's contract in plain maps, for a laptop demo and for
@@ -39,7 +39,7 @@ export function createMemorySocialStore(): SocialStore {
   // token -> "a<uid>" | "n<uid>" -> until; and uid -> the index entries it posted.
   const tokens = new Map<string, Map<string, number>>();
   const posted = new Map<string, Timed<string[]>>();
-  const marks = new Map<string, number>();
+  const marks = new Map<string, Encounter>();
   let nextPrune = Number.NEGATIVE_INFINITY;
 
   /** A fixed-window budget under `key` ('<kind>:<uid>'), as the Redis store's SPEND script. */
@@ -123,7 +123,7 @@ export function createMemorySocialStore(): SocialStore {
     for (const [key, budget] of budgets) if (budget.until <= now) budgets.delete(key);
     for (const [uid, entry] of presence) if (entry.until <= now) presence.delete(uid);
     for (const [uid, entry] of posted) if (entry.until <= now) unpost(uid);
-    for (const [pair, until] of marks) if (until <= now) marks.delete(pair);
+    for (const [pair, mark] of marks) if (mark.until <= now) marks.delete(pair);
   }
 
   const pairKey = (a: string, b: string) => (a < b ? `${a}:${b}` : `${b}:${a}`);
@@ -300,12 +300,24 @@ export function createMemorySocialStore(): SocialStore {
       return [...found].sort();
     },
 
-    async markInRange(a, b, _now, until) {
-      marks.set(pairKey(a, b), until);
+    async markInRange(a, b, now, until, since = now) {
+      const key = pairKey(a, b);
+      const live = marks.get(key);
+      const encounter =
+        live && live.until > now
+          ? { ...live, until: Math.max(live.until, until) }
+          : { since, until, notified: false };
+      marks.set(key, encounter);
+      return { ...encounter };
+    },
+
+    async markNotified(a, b, since) {
+      const mark = marks.get(pairKey(a, b));
+      if (mark?.since === since) mark.notified = true;
     },
 
     async inRange(a, b, now) {
-      return (marks.get(pairKey(a, b)) ?? 0) > now;
+      return (marks.get(pairKey(a, b))?.until ?? 0) > now;
     },
   };
 }

@@ -15,6 +15,8 @@ export const SCRIPTS = loadScripts(import.meta.url, [
   'undiscover',
   'lookup',
   'sweep-pending',
+  'near-mark',
+  'near-notified',
   'spend',
   'tokens-swap',
   'token-post',

@@ -37,7 +37,9 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *   pb:{uid}:tok         {uid}       set     'a'|'n' + token: what uid posted, to withdraw it
  *                                                                                    TTL window
  *   pb:tok:{<token>}     {token}     hash    'a'|'n' + uid -> <end>                   TTL window
- *   pb:near:{<a>:<b>}    {a:b}       string  "<until>" with a < b               expires at until
+ *   pb:near:{<a>:<b>}    {a:b}       string  "<until>:<since>:<notified 0|1>" with a < b: the
+ *                                            encounter, its start and whether its notices are
+ *                                            filed                          expires at until
  *
  * <slot> is slotTag(slot) (relay/redis), a short tag that hashes to the slot the shard serves:
  * the outbox shard of an actor is in the actor's slot, the pendx shard of a hash in the slot of
@@ -62,6 +64,11 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                          entry, token-post.lua per new token. After a crash between them, an
  *                          old token not withdrawn lapses with its TTL: the window (P3 holds).
  *   proximityFriends       HGETALL own, then HGET in each candidate's slot: reads only.
+ *   a proximity match      near-mark.lua (the pair: names the encounter, keeps a live one's
+ *                          start) -> the nearby notice in each friend's mailbox (idempotent under
+ *                          the encounter's start) -> near-notified.lua. A crash before the last
+ *                          step leaves the encounter unnotified: the next presence update of either
+ *                          friend in the window files both notices again (handlers.ts met()).
  *
  * Commands per operation (single-slot calls sent together through auto-pipelining where they do
  * not depend on each other):
@@ -80,7 +87,8 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *   redrive                        the same probe of the outbox shards; per entry link-claim.lua
  *                                  (ZSCORE, ZADD, HGET), link.lua, link-done.lua
  *   spendLookups, takePresenceSlot spend.lua: GET, SET
- *   setPresence, lastPresence, markInRange, inRange   one SET / GET
+ *   setPresence, lastPresence, inRange   one SET / GET
+ *   markInRange, markNotified      near-mark.lua: GET, SET; near-notified.lua: GET, SET
  *   postTokens                     tokens-swap.lua (SMEMBERS, DEL, SADD per 1000, PEXPIRE), HDEL
  *                                  per old token, one token-post.lua per new token (HGETALL,
  *                                  HSET, PEXPIRE): a full update (256 sets, 2,048 tokens) is
@@ -268,12 +276,18 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
       return [...new Set(matched.flat())].sort();
     },
 
-    async markInRange(a, b, now, until) {
-      await redis.set(keys.near(a, b), String(until), 'PX', ttl(until - now));
+    async markInRange(a, b, now, until, since = now) {
+      const [s, u, n] = (await run('near-mark', [keys.near(a, b)], [now, since, until])) as string[];
+      return { since: Number(s), until: Number(u), notified: n === '1' };
+    },
+
+    async markNotified(a, b, since) {
+      await run('near-notified', [keys.near(a, b)], [since]);
     },
 
     async inRange(a, b, now) {
-      return Number((await redis.get(keys.near(a, b))) ?? 0) > now;
+      const mark = await redis.get(keys.near(a, b));
+      return mark !== null && Number(mark.slice(0, mark.indexOf(':'))) > now;
     },
   };
 }

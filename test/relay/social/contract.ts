@@ -491,6 +491,35 @@ export function socialContract(
         await store.markInRange(alice, bob, T0, T0 + WINDOW);
         expect(await store.inRange(bob, alice, T0 + 2000)).toBe(true);
       });
+
+      it('keeps the encounter a live mark names: the first update begins it, later ones extend it', async () => {
+        expect(await store.markInRange(alice, bob, T0, T0 + WINDOW, T0 - 5)).toEqual({
+          since: T0 - 5,
+          until: T0 + WINDOW,
+          notified: false,
+        });
+        // A relay that died before both notices were filed leaves the encounter unnotified.
+        expect(await store.markInRange(bob, alice, T0 + 60_000, T0 + 60_000 + WINDOW, T0 + 60_000)).toEqual({
+          since: T0 - 5,
+          until: T0 + 60_000 + WINDOW,
+          notified: false,
+        });
+        await store.markNotified(bob, alice, T0 + 60_000); // not this encounter's start: no effect
+        expect((await store.markInRange(alice, bob, T0 + 1, T0 + 1)).notified).toBe(false);
+        await store.markNotified(bob, alice, T0 - 5);
+        expect(await store.markInRange(alice, bob, T0 + 2, T0 + 2)).toEqual({
+          since: T0 - 5,
+          until: T0 + 60_000 + WINDOW,
+          notified: true,
+        });
+        // Once the mark has run out, the next meeting is a new encounter.
+        const later = T0 + 60_000 + WINDOW;
+        expect(await store.markInRange(alice, bob, later, later + WINDOW)).toEqual({
+          since: later,
+          until: later + WINDOW,
+          notified: false,
+        });
+      });
     });
   });
 }

@@ -1,7 +1,10 @@
 import { Writable } from 'node:stream';
 import { latLngToCell } from 'h3-js';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, type Relay, startRelay } from '../../../relay/index.js';
+import { createRedisSocialStore } from '../../../relay/social/redis.js';
+import { waitFor } from '../../support/poll.js';
 import { type Identity, newIdentity, RawClient } from '../../support/raw-client.js';
 import { type RedisServer, startRedis } from '../../support/redis-server.js';
 import { dumpRedis, TEST_DISCOVERY_SECRET } from '../../support/relay-fixture.js';
@@ -147,6 +150,41 @@ describe('proximity', () => {
       expect(JSON.stringify(notice)).not.toContain(PARIS.slice(0, 8));
       client.send({ t: 'ack', id: notice.id });
     }
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('files both nearby notices after a relay died between marking a match and filing them, once each', async () => {
+    const [ai, bi] = await Promise.all([newIdentity(), newIdentity()]);
+    const [a, b] = await Promise.all([login(ai), login(bi)]);
+    await friends(a, ai, b, bi);
+    clock += 2 * 60_000;
+    expect(await request(a, { t: 'presence', cell: PARIS })).toMatchObject({ t: 'ok' });
+    // What a relay that died after step 1 of b's match left: the pair's mark, no notice.
+    const connection = new Redis(redis.url);
+    const since = clock;
+    await createRedisSocialStore(connection).markInRange(ai.id, bi.id, clock, clock + 15 * 60_000, since);
+    connection.disconnect();
+    clock += 60_000;
+    expect(await request(b, { t: 'presence', cell: PARIS_NEXT_DOOR })).toMatchObject({ t: 'ok' });
+    for (const [client, other] of [
+      [a, bi],
+      [b, ai],
+    ] as const) {
+      const notice = await client.next('notice');
+      expect(notice).toMatchObject({ kind: 'nearby', user: other.id, since });
+      client.send({ t: 'ack', id: notice.id });
+    }
+    // The encounter is notified now: later updates in the window file nothing more.
+    clock += 60_000;
+    expect(await request(a, { t: 'presence', cell: PARIS })).toMatchObject({ t: 'ok' });
+    await waitFor(
+      'the acks to land',
+      async () => {
+        const left = [...(await noticesIn(ai)), ...(await noticesIn(bi))];
+        return left.every((value) => !value.includes('nearby'));
+      },
+      { timeoutMs: 5_000 },
+    );
     await Promise.all([a.close(), b.close()]);
   });
 
