@@ -89,6 +89,8 @@ function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> 
   }
   if (config.redisUrl !== null && config.redisCluster === 0 && config.redisUrl.includes(','))
     problems.push('PASSBY_REDIS_URL lists several URLs: set PASSBY_REDIS_CLUSTER=1 for a Redis Cluster');
+  if (config.redisWaitReplicas > 0 && config.redisWaitTimeoutMs >= config.redisCommandTimeoutMs)
+    problems.push('PASSBY_REDIS_WAIT_TIMEOUT_MS must be shorter than PASSBY_REDIS_COMMAND_TIMEOUT_MS');
   if (config.redisUrl === null && config.redisCluster === 1)
     problems.push('PASSBY_REDIS_CLUSTER=1 needs PASSBY_REDIS_URL (the seed nodes)');
   if (config.discoverySecret !== null && config.discoverySecret.length < 32)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { redisEndpointOf } from '../../../relay/config/index.js';
 import { ConfigError, DEFAULTS, loadConfig, resolveConfig, VARIABLES } from '../../../relay/index.js';
 
 describe('relay configuration', () => {
@@ -92,5 +93,31 @@ describe('relay configuration', () => {
     expect(() => resolveConfig({ redisUrl: 'redis://127.0.0.1:6390' })).toThrow(/PASSBY_DISCOVERY_SECRET/);
     expect(() => loadConfig({ PASSBY_DISCOVERY_SECRET: 'short' })).toThrow(/at least 32 characters/);
     expect(() => resolveConfig({ discoverySecret: 'short' })).toThrow(/at least 32 characters/);
+  });
+
+  it('reads a Redis Cluster from seed URLs, and refuses what cannot be one', () => {
+    const secret = 'x'.repeat(32);
+    const config = loadConfig({
+      PASSBY_REDIS_URL: 'redis://u:p@10.0.0.1:7000, redis://10.0.0.2:7000',
+      PASSBY_REDIS_CLUSTER: '1',
+      PASSBY_REDIS_WAIT_REPLICAS: '1',
+      PASSBY_DISCOVERY_SECRET: secret,
+    });
+    expect(redisEndpointOf(config)).toEqual({
+      urls: ['redis://u:p@10.0.0.1:7000', 'redis://10.0.0.2:7000'],
+      cluster: true,
+    });
+    expect(config).toMatchObject({ redisWaitReplicas: 1, redisWaitTimeoutMs: 1_000 });
+    expect(redisEndpointOf(resolveConfig())).toBeNull();
+    expect(() =>
+      loadConfig({ PASSBY_REDIS_URL: 'redis://a:1,redis://b:2', PASSBY_DISCOVERY_SECRET: secret }),
+    ).toThrow(/PASSBY_REDIS_CLUSTER=1/);
+    expect(() => loadConfig({ PASSBY_REDIS_CLUSTER: '1' })).toThrow(/needs PASSBY_REDIS_URL/);
+    expect(() => loadConfig({ PASSBY_REDIS_URL: 'redis://a:1,http://b', PASSBY_REDIS_CLUSTER: '1' })).toThrow(
+      /redis:\/\/ or rediss:\/\//,
+    );
+    expect(() =>
+      resolveConfig({ redisWaitReplicas: 1, redisWaitTimeoutMs: 5_000, redisCommandTimeoutMs: 2_000 }),
+    ).toThrow(/PASSBY_REDIS_WAIT_TIMEOUT_MS must be shorter/);
   });
 });
