@@ -39,8 +39,17 @@ export class ConfigError extends Error {
 
 /** Where Redis is, from the configuration; null for the in-process store. */
 export function redisEndpointOf(c: Readonly<RelayConfig>): { urls: string[]; cluster: boolean } | null {
-  if (c.redisUrl === null) return null;
-  return { urls: c.redisUrl.split(',').map((url) => url.trim()), cluster: c.redisCluster === 1 };
+  return endpoint(c.redisUrl, c.redisCluster);
+}
+
+/** Where the presence Redis is; null keeps presence in the relay process. */
+export function presenceEndpointOf(c: Readonly<RelayConfig>): { urls: string[]; cluster: boolean } | null {
+  return endpoint(c.presenceRedisUrl, c.presenceRedisCluster);
+}
+
+function endpoint(url: string | null, cluster: number) {
+  if (url === null) return null;
+  return { urls: url.split(',').map((u) => u.trim()), cluster: cluster === 1 };
 }
 
 /** Reads the environment (process.env by default). Throws one ConfigError listing every problem. */
@@ -91,6 +100,16 @@ function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> 
     problems.push('PASSBY_REDIS_URL lists several URLs: set PASSBY_REDIS_CLUSTER=1 for a Redis Cluster');
   if (config.redisWaitReplicas > 0 && config.redisWaitTimeoutMs >= config.redisCommandTimeoutMs)
     problems.push('PASSBY_REDIS_WAIT_TIMEOUT_MS must be shorter than PASSBY_REDIS_COMMAND_TIMEOUT_MS');
+  if (
+    config.presenceRedisUrl !== null &&
+    config.presenceRedisCluster === 0 &&
+    config.presenceRedisUrl.includes(',')
+  )
+    problems.push('PASSBY_PRESENCE_REDIS_URL lists several URLs: set PASSBY_PRESENCE_REDIS_CLUSTER=1');
+  if (config.presenceRedisUrl !== null && config.redisUrl === null)
+    problems.push(
+      'PASSBY_PRESENCE_REDIS_URL needs PASSBY_REDIS_URL (the in-process store keeps presence itself)',
+    );
   if (config.redisUrl === null && config.redisCluster === 1)
     problems.push('PASSBY_REDIS_CLUSTER=1 needs PASSBY_REDIS_URL (the seed nodes)');
   if (config.discoverySecret !== null && config.discoverySecret.length < 32)

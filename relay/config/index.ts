@@ -3,6 +3,7 @@ export {
   clientLimits,
   DEFAULTS,
   loadConfig,
+  presenceEndpointOf,
   type RelayConfig,
   redisEndpointOf,
   resolveConfig,

@@ -20,6 +20,14 @@ export interface RelayConfig {
   redisWaitReplicas: number;
   /** Longest a send waits for redisWaitReplicas before it is answered store_unavailable. */
   redisWaitTimeoutMs: number;
+  /**
+   * A Redis without persistence for presence, blind-mode tokens and in-range marks (they must
+   * never reach a disk, DESIGN P8); null keeps them in this process (one relay node).
+   */
+  presenceRedisUrl: string | null;
+  presenceRedisCluster: number;
+  /** Seconds between the AOF rewrites the relay asks of each Redis node with AOF on; 0: never. */
+  aofRewriteSeconds: number;
   /** The identity clients sign during authentication (e.g. the public host name). */
   relayId: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -110,6 +118,24 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     min: 0,
     max: 16,
     doc: 'replicas that must hold a send before it is confirmed (Redis WAIT); 0 confirms once the primary has it',
+  },
+  PASSBY_PRESENCE_REDIS_URL: {
+    key: 'presenceRedisUrl',
+    kind: 'url',
+    doc: 'a Redis with no persistence for presence, tokens and in-range marks (with PASSBY_PRESENCE_REDIS_CLUSTER=1, seed nodes); unset keeps them in the relay process: one node only',
+  },
+  PASSBY_PRESENCE_REDIS_CLUSTER: {
+    key: 'presenceRedisCluster',
+    kind: 'int',
+    min: 0,
+    max: 1,
+    doc: '1: PASSBY_PRESENCE_REDIS_URL names seed nodes of a Redis Cluster',
+  },
+  PASSBY_AOF_REWRITE_SECONDS: {
+    key: 'aofRewriteSeconds',
+    kind: 'int',
+    min: 0,
+    doc: 'how often the relay has each Redis node with AOF on rewrite it, so deleted payloads leave the disk; 0: never (the operator does)',
   },
   PASSBY_REDIS_WAIT_TIMEOUT_MS: {
     key: 'redisWaitTimeoutMs',
@@ -318,6 +344,9 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   redisCluster: 0,
   redisWaitReplicas: 0,
   redisWaitTimeoutMs: 1_000,
+  presenceRedisUrl: null,
+  presenceRedisCluster: 0,
+  aofRewriteSeconds: 3_600,
   relayId: 'passby',
   logLevel: 'info',
   maxTtlSeconds: LIMITS.maxTtlSeconds,

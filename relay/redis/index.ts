@@ -1,3 +1,4 @@
+export { type AofRewriter, aofRewriter } from './aof.js';
 export {
   type ConnectOptions,
   connectRedis,

@@ -3,17 +3,25 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { PassbyError } from '../../protocol/index.js';
-import { type RelayConfig, redisEndpointOf } from '../config/index.js';
+import { presenceEndpointOf, type RelayConfig, redisEndpointOf } from '../config/index.js';
 import { Hub, InflightBudget, initCrypto, Session } from '../connection/index.js';
 import type { Store } from '../mailbox/index.js';
-import { createMemoryStore, createRedisStore, SELF_TIMED } from '../mailbox/index.js';
-import { connectRedis, type RedisClient, release } from '../redis/index.js';
+import { createMemoryStore, createRedisStore, SELF_TIMED, type StoreLimits } from '../mailbox/index.js';
+import {
+  type AofRewriter,
+  aofRewriter,
+  connectRedis,
+  type RedisClient,
+  type RedisEndpoint,
+  release,
+} from '../redis/index.js';
 import type { SocialStore } from '../social/index.js';
 import {
   checkDiscoveryFingerprint,
   createMemorySocialStore,
   createRedisSocialStore,
   SocialHandlers,
+  splitSocialStore,
 } from '../social/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { Metrics, timeStore, VERSION } from '../telemetry/index.js';
@@ -59,6 +67,8 @@ export interface Stores {
   social: SocialStore;
   /** The store's methods it times itself (into the same metric), which timeStore leaves alone. */
   selfTimed: readonly string[];
+  /** Asks Redis to rewrite its AOF now and then (none for the in-process store). */
+  aof?: AofRewriter;
   close(): Promise<void>;
 }
 
@@ -80,6 +90,16 @@ export async function openStores(
     const store = createMemoryStore(limits);
     return { store, social: createMemorySocialStore(), selfTimed: [], close: () => store.close() };
   }
+  return openRedisStores(config, endpoint, limits, log, metrics);
+}
+
+async function openRedisStores(
+  config: Readonly<RelayConfig>,
+  endpoint: RedisEndpoint,
+  limits: StoreLimits,
+  log: Logger,
+  metrics: Metrics | undefined,
+): Promise<Stores> {
   const commandTimeoutMs = config.redisCommandTimeoutMs;
   const onConnection = (role: string, connection: RedisClient) =>
     metrics?.watchRedis(role, () => connection.status === 'ready');
@@ -97,33 +117,48 @@ export async function openStores(
     onConnection,
     timing,
   });
-  const redis = connectRedis(endpoint, { commandTimeoutMs, autoPipelining: true });
-  onConnection('social', redis);
-  redis.on('error', (err: Error) => log.warn({ err, role: 'social' }, 'redis connection error'));
+  const opened: RedisClient[] = [];
+  const connect = async (role: string, at: RedisEndpoint) => {
+    const client = connectRedis(at, { commandTimeoutMs, autoPipelining: true });
+    opened.push(client);
+    onConnection(role, client);
+    client.on('error', (err: Error) => log.warn({ err, role }, 'redis connection error'));
+    await client.connect();
+    return client;
+  };
   try {
-    await redis.connect();
-  } catch (err) {
-    await store.close();
-    throw new PassbyError('store_unavailable', 'could not connect to Redis', { cause: err });
-  }
-  try {
+    const redis = await connect('social', endpoint);
     if (config.discoverySecret !== null)
       await checkDiscoveryFingerprint(redis, config.discoverySecret, config.discoverySecretPrevious, log);
+    const durable = createRedisSocialStore(redis, { sweepLeaseMs });
+    // Presence, tokens and in-range marks never go where a disk keeps them (DESIGN P8).
+    const presenceAt = presenceEndpointOf(config);
+    const ephemeral = presenceAt
+      ? createRedisSocialStore(await connect('presence', presenceAt), { sweepLeaseMs })
+      : createMemorySocialStore();
+    if (presenceAt === null) {
+      log.warn(
+        'no PASSBY_PRESENCE_REDIS_URL: presence is kept in this process, so proximity matches only ' +
+          'users connected to this node; set it (a Redis without persistence) to run several nodes',
+      );
+    }
+    log.info({ cluster: endpoint.cluster, presence: presenceAt ? 'redis' : 'process' }, 'connected to redis');
+    return {
+      store,
+      social: splitSocialStore(durable, ephemeral),
+      selfTimed: metrics ? SELF_TIMED : [],
+      aof: aofRewriter(redis, 'pb:', config.aofRewriteSeconds * 1000),
+      async close() {
+        await store.close();
+        await Promise.all(opened.map(release));
+      },
+    };
   } catch (err) {
     await store.close();
-    redis.disconnect();
-    throw err;
+    for (const client of opened) client.disconnect();
+    if (err instanceof PassbyError) throw err;
+    throw new PassbyError('store_unavailable', 'could not connect to Redis', { cause: err });
   }
-  log.info({ cluster: endpoint.cluster }, 'connected to redis');
-  return {
-    store,
-    social: createRedisSocialStore(redis, { sweepLeaseMs }),
-    selfTimed: metrics ? SELF_TIMED : [],
-    async close() {
-      await store.close();
-      await release(redis);
-    },
-  };
 }
 
 export async function startRelay({ config, log, now = Date.now }: RelayDeps): Promise<Relay> {
@@ -153,7 +188,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   // One object for every connection: an idle connection holds no copy of its own.
   const sessionDeps = { config, store, hub, metrics, social, budget, now };
   const sessions = new Set<Session>();
-  const sweeper = new Sweeper(store, socialStore, metrics, log, config.sweepIntervalMs, now);
+  const sweeper = new Sweeper(store, socialStore, metrics, log, config.sweepIntervalMs, now, stores.aof);
   let nextConn = 1;
   let stopping = false;
 

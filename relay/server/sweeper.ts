@@ -1,4 +1,5 @@
 import type { Mailbox } from '../mailbox/index.js';
+import type { AofRewriter } from '../redis/index.js';
 import type { SocialStore } from '../social/index.js';
 import type { Logger, Metrics } from '../telemetry/index.js';
 
@@ -25,6 +26,8 @@ export class Sweeper {
     private readonly log: Logger,
     private readonly intervalMs: number,
     private readonly now: () => number,
+    /** Has Redis rewrite its AOF now and then, so deleted payloads leave its disk. */
+    private readonly aof?: AofRewriter,
   ) {}
 
   start(): void {
@@ -81,6 +84,8 @@ export class Sweeper {
         return { done: result.finished, more: result.more };
       });
       if (links > 0) this.log.info({ friendLinks: links }, 'half-done friend link changes finished');
+      const rewrites = (await this.aof?.run()) ?? 0;
+      if (rewrites > 0) this.log.info({ nodes: rewrites }, 'asked Redis to rewrite its append-only file');
     } catch (err) {
       this.log.error({ err }, 'expiry sweep failed');
     }

@@ -27,6 +27,8 @@ beforeAll(async () => {
   relay = await startRelay({
     config: {
       redisUrl: redis.url,
+      // Presence in Redis too (this one keeps nothing on disk), where the tests can read it.
+      presenceRedisUrl: redis.url,
       discoverySecret: TEST_DISCOVERY_SECRET,
       authSkewMs: 24 * 3_600_000,
       proximityWindowMs: 15 * 60_000,
