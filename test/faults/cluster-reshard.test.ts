@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIdentity, type Identity } from '../../client-sdk/index.js';
-import { userSlot } from '../../relay/redis/index.js';
+import { SUBSCRIBER_SLOTS_REFRESH_MS, userSlot } from '../../relay/redis/index.js';
 import { AppClients, AppLedger } from '../support/app-ledger.js';
 import { clusterEnv, pacedSends, primaryClients } from '../support/cluster-stream.js';
 import { health } from '../support/healthz.js';
 import { expectNoKeysLeft, keysLeft } from '../support/leftovers.js';
 import { waitFor, within } from '../support/poll.js';
-import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
+import { type ClusterNode, type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
 import { spawnRelay, stopRelays } from '../support/relay-child.js';
 
 const run = promisify(execFile);
@@ -41,6 +42,45 @@ const MOVED_SLOTS = 200;
 const COUNT = 500;
 /** The short-lived entry's TTL: longer than the move, so it expires on the new owner. */
 const TTL_SECONDS = 8;
+
+/** `redis-cli --cluster reshard` of `slots` slots (the source's lowest) from `source` to `target`. */
+async function moveSlots(source: ClusterNode, target: ClusterNode, slots: number): Promise<void> {
+  await run('redis-cli', [
+    '--cluster',
+    'reshard',
+    `127.0.0.1:${source.port}`,
+    '--cluster-from',
+    source.id,
+    '--cluster-to',
+    target.id,
+    '--cluster-slots',
+    String(slots),
+    '--cluster-yes',
+  ]);
+}
+
+/** The redirections the primaries answered (INFO errorstats: MOVED, ASK, TRYAGAIN), summed. */
+async function redirections(primaries: readonly Redis[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = { MOVED: 0, ASK: 0, TRYAGAIN: 0 };
+  for (const admin of primaries) {
+    for (const [, name, count] of String(await admin.info('errorstats')).matchAll(
+      /^errorstat_(\w+):count=(\d+)/gm,
+    )) {
+      if (name !== undefined && Object.hasOwn(out, name)) out[name]! += Number(count);
+    }
+  }
+  return out;
+}
+
+/** An identity whose slot is in [from, to]. */
+async function identityIn(from: number, to: number): Promise<Identity> {
+  for (let i = 0; i < 20_000; i++) {
+    const identity = await createIdentity();
+    const slot = userSlot(identity.id);
+    if (from <= slot && slot <= to) return identity;
+  }
+  throw new Error(`no identity with a slot in ${from}-${to}`);
+}
 
 /** An identity whose slot is below `below` (every user's keys hash to one slot). */
 async function identityBelow(below: number): Promise<Identity> {
@@ -91,18 +131,7 @@ describe('slots moved between cluster primaries mid-stream', () => {
     let movedAt = 0;
     ledger.receiveWith(bob, () => {
       if (ledger.seen.size === 100 && reshard === undefined) {
-        reshard = run('redis-cli', [
-          '--cluster',
-          'reshard',
-          `127.0.0.1:${source.port}`,
-          '--cluster-from',
-          source.id,
-          '--cluster-to',
-          target.id,
-          '--cluster-slots',
-          String(MOVED_SLOTS),
-          '--cluster-yes',
-        ]).then(() => {
+        reshard = moveSlots(source, target, MOVED_SLOTS).then(() => {
           movedAt = Date.now();
         });
       }
@@ -146,6 +175,10 @@ describe('slots moved between cluster primaries mid-stream', () => {
     expect(receipt.arrived - exp).toBeLessThan(2_000);
     expect(await targetAdmin.exists(carolKey)).toBe(0);
     const primaries = await primaryClients(c);
+    // The redirections the relays rode out (the test's own MOVED check above is one of them).
+    console.info(
+      `reshard: redirections answered by the primaries ${JSON.stringify(await redirections(primaries))}`,
+    );
     await waitFor(
       'every mailbox emptied',
       async () => (await Promise.all(primaries.map(keysLeft))).every((left) => left.length === 0),
@@ -154,5 +187,65 @@ describe('slots moved between cluster primaries mid-stream', () => {
     for (const admin of primaries) await expectNoKeysLeft(admin, 100);
     for (const node of [senderNode, recipientNode])
       expect(await health(node.port)).toMatchObject({ code: 200, status: 'ok' });
+  });
+
+  it("expires entries on both sides of a move nobody's traffic crossed, and hears the moved slots' doorbells", {
+    timeout: 60_000,
+  }, async () => {
+    // Slots from the middle of a primary's range, moved while the relays are idle: no command of
+    // theirs meets a MOVED, so their slot tables stay stale until something refreshes them.
+    const c = await startRedisCluster({ primaries: 3, replicas: 0 });
+    cluster = c;
+    const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200' });
+    const [senderNode, recipientNode] = await Promise.all([spawnRelay(env), spawnRelay(env)]);
+    const nodes = await c.topology();
+    const source = nodes.find((n) => n.slots.some(([from]) => from === 0))!;
+    const target = nodes.find((n) => n.role === 'primary' && n !== source)!;
+    const moved = Array.from({ length: 50 }, (_, i) => 100 + i);
+    // Carol (offline) in a moved slot, Dave (offline) in a slot that stays; Bob online, moved.
+    const carol = await identityIn(100, 149);
+    const dave = await identityIn(200, source.slots[0]![1]);
+    const b = await identityIn(100, 149);
+    for (const who of [carol, dave]) await (await apps.connect(senderNode.url, who)).close();
+    const ledger = new AppLedger();
+    const bob = await apps.connectDrained(recipientNode.url, b, (client) => ledger.receiveWith(client));
+    const alice = await apps.connect(senderNode.url, await createIdentity());
+    const expired = new Map<string, number>();
+    alice.on('receipt', (r) => {
+      if (r.status === 'expired') expired.set(r.to, Date.now());
+    });
+    const sent = await Promise.all(
+      [carol, dave].map((who, i) =>
+        alice.send(who.id, 'short', { mid: `short${i}`, ttlSeconds: 3, receipt: true }),
+      ),
+    );
+    await c.moveSlots(moved, source, target);
+    const movedAt = Date.now();
+    expect((await c.primaryOf(userSlot(carol.id))).port).toBe(target.port);
+    expect((await c.primaryOf(userSlot(dave.id))).port).toBe(source.port);
+    expect(movedAt).toBeLessThan(Math.min(...sent.map((s) => s.exp)));
+
+    await waitFor(
+      'both entries expired, the sender told',
+      () => expired.size === 2,
+      { timeoutMs: 8_000 },
+      () =>
+        `expired: ${[...expired.keys()].map((id) => (id === carol.id ? 'carol' : 'dave')).join(', ') || 'none'}`,
+    );
+    const late = Math.max(...sent.map((s) => expired.get(s.to)! - s.exp));
+    // A doorbell of a moved slot, with the safety pull 30 s away: the recipient's relay must
+    // listen on the slot's new owner.
+    const rungAt = Date.now();
+    await ledger.send(alice, b.id, 'after the move', 'after');
+    await waitFor('Bob seeing the message sent after the move', () => ledger.seen.has(`${alice.id}/after`), {
+      timeoutMs: SUBSCRIBER_SLOTS_REFRESH_MS + 3_000,
+    });
+    console.info(
+      `idle move: entries expired at most ${late} ms after due; a doorbell of a moved slot heard ` +
+        `${Date.now() - rungAt} ms after its send`,
+    );
+    expect(late).toBeLessThan(2_000);
+    expect(ledger.duplicates()).toEqual([]);
+    expect(bob.state.kind).toBe('open');
   });
 });

@@ -23,6 +23,12 @@ export interface RedisCluster {
   topology(): Promise<ClusterNode[]>;
   /** The node (of `nodes`) that `topology()` names as the primary serving `slot`. */
   primaryOf(slot: number): Promise<RedisServer>;
+  /**
+   * Moves `slots` from primary `from` to primary `to` by hand, one slot at a time, as a reshard
+   * does it (SETSLOT IMPORTING / MIGRATING, MIGRATE of its keys, SETSLOT NODE on every primary),
+   * for slots `redis-cli --cluster reshard` would not pick (it takes a source's lowest first).
+   */
+  moveSlots(slots: readonly number[], from: ClusterNode, to: ClusterNode): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -158,6 +164,27 @@ export async function startRedisCluster(
       const node = nodes.find((n) => n.port === owner?.port);
       if (node === undefined) throw new Error(`no primary serves slot ${slot}`);
       return node;
+    },
+    async moveSlots(slots, from, to) {
+      const primaries = (await topology()).filter((n) => n.role === 'primary' && !n.failing);
+      const admins = new Map(primaries.map((n) => [n.id, nodes.find((s) => s.port === n.port)!.client()]));
+      const src = admins.get(from.id)!;
+      const dst = admins.get(to.id)!;
+      try {
+        for (const slot of slots) {
+          await dst.cluster('SETSLOT', slot, 'IMPORTING', from.id);
+          await src.cluster('SETSLOT', slot, 'MIGRATING', to.id);
+          for (;;) {
+            const keys = (await src.cluster('GETKEYSINSLOT', slot, 100)) as string[];
+            if (keys.length === 0) break;
+            await src.call('MIGRATE', '127.0.0.1', to.port, '', 0, 5000, 'KEYS', ...keys);
+          }
+          for (const admin of [dst, src, ...admins.values()])
+            await admin.cluster('SETSLOT', slot, 'NODE', to.id);
+        }
+      } finally {
+        for (const admin of admins.values()) admin.disconnect();
+      }
     },
     async stop() {
       for (const c of clients) c.disconnect();
