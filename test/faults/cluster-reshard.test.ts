@@ -170,9 +170,9 @@ describe('slots moved between cluster primaries mid-stream', () => {
         `after it was due; ${confirmedAtMove} of ${COUNT} confirmed when the move ended`,
     );
     // Not early (P5 is "at the latest"; the relay never drops an entry before its exp), and within
-    // a few sweep intervals and the receipt's way.
+    // a few sweep ticks and the receipt's way.
     expect(receipt.at).toBeGreaterThanOrEqual(exp);
-    expect(receipt.arrived - exp).toBeLessThan(2_000);
+    expect(receipt.arrived - exp).toBeLessThan(3_000);
     expect(await targetAdmin.exists(carolKey)).toBe(0);
     const primaries = await primaryClients(c);
     // The redirections the relays rode out (the test's own MOVED check above is one of them).
@@ -244,7 +244,9 @@ describe('slots moved between cluster primaries mid-stream', () => {
       `idle move: entries expired at most ${late} ms after due; a doorbell of a moved slot heard ` +
         `${Date.now() - rungAt} ms after its send`,
     );
-    expect(late).toBeLessThan(2_000);
+    // The first sweep after the move re-reads the slot table, the next visits the moved slots:
+    // a few sweep ticks (each probes every slot's shards), on two shared cores.
+    expect(late).toBeLessThan(3_000);
     expect(ledger.duplicates()).toEqual([]);
     expect(bob.state.kind).toBe('open');
   });
