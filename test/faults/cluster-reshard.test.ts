@@ -26,6 +26,11 @@ const run = promisify(execFile);
  * Two relays: the sender on one, the recipient on the other, so every delivery needs a doorbell
  * (SSUBSCRIBE on the slot's primary) or the safety pull, left at its 30 s default so that a
  * doorbell lost after the move would show as a delay the test does not wait for.
+ *
+ * redis-cli moves a source's lowest slots, and the relay's lease call for that node is routed by
+ * the node's lowest slot, so it meets a MOVED and refreshes the relay's slot table by chance. The
+ * second case moves slots from the middle of a range, by hand, while nothing runs, so only the
+ * relay's own handling of a stale slot table can find them.
  */
 let cluster: RedisCluster | undefined;
 const apps = new AppClients();

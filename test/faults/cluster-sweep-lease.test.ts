@@ -16,7 +16,8 @@ import { type RelayChild, spawnRelay, stopRelays } from '../support/relay-child.
  * SIGKILLed just after entries with a 1 s TTL were filed on the primaries it sweeps: it cannot
  * release them, so they run out (sweepLeaseMs = max(5 x PASSBY_SWEEP_INTERVAL_MS,
  * 2 x PASSBY_REDIS_COMMAND_TIMEOUT_MS), 2 s here), the survivor takes them over and the entries
- * still expire, within the lease time of their due time, with the sender told (P5, D6).
+ * still expire once the lease has run out (the bound is taken from the kill), with the sender
+ * told (P5, D6).
  */
 let cluster: RedisCluster | undefined;
 const apps = new AppClients();
