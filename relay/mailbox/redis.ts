@@ -372,6 +372,14 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   // (Listened to after the first connect: every event from here on is a reconnect.)
   for (const event of clustered ? ['+subscriber', 'subscribersReady'] : ['ready'])
     sub.on(event, () => void resubscribe());
+  // After a reshard Redis drops the subscriber's channels of the slots that moved, and says so
+  // only to that connection; the command connection learns of the move from a MOVED and re-reads
+  // the slot table: the subscriber then re-reads it too, and its channels follow their slots to
+  // the new owners ('subscribersReady', above). (It also re-reads on its own period.)
+  if (cmd instanceof Cluster && sub instanceof Cluster)
+    cmd.on('refresh', () => {
+      if (sub.status === 'ready') sub.refreshSlotsCache();
+    });
   async function resubscribe(): Promise<void> {
     try {
       const channels = [...calls([...watched], (uid) => uid).entries()];

@@ -27,6 +27,13 @@ export interface ConnectOptions {
 }
 
 /**
+ * How often a Cluster subscriber re-reads the slot table by itself (besides whenever the
+ * relay's command connection finds a slot moved): the longest a reshard leaves a moved slot's
+ * doorbells unheard, when no command of the relay touches that slot.
+ */
+export const SUBSCRIBER_SLOTS_REFRESH_MS = 5_000;
+
+/**
  * A connection (not yet connected: call connect()) that fails a command rather than let it
  * wait: see failFast. On a Cluster, a command is still retried while the cluster itself says so
  * (MOVED, ASK, TRYAGAIN, CLUSTERDOWN during a failover), up to a bounded number of redirections.
@@ -54,6 +61,9 @@ export function connectRedis(endpoint: RedisEndpoint, options: ConnectOptions = 
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: Math.min(options.commandTimeoutMs ?? DEFAULTS.redisCommandTimeoutMs, 2_000),
+    // A subscriber never hears MOVED (Redis only drops its channels of a slot that moved away):
+    // it re-reads the slot table on a period, and moves its channels to a slot's new owner.
+    ...(options.subscriber ? { slotsRefreshInterval: SUBSCRIBER_SLOTS_REFRESH_MS } : {}),
     redisOptions: {
       ...node,
       ...(first.username ? { username: decodeURIComponent(first.username) } : {}),

@@ -6,6 +6,7 @@ export {
   type RedisClient,
   type RedisEndpoint,
   release,
+  SUBSCRIBER_SLOTS_REFRESH_MS,
   serverConnections,
   unsentBytes,
 } from './connection.js';

@@ -44,6 +44,12 @@ const PROBE_BATCH = 2_048;
  * The slots among `slots` whose shard (`key(slot)`) has a member scored at most `now`: one
  * ZRANGEBYSCORE ... LIMIT 0 1 per slot, sent in pipelines (a Cluster pipeline is split per node).
  * An empty shard costs Redis a dictionary look-up.
+ *
+ * A slot that answers MOVED or ASK has left the node since the slot table was read (a reshard
+ * that no command of this relay has crossed yet): it is skipped, and the table is re-read so the
+ * next sweep visits it on its new owner. (ioredis re-sends a pipeline only when every error in it
+ * is the same; each moved slot's MOVED names its own slot, so the probe failed as a whole, every
+ * sweep, and the node's entries never expired while the table stayed stale.)
  */
 export async function dueSlots(
   client: RedisClient,
@@ -53,6 +59,7 @@ export async function dueSlots(
 ): Promise<number[]> {
   const due: number[] = [];
   const max = String(now);
+  let stale = false;
   for (let i = 0; i < slots.length; i += PROBE_BATCH) {
     const batch = slots.slice(i, i + PROBE_BATCH);
     const pipeline = client.pipeline();
@@ -60,10 +67,15 @@ export async function dueSlots(
     const replies = (await pipeline.exec()) ?? [];
     for (let j = 0; j < batch.length; j++) {
       const [err, members] = replies[j] ?? [new Error('no reply')];
+      if (err && client instanceof Cluster && REDIRECTED.test(err.message)) {
+        stale = true;
+        continue;
+      }
       if (err) throw err;
       if ((members as string[]).length > 0) due.push(batch[j]!);
     }
   }
+  if (stale && client instanceof Cluster) client.refreshSlotsCache();
   return due;
 }
 
@@ -85,3 +97,6 @@ export async function leasedNodes(
   }
   return held;
 }
+
+/** A Cluster's answer for a key whose slot another node serves (now, or during a migration). */
+const REDIRECTED = /^(MOVED|ASK) /;

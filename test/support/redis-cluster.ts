@@ -19,14 +19,72 @@ export interface RedisCluster {
   readonly seeds: string;
   /** An ioredis Cluster client for assertions. */
   client(): Cluster;
+  /** CLUSTER NODES as one live node sees it now (nodes that were crashed are skipped as sources). */
+  topology(): Promise<ClusterNode[]>;
+  /** The node (of `nodes`) that `topology()` names as the primary serving `slot`. */
+  primaryOf(slot: number): Promise<RedisServer>;
+  /**
+   * Moves `slots` from primary `from` to primary `to` by hand, one slot at a time, as a reshard
+   * does it (SETSLOT IMPORTING / MIGRATING, MIGRATE of its keys, SETSLOT NODE on every primary),
+   * for slots `redis-cli --cluster reshard` would not pick (it takes a source's lowest first).
+   */
+  moveSlots(slots: readonly number[], from: ClusterNode, to: ClusterNode): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** One line of CLUSTER NODES. */
+export interface ClusterNode {
+  readonly id: string;
+  readonly port: number;
+  readonly role: 'primary' | 'replica';
+  /** The primary's id, for a replica. */
+  readonly primaryId: string | undefined;
+  /** Flagged `fail` (the cluster agreed it is down) or `fail?` (this node suspects it). */
+  readonly failing: boolean;
+  /** Slot ranges served, inclusive, for a primary. */
+  readonly slots: readonly (readonly [number, number])[];
+}
+
+/** Parses CLUSTER NODES (`<id> <ip:port@bus> <flags> <primary> <ping> <pong> <epoch> <link> <slot>...`). */
+export function parseClusterNodes(text: string): ClusterNode[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id = '', address = '', flags = '', primary = '', , , , , ...ranges] = line.split(' ');
+      const slots = ranges
+        .filter((r) => !r.startsWith('['))
+        .map((r) => {
+          const [from, to = from] = r.split('-');
+          return [Number(from), Number(to)] as const;
+        });
+      return {
+        id,
+        port: Number(address.split('@')[0]?.split(':')[1]),
+        role: flags.includes('master') ? 'primary' : 'replica',
+        primaryId: primary === '-' ? undefined : primary,
+        failing: /(^|,)fail\??(,|$)/.test(flags),
+        slots,
+      } as const;
+    });
+}
+
 export async function startRedisCluster(
-  options: { primaries?: number; replicas?: number; persistence?: boolean } = {},
+  options: {
+    primaries?: number;
+    replicas?: number;
+    persistence?: boolean;
+    /**
+     * `cluster-node-timeout` (Redis's default: 15 s): how long a primary may be unreachable before
+     * the others call it failed and its replica takes over. A failover test shortens it.
+     */
+    nodeTimeoutMs?: number;
+  } = {},
 ): Promise<RedisCluster> {
   const primaries = options.primaries ?? 3;
   const replicas = options.replicas ?? 1;
+  const timeout =
+    options.nodeTimeoutMs === undefined ? [] : ['--cluster-node-timeout', String(options.nodeTimeoutMs)];
   const nodes: RedisServer[] = [];
   const clients: Cluster[] = [];
   try {
@@ -36,7 +94,16 @@ export async function startRedisCluster(
         await startRedis({
           port,
           persistence: options.persistence ?? false,
-          extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+          extraArgs: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+            // A replica's first sync at once, not after Redis's 5 s wait for more replicas.
+            '--repl-diskless-sync-delay',
+            '0',
+            ...timeout,
+          ],
         }),
       );
     }
@@ -63,7 +130,11 @@ export async function startRedisCluster(
           const flags = lines.map((line) => line.split(' ')[2] ?? '');
           const masters = flags.filter((f) => f.includes('master')).length;
           const slaves = flags.filter((f) => f.includes('slave')).length;
-          return masters === primaries && slaves === primaries * replicas;
+          if (masters !== primaries || slaves !== primaries * replicas) return false;
+          // A replica that never finished its first sync is not eligible for a failover (its
+          // data counts as too old), so a test that kills a primary at once would see none.
+          const replication = String(await admin.info('replication'));
+          return !/role:slave/.test(replication) || /master_link_status:up/.test(replication);
         },
         { timeoutMs: 20_000, intervalMs: 50 },
       );
@@ -85,11 +156,54 @@ export async function startRedisCluster(
       clients.push(c);
       return c;
     },
+    topology,
+    async primaryOf(slot) {
+      const owner = (await topology()).find(
+        (n) => n.role === 'primary' && n.slots.some(([from, to]) => from <= slot && slot <= to),
+      );
+      const node = nodes.find((n) => n.port === owner?.port);
+      if (node === undefined) throw new Error(`no primary serves slot ${slot}`);
+      return node;
+    },
+    async moveSlots(slots, from, to) {
+      const primaries = (await topology()).filter((n) => n.role === 'primary' && !n.failing);
+      const admins = new Map(primaries.map((n) => [n.id, nodes.find((s) => s.port === n.port)!.client()]));
+      const src = admins.get(from.id)!;
+      const dst = admins.get(to.id)!;
+      try {
+        for (const slot of slots) {
+          await dst.cluster('SETSLOT', slot, 'IMPORTING', from.id);
+          await src.cluster('SETSLOT', slot, 'MIGRATING', to.id);
+          for (;;) {
+            const keys = (await src.cluster('GETKEYSINSLOT', slot, 100)) as string[];
+            if (keys.length === 0) break;
+            await src.call('MIGRATE', '127.0.0.1', to.port, '', 0, 5000, 'KEYS', ...keys);
+          }
+          for (const admin of [dst, src, ...admins.values()])
+            await admin.cluster('SETSLOT', slot, 'NODE', to.id);
+        }
+      } finally {
+        for (const admin of admins.values()) admin.disconnect();
+      }
+    },
     async stop() {
       for (const c of clients) c.disconnect();
       await Promise.all(nodes.map((n) => n.stop()));
     },
   };
+
+  async function topology(): Promise<ClusterNode[]> {
+    for (const node of nodes) {
+      if (!node.running()) continue;
+      const admin = node.client();
+      try {
+        return parseClusterNodes(String(await admin.cluster('NODES')));
+      } finally {
+        admin.disconnect();
+      }
+    }
+    throw new Error('no cluster node is running');
+  }
 }
 
 /** A free port whose cluster bus port (port + 10000) is free too. */

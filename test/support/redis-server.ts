@@ -23,6 +23,8 @@ export interface RedisServer {
   crash(): Promise<void>;
   /** Starts the server again after crash(), on the same port and directory (AOF reloaded). */
   start(): Promise<void>;
+  /** True between a start and a crash (or stop): the process has not exited. */
+  running(): boolean;
   /** SIGSTOP: the process is frozen, its sockets stay open and nothing answers. */
   pause(): void;
   /** SIGCONT after pause(). */
@@ -104,6 +106,9 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     async start() {
       if (child.exitCode === null && child.signalCode === null) throw new Error('redis-server is running');
       child = await launch(args);
+    },
+    running() {
+      return child.exitCode === null && child.signalCode === null;
     },
     pause() {
       child.kill('SIGSTOP');
