@@ -30,6 +30,8 @@ export interface RunFigures {
   redisNodeCpuMicrosPerMsg: number[];
   redisCommandsPerMsg: number;
   commands: CommandCounts;
+  /** Time between the two INFO commandstats readings `commands` is the difference of. */
+  statsWindowMs: number;
   latency: Histogram;
   lag: Histogram;
 }
@@ -67,6 +69,7 @@ export async function runOn(pool: Pool, kind: TargetKind, on: Measured, load: Lo
   const redisCpu = new CpuMeter(on.redisPids);
   const generatorCpu = new CpuMeter(pool.pids);
   const before = await commandStatsOf(on.dbs);
+  const statsFrom = performance.now();
   const nodeCpuBefore = await Promise.all(on.dbs.map(redisCpuOf));
   const workers = pool.size;
   const group = on.group;
@@ -93,6 +96,7 @@ export async function runOn(pool: Pool, kind: TargetKind, on: Measured, load: Lo
   // land so their CPU and commands are charged to this run, not to the next one.
   await sleep(300);
   const commands = diffCounts(before, await commandStatsOf(on.dbs));
+  const statsWindowMs = performance.now() - statsFrom;
   const nodeCpuAfter = await Promise.all(on.dbs.map(redisCpuOf));
   const serverMicros = serverCpu?.used();
   const redisMicros = redisCpu.used();
@@ -130,6 +134,7 @@ export async function runOn(pool: Pool, kind: TargetKind, on: Measured, load: Lo
     generatorCpuMicrosPerMsg: per(generatorMicros),
     redisCommandsPerMsg: per(totalOf(commands)),
     commands,
+    statsWindowMs,
     latency,
     lag,
   };

@@ -48,6 +48,23 @@ export function diffCounts(before: CommandCounts, after: CommandCounts): Command
   return out;
 }
 
+/**
+ * Counts less what a background of `perSec` commands a second (measured with nothing moving)
+ * accounts for over `windowMs`, per command, never below zero: the commands the load added.
+ */
+export function lessBackground(
+  counts: CommandCounts,
+  perSec: CommandCounts,
+  windowMs: number,
+): CommandCounts {
+  const out: CommandCounts = {};
+  for (const [name, n] of Object.entries(counts)) {
+    const left = n - ((perSec[name] ?? 0) * windowMs) / 1000;
+    if (left > 0) out[name] = left;
+  }
+  return out;
+}
+
 export function totalOf(counts: CommandCounts): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }

@@ -12,6 +12,7 @@ import {
   type CommandCounts,
   commandStatsOf,
   diffCounts,
+  lessBackground,
   newKeys,
   redisCpuOf,
   totalOf,
@@ -51,6 +52,8 @@ export interface ScaleCaseFigures extends ScaleCase {
   /** Per primary (one entry on the standalone server), INFO cpu deltas, medians of rounds. */
   redisNodeCpuMicrosPerMsg: number[];
   redisCommandsPerMsg: number;
+  /** The same less the set-up's idle background (the sweep's probes), per command: the message path. */
+  messagePathCommandsPerMsg: number;
   generatorCpuMicrosPerMsg: number;
   /** Commands summed over the rounds, per delivered message (INFO commandstats, Lua's included). */
   byCommandPerMsg: Record<string, number>;
@@ -61,6 +64,7 @@ export interface ScaleCaseFigures extends ScaleCase {
 /** What the Redis side of a set-up does with every client connected and no message moving. */
 export interface Background {
   commandsPerSec: number;
+  byCommandPerSec: CommandCounts;
   /** Per primary, microseconds of CPU per second (INFO cpu). */
   nodeCpuMicrosPerSec: number[];
 }
@@ -159,7 +163,7 @@ export async function runScaleout(ctx: Context): Promise<ScaleoutFigures> {
       replicas: 0,
       pairs: o.pairs,
       payloadBytes: size,
-      cases: SCALE_CASES.map((c) => summarize(c, runs.get(c)!)),
+      cases: SCALE_CASES.map((c) => summarize(c, runs.get(c)!, background[c.backend])),
       background,
       residualKeys: residual,
     };
@@ -208,8 +212,10 @@ async function idle(s: Setup): Promise<Background> {
   await sleep(ms);
   const commands = diffCounts(before, await commandStatsOf(s.dbs));
   const cpuAfter = await Promise.all(s.dbs.map(redisCpuOf));
+  const byCommandPerSec = Object.fromEntries(Object.entries(commands).map(([k, n]) => [k, n / (ms / 1000)]));
   return {
     commandsPerSec: totalOf(commands) / (ms / 1000),
+    byCommandPerSec,
     nodeCpuMicrosPerSec: cpuAfter.map((a, i) => (a - cpuBefore[i]!) / (ms / 1000)),
   };
 }
@@ -232,7 +238,7 @@ async function residualOf(ctx: Context, s: Setup, before: Set<string>[]): Promis
   return left.length;
 }
 
-function summarize(c: ScaleCase, runs: RunFigures[]): ScaleCaseFigures {
+function summarize(c: ScaleCase, runs: RunFigures[], bg: Background): ScaleCaseFigures {
   const med = (f: (r: RunFigures) => number | null) => median(runs.map((r) => f(r) ?? Number.NaN));
   const nodes = runs[0]?.redisNodeCpuMicrosPerMsg.length ?? 0;
   const commands: CommandCounts = {};
@@ -251,6 +257,9 @@ function summarize(c: ScaleCase, runs: RunFigures[]): ScaleCaseFigures {
       med((r) => r.redisNodeCpuMicrosPerMsg[i] ?? Number.NaN),
     ),
     redisCommandsPerMsg: med((r) => r.redisCommandsPerMsg),
+    messagePathCommandsPerMsg: med(
+      (r) => totalOf(lessBackground(r.commands, bg.byCommandPerSec, r.statsWindowMs)) / r.delivered,
+    ),
     generatorCpuMicrosPerMsg: med((r) => r.generatorCpuMicrosPerMsg),
     byCommandPerMsg: Object.fromEntries(Object.entries(commands).map(([k, n]) => [k, n / delivered])),
     lost: runs.reduce((a, r) => a + r.lost, 0),

@@ -14,6 +14,7 @@ export function scaleoutLines(s: Report['scaleout']): string[] {
     micros(c.redisCpuMicrosPerMsg),
     c.redisNodeCpuMicrosPerMsg.map((v) => micros(v)).join(' '),
     human(c.redisCommandsPerMsg),
+    human(c.messagePathCommandsPerMsg),
     micros(c.generatorCpuMicrosPerMsg),
     `${c.lost}/${c.duplicated}`,
   ]);
@@ -23,14 +24,28 @@ export function scaleoutLines(s: Report['scaleout']): string[] {
     '',
     `Scale-out (passby, ${s.payloadBytes} B, ${s.pairs} pairs; cluster: ${s.primaries} primaries, ${s.replicas} replicas;`,
     '  per delivered message: relay cpu over both relays of the set-up, redis cpu over every primary',
-    '  (/proc) and per primary (INFO cpu), commands incl. Lua over every primary)',
+    '  (/proc) and per primary (INFO cpu), commands incl. Lua over every primary, and less the',
+    "  set-up's idle rate (the sweep's probes of every slot shard, which do not grow with traffic))",
     ...grid(
-      ['relays', 'redis', 'msg/s', 'relay cpu', 'redis cpu', 'per primary', 'cmds', 'generator', 'lost/dup'],
+      [
+        'relays',
+        'redis',
+        'msg/s',
+        'relay cpu',
+        'redis cpu',
+        'per primary',
+        'cmds',
+        'less idle',
+        'generator',
+        'lost/dup',
+      ],
       rows,
     ),
     `  cluster / standalone: 1 relay ${x(s.oneRelay?.throughputRatio)} msg/s, ` +
-      `${x(s.oneRelay?.commandsPerMsgRatio)} commands/msg, ${x(s.oneRelay?.relayCpuPerMsgRatio)} relay cpu/msg; ` +
-      `2 relays ${x(s.twoRelays?.throughputRatio)} msg/s, ${x(s.twoRelays?.commandsPerMsgRatio)} commands/msg, ` +
+      `${x(s.oneRelay?.commandsPerMsgRatio)} commands/msg (${x(s.oneRelay?.messagePathCommandsPerMsgRatio)} less idle), ` +
+      `${x(s.oneRelay?.relayCpuPerMsgRatio)} relay cpu/msg; ` +
+      `2 relays ${x(s.twoRelays?.throughputRatio)} msg/s, ${x(s.twoRelays?.commandsPerMsgRatio)} commands/msg ` +
+      `(${x(s.twoRelays?.messagePathCommandsPerMsgRatio)} less idle), ` +
       `${x(s.twoRelays?.relayCpuPerMsgRatio)} relay cpu/msg`,
     `  idle (all pairs connected, nothing sent): standalone ${human(bg.standalone.commandsPerSec)} commands/s, ` +
       `cluster ${human(bg.cluster.commandsPerSec)} commands/s, redis cpu per primary ` +
