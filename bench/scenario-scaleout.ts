@@ -5,6 +5,7 @@ import type { PairsArgs } from './load-pairs.js';
 import { type Load, type Measured, type RunFigures, roundOrder, runOn, windowFor } from './measure.js';
 import { sleep } from './net.js';
 import { Pool } from './pool.js';
+import { CpuMeter } from './proc-stats.js';
 import { type BenchCluster, startCluster } from './redis-cluster.js';
 import { type BenchRedis, startRedis } from './redis-server.js';
 import {
@@ -67,6 +68,8 @@ export interface Background {
   byCommandPerSec: CommandCounts;
   /** Per primary, microseconds of CPU per second (INFO cpu). */
   nodeCpuMicrosPerSec: number[];
+  /** Both relays of the set-up together, microseconds of CPU per second (/proc). */
+  relayCpuMicrosPerSec: number;
 }
 
 export interface ScaleoutFigures {
@@ -209,7 +212,9 @@ async function idle(s: Setup): Promise<Background> {
   const ms = 2_000;
   const before = await commandStatsOf(s.dbs);
   const cpuBefore = await Promise.all(s.dbs.map(redisCpuOf));
+  const relayCpu = new CpuMeter(s.relays.map((r) => r.pid));
   await sleep(ms);
+  const relayMicros = relayCpu.used();
   const commands = diffCounts(before, await commandStatsOf(s.dbs));
   const cpuAfter = await Promise.all(s.dbs.map(redisCpuOf));
   const byCommandPerSec = Object.fromEntries(Object.entries(commands).map(([k, n]) => [k, n / (ms / 1000)]));
@@ -217,6 +222,7 @@ async function idle(s: Setup): Promise<Background> {
     commandsPerSec: totalOf(commands) / (ms / 1000),
     byCommandPerSec,
     nodeCpuMicrosPerSec: cpuAfter.map((a, i) => (a - cpuBefore[i]!) / (ms / 1000)),
+    relayCpuMicrosPerSec: relayMicros / (ms / 1000),
   };
 }
 

@@ -49,7 +49,9 @@ export function scaleoutLines(s: Report['scaleout']): string[] {
       `${x(s.twoRelays?.relayCpuPerMsgRatio)} relay cpu/msg`,
     `  idle (all pairs connected, nothing sent): standalone ${human(bg.standalone.commandsPerSec)} commands/s, ` +
       `cluster ${human(bg.cluster.commandsPerSec)} commands/s, redis cpu per primary ` +
-      `${bg.cluster.nodeCpuMicrosPerSec.map((v) => `${micros(v)}/s`).join(' ')}`,
+      `${bg.cluster.nodeCpuMicrosPerSec.map((v) => `${micros(v)}/s`).join(' ')} (standalone ` +
+      `${micros(bg.standalone.nodeCpuMicrosPerSec[0])}/s); relays ${micros(bg.standalone.relayCpuMicrosPerSec)}/s ` +
+      `on standalone, ${micros(bg.cluster.relayCpuMicrosPerSec)}/s on the cluster`,
   ];
   if (cap) {
     out.push(

@@ -23,7 +23,7 @@ function scaleCase(over: Partial<ScaleCaseFigures>): ScaleCaseFigures {
   };
 }
 
-const idle = { commandsPerSec: 0, byCommandPerSec: {}, nodeCpuMicrosPerSec: [0] };
+const idle = { commandsPerSec: 0, byCommandPerSec: {}, nodeCpuMicrosPerSec: [0], relayCpuMicrosPerSec: 0 };
 
 describe('scale-out pairs', () => {
   it('puts sender and recipient on different relays for half the pairs of two relays', () => {
