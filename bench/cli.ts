@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench`, parsed without dependencies. */
-export const SCENARIOS = ['throughput', 'latency', 'idle', 'drain', 'proximity'] as const;
+export const SCENARIOS = ['throughput', 'latency', 'idle', 'drain', 'proximity', 'scaleout'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface IdleCase {
@@ -85,6 +85,9 @@ Scenarios
                (friend + consent frames), posting H3 cells in waves of connected users (100k users
                in waves of 5k over two relays; quick: 2k in waves of 1k); nearby notices against the
                expected matches, presence keys' TTL and what is left after the window
+  scaleout     the throughput load (first size) on 1 and 2 relays, on a standalone redis-server and
+               on a Redis Cluster of 3 primaries (no replicas), interleaved per round: msg/s
+               cluster/standalone, relay CPU, Redis CPU per primary and commands per message
 
 Progress goes to stderr; the table to stdout.`;
 

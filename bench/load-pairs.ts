@@ -12,6 +12,9 @@ import { loopbackSource, sleep, untilQuiet } from './net.js';
  */
 export interface PairsArgs {
   kind: TargetKind;
+  /** Pairs group in the worker (default: the kind), so one kind can have several sets of pairs. */
+  group?: string;
+  /** Servers to connect to, spread by pairEnds: with several, half the pairs cross servers. */
   urls: string[];
   count: number;
   spread: number;
@@ -43,6 +46,16 @@ interface Current {
 
 const filler = randomBytes(64 * 1024);
 
+/**
+ * Which of `servers` the receiver and the sender of pair i connect to: the receiver to i mod n,
+ * the sender to floor(i / n) mod n, so over n * n consecutive pairs every (sender, receiver)
+ * combination occurs once: with two servers, half the pairs have their ends on different servers.
+ */
+export function pairEnds(i: number, servers: number): { sender: number; receiver: number } {
+  const n = Math.max(1, servers);
+  return { receiver: i % n, sender: Math.floor(i / n) % n };
+}
+
 export class PairGroup {
   private readonly pairs: Pair[] = [];
   private run = 0;
@@ -53,14 +66,16 @@ export class PairGroup {
 
   async open(a: PairsArgs): Promise<{ failures: number; firstError: string | undefined }> {
     return runLimited(a.count, 20, async (i) => {
-      const url = a.urls[i % a.urls.length]!;
+      const ends = pairEnds(i, a.urls.length);
       const localAddress = loopbackSource(i, a.spread);
       const handlers = {
         onMessage: (body: Uint8Array) => this.delivered(body),
         onError: (_code: string, ref?: string) => this.refused(ref),
       };
-      const receiver = await connect(a.kind, { url, localAddress, identity: newIdentity(a.kind), handlers });
-      const sender = await connect(a.kind, { url, localAddress, identity: newIdentity(a.kind), handlers });
+      const identity = () => newIdentity(a.kind);
+      const to = (k: number) => ({ url: a.urls[k]!, localAddress, identity: identity(), handlers });
+      const receiver = await connect(a.kind, to(ends.receiver));
+      const sender = await connect(a.kind, to(ends.sender));
       this.pairs.push({ sender, receiver });
     });
   }

@@ -18,6 +18,7 @@ import { runDrain } from './scenario-drain.js';
 import { runIdle } from './scenario-idle.js';
 import { runLatency } from './scenario-latency.js';
 import { runProximity } from './scenario-proximity.js';
+import { runScaleout } from './scenario-scaleout.js';
 import { runThroughput } from './scenario-throughput.js';
 import { renderTable } from './table.js';
 import { startTargets } from './targets.js';
@@ -107,6 +108,7 @@ async function measure(options: Options, nodeArgs: string[]): Promise<Omit<Resul
     if (want.has('idle')) results.idle = await runIdle(ctx);
     if (want.has('drain')) results.drain = await runDrain(ctx);
     if (want.has('proximity')) results.proximity = await runProximity(ctx);
+    if (want.has('scaleout')) results.scaleout = await runScaleout(ctx);
     return results;
   } finally {
     await bench?.pool.stop();

@@ -1,10 +1,12 @@
+import type { Redis } from 'ioredis';
 import type { Context, PairBench } from './context.js';
 import { Histogram } from './histogram.js';
 import type { TargetKind } from './link.js';
 import type { RunResult } from './load-pairs.js';
 import { sleep } from './net.js';
+import type { Pool } from './pool.js';
 import { CpuMeter } from './proc-stats.js';
-import { type CommandCounts, commandStats, diffCounts, totalOf } from './redis-stats.js';
+import { type CommandCounts, commandStatsOf, diffCounts, redisCpuOf, totalOf } from './redis-stats.js';
 import { split } from './stats.js';
 
 /**
@@ -24,8 +26,12 @@ export interface RunFigures {
   /** CPU of all load-generator processes per delivered message. */
   generatorCpuMicrosPerMsg: number;
   redisCpuMicrosPerMsg: number;
+  /** Per Redis server (each cluster primary), from INFO cpu used_cpu_sys + used_cpu_user. */
+  redisNodeCpuMicrosPerMsg: number[];
   redisCommandsPerMsg: number;
   commands: CommandCounts;
+  /** Time between the two INFO commandstats readings `commands` is the difference of. */
+  statsWindowMs: number;
   latency: Histogram;
   lag: Histogram;
 }
@@ -39,26 +45,43 @@ function serverPid(ctx: Context, kind: TargetKind): number | undefined {
   return ctx.targets[kind].pid;
 }
 
-export async function runOnce(
-  ctx: Context,
-  bench: PairBench,
-  kind: TargetKind,
-  load: Load,
-): Promise<RunFigures> {
+/** What a run is measured on: the server processes, the Redis servers and their clients. */
+export interface Measured {
+  /** The workers' pairs group (default: the kind). */
+  group?: string;
+  /** Server processes whose CPU is charged to the run; undefined: not measurable (--relay-url). */
+  serverPids: number[] | undefined;
+  redisPids: number[];
+  /** One client per Redis server (each cluster primary) for INFO commandstats and INFO cpu. */
+  dbs: Redis[];
+}
+
+/** One timed run against one target of the shared set-up (main.ts's Redis and targets). */
+export function runOnce(ctx: Context, bench: PairBench, kind: TargetKind, load: Load): Promise<RunFigures> {
   const pid = serverPid(ctx, kind);
-  const serverCpu = pid === undefined ? undefined : new CpuMeter([pid]);
-  const redisCpu = new CpuMeter([ctx.redis.pid]);
-  const generatorCpu = new CpuMeter(bench.pool.pids);
-  const before = await commandStats(ctx.db);
-  const workers = bench.pool.size;
+  const on = { serverPids: pid === undefined ? undefined : [pid], redisPids: [ctx.redis.pid], dbs: [ctx.db] };
+  return runOn(bench.pool, kind, on, load);
+}
+
+/** One timed run of the pairs of `kind` (and group), measured on `on`. */
+export async function runOn(pool: Pool, kind: TargetKind, on: Measured, load: Load): Promise<RunFigures> {
+  const serverCpu = on.serverPids === undefined ? undefined : new CpuMeter(on.serverPids);
+  const redisCpu = new CpuMeter(on.redisPids);
+  const generatorCpu = new CpuMeter(pool.pids);
+  const before = await commandStatsOf(on.dbs);
+  const statsFrom = performance.now();
+  const nodeCpuBefore = await Promise.all(on.dbs.map(redisCpuOf));
+  const workers = pool.size;
+  const group = on.group;
   const rates = load.mode === 'open' ? split(Math.round(load.rate), workers) : [];
-  const results = await bench.pool.all<RunResult>((i) =>
+  const results = await pool.all<RunResult>((i) =>
     load.mode === 'saturate'
-      ? { cmd: 'saturate', args: { kind, ...load } }
+      ? { cmd: 'saturate', args: { kind, group, ...load } }
       : {
           cmd: 'openLoop',
           args: {
             kind,
+            group,
             size: load.size,
             rate: Math.max(1, rates[i]!),
             durationMs: load.durationMs,
@@ -72,7 +95,9 @@ export async function runOnce(
   // The last deliveries' acks are still on their way to the server (and its Redis): let them
   // land so their CPU and commands are charged to this run, not to the next one.
   await sleep(300);
-  const commands = diffCounts(before, await commandStats(ctx.db));
+  const commands = diffCounts(before, await commandStatsOf(on.dbs));
+  const statsWindowMs = performance.now() - statsFrom;
+  const nodeCpuAfter = await Promise.all(on.dbs.map(redisCpuOf));
   const serverMicros = serverCpu?.used();
   const redisMicros = redisCpu.used();
   const generatorMicros = generatorCpu.used();
@@ -105,9 +130,11 @@ export async function runOnce(
     shed,
     serverCpuMicrosPerMsg: serverMicros === undefined ? null : per(serverMicros),
     redisCpuMicrosPerMsg: per(redisMicros),
+    redisNodeCpuMicrosPerMsg: nodeCpuAfter.map((a, i) => per(a - nodeCpuBefore[i]!)),
     generatorCpuMicrosPerMsg: per(generatorMicros),
     redisCommandsPerMsg: per(totalOf(commands)),
     commands,
+    statsWindowMs,
     latency,
     lag,
   };

@@ -19,12 +19,20 @@ export interface BenchRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<BenchRedis> {
-  const port = await freePort();
+export interface RedisStartOptions {
+  /** A port chosen by the caller (a cluster node needs port + 10000 free too); default: a free one. */
+  port?: number;
+  /** Extra redis-server arguments, e.g. ['--cluster-enabled', 'yes']. */
+  extraArgs?: string[];
+}
+
+export async function startRedis(o: RedisStartOptions = {}): Promise<BenchRedis> {
+  const port = o.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'passby-bench-redis-'));
   const removeDir = trackDir(dir);
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
   args.push('--appendonly', 'yes', '--appendfsync', 'everysec', '--loglevel', 'warning');
+  args.push(...(o.extraArgs ?? []));
   // Room for 50k subscribed relay connections' worth of clients is not needed (clients are relays),
   // but the default maxclients (10000) is kept well above what the bench opens.
   const child = track(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));

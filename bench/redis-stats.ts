@@ -17,6 +17,26 @@ export async function commandStats(client: Redis): Promise<CommandCounts> {
   return out;
 }
 
+/** INFO commandstats summed over several servers (every primary of a cluster). */
+export async function commandStatsOf(clients: readonly Redis[]): Promise<CommandCounts> {
+  const out: CommandCounts = {};
+  for (const counts of await Promise.all(clients.map(commandStats))) {
+    for (const [name, calls] of Object.entries(counts)) out[name] = (out[name] ?? 0) + calls;
+  }
+  return out;
+}
+
+/** CPU the server has used so far (INFO cpu used_cpu_sys + used_cpu_user), in microseconds. */
+export async function redisCpuOf(client: Redis): Promise<number> {
+  return cpuFromInfo(await client.info('cpu'));
+}
+
+/** used_cpu_sys + used_cpu_user of an INFO cpu reply, in microseconds. */
+export function cpuFromInfo(text: string): number {
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return (field('used_cpu_sys') + field('used_cpu_user')) * 1e6;
+}
+
 /** after - before, without the bench's own commands and without zero rows. */
 export function diffCounts(before: CommandCounts, after: CommandCounts): CommandCounts {
   const out: CommandCounts = {};
@@ -24,6 +44,23 @@ export function diffCounts(before: CommandCounts, after: CommandCounts): Command
     if (OWN.has(name)) continue;
     const d = calls - (before[name] ?? 0);
     if (d > 0) out[name] = d;
+  }
+  return out;
+}
+
+/**
+ * Counts less what a background of `perSec` commands a second (measured with nothing moving)
+ * accounts for over `windowMs`, per command, never below zero: the commands the load added.
+ */
+export function lessBackground(
+  counts: CommandCounts,
+  perSec: CommandCounts,
+  windowMs: number,
+): CommandCounts {
+  const out: CommandCounts = {};
+  for (const [name, n] of Object.entries(counts)) {
+    const left = n - ((perSec[name] ?? 0) * windowMs) / 1000;
+    if (left > 0) out[name] = left;
   }
   return out;
 }

@@ -2,10 +2,12 @@ import type { Correctness } from './context.js';
 import type { TargetKind } from './link.js';
 import type { RunMeta } from './meta.js';
 import { totalOf } from './redis-stats.js';
+import { scaleoutReport } from './report-scaleout.js';
 import type { DrainFigures } from './scenario-drain.js';
 import type { IdleFigures } from './scenario-idle.js';
 import type { LatencyResult } from './scenario-latency.js';
 import type { ProximityFigures } from './scenario-proximity.js';
+import type { ScaleoutFigures } from './scenario-scaleout.js';
 import type { ThroughputFigures } from './scenario-throughput.js';
 import { round3 } from './stats.js';
 
@@ -17,6 +19,7 @@ export interface Results {
   idle?: IdleFigures[];
   drain?: DrainFigures[];
   proximity?: ProximityFigures;
+  scaleout?: ScaleoutFigures;
   correctness: Correctness;
 }
 
@@ -91,6 +94,7 @@ export function buildReport(r: Results) {
     },
     drain: { messagesPerSecond: round3(drainRate), cases: r.drain ?? [] },
     proximity: proximityReport(r.proximity),
+    scaleout: scaleoutReport(r.scaleout),
     correctness: {
       lost: c.lost,
       duplicated: c.duplicated,
@@ -174,6 +178,24 @@ function checks(j: Omit<Json, 'checks'>): Check[] {
       j.proximity.available ? (j.proximity.keysLeftAfterWindow.pr ?? 0) : null,
       '= 0',
       (v) => v === 0,
+    ),
+    check(
+      'cluster / standalone msg/s, 1 relay',
+      j.scaleout.available ? (j.scaleout.oneRelay?.throughputRatio ?? null) : null,
+      '>= 0.85',
+      (v) => v >= 0.85,
+    ),
+    check(
+      'cluster / standalone msg/s, 2 relays',
+      j.scaleout.available ? (j.scaleout.twoRelays?.throughputRatio ?? null) : null,
+      '>= 0.85',
+      (v) => v >= 0.85,
+    ),
+    check(
+      'cluster / standalone commands/msg, 2 relays',
+      j.scaleout.available ? (j.scaleout.twoRelays?.commandsPerMsgRatio ?? null) : null,
+      '<= 1.5',
+      (v) => v <= 1.5,
     ),
     check('messages lost', j.correctness.lost, '= 0', (v) => v === 0),
     check('messages duplicated', j.correctness.duplicated, '= 0', (v) => v === 0),

@@ -1,6 +1,7 @@
 import type { TargetKind } from './link.js';
 import type { Check, Report } from './report.js';
 import { bytes, human, micros } from './stats.js';
+import { scaleoutLines } from './table-scaleout.js';
 
 const TARGET_LABELS: Record<TargetKind, string> = {
   passby: 'passby',
@@ -171,6 +172,7 @@ export function renderTable(r: Report): string {
         .join(', ')}); Socket.IO peer: ${human(rd.socketioCommandsPerMessage)}`,
   );
   out.push('', ...proximityLines(r.proximity));
+  out.push(...scaleoutLines(r.scaleout));
   const c = r.correctness;
   out.push(
     '',

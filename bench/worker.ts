@@ -13,12 +13,20 @@ export type WorkerCommand =
   | { cmd: 'pairs'; args: PairsArgs }
   | {
       cmd: 'saturate';
-      args: { kind: TargetKind; size: number; durationMs: number; window: number; settleMs: number };
+      args: {
+        kind: TargetKind;
+        group?: string;
+        size: number;
+        durationMs: number;
+        window: number;
+        settleMs: number;
+      };
     }
   | {
       cmd: 'openLoop';
       args: {
         kind: TargetKind;
+        group?: string;
         size: number;
         rate: number;
         durationMs: number;
@@ -26,7 +34,7 @@ export type WorkerCommand =
         maxOutstanding: number;
       };
     }
-  | { cmd: 'closePairs'; args: { kind: TargetKind } }
+  | { cmd: 'closePairs'; args: { kind: TargetKind; group?: string } }
   | { cmd: 'users'; args: UsersArgs & { hold: boolean } }
   | { cmd: 'fill'; args: { perUser: number; size: number; window: number } }
   | { cmd: 'drain'; args: UsersArgs & { timeoutMs: number } }
@@ -35,15 +43,16 @@ export type WorkerCommand =
   | { cmd: 'proxPresence'; args: { rounds: number; window: number } }
   | { cmd: 'proxCollect'; args: { quietMs: number; capMs: number } };
 
-const pairs = new Map<TargetKind, PairGroup>();
+const pairs = new Map<string, PairGroup>();
 const users = new UserGroup();
 const proximity = new ProximityGroup();
 
-function group(kind: TargetKind): PairGroup {
-  let g = pairs.get(kind);
+function group(a: { kind: TargetKind; group?: string }): PairGroup {
+  const name = a.group ?? a.kind;
+  let g = pairs.get(name);
   if (!g) {
-    g = new PairGroup(kind);
-    pairs.set(kind, g);
+    g = new PairGroup(a.kind);
+    pairs.set(name, g);
   }
   return g;
 }
@@ -51,17 +60,17 @@ function group(kind: TargetKind): PairGroup {
 async function handle(c: WorkerCommand): Promise<unknown> {
   switch (c.cmd) {
     case 'pairs':
-      return group(c.args.kind).open(c.args);
+      return group(c.args).open(c.args);
     case 'saturate': {
       const a = c.args;
-      return group(a.kind).saturate(a.size, a.durationMs, a.window, a.settleMs);
+      return group(a).saturate(a.size, a.durationMs, a.window, a.settleMs);
     }
     case 'openLoop': {
       const a = c.args;
-      return group(a.kind).openLoop(a.size, a.rate, a.durationMs, a.settleMs, a.maxOutstanding);
+      return group(a).openLoop(a.size, a.rate, a.durationMs, a.settleMs, a.maxOutstanding);
     }
     case 'closePairs':
-      group(c.args.kind).close();
+      group(c.args).close();
       return null;
     case 'users':
       return users.open(c.args, c.args.hold);

@@ -71,49 +71,63 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Starts the bench on `scenarios`, waits for `marker` on its stderr, checks the servers it
+ * expects below it, sends SIGTERM and asserts every child ended and every data directory went.
+ */
+async function interruptMidRun(scenarios: string, marker: string, redisServers: number): Promise<void> {
+  const bench = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/main.ts', '--scenarios', scenarios, '--quick'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => bench.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  bench.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  try {
+    await waitFor(`the bench to reach "${marker}"`, () => stderr.includes(marker), { timeoutMs: 90_000 });
+    const children = descendants(bench.pid!);
+    // redis-server(s), nats-server, relay(s), bare ws, Socket.IO, two load workers at least.
+    expect(children.length).toBeGreaterThanOrEqual(6 + redisServers);
+    const servers = children.map(commandOf).filter((c) => c.endsWith('-server'));
+    expect(servers.sort()).toEqual(['nats-server', ...Array<string>(redisServers).fill('redis-server')]);
+    const dirs = dataDirs(children);
+    expect(dirs.map((d) => /passby-bench-(redis|nats)-/.exec(d)?.[1]).sort()).toEqual([
+      'nats',
+      ...Array<string>(redisServers).fill('redis'),
+    ]);
+    bench.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    await waitFor('every child of the bench to end', () => children.every((pid) => !alive(pid)), {
+      timeoutMs: 10_000,
+    });
+    expect(children.filter(alive)).toEqual([]);
+    expect(dirs.filter((d) => existsSync(d))).toEqual([]);
+  } finally {
+    // A failure before the SIGTERM above must not leave the bench's servers behind: SIGTERM lets
+    // the bench stop them, SIGKILL only if it does not exit.
+    if (bench.exitCode === null && bench.signalCode === null) {
+      bench.kill('SIGTERM');
+      const timer = setTimeout(() => bench.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}
+
 describe('the bench', () => {
   it('stops redis-server, nats-server, the relay, the peers and its workers when it gets SIGTERM mid-run, and removes their data directories', async () => {
-    const bench = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'bench/main.ts', '--scenarios', 'throughput', '--quick'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    const exited = new Promise<number | null>((resolve) => bench.once('exit', (code) => resolve(code)));
-    let stderr = '';
-    bench.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    try {
-      // Everything is up once the first warm-up runs: Redis, the relay, the peers, the workers.
-      await waitFor('the bench to start its load', () => stderr.includes('throughput: warming up'), {
-        timeoutMs: 60_000,
-      });
-      const children = descendants(bench.pid!);
-      // redis-server, nats-server, relay, bare ws, Socket.IO, two load workers at least.
-      expect(children.length).toBeGreaterThanOrEqual(7);
-      const servers = children.map(commandOf).filter((c) => c.endsWith('-server'));
-      expect(servers.sort()).toEqual(['nats-server', 'redis-server']);
-      const dirs = dataDirs(children);
-      expect(dirs.map((d) => /passby-bench-(redis|nats)-/.exec(d)?.[1]).sort()).toEqual(['nats', 'redis']);
-      bench.kill('SIGTERM');
-      expect(await exited).toBe(143);
-      await waitFor('every child of the bench to end', () => children.every((pid) => !alive(pid)), {
-        timeoutMs: 10_000,
-      });
-      expect(children.filter(alive)).toEqual([]);
-      expect(dirs.filter((d) => existsSync(d))).toEqual([]);
-    } finally {
-      // A failure before the SIGTERM above must not leave the bench's servers behind: SIGTERM lets
-      // the bench stop them, SIGKILL only if it does not exit.
-      if (bench.exitCode === null && bench.signalCode === null) {
-        bench.kill('SIGTERM');
-        const timer = setTimeout(() => bench.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    }
+    // Everything is up once the first warm-up runs: Redis, the relay, the peers, the workers.
+    await interruptMidRun('throughput', 'throughput: warming up', 1);
   });
+
+  it('stops the Redis Cluster nodes, the standalone server and the relays of the scale-out scenario on SIGTERM', async () => {
+    // The shared Redis, the scenario's standalone one and 3 cluster primaries.
+    await interruptMidRun('scaleout', 'scaleout: warming up', 5);
+  }, 120_000);
 });
