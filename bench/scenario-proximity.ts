@@ -76,7 +76,13 @@ export async function runProximity(ctx: Context): Promise<ProximityFigures> {
   const relays: ServerProcess[] = [];
   let pool: Pool | undefined;
   try {
-    const env = { PASSBY_PROXIMITY_WINDOW_MS: String(c.windowMs), PASSBY_PRESENCE_INTERVAL_MS: '0' };
+    // Several relays match users across nodes only through a shared presence Redis; the bench's
+    // own Redis plays it (production gives presence a Redis without persistence of its own).
+    const env = {
+      PASSBY_PROXIMITY_WINDOW_MS: String(c.windowMs),
+      PASSBY_PRESENCE_INTERVAL_MS: '0',
+      PASSBY_PRESENCE_REDIS_URL: ctx.redis.url,
+    };
     const started = await Promise.allSettled(
       Array.from({ length: c.relays }, (_, i) =>
         startRelay(`relay-proximity-${i}`, {
