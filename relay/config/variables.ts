@@ -40,6 +40,8 @@ export interface RelayConfig {
   authSkewMs: number;
   pingIntervalMs: number;
   sweepIntervalMs: number;
+  /** How often the sweep reads again an index shard it believes holds nothing due. */
+  sweepRefreshMs: number;
   deliveryWindow: number;
   maxBufferedBytes: number;
   maxErrorsPerConnection: number;
@@ -136,6 +138,12 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     kind: 'int',
     min: 0,
     doc: 'how often the relay has each Redis node with AOF on rewrite it, so deleted payloads leave the disk; 0: never (the operator does)',
+  },
+  PASSBY_SWEEP_REFRESH_MS: {
+    key: 'sweepRefreshMs',
+    kind: 'int',
+    min: 100,
+    doc: 'how often the sweep reads again an expiry shard it believes holds nothing due: an entry filed through another relay node expires up to this late',
   },
   PASSBY_REDIS_WAIT_TIMEOUT_MS: {
     key: 'redisWaitTimeoutMs',
@@ -358,6 +366,7 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   authSkewMs: 60_000,
   pingIntervalMs: 30_000,
   sweepIntervalMs: 1_000,
+  sweepRefreshMs: 10_000,
   deliveryWindow: 120,
   maxBufferedBytes: 8 * 1024 * 1024,
   maxErrorsPerConnection: 100,

@@ -1,4 +1,4 @@
-import { shardKey, userSlot } from '../redis/index.js';
+import { shardKey } from '../redis/index.js';
 
 /*
  * The Redis keys of a mailbox, written once (relay/mailbox/redis.ts documents the layout;
@@ -18,8 +18,11 @@ export function expiryShard(prefix: string, slot: number): string {
   return shardKey(prefix, 'expiry', slot);
 }
 
-/** e, q, x, pk, h, the doorbell channel, the expiry shard: what every mailbox script gets. */
-export function boxKeys(prefix: string, uid: string): string[] {
+/**
+ * e, q, x, pk, h, the doorbell channel, the expiry shard (of `shard`: relay/redis/shards.ts
+ * indexSlot): what every mailbox script gets.
+ */
+export function boxKeys(prefix: string, uid: string, shard: number): string[] {
   const tag = `${prefix}{${uid}}:`;
   return [
     `${tag}e`,
@@ -28,7 +31,7 @@ export function boxKeys(prefix: string, uid: string): string[] {
     `${tag}pk`,
     `${tag}h`,
     bellChannel(prefix, uid),
-    expiryShard(prefix, userSlot(uid)),
+    expiryShard(prefix, shard),
   ];
 }
 

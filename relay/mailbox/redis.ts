@@ -3,14 +3,15 @@ import { type Notice, PassbyError } from '../../protocol/index.js';
 import {
   Args,
   connectRedis,
-  dueSlots,
   evalScript,
+  indexSlot,
   leasedNodes,
   leases,
   loadScripts,
   type RedisClient,
   type RedisEndpoint,
   release,
+  ShardWatch,
   serverConnections,
   unsentBytes,
   userSlot,
@@ -101,6 +102,9 @@ const SCRIPTS = loadScripts(
   'mailbox',
 );
 
+/** How long a receipt note waits in its shard before a sweep files it (lua/mailbox.lua RECEIPT_GRACE_MS). */
+const RECEIPT_GRACE_MS = 30_000;
+
 /** Largest number of entries one fetch examines (keeps a script short). */
 const MAX_FETCH = 1000;
 /** Mailboxes one sweep call visits. */
@@ -123,6 +127,11 @@ export interface RedisStoreOptions {
   waitTimeoutMs?: number;
   /** How long a relay's hold on sweeping one Redis node lasts unless renewed (10 s). */
   sweepLeaseMs?: number;
+  /**
+   * How often the sweep reads again an index shard it believes holds nothing due (relay/redis/
+   * shards.ts ShardWatch): an entry another relay filed expires up to this late (10 s).
+   */
+  shardRefreshMs?: number;
   /** Hears each connection the store opens, by role (the passby_redis_connected metric). */
   onConnection?: (role: 'command' | 'subscriber', connection: RedisClient) => void;
   /**
@@ -168,6 +177,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
 
   /** The slot a call is routed by on a Cluster; a standalone server takes any call. */
   const route = (slot: number) => (clustered ? slot : null);
+  /** The expiry shard of a user's mailbox: its slot's on a Cluster, the one shard otherwise. */
+  const shardOf = (uid: string) => indexSlot(clustered, userSlot(uid));
+  // What this relay knows of each shard's earliest due time, so a sweep reads only what may be due.
+  const expiries = new ShardWatch(options.shardRefreshMs ?? 10_000);
+  /** This relay filed something due at `due` in uid's mailbox (or its shard). */
+  const noteDue = (uid: string, due: number) => expiries.filed(shardOf(uid), due);
   /**
    * Item indices grouped per script call: by slot on a Cluster (a call touches one slot), all in
    * one call on a standalone server.
@@ -188,7 +203,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     for (const uid of uids) {
       if (index.has(uid)) continue;
       index.set(uid, index.size + 1);
-      for (const key of boxKeys(prefix, uid)) args.text(key);
+      for (const key of boxKeys(prefix, uid, shardOf(uid))) args.text(key);
     }
     args.endKeys();
     return index;
@@ -232,13 +247,14 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         for (const i of indices) {
           const n = notes[i]!;
           args.int(index.get(n.from)!).text(n.from).text(n.rid).text(n.status);
+          noteDue(n.from, Number(n.status.slice(1)) + limits.receiptTtlMs);
         }
         filed += Number(await call('receipts', args, slot));
       }),
     );
     const byShard = new Map<string, string[]>();
     for (const n of notes) {
-      const shard = expiryShard(prefix, userSlot(n.recipient));
+      const shard = expiryShard(prefix, shardOf(n.recipient));
       const list = byShard.get(shard);
       if (list === undefined) byShard.set(shard, [n.note]);
       else list.push(n.note);
@@ -300,7 +316,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         const reply = ((await call('send', args, slot)) as string).split(',');
         await replicated(slot);
         indices.forEach((i, j) => {
-          results[i] = sendResult(reply, j * 5);
+          const result = sendResult(reply, j * 5);
+          results[i] = result;
+          const input = batch[i]!;
+          // A held part may go at its hold deadline, before its expiry.
+          if (result.status === 'stored' && !result.dup)
+            noteDue(
+              input.to,
+              Math.min(result.exp, input.now + (input.offer ? (input.holdMs ?? input.ttlMs) : input.ttlMs)),
+            );
         });
       }),
     );
@@ -331,6 +355,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
             results[i] = acked.charCodeAt(j) === 0x31 ? DELETED : GONE;
           });
           for (let k = 1; k < reply.length; k++) notes.push(reply[k]!);
+          // Each note is due in its recipient's shard RECEIPT_GRACE_MS after the ack (mailbox.lua).
+          if (reply.length > 1)
+            for (const i of indices) noteDue(batch[i]!.uid, batch[i]!.now + RECEIPT_GRACE_MS);
         }),
       );
       // The acks are done; a failure to file their receipts now leaves the notes for the sweep.
@@ -459,6 +486,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       await replicated(slot);
       const result = sendResult([...reply, ''], 0);
       if (result.status !== 'stored') throw new Error(`unexpected share reply ${reply[0]}`);
+      noteDue(input.to, result.exp);
       return result;
     },
 
@@ -471,7 +499,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         .text(accept ? '1' : '0')
         .int(now);
       const [outcome, ...notes] = (await call('answer', args, userSlot(uid))) as string[];
-      if (notes.length > 0) await fileReceipts(notes);
+      if (notes.length > 0) {
+        noteDue(uid, now + RECEIPT_GRACE_MS);
+        await fileReceipts(notes);
+      }
       return outcome === 'accepted' || outcome === 'rejected' ? outcome : 'unknown';
     },
 
@@ -479,7 +510,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       const args = new Args();
       mailboxes(args, [uid]);
       args.text(uid).text(entryId).int(now).int(exp).text(JSON.stringify(notice));
-      return (await call('notify', args, userSlot(uid))) === 1;
+      const added = (await call('notify', args, userSlot(uid))) === 1;
+      if (added) noteDue(uid, exp);
+      return added;
     },
 
     async sweep(now, limit): Promise<SweepResult> {
@@ -493,11 +526,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
           more = true;
           break;
         }
-        for (const slot of await dueSlots(cmd, slots, (s) => expiryShard(prefix, s), now)) {
+        for (const slot of await expiries.due(cmd, slots, (s) => expiryShard(prefix, s), now)) {
           if (budget <= 0) {
             more = true;
             break;
           }
+          expiries.visited(slot);
           const shard = expiryShard(prefix, slot);
           const visit = Math.min(budget, SWEEP_MAILBOXES);
           const due = await cmd.zrangebyscore(shard, '-inf', String(now), 'LIMIT', 0, visit);

@@ -13,5 +13,5 @@ export {
 export { Args, evalScript, PreparedCommand, type Script, script } from './eval.js';
 export { type Leases, leases } from './lease.js';
 export { loadScripts } from './lua.js';
-export { dueSlots, leasedNodes, shardKey, slotsByNode } from './shards.js';
+export { indexSlot, leasedNodes, ShardWatch, shardKey, slotsByNode } from './shards.js';
 export { SLOTS, slotOf, slotTag, userSlot } from './slots.js';

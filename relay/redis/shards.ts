@@ -5,8 +5,10 @@ import { SLOTS, slotTag } from './slots.js';
 
 /*
  * Indexes that list users (which mailboxes have entries due, which pending matches expire) are
- * sharded per slot: the shard of slot s lives under a tag that hashes to s, so the script that
- * files a user's entry updates its shard in the same call, and no key is global. A sweeper reads
+ * sharded per slot on a Cluster: the shard of slot s lives under a tag that hashes to s, so the
+ * script that files a user's entry updates its shard in the same call, and no key is global. A
+ * standalone server, where a script may touch any key, keeps one shard (slot 0's) per index:
+ * the same keys and scripts, one shard to read instead of 16,384. A sweeper reads
  * them node by node: the slots each primary serves now, from ioredis's slot table, refreshed as
  * slots move and primaries fail over. A slot is served by one primary at a time, so a sweep that
  * walks every node's slots forgets none, before or after a reshard.
@@ -17,14 +19,19 @@ export function shardKey(prefix: string, name: string, slot: number): string {
   return `${prefix}${name}:{${slotTag(slot)}}`;
 }
 
-/** The slots each primary serves now (node key "host:port"); one node holding them all on a standalone server. */
+/** The shard of an index for keys of `slot`: its own on a Cluster, slot 0's on a standalone server. */
+export function indexSlot(sharded: boolean, slot: number): number {
+  return sharded ? slot : 0;
+}
+
+/**
+ * The index shards each primary serves now (node key "host:port"), by slot; on a standalone
+ * server the one shard, slot 0's.
+ */
 export function slotsByNode(client: RedisClient): Map<string, number[]> {
   const out = new Map<string, number[]>();
   if (!(client instanceof Cluster)) {
-    out.set(
-      'standalone',
-      Array.from({ length: SLOTS }, (_, s) => s),
-    );
+    out.set('standalone', [0]);
     return out;
   }
   for (let slot = 0; slot < SLOTS; slot++) {
@@ -41,42 +48,81 @@ export function slotsByNode(client: RedisClient): Map<string, number[]> {
 const PROBE_BATCH = 2_048;
 
 /**
- * The slots among `slots` whose shard (`key(slot)`) has a member scored at most `now`: one
- * ZRANGEBYSCORE ... LIMIT 0 1 per slot, sent in pipelines (a Cluster pipeline is split per node).
- * An empty shard costs Redis a dictionary look-up.
+ * What a sweeper knows of the shards of one index: the earliest score of each slot's shard, as it
+ * last read it or as this relay filed since, so that a sweep reads again only the shards that may
+ * hold something due. Reading all 16,384 every sweep interval was most of Redis's commands and a
+ * tenth of a relay core with nothing sent (bench/RESULTS.md, scale-out).
  *
- * A slot that answers MOVED or ASK has left the node since the slot table was read (a reshard
- * that no command of this relay has crossed yet): it is skipped, and the table is re-read so the
- * next sweep visits it on its new owner. (ioredis re-sends a pipeline only when every error in it
- * is the same; each moved slot's MOVED names its own slot, so the probe failed as a whole, every
- * sweep, and the node's entries never expired while the table stayed stale.)
+ * A shard is read when nothing is known of it, when what is known is due, and otherwise once per
+ * `refreshMs` (spread over that time, a sixteenth of the slots at a time): an entry another relay
+ * filed is found within that, one this relay filed at once. A sweep that visited a slot forgets
+ * it, so the next reads what the sweep left.
  */
-export async function dueSlots(
-  client: RedisClient,
-  slots: readonly number[],
-  key: (slot: number) => string,
-  now: number,
-): Promise<number[]> {
-  const due: number[] = [];
-  const max = String(now);
-  let stale = false;
-  for (let i = 0; i < slots.length; i += PROBE_BATCH) {
-    const batch = slots.slice(i, i + PROBE_BATCH);
-    const pipeline = client.pipeline();
-    for (const slot of batch) pipeline.zrangebyscore(key(slot), '-inf', max, 'LIMIT', 0, 1);
-    const replies = (await pipeline.exec()) ?? [];
-    for (let j = 0; j < batch.length; j++) {
-      const [err, members] = replies[j] ?? [new Error('no reply')];
-      if (err && client instanceof Cluster && REDIRECTED.test(err.message)) {
-        stale = true;
-        continue;
-      }
-      if (err) throw err;
-      if ((members as string[]).length > 0) due.push(batch[j]!);
-    }
+export class ShardWatch {
+  private readonly earliest = new Float64Array(SLOTS).fill(Number.NaN);
+  private readonly read = new Float64Array(SLOTS).fill(Number.NEGATIVE_INFINITY);
+
+  constructor(
+    private readonly refreshMs: number,
+    private readonly wallClock: () => number = Date.now,
+  ) {}
+
+  /** This relay filed a member scored `score` in `slot`'s shard. */
+  filed(slot: number, score: number): void {
+    const known = this.earliest[slot]!;
+    if (score < known) this.earliest[slot] = score;
   }
-  if (stale && client instanceof Cluster) client.refreshSlotsCache();
-  return due;
+
+  /** A sweep visited `slot`: what it left is read again next time. */
+  visited(slot: number): void {
+    this.earliest[slot] = Number.NaN;
+  }
+
+  /**
+   * The slots among `slots` whose shard (`key(slot)`) has a member scored at most `upTo`, reading
+   * (ZRANGE 0 0 WITHSCORES, pipelined; a Cluster pipeline is split per node) those that may.
+   *
+   * A slot that answers MOVED or ASK has left the node since the slot table was read (a reshard
+   * that no command of this relay has crossed yet): it is skipped and forgotten, and the table is
+   * re-read so the next sweep visits it on its new owner. (ioredis re-sends a pipeline only when
+   * every error in it is the same; each moved slot's MOVED names its own slot, so the probe
+   * failed as a whole, every sweep, and the node's entries never expired while the table stayed
+   * stale.)
+   */
+  async due(
+    client: RedisClient,
+    slots: readonly number[],
+    key: (slot: number) => string,
+    upTo: number,
+  ): Promise<number[]> {
+    const wall = this.wallClock();
+    const stale = slots.filter((slot) => {
+      const known = this.earliest[slot]!;
+      return !(known > upTo) || wall - this.read[slot]! >= this.refreshMs;
+    });
+    let moved = false;
+    for (let i = 0; i < stale.length; i += PROBE_BATCH) {
+      const batch = stale.slice(i, i + PROBE_BATCH);
+      const pipeline = client.pipeline();
+      for (const slot of batch) pipeline.zrange(key(slot), 0, 0, 'WITHSCORES');
+      const replies = (await pipeline.exec()) ?? [];
+      for (let j = 0; j < batch.length; j++) {
+        const slot = batch[j]!;
+        const [err, first] = replies[j] ?? [new Error('no reply')];
+        if (err && client instanceof Cluster && REDIRECTED.test(err.message)) {
+          moved = true;
+          this.visited(slot);
+          continue;
+        }
+        if (err) throw err;
+        const score = (first as string[])[1];
+        this.earliest[slot] = score === undefined ? Number.POSITIVE_INFINITY : Number(score);
+        this.read[slot] = wall - ((slot % 16) * this.refreshMs) / 16;
+      }
+    }
+    if (moved && client instanceof Cluster) client.refreshSlotsCache();
+    return slots.filter((slot) => this.earliest[slot]! <= upTo);
+  }
 }
 
 /**

@@ -114,6 +114,7 @@ async function openRedisStores(
     waitReplicas: config.redisWaitReplicas,
     waitTimeoutMs: config.redisWaitTimeoutMs,
     sweepLeaseMs,
+    shardRefreshMs: config.sweepRefreshMs,
     onConnection,
     timing,
   });
@@ -130,7 +131,7 @@ async function openRedisStores(
     const redis = await connect('social', endpoint);
     if (config.discoverySecret !== null)
       await checkDiscoveryFingerprint(redis, config.discoverySecret, config.discoverySecretPrevious, log);
-    const durable = createRedisSocialStore(redis, { sweepLeaseMs });
+    const durable = createRedisSocialStore(redis, { sweepLeaseMs, shardRefreshMs: config.sweepRefreshMs });
     // Presence, tokens and in-range marks never go where a disk keeps them (DESIGN P8).
     const presenceAt = presenceEndpointOf(config);
     const ephemeral = presenceAt

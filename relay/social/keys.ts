@@ -1,4 +1,4 @@
-import { shardKey, slotOf, userSlot } from '../redis/index.js';
+import { indexSlot, shardKey, slotOf, userSlot } from '../redis/index.js';
 
 /*
  * The key builders of the Redis social store, one place for every key (redis.ts documents the
@@ -23,15 +23,16 @@ export interface SocialKeys {
   near(a: string, b: string): string;
 }
 
-export function socialKeys(prefix: string): SocialKeys {
+/** `sharded`: index shards per slot (a Cluster), or one per index (a standalone server). */
+export function socialKeys(prefix: string, sharded: boolean): SocialKeys {
   const pend = (hash: string) => `${prefix}pend:{${hash}}`;
   return {
     user: (uid, suffix) => `${prefix}{${uid}}:${suffix}`,
-    linkOutbox: (uid) => shardKey(prefix, 'linkq', userSlot(uid)),
+    linkOutbox: (uid) => shardKey(prefix, 'linkq', indexSlot(sharded, userSlot(uid))),
     linkOutboxOfSlot: (slot) => shardKey(prefix, 'linkq', slot),
     disc: (hash) => `${prefix}disc:{${hash}}`,
     pend,
-    pendIndex: (hash) => shardKey(prefix, 'pendx', slotOf(pend(hash))),
+    pendIndex: (hash) => shardKey(prefix, 'pendx', indexSlot(sharded, slotOf(pend(hash)))),
     pendIndexOfSlot: (slot) => shardKey(prefix, 'pendx', slot),
     token: (token) => `${prefix}tok:{${token}}`,
     near: (a, b) => (a < b ? `${prefix}near:{${a}:${b}}` : `${prefix}near:{${b}:${a}}`),

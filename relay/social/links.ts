@@ -1,5 +1,5 @@
 import { PassbyError } from '../../protocol/index.js';
-import { dueSlots, type RedisClient } from '../redis/index.js';
+import type { RedisClient, ShardWatch } from '../redis/index.js';
 import { linkMember, type SocialKeys } from './keys.js';
 import { runScript, SCRIPTS } from './redis-calls.js';
 
@@ -51,6 +51,7 @@ export function redisLinks(
   keys: SocialKeys,
   clock: () => number,
   nodes: () => Promise<number[][]>,
+  outboxes: ShardWatch,
 ): Links {
   /** Steps 2 and 3 for the actor's entry filed (or claimed) with `score`. */
   async function follow(actor: string, other: string, side: string, score: number): Promise<void> {
@@ -95,7 +96,8 @@ export function redisLinks(
       const cutoff = Math.max(0, now - REDRIVE_AGE_MS);
       let finished = 0;
       for (const slots of await nodes()) {
-        for (const slot of await dueSlots(redis, slots, keys.linkOutboxOfSlot, cutoff)) {
+        for (const slot of await outboxes.due(redis, slots, keys.linkOutboxOfSlot, cutoff)) {
+          outboxes.visited(slot);
           const members = await redis.zrangebyscore(
             keys.linkOutboxOfSlot(slot),
             '-inf',

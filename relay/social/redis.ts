@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import type { FriendInfo, FriendState } from '../../protocol/index.js';
-import { dueSlots, leasedNodes, leases, type RedisClient } from '../redis/index.js';
+import { leasedNodes, leases, type RedisClient, ShardWatch } from '../redis/index.js';
 import type { Consent, PendingMatch, Presence, SocialStore } from './contract.js';
 import { socialKeys } from './keys.js';
 import { type LinkOp, redisLinks } from './links.js';
@@ -111,16 +112,20 @@ export interface RedisSocialOptions {
   now?: () => number;
   /** How long a relay's hold on sweeping one Redis node lasts unless renewed (10 s). */
   sweepLeaseMs?: number;
+  /** How often a sweep reads again an index shard it believes holds nothing due (30 s). */
+  shardRefreshMs?: number;
 }
 
 export function createRedisSocialStore(redis: RedisClient, options: RedisSocialOptions = {}): SocialStore {
-  const keys = socialKeys(options.keyPrefix ?? 'pb:');
+  const keys = socialKeys(options.keyPrefix ?? 'pb:', redis instanceof Cluster);
   const prefix = options.keyPrefix ?? 'pb:';
   // One relay at a time sweeps a node's pending matches and finishes its friend-link changes.
   const lease = leases(redis, `${process.pid}:${Math.random().toString(36).slice(2)}`);
   const sweepLeaseMs = options.sweepLeaseMs ?? 10_000;
   const nodes = () => leasedNodes(redis, lease, prefix, 'social', sweepLeaseMs);
-  const links = redisLinks(redis, keys, options.now ?? Date.now, nodes);
+  const refreshMs = options.shardRefreshMs ?? 30_000;
+  const links = redisLinks(redis, keys, options.now ?? Date.now, nodes, new ShardWatch(refreshMs));
+  const pendings = new ShardWatch(refreshMs);
   const run = (name: keyof typeof SCRIPTS, k: readonly string[], argv: readonly (string | number)[]) =>
     runScript(redis, SCRIPTS[name], k, argv);
 
@@ -242,7 +247,8 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
       let removed = 0;
       let seen = 0;
       for (const slots of await nodes()) {
-        for (const slot of await dueSlots(redis, slots, keys.pendIndexOfSlot, now)) {
+        for (const slot of await pendings.due(redis, slots, keys.pendIndexOfSlot, now)) {
+          pendings.visited(slot);
           const shard = keys.pendIndexOfSlot(slot);
           const members = await redis.zrangebyscore(shard, '-inf', String(now), 'LIMIT', 0, limit - seen);
           if (members.length === 0) continue;

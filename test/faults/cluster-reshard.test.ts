@@ -102,7 +102,8 @@ describe('slots moved between cluster primaries mid-stream', () => {
   }, async () => {
     const c = await startRedisCluster({ primaries: 3, replicas: 0 });
     cluster = c;
-    const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200' });
+    // Each sweep reads every shard again (PASSBY_SWEEP_REFRESH_MS): the bounds below are the sweep's.
+    const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200', PASSBY_SWEEP_REFRESH_MS: '200' });
     const [senderNode, recipientNode] = await Promise.all([spawnRelay(env), spawnRelay(env)]);
     const nodes = await c.topology();
     const source = nodes.find((n) => n.slots.some(([from]) => from === 0))!;
@@ -201,7 +202,8 @@ describe('slots moved between cluster primaries mid-stream', () => {
     // theirs meets a MOVED, so their slot tables stay stale until something refreshes them.
     const c = await startRedisCluster({ primaries: 3, replicas: 0 });
     cluster = c;
-    const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200' });
+    // Each sweep reads every shard again (PASSBY_SWEEP_REFRESH_MS): the bounds below are the sweep's.
+    const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200', PASSBY_SWEEP_REFRESH_MS: '200' });
     const [senderNode, recipientNode] = await Promise.all([spawnRelay(env), spawnRelay(env)]);
     const nodes = await c.topology();
     const source = nodes.find((n) => n.slots.some(([from]) => from === 0))!;

@@ -1,13 +1,13 @@
+import { Cluster } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../../../relay/redis/index.js';
 import type { SocialStore } from '../../../relay/social/contract.js';
-import { linkMember, socialKeys } from '../../../relay/social/keys.js';
+import { linkMember, type SocialKeys, socialKeys } from '../../../relay/social/keys.js';
 import { REDRIVE_AGE_MS } from '../../../relay/social/links.js';
 import { createRedisSocialStore } from '../../../relay/social/redis.js';
 import { runScript, SCRIPTS } from '../../../relay/social/redis-calls.js';
 import { newUid, T0 } from './contract.js';
 
-const keys = socialKeys('pb:');
 const off = { proximity: false, autoAccept: false };
 
 /**
@@ -20,6 +20,7 @@ export function redriveCases(
 ) {
   describe(`${name}: friend links changed in two steps`, () => {
     let client: RedisClient;
+    let keys: SocialKeys;
     let close: () => Promise<void>;
     let store: SocialStore;
     let alice: string;
@@ -27,7 +28,10 @@ export function redriveCases(
 
     beforeEach(async () => {
       ({ client, close } = await connect());
-      store = createRedisSocialStore(client);
+      // The first steps here are run as another relay would (the script alone), so this store has
+      // not filed them: it reads the outbox shards at every redrive (no refresh period).
+      store = createRedisSocialStore(client, { shardRefreshMs: 0 });
+      keys = socialKeys('pb:', client instanceof Cluster);
       [alice, bob] = [newUid(), newUid()];
     });
     afterEach(() => close());
