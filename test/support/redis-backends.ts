@@ -1,0 +1,117 @@
+import calculateSlot from 'cluster-key-slot';
+import type { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import type { RedisEndpoint } from '../../relay/redis/index.js';
+import { type RedisCluster, startRedisCluster } from './redis-cluster.js';
+import { type RedisServer, startRedis } from './redis-server.js';
+
+/**
+ * The two Redis deployments the relay supports, behind one shape, so an integration test runs
+ * on both with `describe.each(redisBackends())`: one standalone redis-server, and a Redis Cluster
+ * of 3 primaries with a replica each (test/support/redis-cluster.ts). Start one per test file
+ * (a cluster takes seconds) and flush() it between tests.
+ */
+export interface RedisBackend {
+  readonly cluster: boolean;
+  /** Relay config: the server's URL, or every node as a comma-separated redis:// seed list. */
+  readonly config: { redisUrl: string; redisCluster: number };
+  /** The same for a relay process: PASSBY_REDIS_URL and PASSBY_REDIS_CLUSTER. */
+  readonly env: Record<string, string>;
+  /** The same for createRedisStore. */
+  readonly endpoint: RedisEndpoint;
+  /** The standalone server (undefined on a cluster). */
+  readonly server: RedisServer | undefined;
+  /** The cluster's nodes (undefined on one server). */
+  readonly nodes: RedisCluster | undefined;
+  /** Where the keys are, for inspection: the one server, or a client per primary. */
+  admins(): Redis[];
+  /** The server (a cluster: the primary) that holds `key`'s slot. */
+  adminFor(key: string): Redis;
+  /** Deletes every key on every primary. */
+  flush(): Promise<void>;
+  /** CLIENT KILL TYPE pubsub on every primary; how many connections were killed in all. */
+  killPubsub(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export type StartBackend = (options?: { persistence?: boolean }) => Promise<RedisBackend>;
+
+export async function standaloneRedis(options: { persistence?: boolean } = {}): Promise<RedisBackend> {
+  const server = await startRedis(options);
+  const admin = server.client();
+  return {
+    cluster: false,
+    config: { redisUrl: server.url, redisCluster: 0 },
+    env: { PASSBY_REDIS_URL: server.url },
+    endpoint: { urls: [server.url], cluster: false },
+    server,
+    nodes: undefined,
+    admins: () => [admin],
+    adminFor: () => admin,
+    flush: async () => {
+      await admin.flushall();
+    },
+    killPubsub: () => server.killPubsub(),
+    stop: () => server.stop(),
+  };
+}
+
+export async function redisCluster(options: { persistence?: boolean } = {}): Promise<RedisBackend> {
+  const nodes = await startRedisCluster({ primaries: 3, replicas: 1, ...options });
+  const admin: Cluster = nodes.client();
+  // Until its first slot map, a Cluster client takes every seed node for a primary.
+  if (admin.status !== 'ready') await new Promise((resolve) => admin.once('ready', resolve));
+  const urls = nodes.seeds.split(',').map((seed) => `redis://${seed}`);
+  const primaries = () => admin.nodes('master');
+  return {
+    cluster: true,
+    config: { redisUrl: urls.join(','), redisCluster: 1 },
+    env: { PASSBY_REDIS_URL: urls.join(','), PASSBY_REDIS_CLUSTER: '1' },
+    endpoint: { urls, cluster: true },
+    server: undefined,
+    nodes,
+    admins: primaries,
+    adminFor(key) {
+      const address = admin.slots[calculateSlot(key)]?.[0];
+      const node = primaries().find((n) => `${n.options.host}:${n.options.port}` === address);
+      if (node === undefined) throw new Error(`no primary known for ${key} (slot owner ${address})`);
+      return node;
+    },
+    flush: async () => {
+      await Promise.all(primaries().map((node) => node.flushall()));
+    },
+    killPubsub: async () => {
+      let killed = 0;
+      for (const node of primaries()) killed += (await node.client('KILL', 'TYPE', 'pubsub')) as number;
+      return killed;
+    },
+    stop: () => nodes.stop(),
+  };
+}
+
+/** For describe.each: [name, start] for one Redis and for a Redis Cluster. */
+export function redisBackends(): [string, StartBackend][] {
+  return [
+    ['one Redis', standaloneRedis],
+    ['a Redis Cluster', redisCluster],
+  ];
+}
+
+/**
+ * One backend for the enclosing describe block (its beforeAll / afterAll): `holder.backend` is
+ * set once beforeAll has run. With `flushBetween`, every primary is emptied before each test.
+ */
+export function useRedisBackend(
+  start: StartBackend,
+  options: { persistence?: boolean; flushBetween?: boolean } = {},
+): { backend: RedisBackend } {
+  const holder = {} as { backend: RedisBackend };
+  beforeAll(async () => {
+    holder.backend = await start({ persistence: options.persistence ?? false });
+  }, 60_000);
+  afterAll(async () => {
+    await holder.backend?.stop();
+  });
+  if (options.flushBetween) beforeEach(() => holder.backend.flush());
+  return holder;
+}
