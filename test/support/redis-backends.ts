@@ -25,8 +25,10 @@ export interface RedisBackend {
   readonly nodes: RedisCluster | undefined;
   /** Where the keys are, for inspection: the one server, or a client per primary. */
   admins(): Redis[];
-  /** The server (a cluster: the primary) that holds `key`'s slot. */
+  /** A client of the server (a cluster: the primary) that holds `key`'s slot. */
   adminFor(key: string): Redis;
+  /** That server's process, to crash, restart or pause. */
+  serverFor(key: string): RedisServer;
   /** Deletes every key on every primary. */
   flush(): Promise<void>;
   /** CLIENT KILL TYPE pubsub on every primary; how many connections were killed in all. */
@@ -48,6 +50,7 @@ export async function standaloneRedis(options: { persistence?: boolean } = {}): 
     nodes: undefined,
     admins: () => [admin],
     adminFor: () => admin,
+    serverFor: () => server,
     flush: async () => {
       await admin.flushall();
     },
@@ -62,7 +65,13 @@ export async function redisCluster(options: { persistence?: boolean } = {}): Pro
   // Until its first slot map, a Cluster client takes every seed node for a primary.
   if (admin.status !== 'ready') await new Promise((resolve) => admin.once('ready', resolve));
   const urls = nodes.seeds.split(',').map((seed) => `redis://${seed}`);
-  const primaries = () => admin.nodes('master');
+  // A plain client per primary (they stay primaries: no test here fails one over), which
+  // reconnects by itself after the node is restarted, unlike the Cluster client's pool.
+  const masters = new Set(admin.nodes('master').map((n) => n.options.port));
+  const clients = new Map(nodes.nodes.filter((n) => masters.has(n.port)).map((n) => [n.port, n.client()]));
+  admin.disconnect();
+  const slotOwners = admin.slots.map((owners) => Number(owners[0]?.split(':')[1]));
+  const primaries = () => [...clients.values()];
   return {
     cluster: true,
     config: { redisUrl: urls.join(','), redisCluster: 1 },
@@ -71,11 +80,12 @@ export async function redisCluster(options: { persistence?: boolean } = {}): Pro
     server: undefined,
     nodes,
     admins: primaries,
-    adminFor(key) {
-      const address = admin.slots[calculateSlot(key)]?.[0];
-      const node = primaries().find((n) => `${n.options.host}:${n.options.port}` === address);
-      if (node === undefined) throw new Error(`no primary known for ${key} (slot owner ${address})`);
-      return node;
+    adminFor,
+    serverFor(key) {
+      const port = slotOwners[calculateSlot(key)];
+      const server = nodes.nodes.find((n) => n.port === port);
+      if (server === undefined) throw new Error(`no node on port ${port}`);
+      return server;
     },
     flush: async () => {
       await Promise.all(primaries().map((node) => node.flushall()));
@@ -87,6 +97,13 @@ export async function redisCluster(options: { persistence?: boolean } = {}): Pro
     },
     stop: () => nodes.stop(),
   };
+
+  function adminFor(key: string): Redis {
+    const port = slotOwners[calculateSlot(key)];
+    const node = port === undefined ? undefined : clients.get(port);
+    if (node === undefined) throw new Error(`no primary known for ${key} (slot owner ${port})`);
+    return node;
+  }
 }
 
 /** For describe.each: [name, start] for one Redis and for a Redis Cluster. */
