@@ -1,6 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { RedisEndpoint } from '../../relay/redis/index.js';
 import { type RedisCluster, startRedisCluster } from './redis-cluster.js';
 import { type RedisServer, startRedis } from './redis-server.js';
@@ -112,23 +111,4 @@ export function redisBackends(): [string, StartBackend][] {
     ['one Redis', standaloneRedis],
     ['a Redis Cluster', redisCluster],
   ];
-}
-
-/**
- * One backend for the enclosing describe block (its beforeAll / afterAll): `holder.backend` is
- * set once beforeAll has run. With `flushBetween`, every primary is emptied before each test.
- */
-export function useRedisBackend(
-  start: StartBackend,
-  options: { persistence?: boolean; flushBetween?: boolean } = {},
-): { backend: RedisBackend } {
-  const holder = {} as { backend: RedisBackend };
-  beforeAll(async () => {
-    holder.backend = await start({ persistence: options.persistence ?? false });
-  }, 60_000);
-  afterAll(async () => {
-    await holder.backend?.stop();
-  });
-  if (options.flushBetween) beforeEach(() => holder.backend.flush());
-  return holder;
 }
