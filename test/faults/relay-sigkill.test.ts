@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createIdentity } from '../../client-sdk/index.js';
 import { AppClients, AppLedger } from '../support/app-ledger.js';
 import { health } from '../support/healthz.js';
 import { expectNoKeysLeft } from '../support/leftovers.js';
 import { waitFor, within } from '../support/poll.js';
-import { freePort, type RedisServer, startRedis } from '../support/redis-server.js';
+import { type RedisBackend, redisBackends } from '../support/redis-backends.js';
+import { freePort } from '../support/redis-server.js';
 import { type RelayChild, spawnRelay, stopRelays } from '../support/relay-child.js';
 import { SealedSender } from '../support/sealed-sender.js';
 
@@ -15,24 +15,18 @@ import { SealedSender } from '../support/sealed-sender.js';
  * Redis (AOF, fsync always). Nothing it confirmed may be lost (D1, D4), no app may see a message
  * twice although the relay delivers again what was not acknowledged (D2), and once everything is
  * acknowledged the mailbox leaves no key behind (P5).
+ *
+ * On one Redis and on a Redis Cluster (3 primaries with a replica each), one per describe block,
+ * emptied before each test so what a failed test left cannot count against the next.
  */
-let redis: RedisServer;
-let admin: Redis;
 let env: Record<string, string>;
 const apps = new AppClients();
 const senders: SealedSender[] = [];
 
-// Each test has its own Redis, so what a failed test left cannot count against the next.
-beforeEach(async () => {
-  redis = await startRedis({ persistence: true });
-  admin = redis.client();
-  env = { PASSBY_REDIS_URL: redis.url, PASSBY_PORT: String(await freePort()) };
-});
 afterEach(async () => {
   await Promise.all(senders.splice(0).map((s) => s.close()));
   await apps.closeAll();
   await stopRelays();
-  await redis?.stop();
 });
 
 async function relayUp(): Promise<RelayChild> {
@@ -49,7 +43,17 @@ async function kill(relay: RelayChild): Promise<void> {
   expect(await health(relay.port)).toMatchObject({ code: 0, status: 'refused' });
 }
 
-describe('a relay killed with SIGKILL mid-stream', () => {
+describe.each(redisBackends())('a relay killed with SIGKILL mid-stream, on %s', (_, start) => {
+  let redis: RedisBackend;
+  beforeAll(async () => {
+    redis = await start({ persistence: true });
+  }, 60_000);
+  afterAll(() => redis?.stop());
+  beforeEach(async () => {
+    await redis.flush();
+    env = { ...redis.env, PASSBY_PORT: String(await freePort()) };
+  });
+
   it('hands every confirmed SDK send to the app exactly once after it restarts', async () => {
     const [a, b] = await Promise.all([createIdentity(), createIdentity()]);
     const first = await relayUp();
@@ -86,7 +90,7 @@ describe('a relay killed with SIGKILL mid-stream', () => {
     expect(ledger.confirmed.size).toBe(count);
     expect(ledger.lost()).toEqual([]);
     expect(ledger.duplicates()).toEqual([]);
-    await expectNoKeysLeft(admin);
+    for (const admin of redis.admins()) await expectNoKeysLeft(admin);
   });
 
   it('keeps every send it answered `stored` before the kill, for a raw sender that never retries', async () => {
@@ -113,6 +117,6 @@ describe('a relay killed with SIGKILL mid-stream', () => {
     // Sends the relay took but never answered may have been stored too: delivered, never twice.
     const unconfirmed = [...ledger.seen.keys()].filter((key) => !ledger.confirmed.has(key));
     expect(unconfirmed.every((key) => key.startsWith(`${a.id}/k`))).toBe(true);
-    await expectNoKeysLeft(admin);
+    for (const admin of redis.admins()) await expectNoKeysLeft(admin);
   });
 });

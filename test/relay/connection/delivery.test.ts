@@ -1,22 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type Identity, newIdentity, RawClient } from '../../support/raw-client.js';
+import { redisBackends } from '../../support/redis-backends.js';
 import { dumpRedis, useRelay } from '../../support/relay-fixture.js';
 
-const fixture = useRelay();
-
-async function registered(): Promise<Identity> {
+async function registered(url: string): Promise<Identity> {
   const identity = await newIdentity();
-  const client = await RawClient.login(fixture.relay.url, identity);
+  const client = await RawClient.login(url, identity);
   await client.next('drained');
   await client.close();
   return identity;
 }
 
-describe('store and forward', () => {
+// On one Redis and on a Redis Cluster (3 primaries with a replica each), a relay of its own each.
+describe.each(redisBackends())('store and forward on %s', (_, backend) => {
+  const fixture = useRelay({}, { backend });
+
   it('delivers a payload sent while the recipient was offline, and leaves no trace after the ack', async () => {
     const alice = await newIdentity();
-    const bob = await registered();
+    const bob = await registered(fixture.relay.url);
     const sender = await RawClient.login(fixture.relay.url, alice);
     const body = randomBytes(3000);
     const stored = await sender.sendAndWait({ t: 'send', to: bob.id, mid: 'offline-1', body });
@@ -33,7 +35,7 @@ describe('store and forward', () => {
     receiver.send({ t: 'keys', rid: 1, ids: [alice.id] });
     await receiver.next('keys');
 
-    const keys = await dumpRedis(fixture.redis);
+    const keys = await dumpRedis(fixture.backend);
     const marker = body.subarray(100, 132).toString('latin1');
     for (const [key, value] of keys) {
       expect(key).not.toContain('offline-1');
@@ -63,7 +65,7 @@ describe('store and forward', () => {
 
   it('stores a retried send once and redelivers an unacknowledged message after a reconnect', async () => {
     const alice = await newIdentity();
-    const bob = await registered();
+    const bob = await registered(fixture.relay.url);
     const sender = await RawClient.login(fixture.relay.url, alice);
     const first = await sender.sendAndWait({
       t: 'send',
@@ -96,7 +98,7 @@ describe('store and forward', () => {
 
   it('drains a backlog larger than the delivery window in order, then says drained', async () => {
     const alice = await newIdentity();
-    const bob = await registered();
+    const bob = await registered(fixture.relay.url);
     const sender = await RawClient.login(fixture.relay.url, alice);
     const count = 300; // over twice the default window of 120 unacknowledged deliveries
     for (let i = 0; i < count; i++)
@@ -116,7 +118,7 @@ describe('store and forward', () => {
 
   it('tells the sender when the recipient acknowledged, when a receipt was asked for', async () => {
     const alice = await newIdentity();
-    const bob = await registered();
+    const bob = await registered(fixture.relay.url);
     const sender = await RawClient.login(fixture.relay.url, alice);
     await sender.next('drained');
     await sender.sendAndWait({ t: 'send', to: bob.id, mid: 'rc-1', body: Buffer.from('x'), receipt: true });
@@ -131,7 +133,7 @@ describe('store and forward', () => {
 
   it('expires a message with a short TTL undelivered, never delivers it, and tells the sender', async () => {
     const alice = await newIdentity();
-    const bob = await registered();
+    const bob = await registered(fixture.relay.url);
     const sender = await RawClient.login(fixture.relay.url, alice);
     await sender.next('drained');
     const stored = await sender.sendAndWait({
@@ -151,7 +153,7 @@ describe('store and forward', () => {
     const receiver = await RawClient.login(fixture.relay.url, bob);
     await receiver.next('drained');
     expect(receiver.frames.filter((f) => f.t === 'msg')).toHaveLength(0);
-    const keys = await dumpRedis(fixture.redis);
+    const keys = await dumpRedis(fixture.backend);
     for (const [key, value] of keys) expect(`${key} ${value}`).not.toContain('gone');
     await Promise.all([sender.close(), receiver.close()]);
   });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ERRORS } from '../../../protocol/index.js';
 import { newIdentity, RawClient } from '../../support/raw-client.js';
+import { redisBackends } from '../../support/redis-backends.js';
 import { dumpKeys } from '../../support/redis-inspect.js';
 import { type RedisServer, startRedis } from '../../support/redis-server.js';
 import { spawnRelay, stopRelays } from '../../support/relay-child.js';
@@ -34,16 +35,50 @@ describe('running the relay', () => {
     expect(messages).toEqual(expect.arrayContaining(['stop requested', 'shutting down', 'relay stopped']));
   });
 
-  it('lets the Redis writes under way on SIGTERM finish, and loses nothing it confirmed', async () => {
-    const redis = await redisForThisTest();
-    const admin = redis.client();
+  it('starts on the in-process store when no Redis is configured, and says so', async () => {
+    // A developer's shell may name a Redis; the relay under test must not inherit it.
+    vi.stubEnv('PASSBY_REDIS_URL', 'redis://127.0.0.1:1');
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+    const relay = await spawnRelay({});
+    const warning = relay.logs.find((r) => typeof r.msg === 'string' && r.msg.includes('in-process store'));
+    expect(warning).toMatchObject({ level: 'warn' });
+    const health = await fetch(`http://127.0.0.1:${relay.port}/healthz`);
+    expect(await health.json()).toMatchObject({ status: 'ok', store: 'memory' });
+    const [alice, bob] = await Promise.all([newIdentity(), newIdentity()]);
+    const rb = await RawClient.login(relay.url, bob);
+    const ra = await RawClient.login(relay.url, alice);
+    await ra.sendAndWait({ t: 'send', to: bob.id, mid: 'demo', body: new Uint8Array([1]) });
+    expect((await rb.next('msg')).mid).toBe('demo');
+    relay.process.kill('SIGINT');
+    expect((await relay.exited).code).toBe(0);
+  });
+
+  it('exits with one message listing every bad variable', async () => {
+    await expect(spawnRelay({ PASSBY_PORT: 'x', PASSBY_SEND_BURST: '0' })).rejects.toThrow(
+      /PASSBY_PORT[\s\S]*PASSBY_SEND_BURST/,
+    );
+  });
+});
+
+// On one Redis and on a Redis Cluster (3 primaries with a replica each), whose connections the
+// relay releases one per node on shutdown.
+describe.each(redisBackends())('stopping the relay on %s', (_, startBackend) => {
+  it('lets the Redis writes under way on SIGTERM finish, and loses nothing it confirmed', {
+    timeout: 60_000,
+  }, async () => {
+    const redis = await startBackend();
+    onTestFinished(() => redis.stop());
     const relay = await spawnRelay({
-      PASSBY_REDIS_URL: redis.url,
+      ...redis.env,
       PASSBY_LOG_LEVEL: 'debug',
       PASSBY_SEND_BURST: '300',
       PASSBY_SENDS_PER_SECOND: '1',
     });
     const [alice, bob] = await Promise.all([newIdentity(), newIdentity()]);
+    // The one server, or the primary of Bob's mailbox, where every send to him is written.
+    const admin = redis.adminFor(`pb:{${bob.id}}:e`);
     await (await RawClient.login(relay.url, bob)).close();
     const sender = await RawClient.login(relay.url, alice);
     const bodies = new Map<string, Buffer>();
@@ -75,7 +110,8 @@ describe('running the relay', () => {
     expect((await relay.exited).code).toBe(0);
     for (const f of sender.frames) if (f.t === 'stored') confirmed.add(f.mid);
 
-    const held = Buffer.concat([...(await dumpKeys(admin)).values()].flat()).toString('latin1');
+    const dumps = await Promise.all(redis.admins().map((a) => dumpKeys(a)));
+    const held = Buffer.concat(dumps.flatMap((d) => [...d.values()].flat())).toString('latin1');
     const missing = (mids: Iterable<string>) =>
       [...mids].filter((mid) => !held.includes(bodies.get(mid)!.toString('latin1')));
     expect(missing(confirmed)).toEqual([]);
@@ -89,31 +125,5 @@ describe('running the relay', () => {
     );
     expect(underWay.filter((mid) => !storedLate.has(mid))).toEqual([]);
     expect(relay.logs.filter((r) => r.level === 'error')).toEqual([]);
-  });
-
-  it('starts on the in-process store when no Redis is configured, and says so', async () => {
-    // A developer's shell may name a Redis; the relay under test must not inherit it.
-    vi.stubEnv('PASSBY_REDIS_URL', 'redis://127.0.0.1:1');
-    onTestFinished(() => {
-      vi.unstubAllEnvs();
-    });
-    const relay = await spawnRelay({});
-    const warning = relay.logs.find((r) => typeof r.msg === 'string' && r.msg.includes('in-process store'));
-    expect(warning).toMatchObject({ level: 'warn' });
-    const health = await fetch(`http://127.0.0.1:${relay.port}/healthz`);
-    expect(await health.json()).toMatchObject({ status: 'ok', store: 'memory' });
-    const [alice, bob] = await Promise.all([newIdentity(), newIdentity()]);
-    const rb = await RawClient.login(relay.url, bob);
-    const ra = await RawClient.login(relay.url, alice);
-    await ra.sendAndWait({ t: 'send', to: bob.id, mid: 'demo', body: new Uint8Array([1]) });
-    expect((await rb.next('msg')).mid).toBe('demo');
-    relay.process.kill('SIGINT');
-    expect((await relay.exited).code).toBe(0);
-  });
-
-  it('exits with one message listing every bad variable', async () => {
-    await expect(spawnRelay({ PASSBY_PORT: 'x', PASSBY_SEND_BURST: '0' })).rejects.toThrow(
-      /PASSBY_PORT[\s\S]*PASSBY_SEND_BURST/,
-    );
   });
 });
