@@ -56,6 +56,8 @@ async function streamThroughFailover(waitReplicas: number): Promise<Outcome> {
     clusterEnv(c, {
       PASSBY_REDIS_WAIT_REPLICAS: String(waitReplicas),
       PASSBY_REDIS_COMMAND_TIMEOUT_MS: '1000',
+      // Shorter than the command timeout (the relay refuses a WAIT that could outlive it).
+      PASSBY_REDIS_WAIT_TIMEOUT_MS: '500',
       PASSBY_SAFETY_PULL_MS: '1000',
     }),
   );

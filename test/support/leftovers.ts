@@ -4,8 +4,9 @@ import { waitFor } from './poll.js';
 
 /**
  * The keys a Redis holds beyond identities (`pb:{uid}:pk`), the relay fleet's discovery-secret
- * fingerprint (`pb:discovery:fingerprint`) and the sweep's leases (`pb:sweep:{tag}:<node>`, a relay's
- * random name for seconds), none about a user, sorted: after every message was
+ * fingerprint (`pb:discovery:fingerprint`), the sweep's leases (`pb:sweep:{tag}:<job>:<node>`, a
+ * relay's random name for seconds) and the AOF rewrite marks (`pb:aof-rewrite:{tag}:<node>`, for
+ * one rewrite interval), none about a user, sorted: after every message was
  * acknowledged (and nothing social was used) a mailbox leaves nothing else behind (the layout
  * comment in relay/mailbox/redis.ts).
  */
@@ -19,7 +20,7 @@ export async function keysLeft(client: Redis): Promise<string[]> {
       if (
         !/^pb:\{[A-Za-z0-9_-]+\}:pk$/.test(key) &&
         key !== 'pb:discovery:fingerprint' &&
-        !/^pb:sweep:\{\d+\}:/.test(key)
+        !/^pb:(sweep|aof-rewrite):\{\d+\}:/.test(key)
       )
         left.push(key);
   } while (cursor !== '0');
