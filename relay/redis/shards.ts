@@ -117,7 +117,10 @@ export class ShardWatch {
         if (err) throw err;
         const score = (first as string[])[1];
         this.earliest[slot] = score === undefined ? Number.POSITIVE_INFINITY : Number(score);
-        this.read[slot] = wall - ((slot % 16) * this.refreshMs) / 16;
+        // The first read is spread: slot k counts as read k/16 of a period earlier, so the
+        // refreshes come a sixteenth of the slots at a time; each later one a period after the last.
+        const never = this.read[slot] === Number.NEGATIVE_INFINITY;
+        this.read[slot] = never ? wall - ((slot % 16) * this.refreshMs) / 16 : wall;
       }
     }
     if (moved && client instanceof Cluster) client.refreshSlotsCache();

@@ -55,6 +55,11 @@ describe('shard watch', () => {
     // A refresh period later every shard has been read again (slot k a sixteenth earlier).
     wall += 10_000;
     expect(await reads(5_000)).toEqual({ due: [1, 2], reads: 4 });
+    // Each is read once a period from then on, not sooner: the spread was for the first read.
+    wall += 9_000;
+    expect(await reads(1_000)).toEqual({ due: [1], reads: 1 });
+    wall += 1_000;
+    expect(await reads(1_000)).toEqual({ due: [1], reads: 4 });
   });
 
   it('knows without reading what this relay filed, and forgets a slot a sweep visited', async () => {
