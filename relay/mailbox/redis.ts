@@ -177,12 +177,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
 
   /** The slot a call is routed by on a Cluster; a standalone server takes any call. */
   const route = (slot: number) => (clustered ? slot : null);
-  /** The expiry shard of a user's mailbox: its slot's on a Cluster, the one shard otherwise. */
-  const shardOf = (uid: string) => indexSlot(clustered, userSlot(uid));
+  /**
+   * The slot a user's calls are grouped and routed by, which names its expiry shard too: its own
+   * on a Cluster, slot 0 (the one shard of each index) on a standalone server.
+   */
+  const slotOfUser = (uid: string) => indexSlot(clustered, userSlot(uid));
   // What this relay knows of each shard's earliest due time, so a sweep reads only what may be due.
   const expiries = new ShardWatch(options.shardRefreshMs ?? 10_000);
-  /** This relay filed something due at `due` in uid's mailbox (or its shard). */
-  const noteDue = (uid: string, due: number) => expiries.filed(shardOf(uid), due);
+  /** This relay filed something due at `due` in the expiry shard of `slot`. */
+  const noteDue = (slot: number, due: number) => expiries.filed(slot, due);
   /**
    * Item indices grouped per script call: by slot on a Cluster (a call touches one slot), all in
    * one call on a standalone server.
@@ -190,20 +193,23 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   function calls<T>(items: readonly T[], uidOf: (item: T) => string): Map<number, number[]> {
     const out = new Map<number, number[]>();
     for (let i = 0; i < items.length; i++) {
-      const slot = clustered ? userSlot(uidOf(items[i]!)) : 0;
+      const slot = slotOfUser(uidOf(items[i]!));
       const list = out.get(slot);
       if (list === undefined) out.set(slot, [i]);
       else list.push(i);
     }
     return out;
   }
-  /** Writes the keys of each distinct mailbox of the call; returns each uid's mailbox index. */
-  function mailboxes(args: Args, uids: Iterable<string>): Map<string, number> {
+  /**
+   * Writes the keys of each distinct mailbox of a call of `slot` (slotOfUser of each); returns
+   * each uid's mailbox index.
+   */
+  function mailboxes(args: Args, uids: Iterable<string>, slot: number): Map<string, number> {
     const index = new Map<string, number>();
     for (const uid of uids) {
       if (index.has(uid)) continue;
       index.set(uid, index.size + 1);
-      for (const key of boxKeys(prefix, uid, shardOf(uid))) args.text(key);
+      for (const key of boxKeys(prefix, uid, slot)) args.text(key);
     }
     args.endKeys();
     return index;
@@ -242,19 +248,20 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         const index = mailboxes(
           args,
           indices.map((i) => notes[i]!.from),
+          slot,
         );
         args.int(limits.receiptTtlMs).int(indices.length);
         for (const i of indices) {
           const n = notes[i]!;
           args.int(index.get(n.from)!).text(n.from).text(n.rid).text(n.status);
-          noteDue(n.from, Number(n.status.slice(1)) + limits.receiptTtlMs);
+          noteDue(slot, Number(n.status.slice(1)) + limits.receiptTtlMs);
         }
         filed += Number(await call('receipts', args, slot));
       }),
     );
     const byShard = new Map<string, string[]>();
     for (const n of notes) {
-      const shard = expiryShard(prefix, shardOf(n.recipient));
+      const shard = expiryShard(prefix, slotOfUser(n.recipient));
       const list = byShard.get(shard);
       if (list === undefined) byShard.set(shard, [n.note]);
       else list.push(n.note);
@@ -297,6 +304,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         const index = mailboxes(
           args,
           indices.map((i) => batch[i]!.to),
+          slot,
         );
         args.int(limits.mailboxMaxMessages).int(limits.mailboxMaxBytes).int(indices.length);
         for (const i of indices) {
@@ -322,7 +330,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
           // A held part may go at its hold deadline, before its expiry.
           if (result.status === 'stored' && !result.dup)
             noteDue(
-              input.to,
+              slot,
               Math.min(result.exp, input.now + (input.offer ? (input.holdMs ?? input.ttlMs) : input.ttlMs)),
             );
         });
@@ -343,6 +351,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
           const index = mailboxes(
             args,
             indices.map((i) => batch[i]!.uid),
+            slot,
           );
           args.int(indices.length);
           for (const i of indices) {
@@ -356,8 +365,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
           });
           for (let k = 1; k < reply.length; k++) notes.push(reply[k]!);
           // Each note is due in its recipient's shard RECEIPT_GRACE_MS after the ack (mailbox.lua).
-          if (reply.length > 1)
-            for (const i of indices) noteDue(batch[i]!.uid, batch[i]!.now + RECEIPT_GRACE_MS);
+          if (reply.length > 1) for (const i of indices) noteDue(slot, batch[i]!.now + RECEIPT_GRACE_MS);
         }),
       );
       // The acks are done; a failure to file their receipts now leaves the notes for the sweep.
@@ -447,8 +455,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       let reply: Buffer[];
       try {
         const args = new Args();
-        mailboxes(args, [uid]);
-        reply = await fetchReply(userSlot(uid), args.int(afterSeq).int(count).int(now));
+        const slot = slotOfUser(uid);
+        mailboxes(args, [uid], slot);
+        reply = await fetchReply(slot, args.int(afterSeq).int(count).int(now));
       } finally {
         observeFetch?.((performance.now() - started) / 1000);
       }
@@ -469,7 +478,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
 
     async share(input: ShareInput): Promise<ShareResult> {
       const args = new Args(256 + input.preview.length);
-      mailboxes(args, [input.to]);
+      const slot = slotOfUser(input.to);
+      mailboxes(args, [input.to], slot);
       args
         .text(input.to)
         .text(input.from)
@@ -480,27 +490,27 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         .int(input.parts)
         .text(input.auto ? '1' : '0')
         .bytes(input.preview);
-      const slot = userSlot(input.to);
       const reply = (await call('share', args, slot)) as string[];
       if (reply[0] === 'incomplete') return { status: 'incomplete', held: Number(reply[1]) };
       await replicated(slot);
       const result = sendResult([...reply, ''], 0);
       if (result.status !== 'stored') throw new Error(`unexpected share reply ${reply[0]}`);
-      noteDue(input.to, result.exp);
+      noteDue(slot, result.exp);
       return result;
     },
 
     async answer(uid, entryId, accept, now) {
       const args = new Args();
-      mailboxes(args, [uid]);
+      const slot = slotOfUser(uid);
+      mailboxes(args, [uid], slot);
       args
         .text(uid)
         .text(entryId)
         .text(accept ? '1' : '0')
         .int(now);
-      const [outcome, ...notes] = (await call('answer', args, userSlot(uid))) as string[];
+      const [outcome, ...notes] = (await call('answer', args, slot)) as string[];
       if (notes.length > 0) {
-        noteDue(uid, now + RECEIPT_GRACE_MS);
+        noteDue(slot, now + RECEIPT_GRACE_MS);
         await fileReceipts(notes);
       }
       return outcome === 'accepted' || outcome === 'rejected' ? outcome : 'unknown';
@@ -508,10 +518,11 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
 
     async notify(uid, entryId, notice, now, exp) {
       const args = new Args();
-      mailboxes(args, [uid]);
+      const slot = slotOfUser(uid);
+      mailboxes(args, [uid], slot);
       args.text(uid).text(entryId).int(now).int(exp).text(JSON.stringify(notice));
-      const added = (await call('notify', args, userSlot(uid))) === 1;
-      if (added) noteDue(uid, exp);
+      const added = (await call('notify', args, slot)) === 1;
+      if (added) noteDue(slot, exp);
       return added;
     },
 
@@ -542,7 +553,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
           const uids = due.filter((member) => !member.startsWith('r '));
           if (uids.length === 0) continue;
           const args = new Args();
-          mailboxes(args, uids);
+          mailboxes(args, uids, slot);
           args.int(now).int(budget).int(uids.length);
           for (const uid of uids) args.text(uid);
           const reply = (await call('sweep', args, slot)) as (number | string)[];

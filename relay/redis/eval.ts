@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Command } from 'ioredis';
+import { Cluster, Command, type Redis } from 'ioredis';
 import type { RedisClient } from './connection.js';
 
 /*
@@ -162,13 +162,59 @@ export async function evalScript(
   binary = false,
 ): Promise<unknown> {
   try {
-    return await redis.sendCommand(
-      new PreparedCommand('evalsha', args.request('evalsha', s.sha), binary, slot),
+    return await send(
+      redis,
+      () => new PreparedCommand('evalsha', args.request('evalsha', s.sha), binary, slot),
+      slot,
     );
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return redis.sendCommand(new PreparedCommand('eval', args.request('eval', s.lua), binary, slot));
+    return send(redis, () => new PreparedCommand('eval', args.request('eval', s.lua), binary, slot), slot);
   }
+}
+
+/**
+ * On a Cluster, a command goes straight to the primary that ioredis's slot table names for its
+ * slot: ioredis's own routing (a closure and a rejection wrapper per command, to follow
+ * redirections) was most of the cluster path's extra relay CPU per message (bench/RESULTS.md,
+ * scale-out). What that path is for is kept: a command the node answers with MOVED, ASK, TRYAGAIN
+ * or CLUSTERDOWN was not run, so it goes again through the Cluster, which follows the redirection
+ * (and the slot table is read again); so does one whose node is unknown or not connected.
+ */
+function send(redis: RedisClient, make: () => PreparedCommand, slot: number | null): Promise<unknown> {
+  const routed = (client: RedisClient) => client.sendCommand(make()) as Promise<unknown>;
+  if (!(redis instanceof Cluster) || slot === null) return routed(redis);
+  const node = primaryOf(redis, slot);
+  if (node === undefined) return routed(redis);
+  return routed(node).catch((err: unknown) => {
+    if (!(err instanceof Error) || !REDIRECTED.test(err.message)) throw err;
+    redis.refreshSlotsCache();
+    return routed(redis);
+  });
+}
+
+const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /;
+
+/** Each Cluster's primaries by node key ("host:port"), forgotten whenever its topology changes. */
+const primaries = new WeakMap<Cluster, Map<string, Redis>>();
+
+function primaryOf(cluster: Cluster, slot: number): Redis | undefined {
+  const key = cluster.slots[slot]?.[0];
+  if (key === undefined) return undefined;
+  let known = primaries.get(cluster);
+  if (known === undefined) {
+    const byKey = new Map<string, Redis>();
+    for (const event of ['refresh', '+node', '-node']) cluster.on(event, () => byKey.clear());
+    primaries.set(cluster, byKey);
+    known = byKey;
+  }
+  let node = known.get(key);
+  if (node === undefined) {
+    node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === key);
+    if (node === undefined) return undefined;
+    known.set(key, node);
+  }
+  return node.status === 'ready' ? node : undefined;
 }
 
 /*
