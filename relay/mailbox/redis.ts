@@ -51,8 +51,10 @@ import {
  *   pb:{uid}:x         zset    entry id -> exp (ms)             the entries that expire out of order
  *   pb:{uid}:e         hash    entry id -> <flag><seq>:<ts>:<exp>:<body>
  *                              plus counters n (messages), b (message bytes), c (entries, receipts
- *                              included), s (high-water seq since the mailbox was last empty) and
- *                              m (latest exp of an in-order entry since then)
+ *                              included), s (high-water seq since the mailbox was last empty),
+ *                              m (latest exp of an in-order entry since then) and i (what the
+ *                              expiry shard holds for this mailbox: a write that cannot lower it
+ *                              skips the shard)
  *   pb:{uid}:h         hash    held parts of shares: p:<from>:<share>:<mid> -> part, and
  *                              g:<from>:<share> -> parts held
  *   pb:{uid}:bell      channel "b<seq>" (doorbell) or "k<conn token>" (kick), SPUBLISH: no payload
@@ -85,8 +87,9 @@ import {
  *
  * Commands per operation alone (cmdstat, measured by test/relay/mailbox/redis.test.ts), besides
  * the EVALSHA itself:
- *   send   HMGET, TIME, ZADD x2 (q, shard), HSET, SPUBLISH when bell; + ZADD (x) for an
- *          out-of-order expiry, + EXISTS when the recipient's mailbox is empty
+ *   send   HMGET, TIME, ZADD (q), HSET, SPUBLISH when bell; + ZADD (shard) into an empty
+ *          mailbox or for an expiry earlier than i, + ZADD (x) for an out-of-order expiry,
+ *          + EXISTS when the recipient's mailbox is empty
  *   fetch  ZRANGEBYSCORE, HMGET (none when nothing is waiting)
  *   ack    HMGET, HSET, ZREM x2, HDEL; or, for the last entry, HMGET, DEL, ZREM (shard)
  *          + for a receipt: ZADD (note) here, then EVALSHA (HMGET, TIME, ZADD x2, HSET,

@@ -90,12 +90,19 @@ local function set_counts(bx, n, b, c)
   return true
 end
 
--- Files the mailbox's earliest expiry in its index shard (never later than what it held).
-local function index_exp(bx, exp)
+-- Files the mailbox's earliest expiry in its index shard (never later than what it held). The
+-- mailbox's field i holds what the shard holds for it (every write of one writes the other), so a
+-- write that could not lower it costs no command: most sends, whose exp is no earlier. `i` is the
+-- field as read; returns the field's new value, or nil when it stays.
+local function index_exp(bx, exp, i)
+  if i and tonumber(i) <= exp then
+    return nil
+  end
   redis.call('ZADD', bx.expiry, 'LT', fmt(exp), bx.uid)
+  return fmt(exp)
 end
 
--- Appends an entry whose id is not in the mailbox yet; r is HMGET of (id, n, b, c, s, m).
+-- Appends an entry whose id is not in the mailbox yet; r is HMGET of (id, n, b, c, s, m, i).
 local function insert(bx, id, flag, now, exp, body, r, bell)
   local n = tonumber(r[2]) or 0
   local b = tonumber(r[3]) or 0
@@ -112,9 +119,9 @@ local function insert(bx, id, flag, now, exp, body, r, bell)
   if indexed then
     redis.call('ZADD', bx.x, fmt(exp), id)
   end
+  local i = index_exp(bx, exp, r[7])
   redis.call('HSET', bx.e, id, flag .. s .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body,
-    'n', fmt(n), 'b', fmt(b), 'c', fmt(c), 's', s, 'm', fmt(m))
-  index_exp(bx, exp)
+    'n', fmt(n), 'b', fmt(b), 'c', fmt(c), 's', s, 'm', fmt(m), 'i', i or r[7])
   if bell then
     redis.call('SPUBLISH', bx.bell, 'b' .. s)
   end

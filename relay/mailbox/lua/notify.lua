@@ -8,7 +8,7 @@
 -- Returns 1 when filed, 0 when an entry with this id is already there.
 local bx = box(1, ARGV[1])
 local id = ARGV[2]
-local r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c', 's', 'm')
+local r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c', 's', 'm', 'i')
 if r[1] then
   return 0
 end

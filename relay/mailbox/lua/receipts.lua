@@ -17,7 +17,7 @@ for i = 0, tonumber(ARGV[2]) - 1 do
   local bx = box(tonumber(ARGV[a]), ARGV[a + 1])
   local rid, status = ARGV[a + 2], ARGV[a + 3]
   local flag, at = string.sub(status, 1, 1), tonumber(string.sub(status, 2))
-  local r = redis.call('HMGET', bx.e, rid, 'n', 'b', 'c', 's', 'm')
+  local r = redis.call('HMGET', bx.e, rid, 'n', 'b', 'c', 's', 'm', 'i')
   -- A sender that has gone (no key left) gets no receipt.
   if not r[1] and (r[4] or redis.call('EXISTS', bx.pk) == 1) then
     insert(bx, rid, flag, at, at + ttl, '', r, true)

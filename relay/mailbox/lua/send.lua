@@ -33,7 +33,7 @@ local function hold(bx, a)
     local _, ts, exp = held_header(existing)
     return answer(a, 'dup', '0', ts, exp, '')
   end
-  local r = redis.call('HMGET', bx.e, 'n', 'b', 'c', 'm')
+  local r = redis.call('HMGET', bx.e, 'n', 'b', 'c', 'm', 'i')
   if not r[3] and redis.call('EXISTS', bx.pk) == 0 then
     return answer(a, 'unknown', '', '', '', '')
   end
@@ -56,10 +56,10 @@ local function hold(bx, a)
     soonest = math.min(tonumber(gexp) or exp, now + hold_ms)
     redis.call('ZADD', bx.x, fmt(soonest), 'd:' .. gid)
   end
-  index_exp(bx, math.min(exp, soonest))
+  local i = index_exp(bx, math.min(exp, soonest), r[5]) or r[5]
   local order = redis.call('HINCRBY', bx.h, 'g:' .. gid, 1)
   redis.call('HSET', bx.h, pid, receipt .. order .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body)
-  redis.call('HSET', bx.e, 'n', fmt(n + 1), 'b', fmt(b + #body), 'c', fmt(c), 'm', fmt(stored_m(r[4])))
+  redis.call('HSET', bx.e, 'n', fmt(n + 1), 'b', fmt(b + #body), 'c', fmt(c), 'm', fmt(stored_m(r[4])), 'i', i)
   answer(a, 'stored', '0', '0', fmt(now), fmt(exp))
 end
 
@@ -72,6 +72,7 @@ local function send_run(bx, run)
   end
   local count = #run
   fields[count + 1], fields[count + 2], fields[count + 3], fields[count + 4], fields[count + 5] = 'n', 'b', 'c', 's', 'm'
+  fields[count + 6] = 'i'
   local r = redis.call('HMGET', bx.e, unpack(fields))
   local n = tonumber(r[count + 1]) or 0
   local b = tonumber(r[count + 2]) or 0
@@ -139,8 +140,11 @@ local function send_run(bx, run)
   end
   hs[#hs + 1], hs[#hs + 2], hs[#hs + 3], hs[#hs + 4], hs[#hs + 5] = 'n', fmt(n), 'b', fmt(b), 'c'
   hs[#hs + 1], hs[#hs + 2], hs[#hs + 3], hs[#hs + 4], hs[#hs + 5] = fmt(c), 's', fmt(s), 'm', fmt(m)
+  local i = index_exp(bx, min_exp, r[count + 6])
+  if i then
+    hs[#hs + 1], hs[#hs + 2] = 'i', i
+  end
   redis.call('HSET', bx.e, unpack(hs))
-  index_exp(bx, min_exp)
   -- One doorbell with the highest seq: a connection pulls everything after its cursor anyway.
   if bell then
     redis.call('SPUBLISH', bx.bell, 'b' .. bell)

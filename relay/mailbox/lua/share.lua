@@ -15,7 +15,7 @@ local from, oid = ARGV[2], ARGV[3]
 local now, ttl, parts = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7])
 local gid = from .. ':' .. oid
 local id = 'm:' .. gid
-local r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c', 's', 'm')
+local r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c', 's', 'm', 'i')
 if r[1] then
   local _, seq, ts, exp = parse(r[1])
   return { 'dup', seq, ts, exp }
@@ -30,7 +30,7 @@ redis.call('ZREM', bx.x, 'd:' .. gid)
 local flag = ARGV[6] == '1' and 'O' or 'o'
 if ARGV[8] == '1' then
   release(bx, from, oid)
-  r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c', 's', 'm')
+  r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c', 's', 'm', 'i')
   flag = ARGV[6] == '1' and 'A' or 'a'
 end
 local seq, prev = insert(bx, id, flag, now, exp, fmt(parts) .. ':' .. ARGV[9], r, true)

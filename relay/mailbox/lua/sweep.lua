@@ -100,6 +100,7 @@ for i = 1, tonumber(ARGV[3]) do
   elseif soonest == false then
     exhausted = 1
     redis.call('ZADD', bx.expiry, ARGV[1], bx.uid)
+    redis.call('HSET', bx.e, 'i', ARGV[1])
   else
     local first = redis.call('ZRANGE', bx.x, 0, 0, 'WITHSCORES')
     local listed = first[2] and tonumber(first[2])
@@ -108,8 +109,10 @@ for i = 1, tonumber(ARGV[3]) do
     end
     if soonest then
       redis.call('ZADD', bx.expiry, fmt(soonest), bx.uid)
+      redis.call('HSET', bx.e, 'i', fmt(soonest))
     else
       redis.call('ZREM', bx.expiry, bx.uid)
+      redis.call('HDEL', bx.e, 'i')
     end
   end
 end

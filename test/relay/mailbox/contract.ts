@@ -415,6 +415,30 @@ export function storeContract(
         expect(await fetchAll(bob, T0)).toEqual([]);
       });
 
+      it('expires a message on time in a mailbox whose earliest entry is a share filed for a month', async () => {
+        // The expiry index then lists the mailbox at the share's month; a message for two days,
+        // filed after the earlier entry that set the mailbox's order went, must still be found.
+        await stored({ mid: 'first', ttlMs: DAY });
+        await stored({ mid: 'part', offer: 'album', ttlMs: 30 * DAY });
+        const offer = await store.share({
+          from: alice,
+          to: bob,
+          mid: 'album',
+          preview: text('preview'),
+          ttlMs: 30 * DAY,
+          receipt: false,
+          parts: 1,
+          auto: false,
+          now: T0,
+        });
+        expect(offer).toMatchObject({ status: 'stored' });
+        expect(await store.ack(bob, messageEntryId(alice, 'first'), T0)).toEqual({ deleted: true });
+        expect(await store.sweep(T0 + 1, 100)).toMatchObject({ expired: 0 });
+        await stored({ mid: 'later', ttlMs: 2 * DAY, now: T0 + 2 });
+        expect(await store.sweep(T0 + 2 + 2 * DAY, 100)).toEqual({ expired: 1, receipts: 0, more: false });
+        expect((await fetchAll(bob, T0)).map((e) => e.id)).toEqual([messageEntryId(alice, 'album')]);
+      });
+
       it('sweeps exactly what is due, in small steps, among mixed lifetimes, acks and receipts', async () => {
         // A mailbox that holds 120 messages: a store of its own (a fresh one: Redis is emptied).
         const own = await make({ ...CONTRACT_LIMITS, mailboxMaxMessages: 200 });

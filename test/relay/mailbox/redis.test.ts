@@ -233,7 +233,9 @@ describe('redis store', () => {
     await send({ mid: 'waiting' });
     const mids = Array.from({ length: 20 }, (_, i) => `batch-${i}`);
     const stored = await commandsOf(admin, () => Promise.all(mids.map((mid) => send({ mid }))));
-    expect(stored).toEqual({ script: 1, time: 1, hmget: 1, zadd: 2, hset: 1, spublish: 1 });
+    // One ZADD (q): the mailbox was not empty and every exp is in order, so its expiry index
+    // entry cannot move (field i).
+    expect(stored).toEqual({ script: 1, time: 1, hmget: 1, zadd: 1, hset: 1, spublish: 1 });
     const acked = await commandsOf(admin, () =>
       Promise.all(mids.map((mid) => store.ack(bob, messageEntryId(alice, mid), T0))),
     );
@@ -268,13 +270,13 @@ describe('redis store', () => {
       });
     });
 
-    it('sends into a waiting mailbox without a doorbell with one script running 5 commands', async () => {
+    it('sends into a waiting mailbox without a doorbell with one script running 4 commands', async () => {
       await send({ mid: 'first' });
       expect(await commandsOf(admin, () => send({ bell: false }))).toEqual({
         script: 1,
         time: 1,
         hmget: 1,
-        zadd: 2,
+        zadd: 1,
         hset: 1,
       });
     });
