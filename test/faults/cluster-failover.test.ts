@@ -1,14 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createIdentity } from '../../client-sdk/index.js';
 import { userSlot } from '../../relay/redis/index.js';
 import { AppClients, AppLedger } from '../support/app-ledger.js';
-import { clusterEnv, pacedSends, primaryClients } from '../support/cluster-stream.js';
+import { clusterEnv, clusterPerTest, pacedSends, primaryClients } from '../support/cluster-stream.js';
 import { health } from '../support/healthz.js';
 import { expectNoKeysLeft, keysLeft } from '../support/leftovers.js';
 import { waitFor, within } from '../support/poll.js';
-import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
+import type { RedisCluster } from '../support/redis-cluster.js';
 import type { RedisServer } from '../support/redis-server.js';
-import { spawnRelay, stopRelays } from '../support/relay-child.js';
+import { spawnRelay } from '../support/relay-child.js';
 
 /*
  * A Redis Cluster (3 primaries, a replica each) loses the primary that serves the recipient's
@@ -24,15 +24,8 @@ import { spawnRelay, stopRelays } from '../support/relay-child.js';
  * the new primary's replica (an operator's part; sends to that slot are refused
  * store_unavailable meanwhile, and the SDK sends them again).
  */
-let cluster: RedisCluster | undefined;
 const apps = new AppClients();
-
-afterEach(async () => {
-  await stopRelays();
-  await cluster?.stop();
-  cluster = undefined;
-  await apps.closeAll();
-});
+const startCluster = clusterPerTest(apps);
 
 /** cluster-node-timeout: the others call a silent primary failed after 1 s, not 15. */
 const NODE_TIMEOUT_MS = 1_000;
@@ -50,8 +43,7 @@ interface Outcome {
 }
 
 async function streamThroughFailover(waitReplicas: number): Promise<Outcome> {
-  const c = await startRedisCluster({ primaries: 3, replicas: 1, nodeTimeoutMs: NODE_TIMEOUT_MS });
-  cluster = c;
+  const c = await startCluster({ primaries: 3, replicas: 1, nodeTimeoutMs: NODE_TIMEOUT_MS });
   const relay = await spawnRelay(
     clusterEnv(c, {
       PASSBY_REDIS_WAIT_REPLICAS: String(waitReplicas),

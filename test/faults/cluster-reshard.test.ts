@@ -1,16 +1,16 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createIdentity, type Identity } from '../../client-sdk/index.js';
 import { SUBSCRIBER_SLOTS_REFRESH_MS, userSlot } from '../../relay/redis/index.js';
 import { AppClients, AppLedger } from '../support/app-ledger.js';
-import { clusterEnv, pacedSends, primaryClients } from '../support/cluster-stream.js';
+import { clusterEnv, clusterPerTest, pacedSends, primaryClients } from '../support/cluster-stream.js';
 import { health } from '../support/healthz.js';
 import { expectNoKeysLeft, keysLeft } from '../support/leftovers.js';
 import { waitFor, within } from '../support/poll.js';
-import { type ClusterNode, type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
-import { spawnRelay, stopRelays } from '../support/relay-child.js';
+import type { ClusterNode } from '../support/redis-cluster.js';
+import { spawnRelay } from '../support/relay-child.js';
 
 const run = promisify(execFile);
 
@@ -32,15 +32,8 @@ const run = promisify(execFile);
  * second case moves slots from the middle of a range, by hand, while nothing runs, so only the
  * relay's own handling of a stale slot table can find them.
  */
-let cluster: RedisCluster | undefined;
 const apps = new AppClients();
-
-afterEach(async () => {
-  await stopRelays();
-  await cluster?.stop();
-  cluster = undefined;
-  await apps.closeAll();
-});
+const startCluster = clusterPerTest(apps);
 
 /** Slots moved: redis-cli takes a source's lowest slots first. */
 const MOVED_SLOTS = 200;
@@ -100,8 +93,7 @@ describe('slots moved between cluster primaries mid-stream', () => {
   it("loses and repeats nothing, and an entry filed before the move expires on the slot's new owner", {
     timeout: 60_000,
   }, async () => {
-    const c = await startRedisCluster({ primaries: 3, replicas: 0 });
-    cluster = c;
+    const c = await startCluster({ primaries: 3, replicas: 0 });
     // Each sweep reads every shard again (PASSBY_SWEEP_REFRESH_MS): the bounds below are the sweep's.
     const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200', PASSBY_SWEEP_REFRESH_MS: '200' });
     const [senderNode, recipientNode] = await Promise.all([spawnRelay(env), spawnRelay(env)]);
@@ -200,8 +192,7 @@ describe('slots moved between cluster primaries mid-stream', () => {
   }, async () => {
     // Slots from the middle of a primary's range, moved while the relays are idle: no command of
     // theirs meets a MOVED, so their slot tables stay stale until something refreshes them.
-    const c = await startRedisCluster({ primaries: 3, replicas: 0 });
-    cluster = c;
+    const c = await startCluster({ primaries: 3, replicas: 0 });
     // Each sweep reads every shard again (PASSBY_SWEEP_REFRESH_MS): the bounds below are the sweep's.
     const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200', PASSBY_SWEEP_REFRESH_MS: '200' });
     const [senderNode, recipientNode] = await Promise.all([spawnRelay(env), spawnRelay(env)]);

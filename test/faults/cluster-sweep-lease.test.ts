@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createIdentity, type Identity } from '../../client-sdk/index.js';
 import { userSlot } from '../../relay/redis/index.js';
 import { AppClients } from '../support/app-ledger.js';
-import { clusterEnv, primaryClients } from '../support/cluster-stream.js';
+import { clusterEnv, clusterPerTest, primaryClients } from '../support/cluster-stream.js';
 import { health } from '../support/healthz.js';
 import { expectNoKeysLeft } from '../support/leftovers.js';
 import { waitFor, within } from '../support/poll.js';
-import { type RedisCluster, startRedisCluster } from '../support/redis-cluster.js';
-import { type RelayChild, spawnRelay, stopRelays } from '../support/relay-child.js';
+import type { RedisCluster } from '../support/redis-cluster.js';
+import { type RelayChild, spawnRelay } from '../support/relay-child.js';
 
 /*
  * Two relays on a Redis Cluster; one relay at a time sweeps each primary, under a lease
@@ -19,15 +19,8 @@ import { type RelayChild, spawnRelay, stopRelays } from '../support/relay-child.
  * still expire once the lease has run out (the bound is taken from the kill), with the sender
  * told (P5, D6).
  */
-let cluster: RedisCluster | undefined;
 const apps = new AppClients();
-
-afterEach(async () => {
-  await stopRelays();
-  await cluster?.stop();
-  cluster = undefined;
-  await apps.closeAll();
-});
+const startCluster = clusterPerTest(apps);
 
 const SWEEP_INTERVAL_MS = 200;
 const COMMAND_TIMEOUT_MS = 1_000;
@@ -60,8 +53,7 @@ describe("the sweep's leases on a Redis Cluster", () => {
   it('pass to the surviving relay when their holder is SIGKILLed, and entries still expire', {
     timeout: 60_000,
   }, async () => {
-    const c = await startRedisCluster({ primaries: 3, replicas: 0 });
-    cluster = c;
+    const c = await startCluster({ primaries: 3, replicas: 0 });
     const env = clusterEnv(c, {
       PASSBY_SWEEP_INTERVAL_MS: String(SWEEP_INTERVAL_MS),
       PASSBY_REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS),

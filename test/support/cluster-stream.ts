@@ -1,14 +1,34 @@
 import type { Redis } from 'ioredis';
+import { afterEach } from 'vitest';
 import type { PassbyClient } from '../../client-sdk/index.js';
-import type { AppLedger } from './app-ledger.js';
+import type { AppClients, AppLedger } from './app-ledger.js';
 import { pause } from './poll.js';
-import type { RedisCluster } from './redis-cluster.js';
+import { type RedisCluster, startRedisCluster } from './redis-cluster.js';
+import { stopRelays } from './relay-child.js';
 
 /*
  * What the cluster fault tests (test/faults/cluster-*.test.ts) share: a relay's environment for
  * a cluster, a paced stream of SDK sends that spans the fault, and plain clients on the
  * primaries serving now, for raw checks of what Redis holds.
  */
+
+/**
+ * A Redis Cluster of its own for each test that calls the returned function, stopped after the
+ * test with the relays (first: none is left talking to a stopped cluster) and the apps.
+ */
+export function clusterPerTest(apps: AppClients): typeof startRedisCluster {
+  let cluster: RedisCluster | undefined;
+  afterEach(async () => {
+    await stopRelays();
+    await cluster?.stop();
+    cluster = undefined;
+    await apps.closeAll();
+  });
+  return async (options) => {
+    cluster = await startRedisCluster(options);
+    return cluster;
+  };
+}
 
 /** PASSBY_* settings for a relay on `cluster`, plus `extra`. */
 export function clusterEnv(
