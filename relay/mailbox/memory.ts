@@ -87,6 +87,15 @@ export function createMemoryStore(limits: StoreLimits): Store {
     return true;
   }
 
+  /** The dedupe rule: what a send or share already filed under `id` answers, or null. */
+  function duplicateOf(box: Box | undefined, id: string): Extract<SendResult, { status: 'stored' }> | null {
+    const existing = box?.entries.get(id);
+    if (!existing) return null;
+    const { seq, exp } = existing.entry;
+    const ts = existing.entry.kind === 'receipt' ? existing.entry.at : existing.entry.ts;
+    return { status: 'stored', dup: true, seq, prev: 0, ts, exp };
+  }
+
   /** The quota rule: null when a message of `size` bytes may be filed for `to`, else the refusal. */
   function refusal(to: string, box: Box | undefined, size: number): SendResult | null {
     if (!identities.has(to)) return { status: 'unknown_recipient' };
@@ -230,12 +239,8 @@ export function createMemoryStore(limits: StoreLimits): Store {
       if (input.offer !== undefined) return hold(input, input.offer);
       const id = messageEntryId(input.from, input.mid);
       const box = mailboxes.get(input.to);
-      const existing = box?.entries.get(id);
-      if (existing) {
-        const { seq, exp } = existing.entry;
-        const ts = existing.entry.kind === 'receipt' ? existing.entry.at : existing.entry.ts;
-        return { status: 'stored', dup: true, seq, prev: 0, ts, exp };
-      }
+      const duplicate = duplicateOf(box, id);
+      if (duplicate) return duplicate;
       const refused = refusal(input.to, box, input.body.length);
       if (refused) return refused;
       const ts = input.now;
@@ -280,12 +285,8 @@ export function createMemoryStore(limits: StoreLimits): Store {
     async share(input: ShareInput): Promise<ShareResult> {
       const id = messageEntryId(input.from, input.mid);
       const box = mailboxes.get(input.to);
-      const existing = box?.entries.get(id);
-      if (existing) {
-        const { seq, exp } = existing.entry;
-        const ts = existing.entry.kind === 'receipt' ? existing.entry.at : existing.entry.ts;
-        return { status: 'stored', dup: true, seq, prev: 0, ts, exp };
-      }
+      const duplicate = duplicateOf(box, id);
+      if (duplicate) return duplicate;
       const group = box?.held.get(`${input.from}:${input.mid}`);
       const held = group?.parts.size ?? 0;
       if (!group || held < input.parts) return { status: 'incomplete', held };
