@@ -1,20 +1,14 @@
-import { Cluster, Command } from 'ioredis';
-import { type Notice, PassbyError } from '../../protocol/index.js';
+import { Cluster } from 'ioredis';
+import { PassbyError } from '../../protocol/index.js';
 import {
   Args,
   connectRedis,
-  evalScript,
-  indexSlot,
-  leasedNodes,
   leases,
-  loadScripts,
   type RedisClient,
   type RedisEndpoint,
   release,
-  ShardWatch,
   serverConnections,
   unsentBytes,
-  userSlot,
 } from '../redis/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { Batcher } from './batcher.js';
@@ -26,21 +20,13 @@ import type {
   SendResult,
   ShareInput,
   ShareResult,
-  Signal,
-  SignalHandler,
   Store,
   StoreLimits,
-  SweepResult,
 } from './contract.js';
-import {
-  BOX_KEYS,
-  bellChannel,
-  boxKeys,
-  expiryShard,
-  parseNote,
-  publicKeyKey,
-  type ReceiptNote,
-} from './keys.js';
+import { BOX_KEYS, publicKeyKey } from './keys.js';
+import { MailboxCalls, RECEIPT_GRACE_MS, SCRIPTS } from './redis-calls.js';
+import { redisSignalBus } from './redis-signals.js';
+import { parseEntry, sendResult } from './redis-values.js';
 
 /*
  * Redis layout (prefix `pb:` by default; {uid} is the user's hash tag, so a user's keys share a
@@ -99,19 +85,8 @@ import {
  * that many replicas have it too, so a failover to one of them loses nothing confirmed.
  */
 
-const SCRIPTS = loadScripts(
-  import.meta.url,
-  ['send', 'ack', 'fetch', 'notify', 'share', 'answer', 'sweep', 'receipts'],
-  'mailbox',
-);
-
-/** How long a receipt note waits in its shard before a sweep files it (lua/mailbox.lua RECEIPT_GRACE_MS). */
-const RECEIPT_GRACE_MS = 30_000;
-
 /** Largest number of entries one fetch examines (keeps a script short). */
 const MAX_FETCH = 1000;
-/** Mailboxes one sweep call visits. */
-const SWEEP_MAILBOXES = 100;
 
 export interface RedisStoreOptions {
   /** A standalone server's URL; or `endpoint`. */
@@ -153,7 +128,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const waitTimeoutMs = options.waitTimeoutMs ?? 1_000;
   const cmd = connectRedis(endpoint, { commandTimeoutMs, autoPipelining: true });
   const sub = connectRedis(endpoint, { commandTimeoutMs, subscriber: true });
-  const clustered = cmd instanceof Cluster;
+  const _clustered = cmd instanceof Cluster;
   let lastError: Error | undefined;
   for (const [role, connection] of [
     ['command', cmd],
@@ -178,100 +153,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     throw new PassbyError('store_unavailable', 'could not connect to Redis', { cause: lastError ?? err });
   }
 
-  /** The slot a call is routed by on a Cluster; a standalone server takes any call. */
-  const route = (slot: number) => (clustered ? slot : null);
-  /**
-   * The slot a user's calls are grouped and routed by, which names its expiry shard too: its own
-   * on a Cluster, slot 0 (the one shard of each index) on a standalone server.
-   */
-  const slotOfUser = (uid: string) => indexSlot(clustered, userSlot(uid));
-  // What this relay knows of each shard's earliest due time, so a sweep reads only what may be due.
-  const expiries = new ShardWatch(options.shardRefreshMs ?? 10_000);
-  /** This relay filed something due at `due` in the expiry shard of `slot`. */
-  const noteDue = (slot: number, due: number) => expiries.filed(slot, due);
-  /**
-   * Item indices grouped per script call: by slot on a Cluster (a call touches one slot), all in
-   * one call on a standalone server.
-   */
-  function calls<T>(items: readonly T[], uidOf: (item: T) => string): Map<number, number[]> {
-    const out = new Map<number, number[]>();
-    for (let i = 0; i < items.length; i++) {
-      const slot = slotOfUser(uidOf(items[i]!));
-      const list = out.get(slot);
-      if (list === undefined) out.set(slot, [i]);
-      else list.push(i);
-    }
-    return out;
-  }
-  /**
-   * Writes the keys of each distinct mailbox of a call of `slot` (slotOfUser of each); returns
-   * each uid's mailbox index.
-   */
-  function mailboxes(args: Args, uids: Iterable<string>, slot: number): Map<string, number> {
-    const index = new Map<string, number>();
-    for (const uid of uids) {
-      if (index.has(uid)) continue;
-      index.set(uid, index.size + 1);
-      for (const key of boxKeys(prefix, uid, slot)) args.text(key);
-    }
-    args.endKeys();
-    return index;
-  }
-  const call = (name: keyof typeof SCRIPTS, args: Args, slot: number, binary = false) =>
-    evalScript(cmd, SCRIPTS[name], args, route(slot), binary);
-
-  /** Redis WAIT after a write of `slot`: its replicas have it, or the write is not confirmed. */
-  async function replicated(slot: number): Promise<void> {
-    if (waitReplicas === 0) return;
-    const wait = new Command('wait', [String(waitReplicas), String(waitTimeoutMs)], {
-      replyEncoding: 'utf8',
-    });
-    if (clustered) (wait as unknown as { slot: number }).slot = slot;
-    const acked = Number(await cmd.sendCommand(wait));
-    if (acked < waitReplicas) {
-      throw new PassbyError(
-        'store_unavailable',
-        `stored, but ${acked} of ${waitReplicas} replicas confirmed it within ${waitTimeoutMs} ms`,
-      );
-    }
-  }
-
-  /**
-   * The second step of receipts noted by an ack, answer or sweep: files each in its sender's
-   * mailbox (one call per sender slot), then removes the notes from their shards. Returns how
-   * many were filed (a note filed before is not filed again).
-   */
-  async function fileReceipts(raw: readonly string[]): Promise<number> {
-    const notes = raw.map(parseNote).filter((n): n is ReceiptNote => n !== null);
-    if (notes.length === 0) return 0;
-    let filed = 0;
-    await Promise.all(
-      [...calls(notes, (n) => n.from)].map(async ([slot, indices]) => {
-        const args = new Args(64 + indices.length * (BOX_KEYS * 60 + 160));
-        const index = mailboxes(
-          args,
-          indices.map((i) => notes[i]!.from),
-          slot,
-        );
-        args.int(limits.receiptTtlMs).int(indices.length);
-        for (const i of indices) {
-          const n = notes[i]!;
-          args.int(index.get(n.from)!).text(n.from).text(n.rid).text(n.status);
-          noteDue(slot, Number(n.status.slice(1)) + limits.receiptTtlMs);
-        }
-        filed += Number(await call('receipts', args, slot));
-      }),
-    );
-    const byShard = new Map<string, string[]>();
-    for (const n of notes) {
-      const shard = expiryShard(prefix, slotOfUser(n.recipient));
-      const list = byShard.get(shard);
-      if (list === undefined) byShard.set(shard, [n.note]);
-      else list.push(n.note);
-    }
-    await Promise.all([...byShard].map(([shard, members]) => cmd.zrem(shard, ...members)));
-    return filed;
-  }
+  const mc = new MailboxCalls(
+    cmd,
+    prefix,
+    limits,
+    { replicas: waitReplicas, timeoutMs: waitTimeoutMs },
+    options.shardRefreshMs ?? 10_000,
+  );
 
   // Sends and acks issued in one event-loop turn go to Redis as one script call each per slot,
   // with the request built in one buffer (relay/redis/eval.ts); fetches as one call per mailbox.
@@ -300,11 +188,11 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   const sends = new Batcher<SendInput, SendResult>(schedule, timing?.('send'), undefined, async (batch) => {
     const results = new Array<SendResult>(batch.length);
     await Promise.all(
-      [...calls(batch, (s) => s.to)].map(async ([slot, indices]) => {
+      [...mc.calls(batch, (s) => s.to)].map(async ([slot, indices]) => {
         let capacity = 64;
         for (const i of indices) capacity += SEND_ARGS_BYTES + batch[i]!.body.length;
         const args = new Args(capacity);
-        const index = mailboxes(
+        const index = mc.mailboxes(
           args,
           indices.map((i) => batch[i]!.to),
           slot,
@@ -324,15 +212,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
             .text(input.offer ?? '')
             .int(input.holdMs ?? input.ttlMs);
         }
-        const reply = ((await call('send', args, slot)) as string).split(',');
-        await replicated(slot);
+        const reply = ((await mc.call('send', args, slot)) as string).split(',');
+        await mc.replicated(slot);
         indices.forEach((i, j) => {
           const result = sendResult(reply, j * 5);
           results[i] = result;
           const input = batch[i]!;
           // A held part may go at its hold deadline, before its expiry.
           if (result.status === 'stored' && !result.dup)
-            noteDue(
+            mc.noteDue(
               slot,
               Math.min(result.exp, input.now + (input.offer ? (input.holdMs ?? input.ttlMs) : input.ttlMs)),
             );
@@ -349,9 +237,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       const results = new Array<AckResult>(batch.length);
       const notes: string[] = [];
       await Promise.all(
-        [...calls(batch, (a) => a.uid)].map(async ([slot, indices]) => {
+        [...mc.calls(batch, (a) => a.uid)].map(async ([slot, indices]) => {
           const args = new Args(64 + ACK_ARGS_BYTES * indices.length);
-          const index = mailboxes(
+          const index = mc.mailboxes(
             args,
             indices.map((i) => batch[i]!.uid),
             slot,
@@ -361,19 +249,19 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
             const a = batch[i]!;
             args.int(index.get(a.uid)!).text(a.uid).text(a.entryId).int(a.now);
           }
-          const reply = (await call('ack', args, slot)) as string[];
+          const reply = (await mc.call('ack', args, slot)) as string[];
           const acked = reply[0] ?? '';
           indices.forEach((i, j) => {
             results[i] = acked.charCodeAt(j) === 0x31 ? DELETED : GONE;
           });
           for (let k = 1; k < reply.length; k++) notes.push(reply[k]!);
           // Each note is due in its recipient's shard RECEIPT_GRACE_MS after the ack (mailbox.lua).
-          if (reply.length > 1) for (const i of indices) noteDue(slot, batch[i]!.now + RECEIPT_GRACE_MS);
+          if (reply.length > 1) for (const i of indices) mc.noteDue(slot, batch[i]!.now + RECEIPT_GRACE_MS);
         }),
       );
       // The acks are done; a failure to file their receipts now leaves the notes for the sweep.
       if (notes.length > 0) {
-        await fileReceipts(notes).catch((err: unknown) => {
+        await mc.fileReceipts(notes).catch((err: unknown) => {
           log?.warn({ err }, 'receipts left for the sweep to file');
         });
       }
@@ -384,57 +272,14 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   let fetches: (() => void)[] = [];
   const fetchReply = (slot: number, args: Args) =>
     new Promise<Buffer[]>((resolve, reject) => {
-      fetches.push(() => (call('fetch', args, slot, true) as Promise<Buffer[]>).then(resolve, reject));
+      fetches.push(() => (mc.call('fetch', args, slot, true) as Promise<Buffer[]>).then(resolve, reject));
       schedule();
     });
 
   const sweepLeaseMs = options.sweepLeaseMs ?? 10_000;
   const lease = leases(cmd, `${process.pid}:${Math.random().toString(36).slice(2)}`);
 
-  let handler: SignalHandler = () => {};
-  sub.on('smessage', (channel: string, message: string) => {
-    const uid = channel.slice(prefix.length + 1, channel.length - '}:bell'.length);
-    const signal = parseSignal(message);
-    try {
-      if (signal) handler(uid, signal);
-    } catch (err) {
-      log?.error({ err }, 'signal handler failed');
-    }
-  });
-
-  // Doorbells published while a subscriber was away are lost: once it is back (a reconnect, or on
-  // a Cluster a subscriber for a new primary after a failover or a reshard), subscribe to every
-  // watched user again and tell the relay, which re-reads each one's mailbox.
-  const watched = new Set<string>();
-  let reconnected: () => void = () => {};
-  // (Listened to after the first connect: every event from here on is a reconnect.)
-  for (const event of clustered ? ['+subscriber', 'subscribersReady'] : ['ready'])
-    sub.on(event, () => void resubscribe());
-  // After a reshard Redis drops the subscriber's channels of the slots that moved, and says so
-  // only to that connection; the command connection learns of the move from a MOVED and re-reads
-  // the slot table: the subscriber then re-reads it too, and its channels follow their slots to
-  // the new owners ('subscribersReady', above). (It also re-reads on its own period.)
-  if (cmd instanceof Cluster && sub instanceof Cluster)
-    cmd.on('refresh', () => {
-      if (sub.status === 'ready') sub.refreshSlotsCache();
-    });
-  async function resubscribe(): Promise<void> {
-    try {
-      const channels = [...calls([...watched], (uid) => uid).entries()];
-      const users = [...watched];
-      for (const [, indices] of channels) {
-        for (let i = 0; i < indices.length; i += RESUBSCRIBE_BATCH)
-          await sub.ssubscribe(
-            ...indices.slice(i, i + RESUBSCRIBE_BATCH).map((j) => bellChannel(prefix, users[j]!)),
-          );
-      }
-      log?.info({ users: watched.size }, 'subscriber back: re-reading mailboxes');
-    } catch (err) {
-      // The connection went again; its next 'ready' tries again. The re-read below still helps.
-      log?.warn({ err }, 'resubscribe failed');
-    }
-    reconnected();
-  }
+  const signals = redisSignalBus(cmd, sub, prefix, log);
 
   return {
     kind: 'redis',
@@ -458,8 +303,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       let reply: Buffer[];
       try {
         const args = new Args();
-        const slot = slotOfUser(uid);
-        mailboxes(args, [uid], slot);
+        const slot = mc.slotOfUser(uid);
+        mc.mailboxes(args, [uid], slot);
         reply = await fetchReply(slot, args.int(afterSeq).int(count).int(now));
       } finally {
         observeFetch?.((performance.now() - started) / 1000);
@@ -481,8 +326,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
 
     async share(input: ShareInput): Promise<ShareResult> {
       const args = new Args(256 + input.preview.length);
-      const slot = slotOfUser(input.to);
-      mailboxes(args, [input.to], slot);
+      const slot = mc.slotOfUser(input.to);
+      mc.mailboxes(args, [input.to], slot);
       args
         .text(input.to)
         .text(input.from)
@@ -493,111 +338,52 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         .int(input.parts)
         .text(input.auto ? '1' : '0')
         .bytes(input.preview);
-      const reply = (await call('share', args, slot)) as string[];
+      const reply = (await mc.call('share', args, slot)) as string[];
       if (reply[0] === 'incomplete') return { status: 'incomplete', held: Number(reply[1]) };
-      await replicated(slot);
+      await mc.replicated(slot);
       const result = sendResult([...reply, ''], 0);
       if (result.status !== 'stored') throw new Error(`unexpected share reply ${reply[0]}`);
-      noteDue(slot, result.exp);
+      mc.noteDue(slot, result.exp);
       return result;
     },
 
     async answer(uid, entryId, accept, now) {
       const args = new Args();
-      const slot = slotOfUser(uid);
-      mailboxes(args, [uid], slot);
+      const slot = mc.slotOfUser(uid);
+      mc.mailboxes(args, [uid], slot);
       args
         .text(uid)
         .text(entryId)
         .text(accept ? '1' : '0')
         .int(now);
-      const [outcome, ...notes] = (await call('answer', args, slot)) as string[];
+      const [outcome, ...notes] = (await mc.call('answer', args, slot)) as string[];
       if (notes.length > 0) {
-        noteDue(slot, now + RECEIPT_GRACE_MS);
-        await fileReceipts(notes);
+        mc.noteDue(slot, now + RECEIPT_GRACE_MS);
+        await mc.fileReceipts(notes);
       }
       return outcome === 'accepted' || outcome === 'rejected' ? outcome : 'unknown';
     },
 
     async notify(uid, entryId, notice, now, exp) {
       const args = new Args();
-      const slot = slotOfUser(uid);
-      mailboxes(args, [uid], slot);
+      const slot = mc.slotOfUser(uid);
+      mc.mailboxes(args, [uid], slot);
       args.text(uid).text(entryId).int(now).int(exp).text(JSON.stringify(notice));
-      const added = (await call('notify', args, slot)) === 1;
-      if (added) noteDue(slot, exp);
+      const added = (await mc.call('notify', args, slot)) === 1;
+      if (added) mc.noteDue(slot, exp);
       return added;
     },
 
-    async sweep(now, limit): Promise<SweepResult> {
-      let budget = Math.max(0, Math.floor(limit));
-      let expired = 0;
-      let receipts = 0;
-      let more = false;
-      // One relay at a time sweeps a node; the others skip it while its lease lasts.
-      for (const slots of await leasedNodes(cmd, lease, prefix, 'mailbox', sweepLeaseMs)) {
-        if (budget <= 0) {
-          more = true;
-          break;
-        }
-        for (const slot of await expiries.due(cmd, slots, (s) => expiryShard(prefix, s), now)) {
-          if (budget <= 0) {
-            more = true;
-            break;
-          }
-          expiries.visited(slot);
-          const shard = expiryShard(prefix, slot);
-          const visit = Math.min(budget, SWEEP_MAILBOXES);
-          const due = await cmd.zrangebyscore(shard, '-inf', String(now), 'LIMIT', 0, visit);
-          if (due.length === visit) more = true;
-          // Receipts whose second step a relay did not finish (it died between the two).
-          const notes = due.filter((member) => member.startsWith('r '));
-          if (notes.length > 0) receipts += await fileReceipts(notes);
-          const uids = due.filter((member) => !member.startsWith('r '));
-          if (uids.length === 0) continue;
-          const args = new Args();
-          mailboxes(args, uids, slot);
-          args.int(now).int(budget).int(uids.length);
-          for (const uid of uids) args.text(uid);
-          const reply = (await call('sweep', args, slot)) as (number | string)[];
-          expired += Number(reply[0]);
-          budget -= Math.max(1, Number(reply[0]));
-          if (Number(reply[1]) === 1) more = true;
-          receipts += await fileReceipts(reply.slice(2) as string[]);
-        }
-      }
-      return { expired, receipts, more };
-    },
+    sweep: (now, limit) => mc.sweep(now, limit, lease, sweepLeaseMs),
 
-    async watch(uid) {
-      watched.add(uid);
-      try {
-        await sub.ssubscribe(bellChannel(prefix, uid));
-      } catch (err) {
-        watched.delete(uid);
-        throw err;
-      }
-    },
-
-    async unwatch(uid) {
-      watched.delete(uid);
-      await sub.sunsubscribe(bellChannel(prefix, uid));
-    },
-
-    onSignal(next) {
-      handler = next;
-    },
-
-    onReconnect(next) {
-      reconnected = next;
-    },
+    watch: signals.watch,
+    unwatch: signals.unwatch,
+    onSignal: signals.onSignal,
+    onReconnect: signals.onReconnect,
+    kick: signals.kick,
 
     unsentBytes() {
       return unsentBytes(cmd);
-    },
-
-    async kick(uid, connToken) {
-      await cmd.spublish(bellChannel(prefix, uid), `k${connToken}`);
     },
 
     async healthy() {
@@ -615,9 +401,6 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   };
 }
 
-/** Channels per SSUBSCRIBE when the subscriber comes back. */
-const RESUBSCRIBE_BATCH = 1_000;
-
 /** Bytes of a send's arguments besides its body (IDs, numbers, flags, RESP heads), about. */
 const SEND_ARGS_BYTES = 160 + BOX_KEYS * 60;
 /** Bytes of an ack's arguments, about. */
@@ -627,82 +410,3 @@ const GONE: AckResult = Object.freeze({ deleted: false });
 
 /** The Store methods createRedisStore times itself (options.timing). */
 export const SELF_TIMED = ['send', 'ack', 'ackAll', 'fetch'] as const;
-
-function sendResult(reply: string[], at: number): SendResult {
-  switch (reply[at]) {
-    case 'stored':
-      return {
-        status: 'stored',
-        dup: false,
-        seq: Number(reply[at + 1]),
-        prev: Number(reply[at + 2]),
-        ts: Number(reply[at + 3]),
-        exp: Number(reply[at + 4]),
-      };
-    case 'dup':
-      return {
-        status: 'stored',
-        dup: true,
-        seq: Number(reply[at + 1]),
-        prev: 0,
-        ts: Number(reply[at + 2]),
-        exp: Number(reply[at + 3]),
-      };
-    case 'unknown':
-      return { status: 'unknown_recipient' };
-    default:
-      return { status: 'quota_exceeded', limit: reply[at + 1] === 'bytes' ? 'bytes' : 'messages' };
-  }
-}
-
-function parseSignal(message: string): Signal | null {
-  if (message.startsWith('b')) {
-    const seq = Number(message.slice(1));
-    return Number.isSafeInteger(seq) ? { type: 'bell', seq } : null;
-  }
-  if (message.startsWith('k')) return { type: 'kick', conn: message.slice(1) };
-  return null;
-}
-
-/** Decodes one stored value: <flag><seq>:<ts>:<exp>:<body> (see the layout above). */
-function parseEntry(id: string, value: Buffer): MailboxEntry {
-  const flag = value[0];
-  const c1 = value.indexOf(0x3a, 1);
-  const c2 = value.indexOf(0x3a, c1 + 1);
-  const c3 = value.indexOf(0x3a, c2 + 1);
-  const seq = Number(value.toString('latin1', 1, c1));
-  const ts = Number(value.toString('latin1', c1 + 1, c2));
-  const exp = Number(value.toString('latin1', c2 + 1, c3));
-  const split = id.indexOf(':', 2);
-  const who = id.slice(2, split);
-  const mid = id.slice(split + 1);
-  if (flag === 0x6e) {
-    const notice = JSON.parse(value.toString('utf8', c3 + 1)) as Notice;
-    return { kind: 'notice', id, seq, ts, exp, notice };
-  }
-  if (flag === 0x6f || flag === 0x4f || flag === 0x61 || flag === 0x41) {
-    // An offer: <parts>:<preview>
-    const c4 = value.indexOf(0x3a, c3 + 1);
-    const parts = Number(value.toString('latin1', c3 + 1, c4));
-    const preview = new Uint8Array(value.buffer, value.byteOffset + c4 + 1, value.length - c4 - 1);
-    return {
-      kind: 'offer',
-      id,
-      seq,
-      from: who,
-      mid,
-      ts,
-      exp,
-      parts,
-      auto: flag === 0x61 || flag === 0x41,
-      preview,
-    };
-  }
-  if (id.startsWith('r:')) {
-    const status = flag === 0x65 ? 'expired' : flag === 0x6a ? 'rejected' : 'delivered';
-    return { kind: 'receipt', id, seq, to: who, mid, status, at: ts, exp };
-  }
-  // A view, not a copy; a plain Uint8Array so it compares equal to what was sent.
-  const body = new Uint8Array(value.buffer, value.byteOffset + c3 + 1, value.length - c3 - 1);
-  return { kind: 'msg', id, seq, from: who, mid, ts, exp, body };
-}

@@ -1,0 +1,79 @@
+import type { Notice } from '../../protocol/index.js';
+import type { MailboxEntry, SendResult } from './contract.js';
+
+/*
+ * The reading side of what the mailbox scripts store and answer (lua/mailbox.lua writes the
+ * stored value, <flag><seq>:<ts>:<exp>:<body>, and documents its flags; lua/send.lua the 5 values
+ * per send of its reply).
+ */
+
+/** The send at `at` of a send or share reply (5 values per send). */
+export function sendResult(reply: string[], at: number): SendResult {
+  switch (reply[at]) {
+    case 'stored':
+      return {
+        status: 'stored',
+        dup: false,
+        seq: Number(reply[at + 1]),
+        prev: Number(reply[at + 2]),
+        ts: Number(reply[at + 3]),
+        exp: Number(reply[at + 4]),
+      };
+    case 'dup':
+      return {
+        status: 'stored',
+        dup: true,
+        seq: Number(reply[at + 1]),
+        prev: 0,
+        ts: Number(reply[at + 2]),
+        exp: Number(reply[at + 3]),
+      };
+    case 'unknown':
+      return { status: 'unknown_recipient' };
+    default:
+      return { status: 'quota_exceeded', limit: reply[at + 1] === 'bytes' ? 'bytes' : 'messages' };
+  }
+}
+
+/** Decodes one stored value: <flag><seq>:<ts>:<exp>:<body> (see the layout above). */
+export function parseEntry(id: string, value: Buffer): MailboxEntry {
+  const flag = value[0];
+  const c1 = value.indexOf(0x3a, 1);
+  const c2 = value.indexOf(0x3a, c1 + 1);
+  const c3 = value.indexOf(0x3a, c2 + 1);
+  const seq = Number(value.toString('latin1', 1, c1));
+  const ts = Number(value.toString('latin1', c1 + 1, c2));
+  const exp = Number(value.toString('latin1', c2 + 1, c3));
+  const split = id.indexOf(':', 2);
+  const who = id.slice(2, split);
+  const mid = id.slice(split + 1);
+  if (flag === 0x6e) {
+    const notice = JSON.parse(value.toString('utf8', c3 + 1)) as Notice;
+    return { kind: 'notice', id, seq, ts, exp, notice };
+  }
+  if (flag === 0x6f || flag === 0x4f || flag === 0x61 || flag === 0x41) {
+    // An offer: <parts>:<preview>
+    const c4 = value.indexOf(0x3a, c3 + 1);
+    const parts = Number(value.toString('latin1', c3 + 1, c4));
+    const preview = new Uint8Array(value.buffer, value.byteOffset + c4 + 1, value.length - c4 - 1);
+    return {
+      kind: 'offer',
+      id,
+      seq,
+      from: who,
+      mid,
+      ts,
+      exp,
+      parts,
+      auto: flag === 0x61 || flag === 0x41,
+      preview,
+    };
+  }
+  if (id.startsWith('r:')) {
+    const status = flag === 0x65 ? 'expired' : flag === 0x6a ? 'rejected' : 'delivered';
+    return { kind: 'receipt', id, seq, to: who, mid, status, at: ts, exp };
+  }
+  // A view, not a copy; a plain Uint8Array so it compares equal to what was sent.
+  const body = new Uint8Array(value.buffer, value.byteOffset + c3 + 1, value.length - c3 - 1);
+  return { kind: 'msg', id, seq, from: who, mid, ts, exp, body };
+}
