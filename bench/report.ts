@@ -67,6 +67,12 @@ export function buildReport(r: Results) {
     latency: {
       p99RatioToSocketio: round3(lat20?.p99RatioToSocketio ?? Number.NaN),
       p99RatioToNatsAt5k: round3(lat5k?.p99RatioToNats ?? Number.NaN),
+      // The performance issue's tail figures: at ordinary load (5k msg/s) and at 20% of bare.
+      low: {
+        p99RatioToBare: round3(lat5k?.p99RatioToBare ?? Number.NaN),
+        p999Ms: round3((lat5k?.p999.passby ?? Number.NaN) / 1000),
+      },
+      p99RatioToBareAt20: round3(lat20?.p99RatioToBare ?? Number.NaN),
       atRate: lat20?.rate ?? null,
       bareLimit: r.latency?.bareLimit ?? null,
       unit: 'microseconds',

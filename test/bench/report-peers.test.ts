@@ -68,6 +68,10 @@ describe('the report with NATS JetStream as a peer', () => {
     expect(report.latency.p99RatioToNatsAt5k).toBe(0.25);
   });
 
+  it('gives the tail figures of the performance issue: p99 to bare at 5k msg/s and at 20%, p99.9 in ms', () => {
+    expect(report.latency).toMatchObject({ low: { p99RatioToBare: 2, p999Ms: 1 }, p99RatioToBareAt20: 2 });
+  });
+
   it('judges the JetStream targets: 1.5x at 256 B and 64 KiB, p99 at 5k msg/s no worse', () => {
     const verdicts = Object.fromEntries(
       report.checks.filter((c) => c.name.includes('NATS')).map((c) => [c.name, c.pass]),
