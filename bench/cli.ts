@@ -1,5 +1,13 @@
 /** Command-line options of `npm run bench`, parsed without dependencies. */
-export const SCENARIOS = ['throughput', 'latency', 'idle', 'drain', 'proximity', 'scaleout'] as const;
+export const SCENARIOS = [
+  'throughput',
+  'latency',
+  'idle',
+  'drain',
+  'proximity',
+  'scaleout',
+  'files',
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface IdleCase {

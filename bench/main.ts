@@ -15,6 +15,7 @@ import { collectMeta } from './meta.js';
 import { startRedis } from './redis-server.js';
 import { buildReport, type Results } from './report.js';
 import { runDrain } from './scenario-drain.js';
+import { runFiles } from './scenario-files.js';
 import { runIdle } from './scenario-idle.js';
 import { runLatency } from './scenario-latency.js';
 import { runProximity } from './scenario-proximity.js';
@@ -109,6 +110,7 @@ async function measure(options: Options, nodeArgs: string[]): Promise<Omit<Resul
     if (want.has('drain')) results.drain = await runDrain(ctx);
     if (want.has('proximity')) results.proximity = await runProximity(ctx);
     if (want.has('scaleout')) results.scaleout = await runScaleout(ctx);
+    if (want.has('files')) results.files = await runFiles(ctx);
     return results;
   } finally {
     await bench?.pool.stop();

@@ -4,12 +4,13 @@ import type { RunMeta } from './meta.js';
 import { totalOf } from './redis-stats.js';
 import { scaleoutReport } from './report-scaleout.js';
 import type { DrainFigures } from './scenario-drain.js';
+import type { FilesResult } from './scenario-files.js';
 import type { IdleFigures } from './scenario-idle.js';
 import type { LatencyResult } from './scenario-latency.js';
 import type { ProximityFigures } from './scenario-proximity.js';
 import type { ScaleoutFigures } from './scenario-scaleout.js';
 import type { ThroughputFigures } from './scenario-throughput.js';
-import { round3 } from './stats.js';
+import { median, round3 } from './stats.js';
 
 /** Everything the scenarios measured, turned into the JSON report (the table reads the same object). */
 export interface Results {
@@ -20,6 +21,7 @@ export interface Results {
   drain?: DrainFigures[];
   proximity?: ProximityFigures;
   scaleout?: ScaleoutFigures;
+  files?: FilesResult;
   correctness: Correctness;
 }
 
@@ -101,6 +103,18 @@ export function buildReport(r: Results) {
     drain: { messagesPerSecond: round3(drainRate), cases: r.drain ?? [] },
     proximity: proximityReport(r.proximity),
     scaleout: scaleoutReport(r.scaleout),
+    files: r.files
+      ? {
+          available: true,
+          bytes: r.files.bytes,
+          chunkBytes: r.files.chunkBytes,
+          ratioToBare: round3(r.files.ratioToBare),
+          megabytesPerSecond: round3(r.files.megabytesPerSecond),
+          bareMegabytesPerSecond: round3(median(r.files.bare)),
+          corrupted: r.files.corrupted,
+          rounds: { passby: r.files.passby.map(round3), bare: r.files.bare.map(round3) },
+        }
+      : { available: false as const },
     correctness: {
       lost: c.lost,
       duplicated: c.duplicated,
@@ -203,6 +217,13 @@ function checks(j: Omit<Json, 'checks'>): Check[] {
       '<= 1.5',
       (v) => v <= 1.5,
     ),
+    check(
+      'file through the SDK / bare ws (MB/s)',
+      j.files.available ? j.files.ratioToBare : null,
+      '>= 0.5',
+      (v) => v >= 0.5,
+    ),
+    check('files arrived different', j.files.available ? j.files.corrupted : null, '= 0', (v) => v === 0),
     check('messages lost', j.correctness.lost, '= 0', (v) => v === 0),
     check('messages duplicated', j.correctness.duplicated, '= 0', (v) => v === 0),
     check('Redis keys left after acks', j.correctness.residualKeys, '= 0', (v) => v === 0),

@@ -173,6 +173,16 @@ export function renderTable(r: Report): string {
   );
   out.push('', ...proximityLines(r.proximity));
   out.push(...scaleoutLines(r.scaleout));
+  if (r.files.available) {
+    const f = r.files;
+    out.push(
+      '',
+      `File transfer (passby SDK end to end: encrypt, chunk, store, deliver, ack, decrypt; ${human(f.bytes / 1024 / 1024)} MiB in ` +
+        `${human(f.chunkBytes)} B chunks, against the same chunks over the bare ws forwarder)`,
+      `  passby ${human(f.megabytesPerSecond)} MB/s, bare ws ${human(f.bareMegabytesPerSecond)} MB/s: ${human(f.ratioToBare)}x; ` +
+        `per round passby ${f.rounds.passby.join(', ')}, bare ${f.rounds.bare.join(', ')}; arrived different ${f.corrupted}`,
+    );
+  }
   const c = r.correctness;
   out.push(
     '',

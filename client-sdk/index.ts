@@ -36,6 +36,8 @@ export type {
   Progress,
   Sent,
 } from './events.js';
+/** The size of a file's chunks unless ClientOptions.fileChunkBytes says otherwise. */
+export { DEFAULT_CHUNK_BYTES as DEFAULT_FILE_CHUNK_BYTES } from './file-transfer.js';
 export { type Consent, Friends } from './friends.js';
 export { createIdentity, Identity, importIdentity, userIdOf } from './identity.js';
 export type { ClientOptions, Clock, SocketLike, WebSocketConstructor } from './options.js';

@@ -90,3 +90,36 @@ describe('the report with NATS JetStream as a peer', () => {
     expect(table).toContain('messages left in the stream 0');
   });
 });
+
+describe('the report of a file through the SDK', () => {
+  const report = buildReport({
+    meta: { rounds: 3, runSeconds: 3, pairs: 100, workers: 2, node: 'v20', cpus: 2 } as RunMeta,
+    correctness: new Correctness(),
+    files: {
+      bytes: 50 * 1024 * 1024,
+      chunkBytes: 65_472,
+      passby: [10, 12, 14],
+      bare: [100, 120, 20],
+      megabytesPerSecond: 12,
+      ratioToBare: 0.1,
+      corrupted: 0,
+    },
+  });
+
+  it('gives files.ratioToBare and files.megabytesPerSecond, and judges the 0.5x target', () => {
+    expect(report.files).toMatchObject({
+      available: true,
+      ratioToBare: 0.1,
+      megabytesPerSecond: 12,
+      corrupted: 0,
+    });
+    const verdicts = Object.fromEntries(
+      report.checks.filter((c) => c.name.startsWith('file')).map((c) => [c.name, c.pass]),
+    );
+    expect(verdicts).toEqual({
+      'file through the SDK / bare ws (MB/s)': false,
+      'files arrived different': true,
+    });
+    expect(renderTable(report)).toMatch(/passby 12(\.0+)? MB\/s, bare ws 100 MB\/s/);
+  });
+});
