@@ -64,7 +64,7 @@ one table. It starts its own redis-server (never the one on 6379), its own nats-
 one on 4222), the relay and the peers.
 
 Options
-  --quick              every scenario, small enough to finish in under 3 minutes
+  --quick              every scenario, small enough to finish in about 4 minutes
   --json FILE          also write the figures as JSON to FILE
   --relay-url URL      use a running relay (ws://...) instead of starting one; no CPU, memory or
                        Redis figures for it then, and the idle scenario uses it for every size
@@ -96,6 +96,8 @@ Scenarios
   scaleout     the throughput load (first size) on 1 and 2 relays, on a standalone redis-server and
                on a Redis Cluster of 3 primaries (no replicas), interleaved per round: msg/s
                cluster/standalone, relay CPU, Redis CPU per primary and commands per message
+  files        one file (50 MiB; quick 10 MiB) through the SDK end to end (encrypt, chunk, store,
+               deliver, ack, decrypt) against the same chunks over the bare forwarder: MB/s
 
 Progress goes to stderr; the table to stdout.`;
 
