@@ -277,7 +277,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     });
 
   const sweepLeaseMs = options.sweepLeaseMs ?? 10_000;
-  const lease = leases(cmd, `${process.pid}:${Math.random().toString(36).slice(2)}`);
+  const lease = leases(cmd);
 
   const signals = redisSignalBus(cmd, sub, prefix, log);
 

@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
-import type { RedisClient } from './connection.js';
+import { primaryByKey, type RedisClient } from './connection.js';
 import { slotsByNode } from './shards.js';
 import { slotTag } from './slots.js';
 
@@ -45,5 +45,5 @@ export function aofRewriter(client: RedisClient, prefix: string, intervalMs: num
 
 function serverOf(client: RedisClient, node: string): Redis | undefined {
   if (!(client instanceof Cluster)) return client;
-  return client.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === node);
+  return primaryByKey(client, node);
 }

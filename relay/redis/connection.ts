@@ -95,6 +95,11 @@ export function failFast(commandTimeoutMs = DEFAULTS.redisCommandTimeoutMs) {
   } as const;
 }
 
+/** The connection to the Cluster primary whose node key ("host:port", as in its slot table) is `key`. */
+export function primaryByKey(cluster: Cluster, key: string): Redis | undefined {
+  return cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === key);
+}
+
 /** The connections to the servers: one, or one per Cluster node known. */
 export function serverConnections(client: RedisClient): Redis[] {
   return client instanceof Cluster ? client.nodes('all') : [client];

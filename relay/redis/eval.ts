@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Cluster, Command, type Redis } from 'ioredis';
-import type { RedisClient } from './connection.js';
+import { primaryByKey, type RedisClient } from './connection.js';
 
 /*
  * EVALSHA for the relay's per-turn batches, with the request's bytes (RESP) built in one Buffer
@@ -210,7 +210,7 @@ function primaryOf(cluster: Cluster, slot: number): Redis | undefined {
   }
   let node = known.get(key);
   if (node === undefined) {
-    node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === key);
+    node = primaryByKey(cluster, key);
     if (node === undefined) return undefined;
     known.set(key, node);
   }

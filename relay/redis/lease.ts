@@ -17,7 +17,11 @@ export interface Leases {
   hold(key: string, ms: number): Promise<boolean>;
 }
 
-export function leases(client: RedisClient, holder: string): Leases {
+/** `holder`: this relay's name in the leases it holds (by default its pid and a random part). */
+export function leases(
+  client: RedisClient,
+  holder = `${process.pid}:${Math.random().toString(36).slice(2)}`,
+): Leases {
   return {
     async hold(key, ms) {
       const args = new Args()

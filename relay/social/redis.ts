@@ -120,7 +120,7 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
   const keys = socialKeys(options.keyPrefix ?? 'pb:', redis instanceof Cluster);
   const prefix = options.keyPrefix ?? 'pb:';
   // One relay at a time sweeps a node's pending matches and finishes its friend-link changes.
-  const lease = leases(redis, `${process.pid}:${Math.random().toString(36).slice(2)}`);
+  const lease = leases(redis);
   const sweepLeaseMs = options.sweepLeaseMs ?? 10_000;
   const nodes = () => leasedNodes(redis, lease, prefix, 'social', sweepLeaseMs);
   const refreshMs = options.shardRefreshMs ?? 30_000;

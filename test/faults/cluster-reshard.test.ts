@@ -89,17 +89,26 @@ async function identityBelow(below: number): Promise<Identity> {
   throw new Error(`no identity with a slot below ${below}`);
 }
 
+/**
+ * A 3-primary cluster with two relays on it; `source` serves slot 0 (the slots both cases move
+ * from), `target` is another primary.
+ */
+async function twoRelaysOnCluster() {
+  const c = await startCluster({ primaries: 3, replicas: 0 });
+  // Each sweep reads every shard again (PASSBY_SWEEP_REFRESH_MS): the bounds below are the sweep's.
+  const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200', PASSBY_SWEEP_REFRESH_MS: '200' });
+  const [senderNode, recipientNode] = await Promise.all([spawnRelay(env), spawnRelay(env)]);
+  const nodes = await c.topology();
+  const source = nodes.find((n) => n.slots.some(([from]) => from === 0))!;
+  const target = nodes.find((n) => n.role === 'primary' && n !== source)!;
+  return { c, senderNode, recipientNode, source, target };
+}
+
 describe('slots moved between cluster primaries mid-stream', () => {
   it("loses and repeats nothing, and an entry filed before the move expires on the slot's new owner", {
     timeout: 60_000,
   }, async () => {
-    const c = await startCluster({ primaries: 3, replicas: 0 });
-    // Each sweep reads every shard again (PASSBY_SWEEP_REFRESH_MS): the bounds below are the sweep's.
-    const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200', PASSBY_SWEEP_REFRESH_MS: '200' });
-    const [senderNode, recipientNode] = await Promise.all([spawnRelay(env), spawnRelay(env)]);
-    const nodes = await c.topology();
-    const source = nodes.find((n) => n.slots.some(([from]) => from === 0))!;
-    const target = nodes.find((n) => n.role === 'primary' && n !== source)!;
+    const { c, senderNode, recipientNode, source, target } = await twoRelaysOnCluster();
     // Bob (the stream's recipient) and Carol (offline, the short-lived entry's) in moved slots.
     const [a, b, carol] = [await createIdentity(), await identityBelow(MOVED_SLOTS), await identityBelow(50)];
     const carolKey = `pb:{${carol.id}}:q`;
@@ -192,13 +201,7 @@ describe('slots moved between cluster primaries mid-stream', () => {
   }, async () => {
     // Slots from the middle of a primary's range, moved while the relays are idle: no command of
     // theirs meets a MOVED, so their slot tables stay stale until something refreshes them.
-    const c = await startCluster({ primaries: 3, replicas: 0 });
-    // Each sweep reads every shard again (PASSBY_SWEEP_REFRESH_MS): the bounds below are the sweep's.
-    const env = clusterEnv(c, { PASSBY_SWEEP_INTERVAL_MS: '200', PASSBY_SWEEP_REFRESH_MS: '200' });
-    const [senderNode, recipientNode] = await Promise.all([spawnRelay(env), spawnRelay(env)]);
-    const nodes = await c.topology();
-    const source = nodes.find((n) => n.slots.some(([from]) => from === 0))!;
-    const target = nodes.find((n) => n.role === 'primary' && n !== source)!;
+    const { c, senderNode, recipientNode, source, target } = await twoRelaysOnCluster();
     const moved = Array.from({ length: 50 }, (_, i) => 100 + i);
     // Carol (offline) in a moved slot, Dave (offline) in a slot that stays; Bob online, moved.
     const carol = await identityIn(100, 149);

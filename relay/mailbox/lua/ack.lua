@@ -28,13 +28,8 @@ local function ack_one(bx, a)
 end
 
 local function ack_group(bx, ops)
-  local fields = {}
-  for j, a in ipairs(ops) do
-    fields[j] = ARGV[a + 2]
-  end
   local count = #ops
-  fields[count + 1], fields[count + 2], fields[count + 3] = 'n', 'b', 'c'
-  local r = redis.call('HMGET', bx.e, unpack(fields))
+  local r = read_group(bx, ops, 'n', 'b', 'c')
   for j = 1, count do
     local flag = r[j] and string.sub(r[j], 1, 1)
     if flag == 'o' or flag == 'O' then

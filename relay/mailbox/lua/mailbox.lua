@@ -39,6 +39,19 @@ local function by_box(first, count, stride)
   return order, groups
 end
 
+-- One HMGET of a mailbox group's entries (the entry id of each op is ARGV[a + 2]), then the
+-- counter fields named: r[j] is op j's stored value, r[#ops + k] the k-th counter.
+local function read_group(bx, ops, ...)
+  local fields = {}
+  for j, a in ipairs(ops) do
+    fields[j] = ARGV[a + 2]
+  end
+  for _, f in ipairs({ ... }) do
+    fields[#fields + 1] = f
+  end
+  return redis.call('HMGET', bx.e, unpack(fields))
+end
+
 -- A stored value: <flag><seq>:<ts>:<exp>:<body>. flag is '0' or '1' for a message (receipt
 -- asked), 'd', 'e' or 'j' for a receipt (delivered, expired, rejected; ts is then the receipt's
 -- "at"), 'n' for a notice (body: its JSON), 'o' or 'O' for an offer waiting for an answer

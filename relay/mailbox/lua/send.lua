@@ -66,14 +66,8 @@ end
 -- A run of plain sends to one mailbox, in order: one HMGET (dedupe, quota, high-water seq) and
 -- one write per structure, however many sends the run holds.
 local function send_run(bx, run)
-  local fields = {}
-  for j, a in ipairs(run) do
-    fields[j] = ARGV[a + 2]
-  end
   local count = #run
-  fields[count + 1], fields[count + 2], fields[count + 3], fields[count + 4], fields[count + 5] = 'n', 'b', 'c', 's', 'm'
-  fields[count + 6] = 'i'
-  local r = redis.call('HMGET', bx.e, unpack(fields))
+  local r = read_group(bx, run, 'n', 'b', 'c', 's', 'm', 'i')
   local n = tonumber(r[count + 1]) or 0
   local b = tonumber(r[count + 2]) or 0
   local c = tonumber(r[count + 3]) or 0
