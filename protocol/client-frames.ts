@@ -1,3 +1,4 @@
+import { validateAccountFrame, validateDeviceAuth } from './account-frames.js';
 import { type Decoded, fail, isSafeInt, isUserId, noBody, onlyFields } from './fields.js';
 import type {
   AckBatchFrame,
@@ -17,7 +18,7 @@ export function validateClientFrame(h: Record<string, unknown>, body: Uint8Array
     case 'hello':
       return noBody(body, validateHello(h));
     case 'auth':
-      return noBody(body, validateAuth(h));
+      return 'dk' in h ? noBody(body, validateDeviceAuth(h)) : noBody(body, validateAuth(h));
     case 'send':
       return validateSend(h, body);
     case 'ack':
@@ -29,16 +30,19 @@ export function validateClientFrame(h: Record<string, unknown>, body: Uint8Array
     default:
       return requestNoBody(
         body,
-        validateSocialFrame(h) ?? fail('unknown_type', `unknown frame type "${String(h.t).slice(0, 32)}"`),
+        (validateSocialFrame(h) as Decoded<ClientFrame> | undefined) ??
+          validateAccountFrame(h) ??
+          fail('unknown_type', `unknown frame type "${String(h.t).slice(0, 32)}"`),
       );
   }
 }
 
 /** noBody for a request: a refused body still names the request's `rid`, as every refusal of it does. */
-function requestNoBody<F extends { rid: number }>(body: Uint8Array, result: Decoded<F>): Decoded<F> {
+function requestNoBody<F>(body: Uint8Array, result: Decoded<F>): Decoded<F> {
   const checked = noBody(body, result);
   if (checked.ok || !result.ok) return checked;
-  return { ...checked, ref: String(result.frame.rid) };
+  const rid = (result.frame as { rid?: unknown }).rid;
+  return typeof rid === 'number' ? { ...checked, ref: String(rid) } : checked;
 }
 
 function validateHello(h: Record<string, unknown>): Decoded<HelloFrame> {

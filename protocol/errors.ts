@@ -26,6 +26,15 @@ export const ERRORS = {
     retry: false,
     text: 'the move since the last update is faster than anyone travels',
   },
+  too_many_devices: { close: null, retry: false, text: 'the identity has the most devices the relay allows' },
+  device_taken: { close: null, retry: false, text: 'that device key belongs to another identity or was revoked' },
+  no_device: { close: null, retry: false, text: 'the identity has no such device' },
+  last_device: { close: null, retry: false, text: "an identity's last device cannot be revoked" },
+  invalid_signature: {
+    close: null,
+    retry: false,
+    text: 'the signature does not verify for the identity key',
+  },
   unsupported_version: { close: 4000, retry: false, text: 'no protocol version in common' },
   auth_failed: { close: 4001, retry: false, text: 'authentication failed' },
   auth_expired: {
@@ -42,6 +51,18 @@ export const ERRORS = {
     retry: true,
     text: 'the relay failed while handling a frame; reconnect and send it again',
   },
+  unknown_device: {
+    close: 4008,
+    retry: true,
+    text: 'this device key is not linked to an identity (yet): have another device approve it',
+  },
+  device_revoked: { close: 4009, retry: false, text: 'this device was revoked or unlinked' },
+  device_required: {
+    close: 4010,
+    retry: false,
+    text: 'this identity has devices: authenticate with a device key (protocol version 4)',
+  },
+  erased: { close: 4011, retry: false, text: 'the account was erased' },
   going_away: { close: 1001, retry: true, text: 'the relay is shutting down' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,16 +1,19 @@
 import type { ErrorCode } from './errors.js';
+import type { AccountClientFrame, AccountRelayFrame, DeviceAuthFrame } from './account-frames.js';
 import type { ShareFrame, SocialClientFrame, SocialRelayFrame } from './social-frames.js';
 
 /** Frames a client sends to the relay. */
 export type ClientFrame =
   | HelloFrame
   | AuthFrame
+  | DeviceAuthFrame
   | SendFrame
   | AckFrame
   | AckBatchFrame
   | KeysRequestFrame
   | ShareFrame
-  | SocialClientFrame;
+  | SocialClientFrame
+  | AccountClientFrame;
 
 /** Frames the relay sends to a client. */
 export type RelayFrame =
@@ -23,7 +26,8 @@ export type RelayFrame =
   | DrainedFrame
   | KeysReplyFrame
   | ErrorFrame
-  | SocialRelayFrame;
+  | SocialRelayFrame
+  | AccountRelayFrame;
 
 export interface HelloFrame {
   t: 'hello';
@@ -105,6 +109,8 @@ export interface RelayLimits {
   heldPartsTtlSeconds?: number;
   /** Whether the relay files shares from users who are not the recipient's friends (idem). */
   strangerShares?: boolean;
+  /** Version 4: most devices an identity may have. */
+  maxDevices?: number;
 }
 
 export interface WelcomeFrame {
@@ -112,6 +118,10 @@ export interface WelcomeFrame {
   /** The authenticated user's ID. */
   id: string;
   limits: RelayLimits;
+  /** Version 4: this device's ID. */
+  device?: string;
+  /** Version 4: the identity secret sealed to this device's key, while its pairing is not finished. */
+  box?: string;
 }
 
 /** The relay's confirmation that one send is durably stored. */

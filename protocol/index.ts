@@ -1,3 +1,26 @@
+export {
+  type AccountClientFrame,
+  type AccountRelayFrame,
+  type AccountRequestFrame,
+  accountRequestMessage,
+  DEVICE_AUTH_DOMAIN,
+  DEVICE_CERT_DOMAIN,
+  DEVICE_ID_DOMAIN,
+  DEVICE_ID_PATTERN,
+  type DeviceAuthFrame,
+  type DeviceFrame,
+  type DeviceInfo,
+  type DevicesReplyFrame,
+  type DevicesRequestFrame,
+  deviceAuthMessage,
+  deviceCertMessage,
+  deviceIdInput,
+  ERASE_DOMAIN,
+  EXPORT_DOMAIN,
+  type ExportReplyFrame,
+  MAX_BOX_CHARS,
+  type SentFrame,
+} from './account-frames.js';
 export { fromBase64url, toBase64url } from './base64url.js';
 export { decodeClientFrame, decodeRelayFrame, encodeFrame, splitFrame } from './codec.js';
 export {

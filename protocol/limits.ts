@@ -33,9 +33,10 @@ export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * A mailbox entry ID as the relay hands it out: `m:<sender>:<mid>` (message), `r:<recipient>:<mid>`
- * (receipt) or `n:<user>:<tag>` (notice, protocol v2).
+ * (receipt), `n:<user>:<tag>` (notice, protocol v2) or `c:<recipient>:<mid>` (a copy of what another
+ * device of the same identity sent, protocol v4).
  */
-export const ENTRY_ID_PATTERN = /^[mrn]:[A-Za-z0-9_-]{21}[AQgw]:[A-Za-z0-9_-]{1,64}$/;
+export const ENTRY_ID_PATTERN = /^[mrnc]:[A-Za-z0-9_-]{21}[AQgw]:[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * `items` in runs of at most `size` (version 3 batches: acks and stored confirmations per frame);

@@ -1,6 +1,7 @@
+import { DEVICE_ID_PATTERN, MAX_BOX_CHARS, validateAccountRelayFrame } from './account-frames.js';
 import { isErrorCode } from './errors.js';
 import { type Decoded, fail, isSafeInt, isUserId, noBody } from './fields.js';
-import type { RelayFrame, RelayLimits, StoredItem } from './frames.js';
+import type { RelayFrame, RelayLimits, StoredItem, WelcomeFrame } from './frames.js';
 import { ENTRY_ID_PATTERN, LIMITS, MESSAGE_ID_PATTERN } from './limits.js';
 import { validateSocialRelayFrame } from './social-frames.js';
 
@@ -26,7 +27,7 @@ function isEntryId(value: unknown): value is string {
 }
 
 /** The optional numbers of `limits`, added after version 3 first shipped (older relays omit them). */
-const OPTIONAL_LIMITS = ['proximityWindowMs', 'presenceIntervalMs', 'heldPartsTtlSeconds'] as const;
+const OPTIONAL_LIMITS = ['proximityWindowMs', 'presenceIntervalMs', 'heldPartsTtlSeconds', 'maxDevices'] as const;
 
 /**
  * The relay's limits as a fresh object of the five numbers and the optional fields the relay
@@ -74,7 +75,16 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
       if (!isUserId(h.id)) return bad('id');
       const limits = readLimits(h.limits);
       if (limits === undefined) return bad('limits');
-      return noBody(body, { ok: true, frame: { t: 'welcome', id: h.id, limits } });
+      const welcome: WelcomeFrame = { t: 'welcome', id: h.id, limits };
+      if (h.device !== undefined) {
+        if (typeof h.device !== 'string' || !DEVICE_ID_PATTERN.test(h.device)) return bad('device');
+        welcome.device = h.device;
+      }
+      if (h.box !== undefined) {
+        if (typeof h.box !== 'string' || h.box.length === 0 || h.box.length > MAX_BOX_CHARS) return bad('box');
+        welcome.box = h.box;
+      }
+      return noBody(body, { ok: true, frame: welcome });
     }
     case 'stored':
       if (h.items !== undefined) {
@@ -142,6 +152,8 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
       return noBody(body, { ok: true, frame: h.ref === undefined ? frame : { ...frame, ref: h.ref } });
     }
     default: {
+      const account = validateAccountRelayFrame(h, body);
+      if (account !== undefined) return account;
       const social = validateSocialRelayFrame(h);
       if (social?.ok && social.frame.t === 'offer') {
         if (body.length === 0 || body.length > LIMITS.maxBodyBytes) return bad('body size');

@@ -144,7 +144,9 @@ export interface LookupReplyFrame {
 export type Notice =
   | { kind: 'friend'; user: string; state: 'incoming' | 'friend' | 'removed' }
   | { kind: 'nearby'; user: string; since: number; until: number }
-  | { kind: 'contact'; user: string; ticket: string | null };
+  | { kind: 'contact'; user: string; ticket: string | null }
+  /** Version 4: your friend list changed in a way no other notice names (a friend's account was erased). */
+  | { kind: 'friends' };
 
 export type NoticeFrame = { t: 'notice'; id: string } & Notice;
 
@@ -369,6 +371,8 @@ export function validateSocialRelayFrame(h: Record<string, unknown>): Decoded<So
       };
     }
     case 'notice': {
+      if (h.kind === 'friends' && isNoticeId(h.id) && h.user === undefined)
+        return { ok: true, frame: { t: 'notice', id: h.id, kind: 'friends' } };
       if (!isNoticeId(h.id) || !isUserId(h.user)) return bad('id or user');
       if (h.kind === 'friend' && (h.state === 'incoming' || h.state === 'friend' || h.state === 'removed')) {
         return { ok: true, frame: { t: 'notice', id: h.id, kind: 'friend', user: h.user, state: h.state } };

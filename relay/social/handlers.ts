@@ -340,7 +340,7 @@ export class SocialHandlers {
     tag: string,
     notice: Notice,
     exp?: number,
-    about = notice.user,
+    about = 'user' in notice ? notice.user : uid,
   ): Promise<void> {
     const at = this.d.now();
     await this.d.store.notify(

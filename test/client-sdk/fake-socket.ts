@@ -96,7 +96,8 @@ export class FakeSocket implements SocketLike {
     const nonce = 'n'.repeat(43);
     this.receive({ t: 'challenge', v: version, nonce, relay, time: 1_700_000_000_000 });
     const auth = this.sent.find((f) => f.t === 'auth');
-    if (auth?.t !== 'auth') throw new Error('the client did not answer the challenge');
+    if (auth?.t !== 'auth' || !('pk' in auth) || auth.pk === undefined)
+      throw new Error('the client did not answer the challenge with an identity key');
     const ok = sodium.crypto_sign_verify_detached(
       fromBase64url(auth.sig)!,
       authMessage(relay, nonce, auth.ts, auth.pk),
