@@ -165,14 +165,20 @@ export function validateAccountFrame(h: Record<string, unknown>): Decoded<Accoun
         if (extra) return bad(`device has an unknown field "${extra.slice(0, 32)}"`);
         if (!isKey(h.dk)) return bad('device.dk must be 32 bytes in base64url');
         if (!isSig(h.cert)) return bad('device.cert must be 64 bytes in base64url');
-        if (typeof h.box !== 'string' || h.box.length === 0 || h.box.length > MAX_BOX_CHARS || !BASE64URL.test(h.box))
+        if (
+          typeof h.box !== 'string' ||
+          h.box.length === 0 ||
+          h.box.length > MAX_BOX_CHARS ||
+          !BASE64URL.test(h.box)
+        )
           return bad(`device.box must be 1-${MAX_BOX_CHARS} characters of base64url`);
         return { ok: true, frame: { t: 'device', rid, op: 'approve', dk: h.dk, cert: h.cert, box: h.box } };
       }
       if (h.op === 'revoke') {
         const extra = onlyFields(h, ['t', 'rid', 'op', 'id']);
         if (extra) return bad(`device has an unknown field "${extra.slice(0, 32)}"`);
-        if (typeof h.id !== 'string' || !DEVICE_ID_PATTERN.test(h.id)) return bad('device.id must be a device ID');
+        if (typeof h.id !== 'string' || !DEVICE_ID_PATTERN.test(h.id))
+          return bad('device.id must be a device ID');
         return { ok: true, frame: { t: 'device', rid, op: 'revoke', id: h.id } };
       }
       if (h.op === 'received') {
@@ -236,7 +242,8 @@ export function validateAccountRelayFrame(
       if (!isRid(h.rid)) return bad('rid');
       return { ok: true, frame: { t: 'export', rid: h.rid, body } };
     case 'sent':
-      if (typeof h.id !== 'string' || !ENTRY_ID_PATTERN.test(h.id) || !h.id.startsWith('c:')) return bad('id');
+      if (typeof h.id !== 'string' || !ENTRY_ID_PATTERN.test(h.id) || !h.id.startsWith('c:'))
+        return bad('id');
       if (!isUserId(h.to)) return bad('to');
       if (typeof h.mid !== 'string' || !MESSAGE_ID_PATTERN.test(h.mid)) return bad('mid');
       if (!isTime(h.ts) || !isTime(h.exp)) return bad('ts or exp');

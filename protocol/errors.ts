@@ -27,7 +27,11 @@ export const ERRORS = {
     text: 'the move since the last update is faster than anyone travels',
   },
   too_many_devices: { close: null, retry: false, text: 'the identity has the most devices the relay allows' },
-  device_taken: { close: null, retry: false, text: 'that device key belongs to another identity or was revoked' },
+  device_taken: {
+    close: null,
+    retry: false,
+    text: 'that device key belongs to another identity or was revoked',
+  },
   no_device: { close: null, retry: false, text: 'the identity has no such device' },
   last_device: { close: null, retry: false, text: "an identity's last device cannot be revoked" },
   invalid_signature: {

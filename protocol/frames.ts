@@ -1,5 +1,5 @@
-import type { ErrorCode } from './errors.js';
 import type { AccountClientFrame, AccountRelayFrame, DeviceAuthFrame } from './account-frames.js';
+import type { ErrorCode } from './errors.js';
 import type { ShareFrame, SocialClientFrame, SocialRelayFrame } from './social-frames.js';
 
 /** Frames a client sends to the relay. */

@@ -27,7 +27,12 @@ function isEntryId(value: unknown): value is string {
 }
 
 /** The optional numbers of `limits`, added after version 3 first shipped (older relays omit them). */
-const OPTIONAL_LIMITS = ['proximityWindowMs', 'presenceIntervalMs', 'heldPartsTtlSeconds', 'maxDevices'] as const;
+const OPTIONAL_LIMITS = [
+  'proximityWindowMs',
+  'presenceIntervalMs',
+  'heldPartsTtlSeconds',
+  'maxDevices',
+] as const;
 
 /**
  * The relay's limits as a fresh object of the five numbers and the optional fields the relay
@@ -81,7 +86,8 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
         welcome.device = h.device;
       }
       if (h.box !== undefined) {
-        if (typeof h.box !== 'string' || h.box.length === 0 || h.box.length > MAX_BOX_CHARS) return bad('box');
+        if (typeof h.box !== 'string' || h.box.length === 0 || h.box.length > MAX_BOX_CHARS)
+          return bad('box');
         welcome.box = h.box;
       }
       return noBody(body, { ok: true, frame: welcome });

@@ -215,7 +215,8 @@ export class Session implements Attached, Requester, MessageHost {
           refOf(frame),
         );
       case 'auth':
-        if (frame.t === 'auth') return this.track(this.onAuth(frame));
+        if (frame.t === 'auth' && !('dk' in frame)) return this.track(this.onAuth(frame));
+        if (frame.t === 'auth') return this.authFailed('auth_failed', 'device keys come in version 4');
         return this.reject(
           frame.t === 'hello' ? 'out_of_order' : 'auth_required',
           `"${frame.t}" before auth`,
