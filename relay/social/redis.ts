@@ -31,8 +31,10 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                                            for the pend keys of that slot: what sweepPending
  *                                            deletes, so an entry lives no longer than its own
  *                                            expiry plus a sweep interval. TTL = the latest entry
- *   pb:{uid}:lk          {uid}       string  "<window start>:<look-ups used>"           TTL window
- *   pb:{uid}:pu          {uid}       string  "<last presence update>:1"           TTL the interval
+ *   pb:{uid}:lk          {uid}       string  "<window start>:<look-ups used>:<window end>"
+ *                                                                                     TTL window
+ *   pb:{uid}:pu          {uid}       string  "<last presence update>:1:<next allowed>"
+ *                                                                               TTL the interval
  *   pb:{uid}:pr          {uid}       string  "<at>:<end>:<cell>" (cell empty in blind mode)
  *                                                                                    TTL window
  *   pb:{uid}:tok         {uid}       set     'a'|'n' + token: what uid posted, to withdraw it
