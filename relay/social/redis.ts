@@ -5,6 +5,7 @@ import { leasedNodes, leases, type RedisClient, ShardWatch } from '../redis/inde
 import type { Consent, PendingMatch, Presence, SocialStore } from './contract.js';
 import { socialKeys } from './keys.js';
 import { type LinkOp, redisLinks } from './links.js';
+import { redisAccount } from './redis-account.js';
 import { runScript, SCRIPTS } from './redis-calls.js';
 
 /*
@@ -119,8 +120,9 @@ export interface RedisSocialOptions {
 }
 
 export function createRedisSocialStore(redis: RedisClient, options: RedisSocialOptions = {}): SocialStore {
-  const keys = socialKeys(options.keyPrefix ?? 'pb:', redis instanceof Cluster);
   const prefix = options.keyPrefix ?? 'pb:';
+  const keys = socialKeys(prefix, redis instanceof Cluster);
+  const account = redisAccount(redis, keys, prefix, redis instanceof Cluster);
   // One relay at a time sweeps a node's pending matches and finishes its friend-link changes.
   const lease = leases(redis);
   const sweepLeaseMs = options.sweepLeaseMs ?? 10_000;
@@ -297,6 +299,9 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
       const mark = await redis.get(keys.near(a, b));
       return mark !== null && Number(mark.slice(0, mark.indexOf(':'))) > now;
     },
+
+    summary: account.summary,
+    forget: account.forget,
   };
 }
 
