@@ -73,6 +73,19 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                          the encounter's start) -> near-notified.lua. A crash before the last
  *                          step leaves the encounter unnotified: the next presence update of either
  *                          friend in the window files both notices again (handlers.ts met()).
+ *   forget (erase)         redis-account.ts: others' link fields naming uid (forget-peer.lua,
+ *                          with their outbox entry toward uid) before uid's own list and outbox
+ *                          entries; undiscover.lua before uid's disc key; forget-pending.lua per
+ *                          match (field and index member at once); tokens' fields before uid's
+ *                          tok list. Whatever a crash stops, a run again finds what is left from
+ *                          what still points at it; each step is idempotent.
+ *
+ * Where an export and an erase find a user's data under other tags (redis-account.ts): pending
+ * matches through the pendx shards (ZSCAN MATCH '*:<uid>'), link-outbox entries through the
+ * linkq shards ('<uid>:*' in uid's, '*:<uid>' in every shard), in-range marks by SCAN MATCH
+ * 'pb:near:{*<uid>*}' on every primary of the store that holds them, blind-mode token fields
+ * through uid's tok list, the discovery entry through uid's disc key, others' link fields
+ * through uid's fr hash and the outbox entries.
  *
  * Commands per operation (single-slot calls sent together through auto-pipelining where they do
  * not depend on each other):
@@ -98,6 +111,16 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                                  HSET, PEXPIRE): a full update (256 sets, 2,048 tokens) is
  *                                  2,049 script calls and about 6,150 commands, plus an HDEL per
  *                                  token it replaces (redis.test.ts counts them).
+ *   summary (durable half)         HGETALL own fr + HGET per friend; GET own disc + GET the
+ *                                  entry; GET lk (+ PTTL for a value without its end); ZSCAN of
+ *                                  each pendx shard (one on a server, 16,384 on a Cluster)
+ *   summary (ephemeral half)       GET pr, GET pu
+ *   forget (durable half)          HGETALL own fr; ZSCAN of own linkq shard and of each linkq
+ *                                  shard; forget-peer.lua (HDEL, ZREM) per other side; ZREM, DEL;
+ *                                  GET disc, undiscover.lua; the pendx ZSCANs, forget-pending.lua
+ *                                  (HDEL, ZREM) per match; DEL disc and lk
+ *   forget (ephemeral half)        SMEMBERS tok, HDEL per token; DEL tok, pr, pu; SCAN of each
+ *                                  primary for near marks, DEL per mark naming uid
  */
 
 const STATES: ReadonlyMap<string, FriendState> = new Map([
