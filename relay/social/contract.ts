@@ -112,6 +112,64 @@ export interface SocialStore {
   markNotified(a: string, b: string, since: number): Promise<void>;
   /** Whether a and b were found in range and the mark has not expired. */
   inRange(a: string, b: string, now: number): Promise<boolean>;
+
+  /**
+   * What the store holds about uid, for an account export: every link of uid's (declined ones
+   * too) with both sides' switches, whether uid is discoverable and until when (never the hash),
+   * the live pending matches uid made, uid's presence (never the cell or tokens), and where uid's
+   * look-up budget and presence interval stand. Other users appear only as link peers' IDs.
+   * `part` limits it to what one half of splitSocialStore holds (SocialPart); the rest then reads
+   * empty.
+   */
+  summary(uid: string, now: number, part?: SocialPart): Promise<SocialSummary>;
+  /**
+   * The social part of erasing uid, run after the caller removed each of uid's links through
+   * removeFriend (so each friend is told): deletes what is left. Discovery (uid's own key, and the
+   * hash's entry while it is still uid's), the pending matches uid made, the look-up budget, the
+   * presence slot, presence, the tokens uid posted, in-range marks naming uid, link-outbox entries
+   * naming uid on either side, any field naming uid left in others' link lists (a request uid
+   * declined or never answered, the other side of a change a crash left half done), then uid's own
+   * links. Idempotent, and safe to run again after a crash at any point. `part` as in summary.
+   */
+  forget(uid: string, now: number, part?: SocialPart): Promise<void>;
+}
+
+/**
+ * The two halves splitSocialStore keeps apart: 'durable' (friend links and the link outbox,
+ * discovery, pending matches, the look-up budget) and 'ephemeral' (presence, the presence slot,
+ * blind-mode tokens, in-range marks). Without a part, a store summarises and forgets both.
+ */
+export type SocialPart = 'durable' | 'ephemeral';
+
+/** One entry of uid's link list, as the account export shows it. */
+export interface SocialLink {
+  id: string;
+  /** 'declined': other asked, uid declined (hidden from friends(), kept until other withdraws). */
+  state: 'friend' | 'incoming' | 'outgoing' | 'declined';
+  /** uid's own switches for `id` (false unless friends). */
+  proximity: boolean;
+  autoAccept: boolean;
+  /** `id`'s switches for uid, read from `id`'s side (false unless both sides hold a friendship). */
+  theirProximity: boolean;
+  theirAutoAccept: boolean;
+}
+
+/** SocialStore.summary: everything the social store holds about one user, as an export shows it. */
+export interface SocialSummary {
+  /** Every entry of uid's link list, sorted by id. */
+  links: SocialLink[];
+  /** Live discoverability: its end (ms); null when uid is not discoverable. */
+  discoverable: { until: number } | null;
+  /** Pending contact matches uid made that are still live: how many, and the latest expiry. */
+  pendingMatches: { count: number; latestExpiry: number | null };
+  /** uid's live presence: its end and whether it was a blind-mode update; null when none. */
+  presence: { until: number; blind: boolean } | null;
+  rates: {
+    /** The current look-up window: look-ups counted and when it ends; null when none is running. */
+    lookups: { used: number; windowEndsAt: number } | null;
+    /** When uid's next presence update is allowed; null when one is allowed now. */
+    presence: { nextAt: number } | null;
+  };
 }
 
 export interface Encounter {

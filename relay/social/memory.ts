@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { FriendInfo } from '../../protocol/index.js';
-import type { Consent, Encounter, LookupResult, PendingMatch, Presence, SocialStore } from './contract.js';
+import type {
+  Consent,
+  Encounter,
+  LookupResult,
+  PendingMatch,
+  Presence,
+  SocialLink,
+  SocialStore,
+} from './contract.js';
+import { emptySummary, partsOf } from './summary.js';
 
 /*
  * The in-process social store: the Redis store's contract in plain maps, for a laptop demo and for
@@ -28,6 +37,19 @@ interface Timed<T> {
 }
 
 const PRUNE_EVERY_MS = 60_000;
+
+/** uid's side `mine` of its link with `id`, and `theirs`, id's side, as an export shows them. */
+function summaryLink(id: string, mine: Link, theirs: Link | undefined): SocialLink {
+  const friends = mine.state === 'friend' && theirs?.state === 'friend';
+  return {
+    id,
+    state: mine.state,
+    proximity: mine.state === 'friend' && mine.proximity,
+    autoAccept: mine.state === 'friend' && mine.autoAccept,
+    theirProximity: friends && theirs.proximity,
+    theirAutoAccept: friends && theirs.autoAccept,
+  };
+}
 
 export function createMemorySocialStore(): SocialStore {
   const links = new Map<string, Map<string, Link>>();
@@ -318,6 +340,59 @@ export function createMemorySocialStore(): SocialStore {
 
     async inRange(a, b, now) {
       return (marks.get(pairKey(a, b))?.until ?? 0) > now;
+    },
+
+    async summary(uid, now, part) {
+      const wanted = partsOf(part);
+      const out = emptySummary();
+      if (wanted.durable) {
+        for (const [id, mine] of links.get(uid) ?? []) out.links.push(summaryLink(id, mine, link(id, uid)));
+        out.links.sort((a, b) => (a.id < b.id ? -1 : 1));
+        const hash = discoverHash.get(uid);
+        const entry = hash === undefined ? undefined : discoverable.get(hash);
+        if (entry?.value === uid && entry.until > now) out.discoverable = { until: entry.until };
+        for (const matches of pending.values()) {
+          const match = matches.get(uid);
+          if (!match || match.until <= now) continue;
+          out.pendingMatches.count++;
+          out.pendingMatches.latestExpiry = Math.max(out.pendingMatches.latestExpiry ?? 0, match.until);
+        }
+        const budget = budgets.get(`lk:${uid}`);
+        if (budget && budget.until > now)
+          out.rates.lookups = { used: budget.used, windowEndsAt: budget.until };
+      }
+      if (wanted.ephemeral) {
+        const live = presence.get(uid);
+        if (live && live.until > now) out.presence = { until: live.until, blind: live.value.cell === null };
+        const slot = budgets.get(`pu:${uid}`);
+        if (slot && slot.until > now) out.rates.presence = { nextAt: slot.until };
+      }
+      return out;
+    },
+
+    async forget(uid, _now, part) {
+      const wanted = partsOf(part);
+      if (wanted.durable) {
+        // Both sides of a link change together here, so uid's own list names every other side.
+        for (const other of links.get(uid)?.keys() ?? []) unlink(other, uid);
+        links.delete(uid);
+        for (const [hash, entry] of discoverable) if (entry.value === uid) discoverable.delete(hash);
+        discoverHash.delete(uid);
+        for (const [hash, matches] of pending) {
+          matches.delete(uid);
+          if (matches.size === 0) pending.delete(hash);
+        }
+        budgets.delete(`lk:${uid}`);
+      }
+      if (wanted.ephemeral) {
+        budgets.delete(`pu:${uid}`);
+        presence.delete(uid);
+        unpost(uid);
+        for (const pair of marks.keys()) {
+          const [a, b] = pair.split(':');
+          if (a === uid || b === uid) marks.delete(pair);
+        }
+      }
     },
   };
 }

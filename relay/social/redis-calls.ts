@@ -20,6 +20,8 @@ export const SCRIPTS = loadScripts(import.meta.url, [
   'spend',
   'tokens-swap',
   'token-post',
+  'forget-peer',
+  'forget-pending',
 ]);
 
 /** Runs script `s` with `keys` (all of one slot) and `argv`; integers go as decimal text. */

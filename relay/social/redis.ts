@@ -5,6 +5,7 @@ import { leasedNodes, leases, type RedisClient, ShardWatch } from '../redis/inde
 import type { Consent, PendingMatch, Presence, SocialStore } from './contract.js';
 import { socialKeys } from './keys.js';
 import { type LinkOp, redisLinks } from './links.js';
+import { redisAccount } from './redis-account.js';
 import { runScript, SCRIPTS } from './redis-calls.js';
 
 /*
@@ -31,8 +32,10 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                                            for the pend keys of that slot: what sweepPending
  *                                            deletes, so an entry lives no longer than its own
  *                                            expiry plus a sweep interval. TTL = the latest entry
- *   pb:{uid}:lk          {uid}       string  "<window start>:<look-ups used>"           TTL window
- *   pb:{uid}:pu          {uid}       string  "<last presence update>:1"           TTL the interval
+ *   pb:{uid}:lk          {uid}       string  "<window start>:<look-ups used>:<window end>"
+ *                                                                                     TTL window
+ *   pb:{uid}:pu          {uid}       string  "<last presence update>:1:<next allowed>"
+ *                                                                               TTL the interval
  *   pb:{uid}:pr          {uid}       string  "<at>:<end>:<cell>" (cell empty in blind mode)
  *                                                                                    TTL window
  *   pb:{uid}:tok         {uid}       set     'a'|'n' + token: what uid posted, to withdraw it
@@ -70,6 +73,19 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                          the encounter's start) -> near-notified.lua. A crash before the last
  *                          step leaves the encounter unnotified: the next presence update of either
  *                          friend in the window files both notices again (handlers.ts met()).
+ *   forget (erase)         redis-account.ts: others' link fields naming uid (forget-peer.lua,
+ *                          with their outbox entry toward uid) before uid's own list and outbox
+ *                          entries; undiscover.lua before uid's disc key; forget-pending.lua per
+ *                          match (field and index member at once); tokens' fields before uid's
+ *                          tok list. Whatever a crash stops, a run again finds what is left from
+ *                          what still points at it; each step is idempotent.
+ *
+ * Where an export and an erase find a user's data under other tags (redis-account.ts): pending
+ * matches through the pendx shards (ZSCAN MATCH '*:<uid>'), link-outbox entries through the
+ * linkq shards ('<uid>:*' in uid's, '*:<uid>' in every shard), in-range marks by SCAN MATCH
+ * 'pb:near:{*<uid>*}' on every primary of the store that holds them, blind-mode token fields
+ * through uid's tok list, the discovery entry through uid's disc key, others' link fields
+ * through uid's fr hash and the outbox entries.
  *
  * Commands per operation (single-slot calls sent together through auto-pipelining where they do
  * not depend on each other):
@@ -95,6 +111,16 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                                  HSET, PEXPIRE): a full update (256 sets, 2,048 tokens) is
  *                                  2,049 script calls and about 6,150 commands, plus an HDEL per
  *                                  token it replaces (redis.test.ts counts them).
+ *   summary (durable half)         HGETALL own fr + HGET per friend; GET own disc + GET the
+ *                                  entry; GET lk (+ PTTL for a value without its end); ZSCAN of
+ *                                  each pendx shard (one on a server, 16,384 on a Cluster)
+ *   summary (ephemeral half)       GET pr, GET pu
+ *   forget (durable half)          HGETALL own fr; ZSCAN of own linkq shard and of each linkq
+ *                                  shard; forget-peer.lua (HDEL, ZREM) per other side; ZREM, DEL;
+ *                                  GET disc, undiscover.lua; the pendx ZSCANs, forget-pending.lua
+ *                                  (HDEL, ZREM) per match; DEL disc and lk
+ *   forget (ephemeral half)        SMEMBERS tok, HDEL per token; DEL tok, pr, pu; SCAN of each
+ *                                  primary for near marks, DEL per mark naming uid
  */
 
 const STATES: ReadonlyMap<string, FriendState> = new Map([
@@ -117,8 +143,9 @@ export interface RedisSocialOptions {
 }
 
 export function createRedisSocialStore(redis: RedisClient, options: RedisSocialOptions = {}): SocialStore {
-  const keys = socialKeys(options.keyPrefix ?? 'pb:', redis instanceof Cluster);
   const prefix = options.keyPrefix ?? 'pb:';
+  const keys = socialKeys(prefix, redis instanceof Cluster);
+  const account = redisAccount(redis, keys, prefix, redis instanceof Cluster);
   // One relay at a time sweeps a node's pending matches and finishes its friend-link changes.
   const lease = leases(redis);
   const sweepLeaseMs = options.sweepLeaseMs ?? 10_000;
@@ -295,6 +322,9 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
       const mark = await redis.get(keys.near(a, b));
       return mark !== null && Number(mark.slice(0, mark.indexOf(':'))) > now;
     },
+
+    summary: account.summary,
+    forget: account.forget,
   };
 }
 

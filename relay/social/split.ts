@@ -1,10 +1,13 @@
 import type { SocialStore } from './contract.js';
+import { emptySummary, joinSummaries, partsOf } from './summary.js';
 
 /*
  * The social store as two: what must last (friend links, discovery, pending matches, the look-up
  * budget) in the durable store, and what lives a matching window and must never reach a disk
  * (presence, the presence slot, blind-mode tokens, in-range marks: DESIGN P3, P8) in a store
- * without persistence: a Redis with no AOF or RDB, or this process.
+ * without persistence: a Redis with no AOF or RDB, or this process. An export's summary and an
+ * erase's forget ask each store for its own half only (SocialPart), so that, say, the durable
+ * store is never scanned for in-range marks it cannot hold.
  */
 export function splitSocialStore(durable: SocialStore, ephemeral: SocialStore): SocialStore {
   return {
@@ -31,5 +34,19 @@ export function splitSocialStore(durable: SocialStore, ephemeral: SocialStore): 
     markInRange: (a, b, now, until, since) => ephemeral.markInRange(a, b, now, until, since),
     markNotified: (a, b, since) => ephemeral.markNotified(a, b, since),
     inRange: (a, b, now) => ephemeral.inRange(a, b, now),
+
+    async summary(uid, now, part) {
+      const wanted = partsOf(part);
+      const [lasting, windowed] = await Promise.all([
+        wanted.durable ? durable.summary(uid, now, 'durable') : emptySummary(),
+        wanted.ephemeral ? ephemeral.summary(uid, now, 'ephemeral') : emptySummary(),
+      ]);
+      return joinSummaries(lasting, windowed);
+    },
+    async forget(uid, now, part) {
+      const wanted = partsOf(part);
+      if (wanted.durable) await durable.forget(uid, now, 'durable');
+      if (wanted.ephemeral) await ephemeral.forget(uid, now, 'ephemeral');
+    },
   };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TOKEN_PATTERN } from '../../../protocol/index.js';
 import type { SocialStore } from '../../../relay/social/contract.js';
+import { accountCases, type SocialBackend } from './account-cases.js';
 
 /**
  * Relay time for every call. The stores compare the `now` passed in with the end they stored, so
@@ -25,10 +26,7 @@ export function newHash(): string {
   return `h-${randomBytes(32).toString('hex')}`;
 }
 
-export function socialContract(
-  name: string,
-  make: () => Promise<{ store: SocialStore; close(): Promise<void> }>,
-): void {
+export function socialContract(name: string, make: () => Promise<SocialBackend>): void {
   describe(`${name} social store contract`, () => {
     let store: SocialStore;
     let close: () => Promise<void>;
@@ -522,4 +520,5 @@ export function socialContract(
       });
     });
   });
+  accountCases(name, make);
 }

@@ -6,6 +6,8 @@ import { checkDiscoveryFingerprint } from '../../../relay/social/index.js';
 import { createRedisSocialStore } from '../../../relay/social/redis.js';
 import { waitFor } from '../../support/poll.js';
 import { type RedisCluster, startRedisCluster } from '../../support/redis-cluster.js';
+import { dumpText } from '../../support/redis-inspect.js';
+import { redisHooks } from './account-cases.js';
 import { MONTH, newHash, newUid, socialContract, T0 } from './contract.js';
 import { redriveCases } from './redrive-cases.js';
 
@@ -35,7 +37,7 @@ async function connect(): Promise<{ client: RedisClient; close(): Promise<void> 
 
 socialContract('redis cluster', async () => {
   const { client, close } = await connect();
-  return { store: createRedisSocialStore(client), close };
+  return { store: createRedisSocialStore(client), close, ...redisHooks(client, () => admin.nodes('master')) };
 });
 
 redriveCases('redis cluster', connect);
@@ -60,6 +62,33 @@ describe('redis social store on a cluster', () => {
       const left = await Promise.all(admin.nodes('master').map((node) => node.keys('*')));
       expect(left.map((keys) => keys.filter((k) => !k.startsWith('pb:sweep:')))).toEqual([[], [], []]);
       expect(left.map((keys) => keys.length)).toEqual([1, 1, 1]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('finds what an erase must delete on every primary: in-range marks, pending matches, link outboxes', async () => {
+    const { client, close } = await connect();
+    try {
+      const store = createRedisSocialStore(client);
+      const zed = newUid();
+      const others = Array.from({ length: 30 }, newUid);
+      for (const other of others) {
+        await store.markInRange(zed, other, Date.now(), Date.now() + 60_000);
+        await store.requestFriend(other, zed);
+      }
+      await store.lookup(zed, Array.from({ length: 30 }, newHash), T0, MONTH);
+      const holding = async () =>
+        Promise.all(
+          admin.nodes('master').map(async (node) => {
+            const all = await dumpText(node);
+            return [...all].filter(([key, values]) => [key, ...values].some((v) => v.includes(zed))).length;
+          }),
+        );
+      expect((await holding()).every((n) => n > 0)).toBe(true);
+      await store.forget(zed, T0 + 1);
+      expect(await holding()).toEqual([0, 0, 0]);
+      expect(await store.friends(others[0]!)).toEqual([]);
     } finally {
       await close();
     }

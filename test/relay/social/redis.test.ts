@@ -2,26 +2,60 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { shardKey } from '../../../relay/redis/index.js';
 import type { SocialStore } from '../../../relay/social/contract.js';
+import { createMemorySocialStore, splitSocialStore } from '../../../relay/social/index.js';
 import { createRedisSocialStore } from '../../../relay/social/redis.js';
 import { commandsOf, dumpText } from '../../support/redis-inspect.js';
 import { type RedisServer, startRedis } from '../../support/redis-server.js';
+import { redisHooks } from './account-cases.js';
 import { MONTH, newHash, newToken, newUid, socialContract, T0, WINDOW } from './contract.js';
 import { redriveCases } from './redrive-cases.js';
 
 let redis: RedisServer;
 let admin: Redis;
+let presence: RedisServer;
+let presenceAdmin: Redis;
 beforeAll(async () => {
-  redis = await startRedis();
+  [redis, presence] = await Promise.all([startRedis(), startRedis()]);
   admin = redis.client();
+  presenceAdmin = presence.client();
 });
 afterAll(async () => {
-  await redis.stop();
+  await Promise.all([redis?.stop(), presence?.stop()]);
 });
 
 socialContract('redis', async () => {
   await admin.flushall();
   const connection = new Redis(redis.url, { enableAutoPipelining: true });
-  return { store: createRedisSocialStore(connection), close: () => connection.quit().then(() => {}) };
+  return {
+    store: createRedisSocialStore(connection),
+    close: () => connection.quit().then(() => {}),
+    ...redisHooks(connection, () => [admin]),
+  };
+});
+
+// As a relay runs them: presence, tokens and in-range marks on a Redis of their own (no
+// persistence), or in the relay's process when none is configured.
+socialContract('redis with a presence redis', async () => {
+  await Promise.all([admin.flushall(), presenceAdmin.flushall()]);
+  const durable = new Redis(redis.url, { enableAutoPipelining: true });
+  const ephemeral = new Redis(presence.url, { enableAutoPipelining: true });
+  return {
+    store: splitSocialStore(createRedisSocialStore(durable), createRedisSocialStore(ephemeral)),
+    close: async () => {
+      await Promise.all([durable.quit(), ephemeral.quit()]);
+    },
+    ...redisHooks(durable, () => [admin, presenceAdmin]),
+  };
+});
+
+socialContract('redis with presence in process', async () => {
+  await admin.flushall();
+  const durable = new Redis(redis.url, { enableAutoPipelining: true });
+  return {
+    store: splitSocialStore(createRedisSocialStore(durable), createMemorySocialStore()),
+    close: () => durable.quit().then(() => {}),
+    ...redisHooks(durable, () => [admin]),
+  };
 });
 
 redriveCases('redis', async () => {
@@ -137,6 +171,22 @@ describe('redis social store', () => {
     expect([...(await dumpText(admin)).keys()]).toEqual([]);
   });
 
+  it('reads a budget written before its end was kept, and keeps counting it', async () => {
+    const key = `pb:{${alice}}:lk`;
+    await admin.set(key, `${T0}:4`, 'PX', WINDOW);
+    const before = (await store.summary(alice, T0)).rates.lookups;
+    // Its end from the key's TTL: at most the window from the relay's now.
+    expect(before?.used).toBe(4);
+    expect(before?.windowEndsAt).toBeGreaterThan(T0 + WINDOW - 60_000);
+    expect(before?.windowEndsAt).toBeLessThanOrEqual(T0 + WINDOW);
+    expect(await store.spendLookups(alice, 6, 10, T0 + 1, WINDOW)).toBe(true);
+    expect(await store.spendLookups(alice, 1, 10, T0 + 2, WINDOW)).toBe(false);
+    expect((await store.summary(alice, T0 + 3)).rates.lookups).toEqual({
+      used: 10,
+      windowEndsAt: T0 + WINDOW,
+    });
+  });
+
   it('keeps its keys under the prefix it was given', async () => {
     const other = createRedisSocialStore(connection, { keyPrefix: 'other:' });
     await other.requestFriend(alice, bob);
@@ -241,6 +291,32 @@ describe('redis social store', () => {
       });
       expect(counts).toEqual({ get: 50 });
     });
+  });
+});
+
+describe('a social store split in two on two Redis servers', () => {
+  it('asks each server only about its own half in an erase: no SCAN of the durable one', async () => {
+    await Promise.all([admin.flushall(), presenceAdmin.flushall()]);
+    const durable = new Redis(redis.url, { enableAutoPipelining: true });
+    const ephemeral = new Redis(presence.url, { enableAutoPipelining: true });
+    const store = splitSocialStore(createRedisSocialStore(durable), createRedisSocialStore(ephemeral));
+    const [alice, bob] = [newUid(), newUid()];
+    await store.requestFriend(alice, bob);
+    await store.lookup(alice, [newHash()], T0, MONTH);
+    await store.setPresence(alice, null, T0, WINDOW);
+    await store.postTokens(alice, [newToken()], [newToken()], T0, WINDOW);
+    await store.markInRange(alice, bob, T0, T0 + WINDOW);
+    let windowed: Record<string, number> = {};
+    const lasting = await commandsOf(admin, async () => {
+      windowed = await commandsOf(presenceAdmin, () => store.forget(alice, T0 + 1));
+    });
+    expect(lasting.scan).toBeUndefined();
+    expect(windowed.scan).toBeGreaterThan(0);
+    expect([windowed.zscan, windowed.hgetall]).toEqual([undefined, undefined]);
+    expect(lasting.zscan).toBeGreaterThan(0);
+    expect([...(await dumpText(admin)).keys()].filter((key) => key.includes(alice))).toEqual([]);
+    expect([...(await dumpText(presenceAdmin)).keys()]).toEqual([]);
+    await Promise.all([durable.quit(), ephemeral.quit()]);
   });
 });
 
