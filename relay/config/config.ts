@@ -25,6 +25,7 @@ export function clientLimits(c: Readonly<RelayConfig>) {
     presenceIntervalMs: c.presenceIntervalMs,
     heldPartsTtlSeconds: c.heldPartsTtlSeconds,
     strangerShares: c.strangerShares === 1,
+    maxDevices: c.maxDevices,
   };
 }
 

@@ -69,6 +69,14 @@ export interface RelayConfig {
   heldPartsTtlSeconds: number;
   /** 1: shares from anyone are filed; 0: only from friends of the recipient (`not_friends`). */
   strangerShares: number;
+  /** Most devices an identity may have (protocol v4). */
+  maxDevices: number;
+  /** A device unseen this many days is unlinked (never an identity's last one). */
+  deviceIdleDays: number;
+  /** An approved device that has not connected within this many seconds is removed with its box. */
+  pairingTtlSeconds: number;
+  /** An account none of whose devices authenticated for this many days is erased. */
+  accountIdleDays: number;
   /** Port of the admin listener (/metrics, /healthz); null: /metrics is served on the public port. */
   adminPort: number | null;
   adminHost: string;
@@ -318,6 +326,34 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     max: 1,
     doc: "1: accept shares from anyone; 0: only from the recipient's friends",
   },
+  PASSBY_MAX_DEVICES: {
+    key: 'maxDevices',
+    kind: 'int',
+    min: 1,
+    max: 16,
+    doc: 'most devices an identity may have (protocol v4)',
+  },
+  PASSBY_DEVICE_IDLE_DAYS: {
+    key: 'deviceIdleDays',
+    kind: 'int',
+    min: 1,
+    max: 3650,
+    doc: "days unseen after which a device is unlinked (never an identity's last one)",
+  },
+  PASSBY_PAIRING_TTL_SECONDS: {
+    key: 'pairingTtlSeconds',
+    kind: 'int',
+    min: 10,
+    max: 86_400,
+    doc: 'seconds an approved device has to connect before it is removed with its sealed key',
+  },
+  PASSBY_ACCOUNT_IDLE_DAYS: {
+    key: 'accountIdleDays',
+    kind: 'int',
+    min: 1,
+    max: 3650,
+    doc: 'days without any authentication after which an account is erased',
+  },
   PASSBY_ADMIN_PORT: {
     key: 'adminPort',
     kind: 'int',
@@ -385,6 +421,10 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   maxSpeedKmh: 300,
   heldPartsTtlSeconds: 600,
   strangerShares: 1,
+  maxDevices: 5,
+  deviceIdleDays: 90,
+  pairingTtlSeconds: 600,
+  accountIdleDays: 180,
   adminPort: null,
   adminHost: '127.0.0.1',
   tlsCertFile: null,

@@ -4,23 +4,37 @@ import type { Logger } from '../telemetry/index.js';
 /** What the hub needs of a connection. */
 export interface Attached {
   readonly uid: string;
-  /** Unique per connection across the whole deployment. */
+  /** The device's slot in its identity (0 for a version 1-3 client: the identity itself). */
+  readonly slot: number;
+  /** Unique per connection across the whole deployment: `<slot>.<random>` (see Hub). */
   readonly token: string;
+  /** How many live devices the identity has, as this connection last read it. */
+  readonly liveDevices: number;
   ring(seq: number): void;
   /** A send on this node stored `entry` for the user; `prev` is its predecessor's seq (0: none). */
   offer(entry: MailboxEntry, prev: number): void;
   /** Reads the mailbox again, doorbell or not. */
   poke(): void;
   replace(): void;
+  /** The device was revoked or the account erased: close with that code. */
+  end(code: 'device_revoked' | 'erased'): void;
+  /** The identity's devices changed (one linked, revoked or unlinked): read their count again. */
+  devicesChanged(): void;
 }
+
+/** What an account change tells every node: the hub's control signals (see Hub). */
+export type Control = { type: 'revoke'; slot: number } | { type: 'erased' } | { type: 'devices' };
 
 /** How often the safety pull runs: each run re-reads the share of users due by then. */
 const SAFETY_TICK_MS = 1_000;
 
 /**
- * The node-local registry of authenticated connections, one per user, and the router of store
- * signals to them. A second connection of the same identity replaces the first: locally at once,
- * on other nodes through a kick signal on the user's channel.
+ * The node-local registry of authenticated connections, one per device of a user, and the router
+ * of store signals to them. A second connection of the same device replaces the first: locally at
+ * once, on other nodes through a kick signal on the user's channel whose token starts with the
+ * device's slot (`<slot>.<random>`), so devices of one identity stay connected together. Account
+ * changes travel on the same channel as kicks whose token starts with `!` (never a connection's):
+ * `!revoke:<slot>`, `!erased`, `!devices` (Control).
  *
  * A doorbell is only a hint (R5): one published while the signal connection was away is lost.
  * So when the store reports the connection back, every connection re-reads its mailbox, and a
@@ -29,10 +43,11 @@ const SAFETY_TICK_MS = 1_000;
  * recipient whatever happened to its doorbell.
  */
 export class Hub {
-  private readonly byUser = new Map<string, Attached>();
+  /** Each user's connections on this node, one per device. */
+  private readonly byUser = new Map<string, Attached[]>();
   private readonly timer: ReturnType<typeof setInterval>;
   /** Where the safety pull goes on; a live iterator over byUser, restarted at its end. */
-  private walk: Iterator<Attached> | undefined;
+  private walk: Iterator<Attached[]> | undefined;
   /** Users owed a re-read this tick, with the fraction left from earlier ticks. */
   private credit = 0;
 
@@ -44,7 +59,7 @@ export class Hub {
     store.onSignal((uid, signal) => this.signal(uid, signal));
     store.onReconnect(() => {
       this.log.info({ users: this.byUser.size }, 'signals may have been lost: re-reading mailboxes');
-      for (const conn of this.byUser.values()) conn.poke();
+      for (const conns of this.byUser.values()) for (const conn of conns) conn.poke();
     });
     this.timer = setInterval(() => this.safetyPull(), Math.min(SAFETY_TICK_MS, safetyPullMs));
     this.timer.unref();
@@ -58,20 +73,37 @@ export class Hub {
     return this.byUser.size;
   }
 
-  get(uid: string): Attached | undefined {
+  /** The user's connections on this node (one per device), or undefined when it has none. */
+  get(uid: string): readonly Attached[] | undefined {
     return this.byUser.get(uid);
   }
 
+  /** Whether every live device of the user is connected to this node (then no doorbell is needed). */
+  allHere(uid: string): boolean {
+    const conns = this.byUser.get(uid);
+    return conns !== undefined && conns.length >= conns[0]!.liveDevices;
+  }
+
   async attach(conn: Attached): Promise<void> {
-    const previous = this.byUser.get(conn.uid);
-    this.byUser.set(conn.uid, conn);
-    if (previous) previous.replace();
-    else await this.store.watch(conn.uid);
+    const conns = this.byUser.get(conn.uid);
+    if (conns === undefined) {
+      this.byUser.set(conn.uid, [conn]);
+      await this.store.watch(conn.uid);
+    } else {
+      const i = conns.findIndex((c) => c.slot === conn.slot);
+      const previous = i < 0 ? undefined : conns[i];
+      if (previous === undefined) conns.push(conn);
+      else conns[i] = conn;
+      previous?.replace();
+    }
     await this.store.kick(conn.uid, conn.token);
   }
 
   async detach(conn: Attached): Promise<void> {
-    if (this.byUser.get(conn.uid) !== conn) return;
+    const conns = this.byUser.get(conn.uid);
+    const i = conns?.indexOf(conn) ?? -1;
+    if (conns === undefined || i < 0) return;
+    if (conns.length > 1) return void conns.splice(i, 1);
     this.byUser.delete(conn.uid);
     try {
       await this.store.unwatch(conn.uid);
@@ -81,7 +113,14 @@ export class Hub {
   }
 
   all(): Attached[] {
-    return [...this.byUser.values()];
+    return [...this.byUser.values()].flat();
+  }
+
+  /** Tells this node's and every other node's connections of `uid` of an account change. */
+  async control(uid: string, control: Control): Promise<void> {
+    this.apply(uid, control);
+    const token = control.type === 'revoke' ? `!revoke:${control.slot}` : `!${control.type}`;
+    await this.store.kick(uid, token);
   }
 
   /** One tick of the safety pull: the next share of users, so each comes once per period. */
@@ -99,15 +138,38 @@ export class Hub {
         // A lap ends here; the next tick starts the next one (no user twice in a tick).
         return;
       }
-      next.value.poke();
+      for (const conn of next.value) conn.poke();
       due--;
     }
   }
 
   private signal(uid: string, signal: Signal): void {
-    const conn = this.byUser.get(uid);
-    if (!conn) return;
-    if (signal.type === 'bell') conn.ring(signal.seq);
-    else if (signal.conn !== conn.token) conn.replace();
+    const conns = this.byUser.get(uid);
+    if (!conns) return;
+    if (signal.type === 'bell') {
+      for (const conn of conns) conn.ring(signal.seq);
+      return;
+    }
+    const token = signal.conn;
+    if (token.startsWith('!')) return this.apply(uid, parseControl(token));
+    const slot = Number(token.slice(0, token.indexOf('.')));
+    for (const conn of [...conns]) if (conn.slot === slot && conn.token !== token) conn.replace();
   }
+
+  private apply(uid: string, control: Control | undefined): void {
+    if (control === undefined) return;
+    for (const conn of [...(this.byUser.get(uid) ?? [])]) {
+      if (control.type === 'devices') conn.devicesChanged();
+      else if (control.type === 'erased') conn.end('erased');
+      else if (conn.slot === control.slot) conn.end('device_revoked');
+    }
+  }
+}
+
+function parseControl(token: string): Control | undefined {
+  if (token === '!erased') return { type: 'erased' };
+  if (token === '!devices') return { type: 'devices' };
+  const slot = Number(token.slice('!revoke:'.length));
+  if (token.startsWith('!revoke:') && Number.isInteger(slot)) return { type: 'revoke', slot };
+  return undefined;
 }

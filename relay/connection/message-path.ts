@@ -1,5 +1,5 @@
 import type { AckBatchFrame, ErrorCode, RelayFrame, SendFrame } from '../../protocol/index.js';
-import type { AckResult, SendInput, SendResult } from '../mailbox/index.js';
+import type { AckResult, MailboxEntry, SendInput, SendResult } from '../mailbox/index.js';
 import type { Logger } from '../telemetry/index.js';
 import type { Delivery } from './delivery.js';
 import type { DeliveryClock } from './delivery-clock.js';
@@ -57,7 +57,8 @@ export class MessagePath {
       ttlMs: ttlSeconds * 1000,
       receipt: frame.receipt === true,
       now: now(),
-      bell: hub.get(frame.to) === undefined && frame.offer === undefined,
+      // Every device of the recipient connected here is handed the entry at once (sent() below).
+      bell: !hub.allHere(frame.to) && frame.offer === undefined,
     };
     if (frame.offer !== undefined) {
       input.offer = frame.offer;
@@ -101,8 +102,9 @@ export class MessagePath {
       if (result.dup || frame.offer !== undefined) return;
       // The recipient is on this node (the doorbell was skipped, or rang too): hand the entry over
       // without another store round trip; Delivery turns it into a pull when it would overtake.
-      hub.get(frame.to)?.offer(
-        {
+      const here = hub.get(frame.to);
+      if (here === undefined) return;
+      const entry: MailboxEntry = {
           kind: 'msg',
           id: `m:${host.uid}:${frame.mid}`,
           seq: result.seq,
@@ -111,9 +113,8 @@ export class MessagePath {
           ts: result.ts,
           exp: result.exp,
           body: frame.body,
-        },
-        result.prev,
-      );
+      };
+      for (const conn of here) conn.offer(entry, result.prev);
     } catch (err) {
       host.failed(err);
     } finally {

@@ -1,7 +1,9 @@
 import type { WebSocket } from 'ws';
 import {
+  type AccountClientFrame,
   type AuthFrame,
   type ClientFrame,
+  type DeviceAuthFrame,
   decodeClientFrame,
   ERRORS,
   type ErrorCode,
@@ -13,11 +15,13 @@ import {
   type SocialClientFrame,
   SUPPORTED_VERSIONS,
 } from '../../protocol/index.js';
+import { ACCOUNT_FRAME_TYPES, type AccountHandlers, type AccountHost, type Devices } from '../account/index.js';
 import { clientLimits, type RelayConfig } from '../config/index.js';
 import type { MailboxEntry, Store } from '../mailbox/index.js';
 import { type Requester, SOCIAL_FRAME_TYPES, type SocialHandlers } from '../social/index.js';
 import type { Logger, Metrics } from '../telemetry/index.js';
-import { isAuthAnswer, newNonce, verifyAuth } from './auth.js';
+import { isAuthAnswer, newNonce } from './auth.js';
+import { authenticate } from './authenticate.js';
 import { Delivery } from './delivery.js';
 import { DeliveryClock } from './delivery-clock.js';
 import { entryFrame } from './entry-frame.js';
@@ -35,6 +39,8 @@ export interface SessionDeps {
   hub: Hub;
   metrics: Metrics;
   social: SocialHandlers;
+  devices: Devices;
+  account: AccountHandlers;
   budget: InflightBudget;
   now: () => number;
 }
@@ -49,9 +55,18 @@ type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
  * key look-ups. Every frame is validated by protocol/ before a handler sees it; every problem is
  * answered with its own error code, in-band where the socket can stay open.
  */
-export class Session implements Attached, Requester, MessageHost {
+export class Session implements Attached, Requester, MessageHost, AccountHost {
   uid = '';
-  readonly token: string;
+  /** The device's slot in its identity; 0 for a version 1-3 client. */
+  slot = 0;
+  /** The device ID (version 4). */
+  device: string | undefined;
+  /** The identity's live devices, as last read: more than one makes sends copy to the others. */
+  liveDevices = 1;
+  /** `<slot>.<random>` once authenticated (Hub). */
+  token: string;
+  /** The challenge's nonce, kept after authentication: export and erase are signed over it. */
+  challengeNonce = '';
   alive = true;
   private phase: Phase = 'hello';
   /** The protocol version agreed in hello. */
@@ -126,6 +141,20 @@ export class Session implements Attached, Requester, MessageHost {
 
   replace(): void {
     this.close('replaced');
+  }
+
+  end(code: 'device_revoked' | 'erased'): void {
+    this.close(code);
+  }
+
+  devicesChanged(): void {
+    if (this.phase !== 'open') return;
+    this.deps.devices.liveCount(this.uid).then(
+      (count) => {
+        this.liveDevices = count;
+      },
+      (err: unknown) => this.log.warn({ err }, 'could not read the device count'),
+    );
   }
 
   /**
@@ -215,8 +244,9 @@ export class Session implements Attached, Requester, MessageHost {
           refOf(frame),
         );
       case 'auth':
-        if (frame.t === 'auth' && !('dk' in frame)) return this.track(this.onAuth(frame));
-        if (frame.t === 'auth') return this.authFailed('auth_failed', 'device keys come in version 4');
+        if (frame.t === 'auth' && 'dk' in frame && this.version < 4)
+          return this.authFailed('auth_failed', 'device keys come in protocol version 4');
+        if (frame.t === 'auth') return this.track(this.onAuth(frame));
         return this.reject(
           frame.t === 'hello' ? 'out_of_order' : 'auth_required',
           `"${frame.t}" before auth`,
@@ -231,6 +261,7 @@ export class Session implements Attached, Requester, MessageHost {
         if (frame.t === 'keys') return this.track(this.onKeys(frame));
         if (frame.t === 'share') return this.onSocial(frame);
         if (SOCIAL_FRAME_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
+        if (ACCOUNT_FRAME_TYPES.has(frame.t)) return this.onAccount(frame as AccountClientFrame);
         return this.reject('out_of_order', `"${frame.t}" after authentication`);
       case 'closed':
         return;
@@ -253,19 +284,28 @@ export class Session implements Attached, Requester, MessageHost {
     });
   }
 
-  private async onAuth(frame: AuthFrame): Promise<void> {
-    const { config, now, store, hub, metrics } = this.deps;
-    const outcome = verifyAuth(frame, config.relayId, this.nonce, now(), config.authSkewMs);
-    if (!outcome.ok) return this.authFailed(outcome.code, outcome.reason);
-    this.nonce = ''; // single use
+  private async onAuth(frame: AuthFrame | DeviceAuthFrame): Promise<void> {
+    const { config, now, store, hub, metrics, devices } = this.deps;
+    const nonce = this.nonce;
+    this.nonce = ''; // single use, whatever the outcome
     this.phase = 'opening';
     clearTimeout(this.authTimer);
     this.authTimer = undefined;
-    this.uid = outcome.uid;
-    this.keptLog = undefined; // the next record names the user
+    let box: string | null = null;
     try {
-      await store.register(this.uid, frame.pk);
+      const ctx = { relayId: config.relayId, nonce, now: now(), skewMs: config.authSkewMs };
+      const outcome = await authenticate(frame, { ...ctx, identities: store, devices });
       if (this.phase !== 'opening') return;
+      if (!outcome.ok) return this.authFailed(outcome.code, outcome.reason);
+      const id = outcome.identity;
+      this.uid = id.uid;
+      this.slot = id.slot;
+      this.device = id.device;
+      this.liveDevices = id.liveDevices;
+      this.token = `${id.slot}.${this.token}`;
+      this.challengeNonce = nonce;
+      box = id.box;
+      this.keptLog = undefined; // the next record names the user
       await hub.attach(this);
     } catch (err) {
       this.log.error({ err }, 'store unavailable during authentication');
@@ -275,8 +315,11 @@ export class Session implements Attached, Requester, MessageHost {
     if (this.phase !== 'opening') return void hub.detach(this);
     this.phase = 'open';
     metrics.authenticated++;
-    this.log.info('authenticated');
-    this.send({ t: 'welcome', id: this.uid, limits: clientLimits(this.deps.config) });
+    this.log.info({ slot: this.slot }, 'authenticated');
+    const welcome: RelayFrame = { t: 'welcome', id: this.uid, limits: clientLimits(config) };
+    if (this.device !== undefined) welcome.device = this.device;
+    if (box !== null) welcome.box = box;
+    this.send(welcome);
     this.delivery = new Delivery(this, store, config.deliveryWindow, now);
     this.delivery.start();
   }
@@ -323,6 +366,18 @@ export class Session implements Attached, Requester, MessageHost {
     );
   }
 
+  private onAccount(frame: AccountClientFrame): void {
+    const rid = String(frame.rid);
+    if (this.version < 4) return this.reject('unknown_type', `"${frame.t}" needs protocol version 4`, rid);
+    if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, rid);
+    this.track(
+      this.deps.account.handle(this, frame).catch((err: unknown) => {
+        this.log.error({ err }, 'store failed an account request');
+        this.reject('store_unavailable', undefined, rid);
+      }),
+    );
+  }
+
   reply(frame: RelayFrame): void {
     this.send(frame);
   }
@@ -343,6 +398,7 @@ export class Session implements Attached, Requester, MessageHost {
 
   /** Delivery host: a version 1 client cannot read notices; they wait for a newer client. */
   accepts(entry: MailboxEntry): boolean {
+    if (entry.kind === 'notice' && entry.notice.kind === 'friends') return this.version >= 4;
     return (entry.kind !== 'notice' && entry.kind !== 'offer') || this.version >= 2;
   }
 

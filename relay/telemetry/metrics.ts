@@ -25,6 +25,8 @@ export class Metrics {
   acked = 0;
   expired = 0;
   receiptsExpired = 0;
+  accountsErased = 0;
+  devicesUnlinked = 0;
 
   readonly registry = new Registry();
   private readonly errors = new Counter({
@@ -89,6 +91,8 @@ export class Metrics {
     counter('messages_acked_total', 'Mailbox entries acknowledged and deleted', () => this.acked);
     counter('messages_expired_total', 'Entries deleted undelivered at expiry', () => this.expired);
     counter('receipts_expired_total', 'Expired receipts filed for senders', () => this.receiptsExpired);
+    counter('accounts_erased_total', 'Accounts erased (asked for, or inactive)', () => this.accountsErased);
+    counter('devices_unlinked_total', 'Devices unlinked for being unseen too long', () => this.devicesUnlinked);
     for (const code of ERROR_CODES) this.errors.inc({ code }, 0);
     const redis = this.redis;
     new Gauge({
