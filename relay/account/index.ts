@@ -1,0 +1,23 @@
+export { type AccountParts, createAccounts } from './accounts.js';
+export {
+  type AccountExport,
+  type Accounts,
+  type ApproveResult,
+  type DeviceAuth,
+  type DeviceRecord,
+  type Devices,
+  type ExportedFriend,
+  type FriendsNotice,
+  type IdentityPart,
+  MAX_SLOTS,
+  type MailboxPart,
+  type MailboxSummary,
+  type Notifier,
+  type RevokeResult,
+  type SocialPart,
+  type SocialSummary,
+  type Unlinked,
+} from './contract.js';
+export { createMemoryDevices } from './memory.js';
+export { createRedisDevices, type RedisDevicesOptions } from './redis.js';
+export type { AccountRecord, DeviceStore } from './store.js';
