@@ -37,19 +37,12 @@ export function createAccounts(devices: DeviceStore, parts: AccountParts): Accou
 
   async function unfriend(uid: string, now: number): Promise<void> {
     for (const link of await social.friends(uid)) {
+      // Told first, then unlinked: a run that dies between the two tells the friend twice at
+      // worst (the rerun finds the link still there), never not at all.
+      await notifier.notify(link.id, `n:${link.id}:${randomTag()}`, { kind: 'friends' }, now, now + noticeTtlMs);
       // An incoming request is withdrawn by its requester's side; the rest by uid's.
-      const removed =
-        link.state === 'incoming'
-          ? await social.removeFriend(link.id, uid)
-          : await social.removeFriend(uid, link.id);
-      if (!removed) continue;
-      await notifier.notify(
-        link.id,
-        `n:${link.id}:${randomTag()}`,
-        { kind: 'friends' },
-        now,
-        now + noticeTtlMs,
-      );
+      if (link.state === 'incoming') await social.removeFriend(link.id, uid);
+      else await social.removeFriend(uid, link.id);
     }
   }
 
@@ -70,7 +63,7 @@ export function createAccounts(devices: DeviceStore, parts: AccountParts): Accou
         seen: account.seen,
         devices: account.devices.map(({ id, created, seen, pending }) => ({ id, created, seen, pending })),
         revoked: account.revoked,
-        friends: graph.friends,
+        friends: graph.links,
         discoverable: graph.discoverable,
         pendingMatches: graph.pendingMatches,
         mailbox: {

@@ -137,7 +137,7 @@ export interface SocialPart {
 
 /** The social part of an export, as AccountExport shows it. */
 export interface SocialSummary {
-  friends: ExportedFriend[];
+  links: ExportedFriend[];
   discoverable: { until: number } | null;
   pendingMatches: { count: number; latestExpiry: number | null };
   presence: { until: number; blind: boolean } | null;

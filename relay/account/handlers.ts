@@ -14,9 +14,9 @@ import {
   userIdFromDigest,
 } from '../../protocol/index.js';
 import type { RelayConfig } from '../config/index.js';
-import type { Identities, Mailbox } from '../mailbox/index.js';
+import type { Identities } from '../mailbox/index.js';
 import type { Logger } from '../telemetry/index.js';
-import type { Accounts, Devices } from './contract.js';
+import type { Accounts, Devices, MailboxPart } from './contract.js';
 
 /** The frame types AccountHandlers.handle takes (protocol version 4). */
 export const ACCOUNT_FRAME_TYPES: ReadonlySet<string> = new Set(['device', 'devices', 'export', 'erase']);
@@ -31,7 +31,7 @@ export interface AccountSignals {
 export interface AccountDeps {
   config: Readonly<RelayConfig>;
   identities: Identities;
-  mailbox: Pick<Mailbox, 'dropDevice'>;
+  mailbox: Pick<MailboxPart, 'dropDevice'>;
   devices: Devices;
   accounts: Accounts;
   signals: AccountSignals;
@@ -98,7 +98,7 @@ export class AccountHandlers {
     }
     const result = await devices.revoke(host.uid, frame.id, now());
     if (result.status === 'unknown') return host.reject('no_device', undefined, rid);
-    if (result.status === 'last') return host.reject('last_device', undefined, rid);
+    if (result.status !== 'ok') return host.reject('last_device', undefined, rid);
     await this.d.mailbox.dropDevice(host.uid, result.slot, now());
     host.log.info({ slot: result.slot }, 'device revoked');
     host.reply({ t: 'ok', rid: frame.rid });

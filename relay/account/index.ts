@@ -18,6 +18,15 @@ export {
   type SocialSummary,
   type Unlinked,
 } from './contract.js';
+export {
+  ACCOUNT_FRAME_TYPES,
+  type AccountDeps,
+  AccountHandlers,
+  type AccountHost,
+  type AccountSignals,
+  deviceIdOf,
+  verify,
+} from './handlers.js';
 export { createMemoryDevices } from './memory.js';
 export { createRedisDevices, type RedisDevicesOptions } from './redis.js';
 export type { AccountRecord, DeviceStore } from './store.js';

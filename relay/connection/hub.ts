@@ -8,6 +8,8 @@ export interface Attached {
   readonly slot: number;
   /** Unique per connection across the whole deployment: `<slot>.<random>` (see Hub). */
   readonly token: string;
+  /** The device ID (protocol v4), undefined for a version 1-3 client. */
+  readonly device: string | undefined;
   /** How many live devices the identity has, as this connection last read it. */
   readonly liveDevices: number;
   ring(seq: number): void;

@@ -1,6 +1,5 @@
-import type { AccountSignals, Accounts, Devices } from '../account/index.js';
+import type { AccountSignals, Accounts, Devices, MailboxPart } from '../account/index.js';
 import type { RelayConfig } from '../config/index.js';
-import type { Mailbox } from '../mailbox/index.js';
 import type { Logger, Metrics } from '../telemetry/index.js';
 
 const DAY_MS = 86_400_000;
@@ -8,6 +7,15 @@ const BATCH = 100;
 const MAX_BATCHES = 20;
 /** How often devices and accounts are checked for inactivity (their periods are days). */
 const IDLE_CHECK_MS = 60_000;
+/** How often the connections of this node count as seen (a connection may outlive days). */
+const SEEN_MS = 3_600_000;
+
+/** A connection of this node, as the sweeper needs it (relay/connection's Attached). */
+export interface Connected {
+  readonly uid: string;
+  readonly device: string | undefined;
+  end(code: 'device_revoked' | 'erased'): void;
+}
 
 /**
  * The account chores every relay node runs: the erase journal (every sweep interval, and at once
@@ -24,14 +32,17 @@ export class AccountSweeper {
   private busy = false;
   private again = false;
   private lastIdleCheck = Number.NEGATIVE_INFINITY;
+  private lastSeen = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly d: {
       config: Readonly<RelayConfig>;
       devices: Devices;
       accounts: Accounts;
-      mailbox: Pick<Mailbox, 'dropDevice'>;
+      mailbox: Pick<MailboxPart, 'dropDevice'>;
       signals: AccountSignals;
+      /** This node's authenticated connections. */
+      connected: () => Iterable<Connected>;
       metrics: Metrics;
       log: Logger;
       now: () => number;
@@ -72,6 +83,10 @@ export class AccountSweeper {
   private async run(): Promise<void> {
     try {
       const now = this.d.now();
+      if (now - this.lastSeen >= SEEN_MS) {
+        this.lastSeen = now;
+        await this.seeConnected(now);
+      }
       if (now - this.lastIdleCheck >= IDLE_CHECK_MS) {
         this.lastIdleCheck = now;
         await this.unlinkIdle(now);
@@ -81,6 +96,21 @@ export class AccountSweeper {
     } catch (err) {
       this.d.log.error({ err }, 'account sweep failed');
     }
+  }
+
+  /**
+   * Marks every connection of this node seen, as an authentication does: an app that stays
+   * connected for days is not idle. A device revoked or erased meanwhile (its signal lost) is closed.
+   */
+  private async seeConnected(now: number): Promise<void> {
+    const all = [...this.d.connected()];
+    const see = async (conn: Connected) => {
+      if (conn.device === undefined) return this.d.devices.touch(conn.uid, now);
+      const auth = await this.d.devices.authDevice(conn.device, now);
+      if (auth.status === 'device_revoked' || auth.status === 'erased') conn.end(auth.status);
+    };
+    // A hundred at a time: pipelined, without a burst of every connection at once.
+    for (let i = 0; i < all.length; i += BATCH) await Promise.all(all.slice(i, i + BATCH).map(see));
   }
 
   private async erase(): Promise<void> {

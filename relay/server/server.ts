@@ -3,6 +3,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { PassbyError } from '../../protocol/index.js';
+import {
+  AccountHandlers,
+  type AccountSignals,
+  createAccounts,
+  createMemoryDevices,
+  createRedisDevices,
+  type DeviceStore,
+} from '../account/index.js';
 import { presenceEndpointOf, type RelayConfig, redisEndpointOf } from '../config/index.js';
 import { Hub, InflightBudget, initCrypto, Session } from '../connection/index.js';
 import type { Store } from '../mailbox/index.js';
@@ -28,6 +36,7 @@ import { Metrics, timeStore, VERSION } from '../telemetry/index.js';
 import { HealthCheck } from './health.js';
 import { httpRoutes } from './http-routes.js';
 import { createAdminServer, createPublicServer } from './listeners.js';
+import { AccountSweeper } from './account-sweeper.js';
 import { Sweeper } from './sweeper.js';
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -65,6 +74,8 @@ export interface RelayDeps {
 export interface Stores {
   store: Store;
   social: SocialStore;
+  /** The identities' devices, the seen index and the erase journal (relay/account). */
+  devices: DeviceStore;
   /** The store's methods it times itself (into the same metric), which timeStore leaves alone. */
   selfTimed: readonly string[];
   /** Asks Redis to rewrite its AOF now and then (none for the in-process store). */
@@ -88,7 +99,8 @@ export async function openStores(
       'no PASSBY_REDIS_URL: using the in-process store; undelivered messages do not survive a restart',
     );
     const store = createMemoryStore(limits);
-    return { store, social: createMemorySocialStore(), selfTimed: [], close: () => store.close() };
+    const devices = createMemoryDevices(store);
+    return { store, social: createMemorySocialStore(), devices, selfTimed: [], close: () => store.close() };
   }
   return openRedisStores(config, endpoint, limits, log, metrics);
 }
@@ -144,9 +156,11 @@ async function openRedisStores(
       );
     }
     log.info({ cluster: endpoint.cluster, presence: presenceAt ? 'redis' : 'process' }, 'connected to redis');
+    const devices = createRedisDevices(redis, { leaseMs: sweepLeaseMs, shardRefreshMs: config.sweepRefreshMs });
     return {
       store,
       social: splitSocialStore(durable, ephemeral),
+      devices,
       selfTimed: metrics ? SELF_TIMED : [],
       aof: aofRewriter(redis, 'pb:', config.aofRewriteSeconds * 1000),
       async close() {
@@ -184,10 +198,38 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     now,
   });
   const hub = new Hub(store, log, config.safetyPullMs);
+  const devices = timeStore(stores.devices, 'account', metrics);
+  const accounts = createAccounts(devices, { mailbox: store, social: socialStore, notifier: store });
+  const signals: AccountSignals = {
+    revoked: (uid, slot) => hub.control(uid, { type: 'revoke', slot }),
+    erased: (uid) => hub.control(uid, { type: 'erased' }),
+    devicesChanged: (uid) => hub.control(uid, { type: 'devices' }),
+  };
+  const accountSweeper = new AccountSweeper({
+    config,
+    devices,
+    accounts,
+    mailbox: store,
+    signals,
+    connected: () => hub.all(),
+    metrics,
+    log,
+    now,
+  });
+  const account = new AccountHandlers({
+    config,
+    identities: store,
+    mailbox: store,
+    devices,
+    accounts,
+    signals,
+    eraseSoon: () => accountSweeper.runSoon(),
+    now,
+  });
   const health = new HealthCheck(store);
   const budget = new InflightBudget(config.inflightBytes, () => store.unsentBytes());
   // One object for every connection: an idle connection holds no copy of its own.
-  const sessionDeps = { config, store, hub, metrics, social, budget, now };
+  const sessionDeps = { config, store, hub, metrics, social, devices, account, budget, now };
   const sessions = new Set<Session>();
   const sweeper = new Sweeper(store, socialStore, metrics, log, config.sweepIntervalMs, now, stores.aof);
   let nextConn = 1;
@@ -252,6 +294,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   const port = await listen(http, config.port, config.host);
   const adminPort = admin === null ? null : await listen(admin, config.adminPort!, config.adminHost);
   sweeper.start();
+  accountSweeper.start();
   const tls = listener.scheme === 'wss';
   log.info(
     { port, adminPort, tls, store: store.kind, relayId: config.relayId, version: VERSION },
@@ -283,12 +326,14 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
       clearInterval(stallCheck);
       hub.stop();
       sweeper.stop();
+      accountSweeper.stop();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       for (const session of sessions) session.close('going_away');
       const writes = Promise.allSettled([...sessions].map((s) => s.settled()));
       const grace = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([writes, grace]);
       await sweeper.idle();
+      await accountSweeper.idle();
       for (const ws of wss.clients) ws.terminate();
       http.closeAllConnections();
       await closed;

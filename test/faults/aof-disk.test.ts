@@ -8,6 +8,7 @@ import { startRelay } from '../../relay/index.js';
 import type { Relay } from '../../relay/server/index.js';
 import { waitFor } from '../support/poll.js';
 import { newIdentity, RawClient } from '../support/raw-client.js';
+import { connectDevice, newDevice, signedRequest } from '../support/raw-device.js';
 import { type RedisServer, startRedis } from '../support/redis-server.js';
 import { TEST_DISCOVERY_SECRET } from '../support/relay-fixture.js';
 
@@ -90,5 +91,41 @@ describe('what the relay deleted, on the disk', () => {
     // The cell never went to Redis, so no file ever held it.
     expect(disk.includes(Buffer.from(cell))).toBe(false);
     await Promise.all([sender.close(), receiver.close()]);
+  });
+
+  it('keeps an erased account in the AOF only until the erase is done and the next rewrite ran', async () => {
+    const [alice, bob] = await Promise.all([newIdentity(), newIdentity()]);
+    await (await RawClient.login(relay.url, bob)).close();
+    const device = await newDevice();
+    const session = await connectDevice(relay.url, device, alice);
+    const body = randomBytes(4096);
+    const marker = body.subarray(2000, 2064);
+    expect(
+      await session.client.sendAndWait({ t: 'send', to: bob.id, mid: 'erased-mid', body }),
+    ).toMatchObject({
+      t: 'stored',
+    });
+    expect(onDisk().includes(marker)).toBe(true);
+    expect(onDisk().includes(Buffer.from(alice.id))).toBe(true);
+
+    expect(await signedRequest(session, alice, 'erase')).toMatchObject({ t: 'ok' });
+    await session.client.closedWith();
+    await waitFor(
+      'the erase',
+      async () => (await admin.exists(`pb:{${alice.id}}:pk`, `pb:{${bob.id}}:e`)) === 0,
+      {
+        timeoutMs: 15_000,
+      },
+    );
+    const before = await rewrites();
+    await waitFor(
+      'a rewrite after the erase, finished, and the old files gone',
+      async () => (await rewrites()) > before && !(await rewriting()) && !onDisk().includes(marker),
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    const disk = onDisk();
+    for (const name of [alice.id, alice.pk, device.id, device.dk])
+      expect(disk.includes(Buffer.from(name))).toBe(false);
+    expect(disk.includes(marker)).toBe(false);
   });
 });

@@ -114,7 +114,7 @@ export async function request(
   const rid = nextRid++;
   client.send({ ...frame, rid } as never);
   for (;;) {
-    const f = await client.nextOf('ok', 'error', 'devices', 'export');
+    const f = await client.nextOf('ok', 'error', 'devices', 'export', 'friends', 'lookup');
     if ('rid' in f && f.rid === rid) return f as never;
     if (f.t === 'error' && f.ref === String(rid)) return f as never;
   }

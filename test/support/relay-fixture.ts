@@ -26,7 +26,7 @@ export interface RelayFixture {
  */
 export function useRelay(
   config: Partial<RelayConfig> = {},
-  redisOptions: { persistence?: boolean; backend?: StartBackend } = {},
+  redisOptions: { persistence?: boolean; backend?: StartBackend; presenceInSameRedis?: boolean } = {},
   logger?: Logger,
 ): RelayFixture {
   const fixture = {} as RelayFixture;
@@ -38,6 +38,13 @@ export function useRelay(
       ...fixture.backend.config,
       sweepIntervalMs: 50,
       discoverySecret: TEST_DISCOVERY_SECRET,
+      // Presence in the same Redis (a test Redis keeps nothing on disk), where a test can read it.
+      ...(redisOptions.presenceInSameRedis
+        ? {
+            presenceRedisUrl: fixture.backend.config.redisUrl,
+            presenceRedisCluster: fixture.backend.config.redisCluster,
+          }
+        : {}),
       ...config,
     };
     fixture.relay = await startRelay(logger ? { config: full, logger } : { config: full });

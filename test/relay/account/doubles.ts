@@ -70,7 +70,7 @@ export class SocialPartDouble implements SocialPart {
   async summary(uid: string): Promise<SocialSummary> {
     return (
       this.summaries.get(uid) ?? {
-        friends: [],
+        links: [],
         discoverable: null,
         pendingMatches: { count: 0, latestExpiry: null },
         presence: null,
