@@ -82,8 +82,17 @@ export interface DevicesRequestFrame {
 }
 
 /** `export` and `erase`: signed by the identity key (accountRequestMessage). */
-export interface AccountRequestFrame {
-  t: 'export' | 'erase';
+export type AccountRequestFrame = ExportRequestFrame | EraseRequestFrame;
+
+export interface ExportRequestFrame {
+  t: 'export';
+  rid: number;
+  ts: number;
+  sig: string;
+}
+
+export interface EraseRequestFrame {
+  t: 'erase';
   rid: number;
   ts: number;
   sig: string;
@@ -240,6 +249,7 @@ export function validateAccountRelayFrame(
     }
     case 'export':
       if (!isRid(h.rid)) return bad('rid');
+      if (body.length === 0) return bad('body (the export) is empty');
       return { ok: true, frame: { t: 'export', rid: h.rid, body } };
     case 'sent':
       if (typeof h.id !== 'string' || !ENTRY_ID_PATTERN.test(h.id) || !h.id.startsWith('c:'))

@@ -10,7 +10,7 @@ import { decodeClientFrame, decodeRelayFrame, LIMITS, SOCIAL_LIMITS } from '../.
  */
 
 const doc = readFileSync(new URL('../../protocol/PROTOCOL.md', import.meta.url), 'utf8');
-const source = ['frames.ts', 'social-frames.ts']
+const source = ['frames.ts', 'social-frames.ts', 'account-frames.ts']
   .map((file) => readFileSync(new URL(`../../protocol/${file}`, import.meta.url), 'utf8'))
   .join('\n');
 
@@ -64,6 +64,10 @@ const CLIENT_SAMPLES: Record<string, Record<string, unknown>> = {
   blind: { t: 'blind', rid: 1, sets: [{ at: uid, near: Array(7).fill(uid) }] },
   share: { t: 'share', to: uid, mid: 's', parts: 1 },
   answer: { t: 'answer', rid: 1, id: `m:${uid}:s`, accept: true },
+  device: { t: 'device', rid: 1, op: 'revoke', id: uid },
+  devices: { t: 'devices', rid: 1 },
+  export: { t: 'export', rid: 1, ts: 1, sig: 'A'.repeat(86) },
+  erase: { t: 'erase', rid: 1, ts: 1, sig: 'A'.repeat(86) },
 };
 const RELAY_SAMPLES: Record<string, Record<string, unknown>> = {
   challenge: { t: 'challenge', v: 3, nonce: 'A'.repeat(43), relay: 'passby', time: 1 },
@@ -89,6 +93,13 @@ const RELAY_SAMPLES: Record<string, Record<string, unknown>> = {
   lookup: { t: 'lookup', rid: 1, ids: [null], tickets: [uid] },
   notice: { t: 'notice', id: `n:${uid}:x`, kind: 'friend', user: uid, state: 'incoming' },
   offer: { t: 'offer', id: `m:${uid}:s`, from: uid, mid: 's', ts: 1, exp: 2, parts: 1, auto: false },
+  devices: {
+    t: 'devices',
+    rid: 1,
+    devices: [{ id: uid, created: 1, seen: 0, pending: true, current: false }],
+  },
+  export: { t: 'export', rid: 1 },
+  sent: { t: 'sent', id: `c:${uid}:m`, to: uid, mid: 'm', ts: 1, exp: 2 },
 };
 
 describe('PROTOCOL.md frame tables', () => {
@@ -123,9 +134,9 @@ describe('PROTOCOL.md frame tables', () => {
     expect(wrong).toEqual([]);
   });
 
-  it('name the four body-carrying frames in "Encoding" as the tables do', () => {
+  it('name the six body-carrying frames in "Encoding" as the tables do', () => {
     const carrying = [...client, ...relay].filter((row) => row[4] !== 'none').map(typeOf);
-    expect(carrying.sort()).toEqual(['msg', 'offer', 'send', 'share']);
+    expect(carrying.sort()).toEqual(['export', 'msg', 'offer', 'send', 'sent', 'share']);
     const encoding = doc.slice(doc.indexOf('## Encoding'), doc.indexOf('## Identifiers'));
     for (const t of carrying) expect(encoding, t).toContain(`\`${t}\``);
     expect(encoding).not.toContain('only send and msg');
