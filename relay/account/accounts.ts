@@ -39,7 +39,13 @@ export function createAccounts(devices: DeviceStore, parts: AccountParts): Accou
     for (const link of await social.friends(uid)) {
       // Told first, then unlinked: a run that dies between the two tells the friend twice at
       // worst (the rerun finds the link still there), never not at all.
-      await notifier.notify(link.id, `n:${link.id}:${randomTag()}`, { kind: 'friends' }, now, now + noticeTtlMs);
+      await notifier.notify(
+        link.id,
+        `n:${link.id}:${randomTag()}`,
+        { kind: 'friends' },
+        now,
+        now + noticeTtlMs,
+      );
       // An incoming request is withdrawn by its requester's side; the rest by uid's.
       if (link.state === 'incoming') await social.removeFriend(link.id, uid);
       else await social.removeFriend(uid, link.id);

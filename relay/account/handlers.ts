@@ -89,7 +89,13 @@ export class AccountHandlers {
         return host.reject('invalid_signature', 'device.cert does not verify for your identity key', rid);
       const dk = fromBase64url(frame.dk);
       if (dk === null) return host.reject('invalid_field', 'device.dk is not base64url', rid);
-      const result = await devices.approve(host.uid, deviceIdOf(dk), frame.box, now(), this.d.config.maxDevices);
+      const result = await devices.approve(
+        host.uid,
+        deviceIdOf(dk),
+        frame.box,
+        now(),
+        this.d.config.maxDevices,
+      );
       if (result.status === 'full') return host.reject('too_many_devices', undefined, rid);
       if (result.status === 'taken') return host.reject('device_taken', undefined, rid);
       if (result.status === 'ok') await signals.devicesChanged(host.uid);

@@ -8,7 +8,7 @@ import {
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
 } from '../../protocol/index.js';
-import { deviceIdOf, type Devices, verify } from '../account/index.js';
+import { type Devices, deviceIdOf, verify } from '../account/index.js';
 import type { Identities } from '../mailbox/index.js';
 import { userIdOf, verifyAuth } from './auth.js';
 
@@ -41,7 +41,10 @@ export interface AuthContext {
  * version 4 answer signs with a device key; with the identity key and a certificate it registers
  * the identity's first device. The store work happens here; the signature checks before it.
  */
-export async function authenticate(frame: AuthFrame | DeviceAuthFrame, ctx: AuthContext): Promise<Authenticated> {
+export async function authenticate(
+  frame: AuthFrame | DeviceAuthFrame,
+  ctx: AuthContext,
+): Promise<Authenticated> {
   if (!('dk' in frame)) return identityAuth(frame, ctx);
   return deviceAuth(frame, ctx);
 }

@@ -4,6 +4,8 @@ import type { Logger } from '../telemetry/index.js';
 /** The connection a Delivery feeds (the session itself: no options object or closures to hold). */
 export interface DeliveryHost {
   readonly uid: string;
+  /** The device's slot: what it acked is not fetched again. */
+  readonly slot: number;
   readonly log: Logger;
   /** Writes one entry to the socket. */
   deliver(entry: MailboxEntry): void;
@@ -143,7 +145,13 @@ export class Delivery {
     this.pulling = true;
     this.again = false;
     try {
-      const { entries, last, more } = await this.store.fetch(this.host.uid, this.cursor, room, this.now());
+      const { entries, last, more } = await this.store.fetch(
+        this.host.uid,
+        this.host.slot,
+        this.cursor,
+        room,
+        this.now(),
+      );
       if (this.closed) return;
       this.cursor = Math.max(this.cursor, last);
       for (const entry of entries) this.hand(entry);

@@ -29,6 +29,16 @@ export function entryFrame(entry: MailboxEntry): RelayFrame {
     case 'notice':
       // The frame's own fields last: a stored notice can never override them.
       return { ...entry.notice, t: 'notice', id: entry.id };
+    case 'sent':
+      return {
+        t: 'sent',
+        id: entry.id,
+        to: entry.to,
+        mid: entry.mid,
+        ts: entry.ts,
+        exp: entry.exp,
+        body: entry.body,
+      };
     case 'receipt':
       return { t: 'receipt', id: entry.id, to: entry.to, mid: entry.mid, status: entry.status, at: entry.at };
   }

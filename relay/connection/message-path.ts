@@ -14,6 +14,10 @@ const ONLY_FRIENDS_SHARE = "this relay files shares only from the recipient's fr
 /** What the message path needs of its connection (the Session). */
 export interface MessageHost {
   readonly uid: string;
+  /** The device's slot: acks clear its claim on an entry. */
+  readonly slot: number;
+  /** The identity's live devices: with more than one, a send is copied to the others. */
+  readonly liveDevices: number;
   /** The protocol version agreed in hello. */
   readonly version: number;
   readonly log: Logger;
@@ -63,6 +67,9 @@ export class MessagePath {
     if (frame.offer !== undefined) {
       input.offer = frame.offer;
       input.holdMs = config.heldPartsTtlSeconds * 1000;
+    } else if (host.liveDevices > 1) {
+      // What one device sends reaches the identity's others (PROTOCOL.md "Version 4").
+      input.copy = { slot: host.slot };
     }
     host.intake.begin(frame.body.length + FRAME_OVERHEAD_BYTES);
     let stored: Promise<SendResult | undefined>;
@@ -105,14 +112,14 @@ export class MessagePath {
       const here = hub.get(frame.to);
       if (here === undefined) return;
       const entry: MailboxEntry = {
-          kind: 'msg',
-          id: `m:${host.uid}:${frame.mid}`,
-          seq: result.seq,
-          from: host.uid,
-          mid: frame.mid,
-          ts: result.ts,
-          exp: result.exp,
-          body: frame.body,
+        kind: 'msg',
+        id: `m:${host.uid}:${frame.mid}`,
+        seq: result.seq,
+        from: host.uid,
+        mid: frame.mid,
+        ts: result.ts,
+        exp: result.exp,
+        body: frame.body,
       };
       for (const conn of here) conn.offer(entry, result.prev);
     } catch (err) {
@@ -142,7 +149,7 @@ export class MessagePath {
     host.intake.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult>;
     try {
-      done = this.deps.store.ack(host.uid, id, this.deps.now());
+      done = this.deps.store.ack(host.uid, host.slot, id, this.deps.now());
     } catch (err) {
       return this.ackFailed([id], err, seq);
     }
@@ -166,7 +173,7 @@ export class MessagePath {
     host.intake.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult[]>;
     try {
-      done = this.deps.store.ackAll(host.uid, ids, this.deps.now());
+      done = this.deps.store.ackAll(host.uid, host.slot, ids, this.deps.now());
     } catch (err) {
       return this.ackFailed(ids, err, lowest);
     }

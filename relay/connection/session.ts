@@ -15,7 +15,12 @@ import {
   type SocialClientFrame,
   SUPPORTED_VERSIONS,
 } from '../../protocol/index.js';
-import { ACCOUNT_FRAME_TYPES, type AccountHandlers, type AccountHost, type Devices } from '../account/index.js';
+import {
+  ACCOUNT_FRAME_TYPES,
+  type AccountHandlers,
+  type AccountHost,
+  type Devices,
+} from '../account/index.js';
 import { clientLimits, type RelayConfig } from '../config/index.js';
 import type { MailboxEntry, Store } from '../mailbox/index.js';
 import { type Requester, SOCIAL_FRAME_TYPES, type SocialHandlers } from '../social/index.js';
@@ -399,6 +404,7 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
   /** Delivery host: a version 1 client cannot read notices; they wait for a newer client. */
   accepts(entry: MailboxEntry): boolean {
     if (entry.kind === 'notice' && entry.notice.kind === 'friends') return this.version >= 4;
+    if (entry.kind === 'sent') return this.version >= 4;
     return (entry.kind !== 'notice' && entry.kind !== 'offer') || this.version >= 2;
   }
 

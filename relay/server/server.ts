@@ -33,10 +33,10 @@ import {
 } from '../social/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { Metrics, timeStore, VERSION } from '../telemetry/index.js';
+import { AccountSweeper } from './account-sweeper.js';
 import { HealthCheck } from './health.js';
 import { httpRoutes } from './http-routes.js';
 import { createAdminServer, createPublicServer } from './listeners.js';
-import { AccountSweeper } from './account-sweeper.js';
 import { Sweeper } from './sweeper.js';
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -156,7 +156,10 @@ async function openRedisStores(
       );
     }
     log.info({ cluster: endpoint.cluster, presence: presenceAt ? 'redis' : 'process' }, 'connected to redis');
-    const devices = createRedisDevices(redis, { leaseMs: sweepLeaseMs, shardRefreshMs: config.sweepRefreshMs });
+    const devices = createRedisDevices(redis, {
+      leaseMs: sweepLeaseMs,
+      shardRefreshMs: config.sweepRefreshMs,
+    });
     return {
       store,
       social: splitSocialStore(durable, ephemeral),

@@ -92,7 +92,11 @@ export class Metrics {
     counter('messages_expired_total', 'Entries deleted undelivered at expiry', () => this.expired);
     counter('receipts_expired_total', 'Expired receipts filed for senders', () => this.receiptsExpired);
     counter('accounts_erased_total', 'Accounts erased (asked for, or inactive)', () => this.accountsErased);
-    counter('devices_unlinked_total', 'Devices unlinked for being unseen too long', () => this.devicesUnlinked);
+    counter(
+      'devices_unlinked_total',
+      'Devices unlinked for being unseen too long',
+      () => this.devicesUnlinked,
+    );
     for (const code of ERROR_CODES) this.errors.inc({ code }, 0);
     const redis = this.redis;
     new Gauge({
