@@ -143,7 +143,7 @@ export class Delivery {
     this.pulling = true;
     this.again = false;
     try {
-      const { entries, last, more } = await this.store.fetch(this.host.uid, this.cursor, room, this.now());
+      const { entries, last, more } = await this.store.fetch(this.host.uid, 0, this.cursor, room, this.now());
       if (this.closed) return;
       this.cursor = Math.max(this.cursor, last);
       for (const entry of entries) this.hand(entry);

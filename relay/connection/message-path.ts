@@ -141,7 +141,7 @@ export class MessagePath {
     host.intake.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult>;
     try {
-      done = this.deps.store.ack(host.uid, id, this.deps.now());
+      done = this.deps.store.ack(host.uid, 0, id, this.deps.now());
     } catch (err) {
       return this.ackFailed([id], err, seq);
     }
@@ -165,7 +165,7 @@ export class MessagePath {
     host.intake.begin(FRAME_OVERHEAD_BYTES);
     let done: Promise<AckResult[]>;
     try {
-      done = this.deps.store.ackAll(host.uid, ids, this.deps.now());
+      done = this.deps.store.ackAll(host.uid, 0, ids, this.deps.now());
     } catch (err) {
       return this.ackFailed(ids, err, lowest);
     }

@@ -83,17 +83,18 @@ describe('redis cluster mailbox', () => {
       );
       expect(results.map((r) => r.status)).toEqual(['stored', 'stored', 'stored', 'stored']);
       for (const to of others) {
-        const { entries } = await store.fetch(to, 0, 10, T0);
+        const { entries } = await store.fetch(to, 0, 0, 10, T0);
         expect(entries.map((e) => e.id)).toEqual([messageEntryId(alice!, 'a'), messageEntryId(alice!, 'b')]);
         const acked = await store.ackAll(
           to,
+          0,
           entries.map((e) => e.id),
           T0,
         );
         expect(acked).toEqual([{ deleted: true }, { deleted: true }]);
       }
       // The receipts crossed slots (the second step) into alice's mailbox, on another primary.
-      const receipts = (await store.fetch(alice!, 0, 10, T0)).entries.map((e) => e.id).sort();
+      const receipts = (await store.fetch(alice!, 0, 0, 10, T0)).entries.map((e) => e.id).sort();
       expect(receipts).toEqual(
         others.flatMap((to) => ['a', 'b'].map((mid) => receiptEntryId(to, mid))).sort(),
       );
@@ -115,14 +116,14 @@ describe('redis cluster mailbox', () => {
       await admin.zadd(shard, T0 + 30_000, note);
       expect(await store.sweep(T0 + 29_999, 100)).toEqual({ expired: 0, receipts: 0, more: false });
       expect(await store.sweep(T0 + 30_000, 100)).toEqual({ expired: 0, receipts: 1, more: false });
-      expect((await store.fetch(alice!, 0, 10, T0)).entries).toMatchObject([
+      expect((await store.fetch(alice!, 0, 0, 10, T0)).entries).toMatchObject([
         { kind: 'receipt', id: receiptEntryId(bob!, 'lost'), status: 'delivered', at: T0 },
       ]);
       expect(await admin.zscore(shard, note)).toBeNull();
       // Filing it again (a note left twice) files nothing new.
       await admin.zadd(shard, T0 + 30_000, note);
       expect(await store.sweep(T0 + 30_000, 100)).toEqual({ expired: 0, receipts: 0, more: false });
-      expect((await store.fetch(alice!, 0, 10, T0)).entries).toHaveLength(1);
+      expect((await store.fetch(alice!, 0, 0, 10, T0)).entries).toHaveLength(1);
     } finally {
       await store.close();
     }
@@ -166,7 +167,7 @@ describe('redis cluster mailbox', () => {
         },
         { timeoutMs: 10_000 },
       );
-      for (const to of others) expect((await second.fetch(to, 0, 10, T0 + 1_000)).entries).toEqual([]);
+      for (const to of others) expect((await second.fetch(to, 0, 0, 10, T0 + 1_000)).entries).toEqual([]);
     } finally {
       await second.close();
     }
