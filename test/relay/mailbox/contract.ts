@@ -44,10 +44,22 @@ export function signalRecorder(store: Store) {
   };
 }
 
-export function storeContract(
-  name: string,
-  make: (limits?: StoreLimits) => Promise<{ store: Store; close(): Promise<void> }>,
-): void {
+/** A store under test, with what a test needs beside it. */
+export interface StoreUnderTest {
+  store: Store;
+  close(): Promise<void>;
+  /**
+   * Writes uid's live device mask where the store reads it (relay/account's job in the relay):
+   * field m of pb:{uid}:d on Redis, setLiveMask in memory.
+   */
+  setLiveMask(uid: string, mask: number): Promise<void>;
+  /** Every key with every value as text (Redis only: SCAN every primary, read each key). */
+  dump?(): Promise<Map<string, string[]>>;
+}
+
+export type MakeStore = (limits?: StoreLimits) => Promise<StoreUnderTest>;
+
+export function storeContract(name: string, make: MakeStore): void {
   describe(`${name} store contract`, () => {
     let store: Store;
     let close: () => Promise<void>;

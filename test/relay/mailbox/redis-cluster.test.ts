@@ -5,7 +5,10 @@ import { createRedisStore, type RedisStoreOptions } from '../../../relay/mailbox
 import { shardKey, userSlot } from '../../../relay/redis/index.js';
 import { waitFor } from '../../support/poll.js';
 import { type RedisCluster, startRedisCluster } from '../../support/redis-cluster.js';
+import { dumpText } from '../../support/redis-inspect.js';
 import { CONTRACT_LIMITS, newUid, storeContract } from './contract.js';
+import { devicesContract } from './contract-devices.js';
+import { eraseContract } from './contract-erase.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
 const DAY = 24 * 3600 * 1000;
@@ -41,11 +44,28 @@ function open(over: Partial<RedisStoreOptions> = {}): Promise<Store> {
   });
 }
 
-storeContract('redis cluster', async (limits = CONTRACT_LIMITS) => {
+/** Every key of every primary with its values as text. */
+async function dumpAll(): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const node of admin.nodes('master')) for (const [k, v] of await dumpText(node)) out.set(k, v);
+  return out;
+}
+
+const make = async (limits = CONTRACT_LIMITS) => {
   await flush();
   const store = await open({ limits });
-  return { store, close: () => store.close() };
-});
+  return {
+    store,
+    close: () => store.close(),
+    setLiveMask: async (uid: string, mask: number) => {
+      await admin.hset(`pb:{${uid}}:d`, 'm', String(mask));
+    },
+    dump: dumpAll,
+  };
+};
+storeContract('redis cluster', make);
+devicesContract('redis cluster', make);
+eraseContract('redis cluster', make);
 
 /** Users until their keys land on `count` different slots served by different primaries. */
 function usersOnDistinctSlots(count: number): string[] {

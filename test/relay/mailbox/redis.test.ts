@@ -3,9 +3,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { messageEntryId, type SendInput, type Store } from '../../../relay/mailbox/contract.js';
 import { createRedisStore } from '../../../relay/mailbox/redis.js';
 import { waitFor } from '../../support/poll.js';
-import { commandsOf, dumpKeys } from '../../support/redis-inspect.js';
+import { commandsOf, dumpKeys, dumpText } from '../../support/redis-inspect.js';
 import { freePort, type RedisServer, startRedis } from '../../support/redis-server.js';
 import { CONTRACT_LIMITS, newUid, storeContract } from './contract.js';
+import { devicesContract } from './contract-devices.js';
+import { eraseContract } from './contract-erase.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
 const DAY = 24 * 3600 * 1000;
@@ -20,11 +22,21 @@ afterAll(async () => {
   await redis.stop();
 });
 
-storeContract('redis', async (limits = CONTRACT_LIMITS) => {
+const make = async (limits = CONTRACT_LIMITS) => {
   await admin.flushall();
   const store = await createRedisStore({ url: redis.url, limits });
-  return { store, close: () => store.close() };
-});
+  return {
+    store,
+    close: () => store.close(),
+    setLiveMask: async (uid: string, mask: number) => {
+      await admin.hset(`pb:{${uid}}:d`, 'm', String(mask));
+    },
+    dump: () => dumpText(admin),
+  };
+};
+storeContract('redis', make);
+devicesContract('redis', make);
+eraseContract('redis', make);
 
 describe('redis store', () => {
   let store: Store;
