@@ -193,6 +193,29 @@ describe('redis cluster mailbox', () => {
     }
   });
 
+  it('forgets the receipt notes naming a user in the shards of every primary', async () => {
+    await flush();
+    const store = await open();
+    try {
+      const [alice, bob, eve] = usersOnDistinctSlots(3);
+      const shards = [shardKey('pb:', 'expiry', userSlot(bob!)), shardKey('pb:', 'expiry', userSlot(alice!))];
+      const named = [
+        `r ${eve} ${receiptEntryId(bob!, 'a')} d${T0}`,
+        `r ${alice} ${receiptEntryId(eve!, 'b')} e${T0}`,
+      ];
+      const kept = `r ${bob} ${receiptEntryId(alice!, 'c')} d${T0}`;
+      await admin.zadd(shards[0]!, T0, named[0]!);
+      await admin.zadd(shards[1]!, T0, named[1]!, T0, kept);
+      await store.forget([eve!], T0);
+      expect([await admin.zrange(shards[0]!, 0, -1), await admin.zrange(shards[1]!, 0, -1)]).toEqual([
+        [],
+        [kept],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('confirms a send only once the replicas asked for have it (WAIT)', async () => {
     await flush();
     const one = await open({ waitReplicas: 1, waitTimeoutMs: 2_000 });

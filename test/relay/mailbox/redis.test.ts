@@ -1,7 +1,13 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { messageEntryId, type SendInput, type Store } from '../../../relay/mailbox/contract.js';
+import {
+  messageEntryId,
+  receiptEntryId,
+  type SendInput,
+  type Store,
+} from '../../../relay/mailbox/contract.js';
 import { createRedisStore } from '../../../relay/mailbox/redis.js';
+import { shardKey } from '../../../relay/redis/index.js';
 import { waitFor } from '../../support/poll.js';
 import { commandsOf, dumpKeys, dumpText } from '../../support/redis-inspect.js';
 import { freePort, type RedisServer, startRedis } from '../../support/redis-server.js';
@@ -268,6 +274,36 @@ describe('redis store', () => {
       Promise.all(sends.map((s) => store.ack(s.to, 0, messageEntryId(alice, s.mid), T0))),
     );
     expect(acked).toEqual({ script: 1, hmget: 3, hget: 3, del: 3, zrem: 3 });
+  });
+
+  it('forgets the receipt notes naming a user, as sender or recipient, and keeps the others', async () => {
+    const eve = newUid();
+    const shard = shardKey('pb:', 'expiry', 0);
+    const notes = [
+      `r ${eve} ${receiptEntryId(bob, 'a')} d${T0}`,
+      `r ${alice} ${receiptEntryId(eve, 'b')} e${T0}`,
+      `r ${alice} ${receiptEntryId(bob, 'c')} d${T0}`,
+    ];
+    for (const note of notes) await admin.zadd(shard, T0 + 30_000, note);
+    await store.forget([eve], T0);
+    expect(await admin.zrange(shard, 0, -1)).toEqual([notes[2]]);
+  });
+
+  it('counts the receipts noted for a user and not filed yet in its summary', async () => {
+    const shard = shardKey('pb:', 'expiry', 0);
+    await admin.zadd(shard, T0 + 30_000, `r ${alice} ${receiptEntryId(bob, 'a')} d${T0}`);
+    expect(await store.summary(alice, [0], T0)).toMatchObject({ entries: 0, receipts: 1 });
+  });
+
+  it('acks an entry for one device of two with one script running 3 commands', async () => {
+    await admin.hset(`pb:{${bob}}:d`, 'm', '3');
+    await send({ mid: 'a' });
+    expect(await commandsOf(admin, () => store.ack(bob, 1, messageEntryId(alice, 'a'), T0))).toEqual({
+      script: 1,
+      hmget: 1,
+      hget: 1,
+      hset: 1,
+    });
   });
 
   describe('commands per operation (one script call each)', () => {
