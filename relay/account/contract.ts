@@ -113,7 +113,7 @@ export interface Accounts {
 export interface MailboxPart {
   summary(uid: string, slots: readonly number[], now: number): Promise<MailboxSummary>;
   forget(uids: readonly string[], now: number): Promise<void>;
-  dropDevice(uid: string, slot: number, now: number): Promise<void>;
+  dropDevice(uid: string, slot: number, now: number): Promise<unknown>;
 }
 
 export interface MailboxSummary {
@@ -171,6 +171,8 @@ export interface IdentityPart {
   register(uid: string, publicKey: string): Promise<void>;
   publicKeys(uids: readonly string[]): Promise<(string | null)[]>;
   unregister(uid: string): Promise<void>;
+  /** The in-process mailbox's copy of uid's live device mask (0: a legacy user); absent on Redis. */
+  setLiveMask?(uid: string, mask: number): void;
 }
 
 // ---- the export ----

@@ -26,11 +26,14 @@ export function createMemoryDevices(identities: IdentityPart): DeviceStore {
 
   const live = (r: Registry) => r.slots.filter((d): d is DeviceRecord => d !== null);
   const see = (uid: string, now: number) => seenIndex.set(uid, Math.max(now, seenIndex.get(uid) ?? now));
-  function unlink(r: Registry, slot: number): DeviceRecord {
+  /** Tells the in-process mailbox the live mask (the Redis mailbox reads pb:{uid}:d itself). */
+  const sync = (uid: string, mask: number) => identities.setLiveMask?.(uid, mask);
+  function unlink(uid: string, r: Registry, slot: number): DeviceRecord {
     const d = r.slots[slot]!;
     r.slots[slot] = null;
     r.boxes.delete(slot);
     r.mask &= ~(1 << slot);
+    sync(uid, r.mask);
     return d;
   }
 
@@ -55,6 +58,7 @@ export function createMemoryDevices(identities: IdentityPart): DeviceStore {
       slots[0] = { id: did, slot: 0, created: now, seen: now, pending: false };
       registries.set(uid, { mask: 1, slots, boxes: new Map(), revoked: new Map(), seen: now, erased: null });
       owners.set(did, { uid, slot: 0 });
+      sync(uid, 1);
       await identities.register(uid, publicKey);
       see(uid, now);
       return 'ok';
@@ -96,6 +100,7 @@ export function createMemoryDevices(identities: IdentityPart): DeviceStore {
       r.slots[slot] = { id: did, slot, created: now, seen: now, pending: true };
       r.boxes.set(slot, box);
       r.mask |= 1 << slot;
+      sync(uid, r.mask);
       owners.set(did, { uid, slot });
       return { status: 'ok', slot };
     },
@@ -109,7 +114,7 @@ export function createMemoryDevices(identities: IdentityPart): DeviceStore {
       const d = r?.erased === null ? r.slots.find((s) => s?.id === did) : undefined;
       if (r === undefined || d == null) return { status: 'unknown' };
       if (liveCountOf(r.mask) <= 1) return { status: 'last' };
-      unlink(r, d.slot);
+      unlink(uid, r, d.slot);
       r.revoked.set(did, now);
       return { status: 'ok', slot: d.slot };
     },
@@ -130,7 +135,7 @@ export function createMemoryDevices(identities: IdentityPart): DeviceStore {
         if (r.erased !== null) continue;
         for (const slot of idleSlots(live(r), idleBefore, pendingBefore)) {
           if (unlinked.length >= limit) return { unlinked, more: true };
-          const d = unlink(r, slot);
+          const d = unlink(uid, r, slot);
           owners.delete(d.id);
           unlinked.push({ uid, slot, did: d.id });
         }
@@ -163,6 +168,7 @@ export function createMemoryDevices(identities: IdentityPart): DeviceStore {
       for (const [did, owner] of owners) if (gone.has(owner.uid)) owners.delete(did);
       for (const uid of uids) {
         registries.delete(uid);
+        sync(uid, 0);
         await identities.unregister(uid);
         seenIndex.delete(uid);
         journal.delete(uid);

@@ -12,6 +12,15 @@ import type { Notice, ReceiptStatus } from '../../protocol/index.js';
  * undelivered lies between them.
  * Every entry has its own expiry; nothing relies on a key TTL that a newer entry refreshes.
  *
+ * Delivery is per device. A user's devices each have a slot 0..15; the live device mask (the
+ * account registry's, relay/account) says which are live, and a user without a registry is one
+ * legacy device, slot 0. Each entry keeps an ack mask (bit s: slot s acked it; bit 16: its
+ * `delivered` receipt was filed). A fetch by a slot skips what that slot acked; an ack clears its
+ * slot's claim, and deletes the entry (body and all) once every live slot has acked it. A
+ * `delivered` receipt is filed at the first ack, an `expired` one only when no device acked. An
+ * ack of an unanswered offer declines it only when it is the last live device's; an answer from
+ * any device removes the offer for all.
+ *
  * A store does four jobs, each its own interface, and each consumer asks for the one it needs:
  * identities, the mailboxes, the signal bus between relay nodes, and its own health.
  */
@@ -31,12 +40,37 @@ export interface Identities {
 export interface Mailbox {
   /** Stores a payload atomically: dedupe on (from, mid), quota, append, doorbell. Durable on return. */
   send(input: SendInput): Promise<SendResult>;
-  /** Up to `limit` live entries with seq > afterSeq, oldest first. Never returns an expired entry. */
-  fetch(uid: string, afterSeq: number, limit: number, now: number): Promise<FetchResult>;
-  /** Deletes an entry and every index entry for it; files a `delivered` receipt when one was asked. */
-  ack(uid: string, entryId: string, now: number): Promise<AckResult>;
+  /**
+   * Up to `limit` live entries with seq > afterSeq, oldest first, that device `slot` has not
+   * acked. Never returns an expired entry. (`last` moves past what it skips.)
+   */
+  fetch(uid: string, slot: number, afterSeq: number, limit: number, now: number): Promise<FetchResult>;
+  /**
+   * Device `slot` has the entry: clears its claim, and once every live slot has acked it deletes
+   * the entry and every index entry for it. Files a `delivered` receipt at the first ack, when one
+   * was asked. An ack by a slot that is not live, or that acked the entry before, changes nothing.
+   */
+  ack(uid: string, slot: number, entryId: string, now: number): Promise<AckResult>;
   /** ack() for each ID in order (a version 3 `ack {ids}`), with one promise for all of them. */
-  ackAll(uid: string, entryIds: readonly string[], now: number): Promise<AckResult[]>;
+  ackAll(uid: string, slot: number, entryIds: readonly string[], now: number): Promise<AckResult[]>;
+  /**
+   * After the registry cleared `slot` from uid's live mask (a device revoked or unlinked): deletes
+   * the entries every remaining live slot has acked (declining an unanswered offer so, as its
+   * last ack would), and clears the slot's bit from every ack mask, so a device that takes the
+   * slot later receives what is still waiting. Idempotent. Returns how many entries went.
+   */
+  dropDevice(uid: string, slot: number, now: number): Promise<number>;
+  /** Everything of uid's own mailbox, for an export: counts, bytes, expiries, what each slot has not acked. */
+  summary(uid: string, slots: readonly number[], now: number): Promise<MailboxSummary>;
+  /**
+   * Erase, the mailbox part: deletes the uids' own mailboxes (e, q, x, h; not pk and d, which
+   * relay/account owns), their expiry index members and every receipt note naming them, and in
+   * every other mailbox the entries m:/r:/n:/c:<uid>:* and held parts and groups p:/g:<uid>:*,
+   * through the mailbox's own rules (counters, indexes, ack masks, an emptied mailbox dropped).
+   * No receipt is filed for what it removes. One pass over the keyspace serves all the uids.
+   * Idempotent.
+   */
+  forget(uids: readonly string[], now: number): Promise<void>;
   /**
    * Files a share's offer in the recipient's mailbox once all its parts are held; the offer's
    * expiry is at most its parts'. With `auto`, the parts are released at once.
@@ -108,6 +142,13 @@ export interface SendInput {
    * ttlMs.
    */
   holdMs?: number;
+  /**
+   * The sender has other live devices: also file a copy, entry `c:<to>:<mid>` (kind 'sent'), in
+   * the SENDER's own mailbox, same body, ts and exp, already acked by the sending device `slot`,
+   * ringing the sender's doorbell. No quota, no receipt; a copy already there is kept (a retry).
+   * `stored` only when both are filed; a refused send leaves no copy. Ignored with `offer`.
+   */
+  copy?: { slot: number };
 }
 
 export interface ShareInput {
@@ -182,6 +223,17 @@ export type MailboxEntry =
       preview: Uint8Array;
     }
   | {
+      kind: 'sent';
+      /** `c:<to>:<mid>`: a copy, in the sender's mailbox, of what one of its devices sent */
+      id: string;
+      seq: number;
+      to: string;
+      mid: string;
+      ts: number;
+      exp: number;
+      body: Uint8Array;
+    }
+  | {
       kind: 'notice';
       /** `n:<user>:<tag>` */
       id: string;
@@ -200,8 +252,29 @@ export interface FetchResult {
 }
 
 export interface AckResult {
-  /** False when the entry was already gone (acks are idempotent). */
+  /**
+   * True when the ack took effect: the slot's claim cleared (the entry itself is deleted only
+   * once every live slot acked it). False when the entry was already gone, or already acked by
+   * this slot (acks are idempotent).
+   */
   deleted: boolean;
+}
+
+/** What uid's own mailbox holds, for an export (relay/account assembles it). */
+export interface MailboxSummary {
+  /** Live entries of every kind (messages, copies, receipts, offers, notices), held share parts not included. */
+  entries: number;
+  /** Messages, the held parts of shares included (what the quota counts). */
+  messages: number;
+  /** Bytes of content: message, copy and held part bodies, offer previews. */
+  bytes: number;
+  /** Earliest and latest expiry among the entries and held parts; null when none. */
+  oldestExpiry: number | null;
+  newestExpiry: number | null;
+  /** Receipt entries waiting in the mailbox, and receipts noted for uid not filed yet. */
+  receipts: number;
+  /** For each slot asked: the live entries it has not acked, and their content bytes. */
+  perSlot: { slot: number; waiting: number; bytes: number }[];
 }
 
 export interface SweepResult {
@@ -235,3 +308,11 @@ export function receiptEntryId(to: string, mid: string): string {
 export function noticeEntryId(user: string, tag: string): string {
   return `n:${user}:${tag}`;
 }
+
+export function copyEntryId(to: string, mid: string): string {
+  return `c:${to}:${mid}`;
+}
+
+/** Slots 0..15 (bits of a live mask); bit 16 of an ack mask marks its receipt filed. */
+export const MAX_SLOTS = 16;
+export const RECEIPT_FILED = 1 << 16;

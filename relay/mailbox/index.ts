@@ -1,8 +1,11 @@
 export {
   type AckResult,
+  copyEntryId,
   type Identities,
+  MAX_SLOTS,
   type Mailbox,
   type MailboxEntry,
+  type MailboxSummary,
   noticeEntryId,
   type SendInput,
   type SendResult,
@@ -12,5 +15,5 @@ export {
   type StoreHealth,
   type StoreLimits,
 } from './contract.js';
-export { createMemoryStore } from './memory.js';
+export { createMemoryStore, type MemoryStore } from './memory.js';
 export { createRedisStore, type RedisStoreOptions, SELF_TIMED } from './redis.js';

@@ -7,10 +7,10 @@ import { shardKey } from '../redis/index.js';
  */
 
 /** Keys per mailbox in a script call (lua/mailbox.lua BOX_KEYS). */
-export const BOX_KEYS = 7;
+export const BOX_KEYS = 8;
 /** Arguments per send in lua/send.lua (SEND_STRIDE), per ack in lua/ack.lua, per receipt in lua/receipts.lua. */
-export const SEND_STRIDE = 10;
-export const ACK_STRIDE = 4;
+export const SEND_STRIDE = 11;
+export const ACK_STRIDE = 5;
 export const RECEIPT_STRIDE = 4;
 
 /** The index shard of `slot`: mailboxes by earliest expiry, and receipts waiting to be filed. */
@@ -20,7 +20,8 @@ export function expiryShard(prefix: string, slot: number): string {
 
 /**
  * e, q, x, pk, h, the doorbell channel, the expiry shard (of `shard`: relay/redis/shards.ts
- * indexSlot): what every mailbox script gets.
+ * indexSlot), and d (the device registry, relay/account's; the scripts read its live mask m):
+ * what every mailbox script gets.
  */
 export function boxKeys(prefix: string, uid: string, shard: number): string[] {
   const tag = `${prefix}{${uid}}:`;
@@ -32,7 +33,19 @@ export function boxKeys(prefix: string, uid: string, shard: number): string[] {
     `${tag}h`,
     bellChannel(prefix, uid),
     expiryShard(prefix, shard),
+    `${tag}d`,
   ];
+}
+
+/** The keys of uid's own mailbox that erase deletes (not pk and d: relay/account owns them). */
+export function ownMailboxKeys(prefix: string, uid: string): string[] {
+  const tag = `${prefix}{${uid}}:`;
+  return [`${tag}e`, `${tag}q`, `${tag}x`, `${tag}h`];
+}
+
+/** The registry hash of uid (relay/account writes it; field m is the live device mask). */
+export function registryKey(prefix: string, uid: string): string {
+  return `${prefix}{${uid}}:d`;
 }
 
 export function publicKeyKey(prefix: string, uid: string): string {

@@ -1,194 +1,53 @@
-import type { ReceiptStatus } from '../../protocol/index.js';
-import type {
-  AckResult,
-  FetchResult,
-  MailboxEntry,
-  SendInput,
-  SendResult,
-  ShareInput,
-  ShareResult,
-  Signal,
-  SignalHandler,
-  Store,
-  StoreLimits,
-  SweepResult,
+import {
+  type AckResult,
+  copyEntryId,
+  type FetchResult,
+  type MailboxEntry,
+  messageEntryId,
+  type SendInput,
+  type SendResult,
+  type ShareInput,
+  type ShareResult,
+  type Signal,
+  type SignalHandler,
+  type Store,
+  type StoreLimits,
+  type SweepResult,
 } from './contract.js';
-import { messageEntryId, receiptEntryId } from './contract.js';
+import { forgetAll, summaryOf } from './memory-erase.js';
+import { MemoryState, type Msg } from './memory-state.js';
 
 /*
  * The in-process store: the Redis store's contract in plain maps, for a laptop demo and for
  * tests. Nothing survives the process. Each method changes state synchronously before its first
- * await, so every operation is atomic as in the Redis scripts.
- *
- * A mailbox's Map keeps insertion order, which is seq order: a seq is always above the highest
- * one in the mailbox, and an emptied mailbox is dropped. The sweep walks every entry; fine for
- * the sizes a demo holds.
+ * await, so every operation is atomic as in the Redis scripts. The state and the mailbox's rules
+ * are memory-state.ts's; export and erase, memory-erase.ts's. The sweep walks every entry; fine
+ * for the sizes a demo holds.
  */
 
-interface Stored {
-  entry: MailboxEntry;
-  /** A message whose sender asked for a receipt. */
-  receipt: boolean;
+/** The in-process store, with the one door relay/account's in-process registry needs. */
+export interface MemoryStore extends Store {
+  /**
+   * The live device mask of uid as its device registry now holds it (bit s: slot s live; 0 or
+   * never set: a legacy single device, slot 0), what the Redis scripts read from pb:{uid}:d
+   * field m. The account store calls it on every change, then dropDevice for a slot it cleared.
+   */
+  setLiveMask(uid: string, mask: number): void;
+  /** Forgets uid's public key (an erase; relay/account calls it). */
+  unregister(uid: string): Promise<void>;
 }
 
-interface Box {
-  entries: Map<string, Stored>;
-  /** Held parts of shares, by `<from>:<share mid>`, in arrival order. */
-  held: Map<string, Group>;
-  messages: number;
-  bytes: number;
-  high: number;
-}
-
-interface Group {
-  /** Set by the first part, never extended: no part outlives it. */
-  exp: number;
-  /** Until the share is filed: dropped at this time unless another part renews it. */
-  deadline: number | undefined;
-  parts: Map<string, Stored>;
-}
-
-type Msg = Extract<MailboxEntry, { kind: 'msg' }>;
-
-export function createMemoryStore(limits: StoreLimits): Store {
-  const identities = new Map<string, string>();
-  const mailboxes = new Map<string, Box>();
+export function createMemoryStore(limits: StoreLimits): MemoryStore {
   const watched = new Set<string>();
   let handler: SignalHandler = () => {};
   let closed = false;
-
-  // The store's clock for seqs: microseconds, strictly increasing across all mailboxes.
-  let lastSeq = 0;
-  function nextSeq(high: number): number {
-    const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
-    lastSeq = Math.max(micros, high + 1, lastSeq + 1);
-    return lastSeq;
-  }
 
   function signal(uid: string, s: Signal): void {
     if (!watched.has(uid)) return;
     queueMicrotask(() => handler(uid, s));
   }
-
-  /** uid's mailbox, made empty when it has none. */
-  function boxOf(uid: string): Box {
-    let box = mailboxes.get(uid);
-    if (!box) {
-      box = { entries: new Map(), held: new Map(), messages: 0, bytes: 0, high: 0 };
-      mailboxes.set(uid, box);
-    }
-    return box;
-  }
-
-  /** Deletes uid's mailbox once it holds nothing: an empty mailbox leaves only the identity. */
-  function dropIfEmpty(uid: string, box: Box): boolean {
-    if (box.entries.size > 0 || box.held.size > 0) return false;
-    mailboxes.delete(uid);
-    return true;
-  }
-
-  /** The dedupe rule: what a send or share already filed under `id` answers, or null. */
-  function duplicateOf(box: Box | undefined, id: string): Extract<SendResult, { status: 'stored' }> | null {
-    const existing = box?.entries.get(id);
-    if (!existing) return null;
-    const { seq, exp } = existing.entry;
-    const ts = existing.entry.kind === 'receipt' ? existing.entry.at : existing.entry.ts;
-    return { status: 'stored', dup: true, seq, prev: 0, ts, exp };
-  }
-
-  /** The quota rule: null when a message of `size` bytes may be filed for `to`, else the refusal. */
-  function refusal(to: string, box: Box | undefined, size: number): SendResult | null {
-    if (!identities.has(to)) return { status: 'unknown_recipient' };
-    if ((box?.messages ?? 0) >= limits.mailboxMaxMessages)
-      return { status: 'quota_exceeded', limit: 'messages' };
-    if ((box?.bytes ?? 0) + size > limits.mailboxMaxBytes)
-      return { status: 'quota_exceeded', limit: 'bytes' };
-    return null;
-  }
-
-  /** Appends an entry whose id is not in the mailbox yet; returns its seq and predecessor. */
-  function insert(uid: string, stored: Stored, bell: boolean): { seq: number; prev: number } {
-    const box = boxOf(uid);
-    const prev = box.high;
-    const seq = nextSeq(prev);
-    stored.entry.seq = seq;
-    box.entries.set(stored.entry.id, stored);
-    box.high = seq;
-    if (stored.entry.kind === 'msg') {
-      box.messages++;
-      box.bytes += stored.entry.body.length;
-    }
-    if (bell) signal(uid, { type: 'bell', seq });
-    return { seq, prev };
-  }
-
-  function remove(uid: string, id: string): Stored | undefined {
-    const box = mailboxes.get(uid);
-    const stored = box?.entries.get(id);
-    if (!box || !stored) return undefined;
-    box.entries.delete(id);
-    if (dropIfEmpty(uid, box)) return stored;
-    if (stored.entry.kind === 'msg') {
-      box.messages--;
-      box.bytes -= stored.entry.body.length;
-    }
-    return stored;
-  }
-
-  /** Deletes a held group; returns how many parts it held. */
-  function dropGroup(uid: string, from: string, mid: string): number {
-    const box = mailboxes.get(uid);
-    const group = box?.held.get(`${from}:${mid}`);
-    if (!box || !group) return 0;
-    box.held.delete(`${from}:${mid}`);
-    for (const { entry } of group.parts.values()) {
-      box.messages--;
-      box.bytes -= (entry as Msg).body.length;
-    }
-    dropIfEmpty(uid, box);
-    return group.parts.size;
-  }
-
-  /** Moves a held group's parts into the mailbox as messages, in arrival order. */
-  function release(uid: string, from: string, mid: string): void {
-    const box = mailboxes.get(uid);
-    const group = box?.held.get(`${from}:${mid}`);
-    if (!box || !group) return;
-    box.held.delete(`${from}:${mid}`);
-    let last = 0;
-    for (const stored of group.parts.values()) {
-      box.messages--;
-      box.bytes -= (stored.entry as Msg).body.length;
-      last = insert(uid, stored, false).seq;
-    }
-    signal(uid, { type: 'bell', seq: last });
-  }
-
-  /** Files a receipt for a message of `from` that left `to`'s mailbox; once per (to, mid). */
-  function fileReceipt(from: string, to: string, mid: string, status: ReceiptStatus, now: number) {
-    const id = receiptEntryId(to, mid);
-    if (mailboxes.get(from)?.entries.has(id)) return false;
-    const exp = now + limits.receiptTtlMs;
-    const entry: MailboxEntry = { kind: 'receipt', id, seq: 0, to, mid, status, at: now, exp };
-    insert(from, { entry, receipt: false }, true);
-    return true;
-  }
-
-  /** Deletes an entry; files its `delivered` receipt, or declines an offer acked unanswered. */
-  function ack(uid: string, entryId: string, now: number): AckResult {
-    const stored = remove(uid, entryId);
-    if (!stored) return { deleted: false };
-    const { entry } = stored;
-    // A message, or a pre-approved offer (accepted as it was filed), that asked for a receipt.
-    if (stored.receipt && (entry.kind === 'msg' || (entry.kind === 'offer' && entry.auto)))
-      fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
-    if (entry.kind === 'offer' && !entry.auto) {
-      // Acknowledging an offer without answering it declines it.
-      dropGroup(uid, entry.from, entry.mid);
-      fileReceipt(entry.from, uid, entry.mid, 'rejected', now);
-    }
-    return { deleted: true };
-  }
+  const state = new MemoryState(limits, signal);
+  const { identities, mailboxes } = state;
 
   /** Holds a part of share `offer` (same checks as a send), undelivered, without a doorbell. */
   function hold(input: SendInput, offer: string): SendResult {
@@ -197,9 +56,9 @@ export function createMemoryStore(limits: StoreLimits): Store {
     const key = `${input.from}:${offer}`;
     const existing = box?.held.get(key)?.parts.get(id)?.entry as Msg | undefined;
     if (existing) return { status: 'stored', dup: true, seq: 0, prev: 0, ts: existing.ts, exp: existing.exp };
-    const refused = refusal(input.to, box, input.body.length);
+    const refused = state.refusal(input.to, box, input.body.length);
     if (refused) return refused;
-    const target = boxOf(input.to);
+    const target = state.boxOf(input.to);
     let group = target.held.get(key);
     const filed = target.entries.has(messageEntryId(input.from, offer));
     if (!group) {
@@ -218,17 +77,46 @@ export function createMemoryStore(limits: StoreLimits): Store {
       exp,
       body: new Uint8Array(input.body),
     };
-    group.parts.set(id, { entry, receipt: input.receipt });
+    group.parts.set(id, { entry, receipt: input.receipt, mask: 0 });
     target.messages++;
     target.bytes += entry.body.length;
     return { status: 'stored', dup: false, seq: 0, prev: 0, ts: input.now, exp };
   }
 
+  /** Files the copy of a stored send in the sender's mailbox, acked by the sending slot; once. */
+  function fileCopy(input: SendInput, slot: number, ts: number, exp: number): void {
+    const id = copyEntryId(input.to, input.mid);
+    const bit = 1 << slot;
+    const live = state.live(input.from);
+    if (mailboxes.get(input.from)?.entries.has(id) || (bit & live) === live) return;
+    const entry: MailboxEntry = {
+      kind: 'sent',
+      id,
+      seq: 0,
+      to: input.to,
+      mid: input.mid,
+      ts,
+      exp,
+      body: new Uint8Array(input.body),
+    };
+    state.insert(input.from, { entry, receipt: false, mask: bit }, true);
+  }
+
   return {
     kind: 'memory',
 
+    setLiveMask(uid, mask) {
+      if (mask === 0) state.liveMasks.delete(uid);
+      else state.liveMasks.set(uid, mask);
+    },
+
     async register(uid, publicKey) {
       identities.set(uid, publicKey);
+    },
+
+    async unregister(uid) {
+      identities.delete(uid);
+      state.liveMasks.delete(uid);
     },
 
     async publicKeys(uids) {
@@ -239,10 +127,12 @@ export function createMemoryStore(limits: StoreLimits): Store {
       if (input.offer !== undefined) return hold(input, input.offer);
       const id = messageEntryId(input.from, input.mid);
       const box = mailboxes.get(input.to);
-      const duplicate = duplicateOf(box, id);
-      if (duplicate) return duplicate;
-      const refused = refusal(input.to, box, input.body.length);
-      if (refused) return refused;
+      const result = state.duplicateOf(box, id) ?? state.refusal(input.to, box, input.body.length);
+      if (result?.status === 'stored') {
+        if (input.copy) fileCopy(input, input.copy.slot, result.ts, result.exp);
+        return result;
+      }
+      if (result) return result;
       const ts = input.now;
       const exp = input.now + input.ttlMs;
       const entry: MailboxEntry = {
@@ -256,43 +146,57 @@ export function createMemoryStore(limits: StoreLimits): Store {
         // A copy (Buffer#slice would be a view): the caller may reuse its buffer.
         body: new Uint8Array(input.body),
       };
-      const { seq, prev } = insert(input.to, { entry, receipt: input.receipt }, input.bell);
+      const { seq, prev } = state.insert(input.to, { entry, receipt: input.receipt, mask: 0 }, input.bell);
+      if (input.copy) fileCopy(input, input.copy.slot, ts, exp);
       return { status: 'stored', dup: false, seq, prev, ts, exp };
     },
 
-    async fetch(uid, afterSeq, limit, now): Promise<FetchResult> {
+    async fetch(uid, slot, afterSeq, limit, now): Promise<FetchResult> {
       const entries: MailboxEntry[] = [];
+      const bit = 1 << slot;
       let last = afterSeq;
       let examined = 0;
-      for (const { entry } of mailboxes.get(uid)?.entries.values() ?? []) {
+      for (const { entry, mask } of mailboxes.get(uid)?.entries.values() ?? []) {
         if (entry.seq <= afterSeq) continue;
         if (examined >= limit) return { entries, last, more: true };
         examined++;
         last = entry.seq;
-        if (entry.exp > now) entries.push({ ...entry });
+        if (entry.exp > now && !(mask & bit)) entries.push({ ...entry });
       }
       return { entries, last, more: false };
     },
 
-    async ack(uid, entryId, now): Promise<AckResult> {
-      return ack(uid, entryId, now);
+    async ack(uid, slot, entryId, now): Promise<AckResult> {
+      return { deleted: state.ack(uid, slot, entryId, now) };
     },
 
-    async ackAll(uid, entryIds, now): Promise<AckResult[]> {
-      return entryIds.map((id) => ack(uid, id, now));
+    async ackAll(uid, slot, entryIds, now): Promise<AckResult[]> {
+      return entryIds.map((id) => ({ deleted: state.ack(uid, slot, id, now) }));
+    },
+
+    async dropDevice(uid, slot, now) {
+      return state.dropDevice(uid, slot, now);
+    },
+
+    async summary(uid, slots, now) {
+      return summaryOf(state, uid, slots, now);
+    },
+
+    async forget(uids) {
+      forgetAll(state, uids);
     },
 
     async share(input: ShareInput): Promise<ShareResult> {
       const id = messageEntryId(input.from, input.mid);
       const box = mailboxes.get(input.to);
-      const duplicate = duplicateOf(box, id);
+      const duplicate = state.duplicateOf(box, id);
       if (duplicate) return duplicate;
       const group = box?.held.get(`${input.from}:${input.mid}`);
       const held = group?.parts.size ?? 0;
       if (!group || held < input.parts) return { status: 'incomplete', held };
       const exp = Math.min(input.now + input.ttlMs, group.exp);
       group.deadline = undefined; // the group lives as long as its offer now
-      if (input.auto) release(input.to, input.from, input.mid);
+      if (input.auto) state.release(input.to, input.from, input.mid);
       const entry: MailboxEntry = {
         kind: 'offer',
         id,
@@ -305,7 +209,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
         auto: input.auto,
         preview: new Uint8Array(input.preview),
       };
-      const { seq, prev } = insert(input.to, { entry, receipt: input.receipt }, true);
+      const { seq, prev } = state.insert(input.to, { entry, receipt: input.receipt, mask: 0 }, true);
       return { status: 'stored', dup: false, seq, prev, ts: input.now, exp };
     },
 
@@ -313,14 +217,14 @@ export function createMemoryStore(limits: StoreLimits): Store {
       const stored = mailboxes.get(uid)?.entries.get(entryId);
       const entry = stored?.entry;
       if (entry?.kind !== 'offer' || entry.auto) return 'unknown';
-      if (accept) release(uid, entry.from, entry.mid);
-      else dropGroup(uid, entry.from, entry.mid);
-      remove(uid, entryId);
+      if (accept) state.release(uid, entry.from, entry.mid);
+      else state.dropGroup(uid, entry.from, entry.mid);
+      state.remove(uid, entryId);
       if (accept) {
-        if (stored?.receipt) fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
+        if (stored?.receipt) state.fileReceipt(entry.from, uid, entry.mid, 'delivered', now);
         return 'accepted';
       }
-      fileReceipt(entry.from, uid, entry.mid, 'rejected', now);
+      state.fileReceipt(entry.from, uid, entry.mid, 'rejected', now);
       return 'rejected';
     },
 
@@ -334,7 +238,7 @@ export function createMemoryStore(limits: StoreLimits): Store {
         exp,
         notice: { ...notice },
       };
-      insert(uid, { entry, receipt: false }, true);
+      state.insert(uid, { entry, receipt: false, mask: 0 }, true);
       return true;
     },
 
@@ -364,16 +268,17 @@ export function createMemoryStore(limits: StoreLimits): Store {
       let receipts = 0;
       let expired = 0;
       for (const [uid, id] of due) {
-        const stored = remove(uid, id);
+        const stored = state.remove(uid, id);
         if (!stored) continue;
         expired++;
         const { entry } = stored;
-        if (stored.receipt && (entry.kind === 'msg' || entry.kind === 'offer')) {
-          if (fileReceipt(entry.from, uid, entry.mid, 'expired', now)) receipts++;
+        // `expired` only when no device acked it: one that did was delivered.
+        if (stored.receipt && stored.mask === 0 && (entry.kind === 'msg' || entry.kind === 'offer')) {
+          if (state.fileReceipt(entry.from, uid, entry.mid, 'expired', now)) receipts++;
         }
-        if (entry.kind === 'offer') expired += dropGroup(uid, entry.from, entry.mid);
+        if (entry.kind === 'offer') expired += state.dropGroup(uid, entry.from, entry.mid);
       }
-      for (const [uid, from, mid] of groups) expired += dropGroup(uid, from, mid);
+      for (const [uid, from, mid] of groups) expired += state.dropGroup(uid, from, mid);
       return { expired, receipts, more };
     },
 

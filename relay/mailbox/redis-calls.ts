@@ -22,7 +22,7 @@ import { BOX_KEYS, boxKeys, expiryShard, parseNote, type ReceiptNote } from './k
 
 export const SCRIPTS = loadScripts(
   import.meta.url,
-  ['send', 'ack', 'fetch', 'notify', 'share', 'answer', 'sweep', 'receipts'],
+  ['send', 'ack', 'fetch', 'notify', 'share', 'answer', 'sweep', 'receipts', 'dropdevice', 'forget'],
   'mailbox',
 );
 
@@ -39,7 +39,7 @@ export class MailboxCalls {
   constructor(
     private readonly cmd: RedisClient,
     private readonly prefix: string,
-    private readonly limits: StoreLimits,
+    readonly limits: StoreLimits,
     private readonly wait: { replicas: number; timeoutMs: number },
     shardRefreshMs: number,
   ) {
@@ -85,6 +85,34 @@ export class MailboxCalls {
   /** Runs script `name` with `args` on the primary of `slot` (any on a standalone server). */
   call(name: keyof typeof SCRIPTS, args: Args, slot: number, binary = false): Promise<unknown> {
     return evalScript(this.cmd, SCRIPTS[name], args, this.clustered ? slot : null, binary);
+  }
+
+  /**
+   * Removes entries and held groups (`<from>:<share mid>`) from uid's mailbox through the
+   * mailbox's remove rule, filing no receipt (lua/forget.lua). Returns how many went.
+   */
+  async removeEntries(uid: string, ids: readonly string[], groups: readonly string[]): Promise<number> {
+    const args = new Args();
+    const slot = this.slotOfUser(uid);
+    this.mailboxes(args, [uid], slot);
+    args.text(uid).int(ids.length);
+    for (const id of ids) args.text(id);
+    for (const group of groups) args.text(group);
+    return Number(await this.call('forget', args, slot));
+  }
+
+  /** lua/dropdevice.lua on uid's mailbox, then the receipts it noted. Returns how many entries went. */
+  async dropDevice(uid: string, deviceSlot: number, now: number): Promise<number> {
+    const args = new Args();
+    const slot = this.slotOfUser(uid);
+    this.mailboxes(args, [uid], slot);
+    args.text(uid).int(deviceSlot).int(now);
+    const [deleted, ...notes] = (await this.call('dropdevice', args, slot)) as [number, ...string[]];
+    if (notes.length > 0) {
+      this.noteDue(slot, now + RECEIPT_GRACE_MS);
+      await this.fileReceipts(notes);
+    }
+    return Number(deleted);
   }
 
   /** This relay filed something due at `due` in the expiry shard of `slot`. */

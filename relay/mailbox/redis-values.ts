@@ -69,6 +69,10 @@ export function parseEntry(id: string, value: Buffer): MailboxEntry {
       preview,
     };
   }
+  if (flag === 0x63) {
+    const body = new Uint8Array(value.buffer, value.byteOffset + c3 + 1, value.length - c3 - 1);
+    return { kind: 'sent', id, seq, to: who, mid, ts, exp, body };
+  }
   if (id.startsWith('r:')) {
     const status = flag === 0x65 ? 'expired' : flag === 0x6a ? 'rejected' : 'delivered';
     return { kind: 'receipt', id, seq, to: who, mid, status, at: ts, exp };

@@ -23,8 +23,10 @@ import type {
   Store,
   StoreLimits,
 } from './contract.js';
-import { BOX_KEYS, publicKeyKey } from './keys.js';
+import { publicKeyKey } from './keys.js';
+import { type AckItem, runAcks, runSends } from './redis-batches.js';
 import { MailboxCalls, RECEIPT_GRACE_MS, SCRIPTS } from './redis-calls.js';
+import { MailboxErase } from './redis-erase.js';
 import { redisSignalBus } from './redis-signals.js';
 import { parseEntry, sendResult } from './redis-values.js';
 
@@ -40,7 +42,12 @@ import { parseEntry, sendResult } from './redis-values.js';
  *                              included), s (high-water seq since the mailbox was last empty),
  *                              m (latest exp of an in-order entry since then) and i (what the
  *                              expiry shard holds for this mailbox: a write that cannot lower it
- *                              skips the shard)
+ *                              skips the shard); and a:<entry id> -> the entry's ack mask (bit s:
+ *                              device slot s acked it; bit 16: its delivered receipt was filed;
+ *                              absent: nobody acked it), deleted with the entry
+ *   pb:{uid}:d         hash    the device registry, relay/account's: the mailbox reads only its
+ *                              field m, the live device mask (absent or 0: one legacy device,
+ *                              slot 0), in ack, dropDevice and sends with a copy
  *   pb:{uid}:h         hash    held parts of shares: p:<from>:<share>:<mid> -> part, and
  *                              g:<from>:<share> -> parts held
  *   pb:{uid}:bell      channel "b<seq>" (doorbell) or "k<conn token>" (kick), SPUBLISH: no payload
@@ -49,7 +56,10 @@ import { parseEntry, sendResult } from './redis-values.js';
  *                              corrects it when it visits), and receipt notes (below) -> due time
  *   pb:sweep:{T(s)}:mailbox:<node>  string  the lease of the relay sweeping that Redis node (s: its first slot)
  *
- * Every script touches one slot and gets its keys as KEYS (lua/mailbox.lua: 7 per mailbox).
+ * Entry ids: m:<from>:<mid> (a message or offer), r:<to>:<mid> (a receipt), n:<user>:<tag> (a
+ * notice), c:<to>:<mid> (a copy of what uid sent, for its other devices: flag 'c', no quota).
+ *
+ * Every script touches one slot and gets its keys as KEYS (lua/mailbox.lua: 8 per mailbox).
  * Sends and acks of one event-loop turn are grouped per slot on a Cluster (one call per slot, all
  * of a turn's calls pipelined per node) and go as one call on a standalone server, where every
  * slot lives. Inside a call, a mailbox's sends (or acks) share one run of their commands: one
@@ -76,8 +86,9 @@ import { parseEntry, sendResult } from './redis-values.js';
  *   send   HMGET, TIME, ZADD (q), HSET, SPUBLISH when bell; + ZADD (shard) into an empty
  *          mailbox or for an expiry earlier than i, + ZADD (x) for an out-of-order expiry,
  *          + EXISTS when the recipient's mailbox is empty
- *   fetch  ZRANGEBYSCORE, HMGET (none when nothing is waiting)
- *   ack    HMGET, HSET, ZREM x2, HDEL; or, for the last entry, HMGET, DEL, ZREM (shard)
+ *   fetch  ZRANGEBYSCORE, HMGET (none when nothing is waiting; the HMGET reads the ack masks too)
+ *   ack    HMGET, HGET (the live mask), HSET, ZREM x2, HDEL; or, for the last entry, HMGET,
+ *          HGET, DEL, ZREM (shard); an ack that only clears a device's claim HMGET, HGET, HSET
  *          + for a receipt: ZADD (note) here, then EVALSHA (HMGET, TIME, ZADD x2, HSET,
  *          SPUBLISH) in the sender's slot and ZREM (the note)
  *
@@ -183,91 +194,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   }
   const timing = options.timing;
   const observeFetch = timing?.('fetch');
-  // A batch's calls succeed or fail together: a sender whose send was stored by a call that
-  // succeeded but is answered store_unavailable retries, and the retry is a dup (D3).
-  const sends = new Batcher<SendInput, SendResult>(schedule, timing?.('send'), undefined, async (batch) => {
-    const results = new Array<SendResult>(batch.length);
-    await Promise.all(
-      [...mc.calls(batch, (s) => s.to)].map(async ([slot, indices]) => {
-        let capacity = 64;
-        for (const i of indices) capacity += SEND_ARGS_BYTES + batch[i]!.body.length;
-        const args = new Args(capacity);
-        const index = mc.mailboxes(
-          args,
-          indices.map((i) => batch[i]!.to),
-          slot,
-        );
-        args.int(limits.mailboxMaxMessages).int(limits.mailboxMaxBytes).int(indices.length);
-        for (const i of indices) {
-          const input = batch[i]!;
-          args
-            .int(index.get(input.to)!)
-            .text(input.to)
-            .text(`m:${input.from}:${input.mid}`)
-            .int(input.now)
-            .int(input.ttlMs)
-            .text(input.receipt ? '1' : '0')
-            .text(input.bell ? '1' : '0')
-            .bytes(input.body)
-            .text(input.offer ?? '')
-            .int(input.holdMs ?? input.ttlMs);
-        }
-        const reply = ((await mc.call('send', args, slot)) as string).split(',');
-        await mc.replicated(slot);
-        indices.forEach((i, j) => {
-          const result = sendResult(reply, j * 5);
-          results[i] = result;
-          const input = batch[i]!;
-          // A held part may go at its hold deadline, before its expiry.
-          if (result.status === 'stored' && !result.dup)
-            mc.noteDue(
-              slot,
-              Math.min(result.exp, input.now + (input.offer ? (input.holdMs ?? input.ttlMs) : input.ttlMs)),
-            );
-        });
-      }),
-    );
-    return results;
-  });
-  const acks = new Batcher<{ uid: string; entryId: string; now: number }, AckResult>(
-    schedule,
-    timing?.('ack'),
-    timing?.('ackAll'),
-    async (batch) => {
-      const results = new Array<AckResult>(batch.length);
-      const notes: string[] = [];
-      await Promise.all(
-        [...mc.calls(batch, (a) => a.uid)].map(async ([slot, indices]) => {
-          const args = new Args(64 + ACK_ARGS_BYTES * indices.length);
-          const index = mc.mailboxes(
-            args,
-            indices.map((i) => batch[i]!.uid),
-            slot,
-          );
-          args.int(indices.length);
-          for (const i of indices) {
-            const a = batch[i]!;
-            args.int(index.get(a.uid)!).text(a.uid).text(a.entryId).int(a.now);
-          }
-          const reply = (await mc.call('ack', args, slot)) as string[];
-          const acked = reply[0] ?? '';
-          indices.forEach((i, j) => {
-            results[i] = acked.charCodeAt(j) === 0x31 ? DELETED : GONE;
-          });
-          for (let k = 1; k < reply.length; k++) notes.push(reply[k]!);
-          // Each note is due in its recipient's shard RECEIPT_GRACE_MS after the ack (mailbox.lua).
-          if (reply.length > 1) for (const i of indices) mc.noteDue(slot, batch[i]!.now + RECEIPT_GRACE_MS);
-        }),
-      );
-      // The acks are done; a failure to file their receipts now leaves the notes for the sweep.
-      if (notes.length > 0) {
-        await mc.fileReceipts(notes).catch((err: unknown) => {
-          log?.warn({ err }, 'receipts left for the sweep to file');
-        });
-      }
-      return results;
-    },
+  const sends = new Batcher<SendInput, SendResult>(schedule, timing?.('send'), undefined, (batch) =>
+    runSends(mc, batch),
   );
+  const acks = new Batcher<AckItem, AckResult>(schedule, timing?.('ack'), timing?.('ackAll'), (batch) =>
+    runAcks(mc, log, batch),
+  );
+  const erase = new MailboxErase(cmd, prefix, mc);
   // Fetches run at the end of the turn too, each its own call (one mailbox each).
   let fetches: (() => void)[] = [];
   const fetchReply = (slot: number, args: Args) =>
@@ -297,15 +230,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       return sends.push(input);
     },
 
-    async fetch(uid, afterSeq, limit, now): Promise<FetchResult> {
+    async fetch(uid, slot, afterSeq, limit, now): Promise<FetchResult> {
       const count = Math.max(0, Math.min(Math.floor(limit), MAX_FETCH));
       const started = performance.now();
       let reply: Buffer[];
       try {
         const args = new Args();
-        const slot = mc.slotOfUser(uid);
-        mc.mailboxes(args, [uid], slot);
-        reply = await fetchReply(slot, args.int(afterSeq).int(count).int(now));
+        const at = mc.slotOfUser(uid);
+        mc.mailboxes(args, [uid], at);
+        reply = await fetchReply(at, args.int(afterSeq).int(count).int(now).int(slot));
       } finally {
         observeFetch?.((performance.now() - started) / 1000);
       }
@@ -316,13 +249,19 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       return { entries, last: Number(reply[0]!.toString('latin1')), more: reply[1]![0] === 0x31 };
     },
 
-    ack(uid, entryId, now): Promise<AckResult> {
-      return acks.push({ uid, entryId, now });
+    ack(uid, slot, entryId, now): Promise<AckResult> {
+      return acks.push({ uid, slot, entryId, now });
     },
 
-    ackAll(uid, entryIds, now): Promise<AckResult[]> {
-      return acks.pushAll(entryIds.map((entryId) => ({ uid, entryId, now })));
+    ackAll(uid, slot, entryIds, now): Promise<AckResult[]> {
+      return acks.pushAll(entryIds.map((entryId) => ({ uid, slot, entryId, now })));
     },
+
+    dropDevice: (uid, slot, now) => mc.dropDevice(uid, slot, now),
+
+    summary: (uid, slots, now) => erase.summary(uid, slots, now),
+
+    forget: (uids) => erase.forget(uids),
 
     async share(input: ShareInput): Promise<ShareResult> {
       const args = new Args(256 + input.preview.length);
@@ -400,13 +339,6 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     },
   };
 }
-
-/** Bytes of a send's arguments besides its body (IDs, numbers, flags, RESP heads), about. */
-const SEND_ARGS_BYTES = 160 + BOX_KEYS * 60;
-/** Bytes of an ack's arguments, about. */
-const ACK_ARGS_BYTES = 140 + BOX_KEYS * 60;
-const DELETED: AckResult = Object.freeze({ deleted: true });
-const GONE: AckResult = Object.freeze({ deleted: false });
 
 /** The Store methods createRedisStore times itself (options.timing). */
 export const SELF_TIMED = ['send', 'ack', 'ackAll', 'fetch'] as const;

@@ -1,6 +1,6 @@
 -- Answers an offer waiting in a mailbox: accept releases its held parts as messages, reject
 -- deletes them; either way the offer leaves the mailbox.
--- KEYS[1..7] BOX_KEYS of the mailbox (mailbox.lua)
+-- KEYS[1..8] BOX_KEYS of the mailbox (mailbox.lua)
 -- ARGV[1] uid
 -- ARGV[2] the offer's entry id m:<from>:<mid>
 -- ARGV[3] accept ('1'|'0')

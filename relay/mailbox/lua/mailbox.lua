@@ -11,13 +11,47 @@
 --   6 bell    the doorbell channel (SPUBLISH), not a key, passed so that it is routed with them
 --   7 expiry  zset: the expiry index shard of the user's slot: uid -> earliest expiry, and
 --             receipts waiting to be filed ("r <from> <receipt id> <flag><at>" -> due time)
-local BOX_KEYS = 7
+--   8 d       hash: the device registry (relay/account writes it); the mailbox reads only its
+--             field m, the live device mask, and only where a rule needs it (live_mask)
+local BOX_KEYS = 8
 
 -- The keys of the i-th mailbox of the call (1-based).
 local function box(i, uid)
   local k = (i - 1) * BOX_KEYS
   return { uid = uid, e = KEYS[k + 1], q = KEYS[k + 2], x = KEYS[k + 3], pk = KEYS[k + 4],
-    h = KEYS[k + 5], bell = KEYS[k + 6], expiry = KEYS[k + 7] }
+    h = KEYS[k + 5], bell = KEYS[k + 6], expiry = KEYS[k + 7], d = KEYS[k + 8] }
+end
+
+-- Per-device delivery. Each device of a user has a slot 0..15; field m of the registry d is the
+-- live device mask (bit s: slot s is live). Absent or 0: a legacy user, one device in slot 0.
+-- An entry's ack mask is field 'a:<entry id>' of e: bit s set = slot s acked it, bit 16
+-- (RECEIPT_FILED) = its `delivered` receipt has been noted. Absent = nobody acked it. An entry
+-- goes (body and all) once its mask covers every live slot, or when it expires.
+local RECEIPT_FILED = 65536
+
+-- The live device mask of a mailbox's user (one HGET).
+local function live_mask(bx)
+  local m = tonumber(redis.call('HGET', bx.d, 'm')) or 0
+  if m == 0 then
+    return 1
+  end
+  return m
+end
+
+-- The ack rule: what an ack by `slot` does to an entry whose mask is `mask` (0 when none), the
+-- user's live mask being `live`. Returns 'skip' (the slot acked it already, or is not live: an
+-- ack in flight from a device just dropped must not mark a slot a later device reuses), 'all'
+-- (every live slot has acked it now: delete it), or the entry's new mask (others still wait).
+local function ack_rule(mask, slot, live)
+  local bit_s = bit.lshift(1, slot)
+  if bit.band(live, bit_s) == 0 or bit.band(mask, bit_s) ~= 0 then
+    return 'skip'
+  end
+  mask = bit.bor(mask, bit_s)
+  if bit.band(mask, live) == live then
+    return 'all'
+  end
+  return mask
 end
 
 -- A batch's items grouped by mailbox: `count` items of `stride` arguments from ARGV[first], each
@@ -56,8 +90,9 @@ end
 -- asked), 'd', 'e' or 'j' for a receipt (delivered, expired, rejected; ts is then the receipt's
 -- "at"), 'n' for a notice (body: its JSON), 'o' or 'O' for an offer waiting for an answer
 -- (receipt asked) and 'a' or 'A' for an offer accepted by pre-approval (receipt asked; body:
--- <parts>:<preview>). An offer that asked for a receipt files 'd' once accepted: by an answer,
--- or, pre-approved, by its ack.
+-- <parts>:<preview>), 'c' for a copy of a message its user sent (entry id c:<to>:<mid>, filed in
+-- the sender's own mailbox for its other devices: no quota, no receipt). An offer that asked for a
+-- receipt files 'd' once accepted: by an answer, or, pre-approved, by its ack.
 local function parse(v)
   local flag, seq, ts, exp = string.match(v, '^(.)(%d+):(%d+):(%d+):')
   return flag, seq, ts, exp, #seq + #ts + #exp + 4
@@ -141,10 +176,11 @@ local function insert(bx, id, flag, now, exp, body, r, bell)
   return s, fmt(prev)
 end
 
--- Deletes an entry and its index entries; the whole mailbox when it was the last one.
--- Returns the stored value's flag, or nil when the entry was not there.
+-- Deletes an entry, its ack mask and its index entries; the whole mailbox when it was the last
+-- one. Returns the stored value's flag and its ack mask (0 when none), or nil when the entry was
+-- not there.
 local function remove(bx, id)
-  local r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c')
+  local r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c', 'a:' .. id)
   local v = r[1]
   if not v then
     return nil
@@ -158,9 +194,9 @@ local function remove(bx, id)
   if set_counts(bx, n, b, tonumber(r[4]) - 1) then
     redis.call('ZREM', bx.q, id)
     redis.call('ZREM', bx.x, id)
-    redis.call('HDEL', bx.e, id)
+    redis.call('HDEL', bx.e, id, 'a:' .. id)
   end
-  return flag
+  return flag, tonumber(r[5]) or 0
 end
 
 -- Held parts of share <from>:<oid> live in h: field 'p:<from>:<oid>:<mid>' -> <flag><arrival>:
@@ -264,5 +300,28 @@ local function note_receipt(bx, id, status, now)
   local from, mid = string.match(id, '^m:([^:]+):(.+)$')
   local note = 'r ' .. from .. ' r:' .. bx.uid .. ':' .. mid .. ' ' .. status .. fmt(now)
   redis.call('ZADD', bx.expiry, fmt(now + RECEIPT_GRACE_MS), note)
+  return note
+end
+
+-- A partial ack's receipt: an entry that asked for a `delivered` receipt (flag '1', or 'A' for a
+-- pre-approved offer) files it at the first device's ack, once (bit RECEIPT_FILED of its mask).
+-- Returns the mask with that bit, and the note to return (nil when none is due).
+local function first_receipt(bx, id, flag, mask, now)
+  if (flag == '1' or flag == 'A') and bit.band(mask, RECEIPT_FILED) == 0 then
+    return bit.bor(mask, RECEIPT_FILED), note_receipt(bx, id, 'd', now)
+  end
+  return mask, nil
+end
+
+-- What the last ack of an entry does once remove() deleted it (flag and mask as it returned
+-- them): the `delivered` receipt if no earlier ack filed it; an offer acked by every live device
+-- without an answer is declined (its parts go, the sender gets `rejected`). Returns the note or nil.
+local function acked_out(bx, id, flag, mask, now)
+  if flag == 'o' or flag == 'O' then
+    local from, oid = string.match(id, '^m:([^:]+):(.+)$')
+    drop_group(bx, from, oid)
+    return note_receipt(bx, id, 'j', now)
+  end
+  local _, note = first_receipt(bx, id, flag, mask, now)
   return note
 end

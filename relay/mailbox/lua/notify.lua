@@ -1,5 +1,5 @@
 -- Files a notice in a mailbox, once.
--- KEYS[1..7] BOX_KEYS of the mailbox (mailbox.lua)
+-- KEYS[1..8] BOX_KEYS of the mailbox (mailbox.lua)
 -- ARGV[1] uid
 -- ARGV[2] entry id n:<user>:<tag>
 -- ARGV[3] now (ms)

@@ -3,7 +3,7 @@
 -- standalone server). Idempotent: a receipt already in the sender's mailbox is kept as it is, so
 -- filing a note twice (the relay, then a sweep after a crash) files it once. The relay removes
 -- the notes from their index shard after this call.
--- KEYS[1..7n] BOX_KEYS (7) per sender mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry)
+-- KEYS[1..8n] BOX_KEYS (8) per sender mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry, d)
 -- ARGV[1] how long a receipt waits for its sender, ms
 -- ARGV[2] number of receipts
 -- ARGV[3..end] RECEIPT_STRIDE (4) arguments per receipt: +0 mailbox (index

@@ -1,18 +1,22 @@
 -- Stores a batch of sends: every send of one event-loop turn to the mailboxes of one slot (all
--- of them on a standalone server), in one call.
--- KEYS[1..7n] BOX_KEYS (7) per mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry)
+-- of them on a standalone server), in one call; and the copies of sends that go to the senders'
+-- own mailboxes of this slot (a copy is its own item, in its sender's slot).
+-- KEYS[1..8n] BOX_KEYS (8) per mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry, d)
 -- ARGV[1] max messages per mailbox
 -- ARGV[2] max bytes per mailbox
 -- ARGV[3] number of sends
--- ARGV[4..end] SEND_STRIDE (10) arguments per send:
+-- ARGV[4..end] SEND_STRIDE (11) arguments per send:
 --         +0 mailbox (its index among the KEYS groups, 1-based), +1 uid, +2 entry id
---         m:<from>:<mid>, +3 now (ms), +4 ttl (ms), +5 receipt ('1'|'0'), +6 bell ('1'|'0'),
---         +7 body, +8 share mid ('' unless the send is a held part of that share), +9 hold (ms
---         a held part waits for its share frame; each part renews it)
+--         m:<from>:<mid> (c:<to>:<mid> for a copy), +3 now (ms), +4 ttl (ms), +5 receipt
+--         ('1'|'0'), +6 bell ('1'|'0'), +7 body, +8 share mid ('' unless the send is a held part
+--         of that share), +9 hold (ms a held part waits for its share frame; each part renews
+--         it), +10 copy: '' for a send, else the sending device's slot, whose bit the copy's ack
+--         mask starts with (no quota, no receipt; a copy already there is kept: 'dup'; one that
+--         every live device would have acked already is not filed: 'stored' with seq 0)
 -- Returns 5 values per send, joined by commas into one string: 'stored', seq, prev, ts, exp |
 -- 'dup', seq, ts, exp, '' | 'unknown', '', '', '', '' | 'quota', 'messages'|'bytes', '', '', ''.
 local max_n, max_b = tonumber(ARGV[1]), tonumber(ARGV[2])
-local SEND_STRIDE = 10
+local SEND_STRIDE = 11
 local FIRST = 4
 local out = {}
 local function answer(a, v1, v2, v3, v4, v5)
@@ -77,16 +81,49 @@ local function send_run(bx, run)
   local known = r[count + 3] and true or nil
   local filed = {}
   local zq, zx, hs = {}, {}, {}
-  local min_exp, bell = nil, nil
+  local min_exp, bell, live = nil, nil, nil
   for j, a in ipairs(run) do
-    local id, body = ARGV[a + 2], ARGV[a + 7]
+    local id, body, copy = ARGV[a + 2], ARGV[a + 7], ARGV[a + 10]
     local prior = filed[id]
     if r[j] then
       local _, seq, ts, exp = parse(r[j])
       prior = { seq, ts, exp }
     end
+    local preset = nil
+    if copy ~= '' and not prior then
+      live = live or live_mask(bx)
+      preset = bit.lshift(1, tonumber(copy))
+    end
     if prior then
       answer(a, 'dup', prior[1], prior[2], prior[3], '')
+    elseif preset and bit.band(preset, live) == live then
+      answer(a, 'stored', '0', '0', ARGV[a + 3], '0')
+    elseif preset then
+      -- A copy for the sender's other devices: counts as an entry (c), not against the quota.
+      local sn = ARGV[a + 3]
+      local exp = tonumber(sn) + tonumber(ARGV[a + 4])
+      local prev = fmt(s)
+      s = math.max(clock(), s + 1)
+      c = c + 1
+      local ss, se = fmt(s), fmt(exp)
+      zq[#zq + 1] = ss
+      zq[#zq + 1] = id
+      local indexed
+      m, indexed = order_exp(exp, m)
+      if indexed then
+        zx[#zx + 1] = se
+        zx[#zx + 1] = id
+      end
+      hs[#hs + 1] = id
+      hs[#hs + 1] = 'c' .. ss .. ':' .. sn .. ':' .. se .. ':' .. body
+      hs[#hs + 1] = 'a:' .. id
+      hs[#hs + 1] = fmt(preset)
+      if not min_exp or exp < min_exp then
+        min_exp = exp
+      end
+      bell = ss
+      filed[id] = { ss, sn, se }
+      answer(a, 'stored', ss, prev, sn, se)
     else
       if known == nil then
         known = redis.call('EXISTS', bx.pk) == 1

@@ -1,5 +1,5 @@
 -- Files a share's offer once all its parts are held.
--- KEYS[1..7] BOX_KEYS of the recipient's mailbox (mailbox.lua)
+-- KEYS[1..8] BOX_KEYS of the recipient's mailbox (mailbox.lua)
 -- ARGV[1] recipient uid
 -- ARGV[2] sender uid
 -- ARGV[3] share mid

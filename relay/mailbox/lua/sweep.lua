@@ -1,12 +1,13 @@
 -- Expires what is due in the mailboxes of one slot that its index shard lists as due (the relay
 -- reads those uids from the shard first: ZRANGEBYSCORE, then this call).
--- KEYS[1..7n] BOX_KEYS (7) per mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry)
+-- KEYS[1..8n] BOX_KEYS (8) per mailbox, mailbox 1 first (mailbox.lua: e, q, x, pk, h, bell, expiry, d)
 -- ARGV[1] now (ms)
 -- ARGV[2] budget (most entries to delete)
 -- ARGV[3] number of mailboxes
 -- ARGV[4..end] the uid of each mailbox, in the order of KEYS
 -- Returns {expired, exhausted (1 when the budget ran out first), note, note, ...}: the notes are
--- the `expired` receipts to file for senders who asked (receipts.lua).
+-- the `expired` receipts to file for senders who asked (receipts.lua), for the entries no device
+-- acked (an entry one device of several acked was delivered: its ack mask goes with it).
 --
 -- The shard holds each mailbox's earliest expiry, or an earlier one when that entry was acked
 -- since (acks do not correct it): a visit resets it to the true earliest, or removes it. A visit
@@ -37,11 +38,11 @@ local function expire(bx, id)
     budget = budget - math.max(parts, 1)
     return
   end
-  local flag = remove(bx, id)
+  local flag, mask = remove(bx, id)
   if flag then
     expired = expired + 1
     budget = budget - 1
-    if flag == '1' or flag == 'O' or flag == 'A' then
+    if mask == 0 and (flag == '1' or flag == 'O' or flag == 'A') then
       notes[#notes + 1] = note_receipt(bx, id, 'e', now)
     end
     if flag == 'o' or flag == 'O' then

@@ -17,7 +17,7 @@ accountContract('memory', async () => {
     mailbox,
     social,
     async notices(uid) {
-      const { entries } = await mailboxes.fetch(uid, 0, 1000, Date.UTC(2025, 5, 1, 12));
+      const { entries } = await mailboxes.fetch(uid, 0, 0, 1000, Date.UTC(2025, 5, 1, 12));
       return entries.flatMap((e) => (e.kind === 'notice' ? [{ id: e.id, notice: e.notice }] : []));
     },
     traces: async () => null,

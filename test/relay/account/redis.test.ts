@@ -42,7 +42,7 @@ describe.each(redisBackends())('on %s', (name, start) => {
       mailbox,
       social,
       async notices(uid) {
-        const { entries } = await mailboxes.fetch(uid, 0, 1000, T0);
+        const { entries } = await mailboxes.fetch(uid, 0, 0, 1000, T0);
         return entries.flatMap((e) => (e.kind === 'notice' ? [{ id: e.id, notice: e.notice }] : []));
       },
       async traces(text) {

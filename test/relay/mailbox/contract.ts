@@ -44,10 +44,22 @@ export function signalRecorder(store: Store) {
   };
 }
 
-export function storeContract(
-  name: string,
-  make: (limits?: StoreLimits) => Promise<{ store: Store; close(): Promise<void> }>,
-): void {
+/** A store under test, with what a test needs beside it. */
+export interface StoreUnderTest {
+  store: Store;
+  close(): Promise<void>;
+  /**
+   * Writes uid's live device mask where the store reads it (relay/account's job in the relay):
+   * field m of pb:{uid}:d on Redis, setLiveMask in memory.
+   */
+  setLiveMask(uid: string, mask: number): Promise<void>;
+  /** Every key with every value as text (Redis only: SCAN every primary, read each key). */
+  dump?(): Promise<Map<string, string[]>>;
+}
+
+export type MakeStore = (limits?: StoreLimits) => Promise<StoreUnderTest>;
+
+export function storeContract(name: string, make: MakeStore): void {
   describe(`${name} store contract`, () => {
     let store: Store;
     let close: () => Promise<void>;
@@ -85,7 +97,7 @@ export function storeContract(
       return result;
     }
     async function fetchAll(uid: string, now = T0): Promise<MailboxEntry[]> {
-      return (await store.fetch(uid, 0, 1000, now)).entries;
+      return (await store.fetch(uid, 0, 0, 1000, now)).entries;
     }
 
     describe('identity', () => {
@@ -162,8 +174,8 @@ export function storeContract(
         const b = await stored({ mid: 'b', now: T0 });
         expect(b.seq).toBeGreaterThan(a.seq);
         expect(b.prev).toBe(a.seq);
-        await store.ack(bob, messageEntryId(alice, 'a'), T0);
-        await store.ack(bob, messageEntryId(alice, 'b'), T0);
+        await store.ack(bob, 0, messageEntryId(alice, 'a'), T0);
+        await store.ack(bob, 0, messageEntryId(alice, 'b'), T0);
         // Emptied, refilled with an older relay clock: still above every seq handed out before.
         const c = await stored({ mid: 'c', now: T0 - 60_000 });
         expect(c.seq).toBeGreaterThan(b.seq);
@@ -172,48 +184,48 @@ export function storeContract(
       it('answers prev with the high-water seq since the mailbox was last empty, and 0 once it was emptied', async () => {
         const a = await stored({ mid: 'a' });
         const b = await stored({ mid: 'b' });
-        await store.ack(bob, messageEntryId(alice, 'b'), T0);
+        await store.ack(bob, 0, messageEntryId(alice, 'b'), T0);
         const c = await stored({ mid: 'c' });
         expect(c.prev).toBe(b.seq);
         expect(c.seq).toBeGreaterThan(b.seq);
         expect(b.seq).toBeGreaterThan(a.seq);
-        await store.ack(bob, messageEntryId(alice, 'a'), T0);
-        await store.ack(bob, messageEntryId(alice, 'c'), T0);
+        await store.ack(bob, 0, messageEntryId(alice, 'a'), T0);
+        await store.ack(bob, 0, messageEntryId(alice, 'c'), T0);
         expect((await stored({ mid: 'd', now: T0 + 1 })).prev).toBe(0);
       });
 
       it('pages with afterSeq and limit, reporting the last seq examined and whether more wait', async () => {
         const seqs: number[] = [];
         for (const mid of ['a', 'b', 'c', 'd', 'e']) seqs.push((await stored({ mid })).seq);
-        const page1 = await store.fetch(bob, 0, 2, T0);
+        const page1 = await store.fetch(bob, 0, 0, 2, T0);
         expect(page1.entries.map((e) => e.seq)).toEqual(seqs.slice(0, 2));
         expect([page1.last, page1.more]).toEqual([seqs[1], true]);
-        const page2 = await store.fetch(bob, page1.last, 2, T0);
+        const page2 = await store.fetch(bob, 0, page1.last, 2, T0);
         expect(page2.entries.map((e) => e.seq)).toEqual(seqs.slice(2, 4));
         expect([page2.last, page2.more]).toEqual([seqs[3], true]);
-        const page3 = await store.fetch(bob, page2.last, 2, T0);
+        const page3 = await store.fetch(bob, 0, page2.last, 2, T0);
         expect(page3.entries.map((e) => e.seq)).toEqual(seqs.slice(4));
         expect([page3.last, page3.more]).toEqual([seqs[4], false]);
       });
 
       it('returns nothing, with last at afterSeq and no more, when nothing waits', async () => {
-        expect(await store.fetch(bob, 0, 10, T0)).toEqual({ entries: [], last: 0, more: false });
+        expect(await store.fetch(bob, 0, 0, 10, T0)).toEqual({ entries: [], last: 0, more: false });
         const { seq } = await stored();
-        expect(await store.fetch(bob, seq, 10, T0)).toEqual({ entries: [], last: seq, more: false });
+        expect(await store.fetch(bob, 0, seq, 10, T0)).toEqual({ entries: [], last: seq, more: false });
       });
 
       it('answers a fetch of limit 0 with no entries, only whether some wait', async () => {
         await stored();
-        expect(await store.fetch(bob, 0, 0, T0)).toEqual({ entries: [], last: 0, more: true });
+        expect(await store.fetch(bob, 0, 0, 0, T0)).toEqual({ entries: [], last: 0, more: true });
       });
 
       it('never returns an expired entry, but moves last past it', async () => {
         const short = await stored({ mid: 'short', ttlMs: 1_000 });
         const live = await stored({ mid: 'long' });
-        const result = await store.fetch(bob, 0, 10, T0 + 1_000);
+        const result = await store.fetch(bob, 0, 0, 10, T0 + 1_000);
         expect(result.entries.map((e) => e.id)).toEqual([messageEntryId(alice, 'long')]);
         expect([result.last, result.more]).toEqual([live.seq, false]);
-        const onlyExpired = await store.fetch(bob, 0, 1, T0 + 1_000);
+        const onlyExpired = await store.fetch(bob, 0, 0, 1, T0 + 1_000);
         expect(onlyExpired.entries).toEqual([]);
         expect([onlyExpired.last, onlyExpired.more]).toEqual([short.seq, true]);
       });
@@ -249,7 +261,7 @@ export function storeContract(
 
       it('frees room when a message is acked', async () => {
         for (let i = 0; i < CONTRACT_LIMITS.mailboxMaxMessages; i++) await stored({ mid: `q${i}` });
-        await store.ack(bob, messageEntryId(alice, 'q0'), T0);
+        await store.ack(bob, 0, messageEntryId(alice, 'q0'), T0);
         expect(await send({ mid: 'next' })).toMatchObject({ status: 'stored', dup: false });
       });
 
@@ -257,7 +269,7 @@ export function storeContract(
         // Bob's mailbox gets a receipt for each message Alice acks.
         for (let i = 0; i < CONTRACT_LIMITS.mailboxMaxMessages; i++) {
           await stored({ from: bob, to: alice, mid: `r${i}`, receipt: true });
-          await store.ack(alice, messageEntryId(bob, `r${i}`), T0);
+          await store.ack(alice, 0, messageEntryId(bob, `r${i}`), T0);
         }
         for (let i = 0; i < CONTRACT_LIMITS.mailboxMaxMessages; i++) await stored({ mid: `q${i}` });
         const kinds = (await fetchAll(bob)).map((e) => e.kind);
@@ -271,20 +283,20 @@ export function storeContract(
         await stored({ mid: 'a' });
         await stored({ mid: 'b' });
         const id = messageEntryId(alice, 'a');
-        expect(await store.ack(bob, id, T0)).toEqual({ deleted: true });
-        expect(await store.ack(bob, id, T0)).toEqual({ deleted: false });
+        expect(await store.ack(bob, 0, id, T0)).toEqual({ deleted: true });
+        expect(await store.ack(bob, 0, id, T0)).toEqual({ deleted: false });
         expect((await fetchAll(bob)).map((e) => e.id)).toEqual([messageEntryId(alice, 'b')]);
       });
 
       it('answers deleted:false for an entry of another mailbox', async () => {
         await stored();
-        expect(await store.ack(alice, messageEntryId(alice, 'm1'), T0)).toEqual({ deleted: false });
+        expect(await store.ack(alice, 0, messageEntryId(alice, 'm1'), T0)).toEqual({ deleted: false });
         expect(await fetchAll(bob)).toHaveLength(1);
       });
 
       it("files a delivered receipt in the sender's mailbox when one was asked", async () => {
         await stored({ receipt: true });
-        await store.ack(bob, messageEntryId(alice, 'm1'), T0 + 60_000);
+        await store.ack(bob, 0, messageEntryId(alice, 'm1'), T0 + 60_000);
         const entries = await fetchAll(alice, T0 + 60_000);
         expect(entries).toEqual([
           {
@@ -307,7 +319,7 @@ export function storeContract(
         const a = messageEntryId(alice, 'a');
         const b = messageEntryId(alice, 'b');
         const gone = messageEntryId(alice, 'never-sent');
-        expect(await store.ackAll(bob, [a, gone, b, a], T0)).toEqual([
+        expect(await store.ackAll(bob, 0, [a, gone, b, a], T0)).toEqual([
           { deleted: true },
           { deleted: false },
           { deleted: true },
@@ -319,21 +331,21 @@ export function storeContract(
 
       it('files no receipt when none was asked', async () => {
         await stored({ receipt: false });
-        await store.ack(bob, messageEntryId(alice, 'm1'), T0);
+        await store.ack(bob, 0, messageEntryId(alice, 'm1'), T0);
         expect(await fetchAll(alice)).toEqual([]);
       });
 
       it('deletes an acked receipt without filing another', async () => {
         await stored({ receipt: true });
-        await store.ack(bob, messageEntryId(alice, 'm1'), T0);
-        expect(await store.ack(alice, receiptEntryId(bob, 'm1'), T0)).toEqual({ deleted: true });
+        await store.ack(bob, 0, messageEntryId(alice, 'm1'), T0);
+        expect(await store.ack(alice, 0, receiptEntryId(bob, 'm1'), T0)).toEqual({ deleted: true });
         expect(await fetchAll(alice)).toEqual([]);
         expect(await fetchAll(bob)).toEqual([]);
       });
 
       it('files a receipt for a message a user sent to itself', async () => {
         await stored({ to: alice, receipt: true });
-        await store.ack(alice, messageEntryId(alice, 'm1'), T0);
+        await store.ack(alice, 0, messageEntryId(alice, 'm1'), T0);
         expect((await fetchAll(alice)).map((e) => e.id)).toEqual([receiptEntryId(alice, 'm1')]);
       });
     });
@@ -368,7 +380,7 @@ export function storeContract(
 
       it('lets expired receipts vanish without a receipt of their own', async () => {
         await stored({ receipt: true });
-        await store.ack(bob, messageEntryId(alice, 'm1'), T0);
+        await store.ack(bob, 0, messageEntryId(alice, 'm1'), T0);
         const later = T0 + CONTRACT_LIMITS.receiptTtlMs;
         expect(await store.sweep(later, 100)).toEqual({ expired: 1, receipts: 0, more: false });
         expect(await fetchAll(alice, T0)).toEqual([]);
@@ -395,7 +407,7 @@ export function storeContract(
       it('sweeps nothing that was acked before it expired, and still finds what expires later', async () => {
         await stored({ mid: 'early', ttlMs: 1_000, receipt: true });
         await stored({ mid: 'late', ttlMs: 3_000 });
-        await store.ack(bob, messageEntryId(alice, 'early'), T0);
+        await store.ack(bob, 0, messageEntryId(alice, 'early'), T0);
         expect(await store.sweep(T0 + 2_000, 100)).toEqual({ expired: 0, receipts: 0, more: false });
         expect(await fetchAll(bob, T0 + 2_000)).toHaveLength(1);
         expect(await store.sweep(T0 + 3_000, 100)).toEqual({ expired: 1, receipts: 0, more: false });
@@ -432,7 +444,7 @@ export function storeContract(
           now: T0,
         });
         expect(offer).toMatchObject({ status: 'stored' });
-        expect(await store.ack(bob, messageEntryId(alice, 'first'), T0)).toEqual({ deleted: true });
+        expect(await store.ack(bob, 0, messageEntryId(alice, 'first'), T0)).toEqual({ deleted: true });
         expect(await store.sweep(T0 + 1, 100)).toMatchObject({ expired: 0 });
         await stored({ mid: 'later', ttlMs: 2 * DAY, now: T0 + 2 });
         expect(await store.sweep(T0 + 2 + 2 * DAY, 100)).toEqual({ expired: 1, receipts: 0, more: false });
@@ -471,7 +483,7 @@ export function storeContract(
             waiting.set(mid, T0 + i + ttlMs);
           }
           for (let i = 0; i < 120; i += 5) {
-            expect(await own.store.ack(to, messageEntryId(from, `p${i}`), T0 + 200)).toEqual({
+            expect(await own.store.ack(to, 0, messageEntryId(from, `p${i}`), T0 + 200)).toEqual({
               deleted: true,
             });
             waiting.delete(`p${i}`);
@@ -485,13 +497,13 @@ export function storeContract(
               more = swept.more;
             }
             for (const [mid, exp] of waiting) if (exp <= now) waiting.delete(mid);
-            const left = (await own.store.fetch(to, 0, 1000, T0)).entries.map((e) => e.id.split(':')[2]);
+            const left = (await own.store.fetch(to, 0, 0, 1000, T0)).entries.map((e) => e.id.split(':')[2]);
             expect(left).toEqual([...waiting.keys()]);
           }
           expect(waiting.size).toBe(0);
           // 40 asked for a receipt: 8 of them were acknowledged (i % 15 === 0), 32 expired.
           expect(expiredReceipts).toBe(32);
-          const receipts = (await own.store.fetch(from, 0, 1000, T0 + 10_000)).entries;
+          const receipts = (await own.store.fetch(from, 0, 0, 1000, T0 + 10_000)).entries;
           expect(receipts.map((e) => (e.kind === 'receipt' ? e.status : e.kind)).sort()).toEqual([
             ...Array(8).fill('delivered'),
             ...Array(32).fill('expired'),
@@ -530,7 +542,7 @@ export function storeContract(
         const signals = signalRecorder(store);
         await store.watch(alice);
         await stored({ receipt: true });
-        await store.ack(bob, messageEntryId(alice, 'm1'), T0 + 1);
+        await store.ack(bob, 0, messageEntryId(alice, 'm1'), T0 + 1);
         expect(await signals.next()).toEqual([alice, { type: 'bell', seq: expect.any(Number) }]);
       });
 
@@ -648,7 +660,7 @@ export function storeContract(
         const [offer] = (await fetchAll(bob)).filter((e) => e.kind === 'offer');
         expect(offer).toMatchObject({ auto: true });
         expect(await fetchAll(alice)).toEqual([]);
-        expect(await store.ack(bob, messageEntryId(alice, 'sh'), T0 + 30)).toEqual({ deleted: true });
+        expect(await store.ack(bob, 0, messageEntryId(alice, 'sh'), T0 + 30)).toEqual({ deleted: true });
         expect(await fetchAll(alice)).toMatchObject([{ kind: 'receipt', mid: 'sh', status: 'delivered' }]);
       });
 
@@ -664,7 +676,7 @@ export function storeContract(
         await part('p-a');
         await part('p-b');
         await share({ receipt: true });
-        expect(await store.ack(bob, messageEntryId(alice, 'sh'), T0 + 30)).toEqual({ deleted: true });
+        expect(await store.ack(bob, 0, messageEntryId(alice, 'sh'), T0 + 30)).toEqual({ deleted: true });
         expect(await store.answer(bob, messageEntryId(alice, 'sh'), true, T0 + 30)).toBe('unknown');
         expect(await fetchAll(alice)).toMatchObject([{ kind: 'receipt', status: 'rejected' }]);
       });
@@ -760,7 +772,7 @@ export function storeContract(
         await stored({ mid: 'b' });
         await stored({ mid: 'c', receipt: true });
         const ids = ['a', 'a', 'b', 'c'].map((mid) => messageEntryId(alice, mid));
-        const acks = await Promise.all(ids.map((id) => store.ack(bob, id, T0 + 1)));
+        const acks = await Promise.all(ids.map((id) => store.ack(bob, 0, id, T0 + 1)));
         expect(acks.map((a) => a.deleted)).toEqual([true, false, true, true]);
         expect(await fetchAll(bob)).toEqual([]);
         expect((await fetchAll(alice)).map((e) => e.id)).toEqual([
@@ -775,7 +787,7 @@ export function storeContract(
 
       it('frees quota for every entry a turn acks while others stay', async () => {
         for (let i = 0; i < CONTRACT_LIMITS.mailboxMaxMessages; i++) await stored({ mid: `q${i}` });
-        await Promise.all(['q1', 'q3'].map((mid) => store.ack(bob, messageEntryId(alice, mid), T0)));
+        await Promise.all(['q1', 'q3'].map((mid) => store.ack(bob, 0, messageEntryId(alice, mid), T0)));
         await stored({ mid: 'n1' });
         await stored({ mid: 'n2' });
         expect(await send({ mid: 'n3' })).toEqual({ status: 'quota_exceeded', limit: 'messages' });
@@ -809,7 +821,7 @@ export function storeContract(
           now: T0,
         });
         const acks = await Promise.all(
-          ['plain', 'sh'].map((mid) => store.ack(bob, messageEntryId(alice, mid), T0 + 1)),
+          ['plain', 'sh'].map((mid) => store.ack(bob, 0, messageEntryId(alice, mid), T0 + 1)),
         );
         expect(acks).toEqual([{ deleted: true }, { deleted: true }]);
         expect(await fetchAll(bob)).toEqual([]);

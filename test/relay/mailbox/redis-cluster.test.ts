@@ -5,7 +5,10 @@ import { createRedisStore, type RedisStoreOptions } from '../../../relay/mailbox
 import { shardKey, userSlot } from '../../../relay/redis/index.js';
 import { waitFor } from '../../support/poll.js';
 import { type RedisCluster, startRedisCluster } from '../../support/redis-cluster.js';
+import { dumpText } from '../../support/redis-inspect.js';
 import { CONTRACT_LIMITS, newUid, storeContract } from './contract.js';
+import { devicesContract } from './contract-devices.js';
+import { eraseContract } from './contract-erase.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
 const DAY = 24 * 3600 * 1000;
@@ -41,11 +44,28 @@ function open(over: Partial<RedisStoreOptions> = {}): Promise<Store> {
   });
 }
 
-storeContract('redis cluster', async (limits = CONTRACT_LIMITS) => {
+/** Every key of every primary with its values as text. */
+async function dumpAll(): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const node of admin.nodes('master')) for (const [k, v] of await dumpText(node)) out.set(k, v);
+  return out;
+}
+
+const make = async (limits = CONTRACT_LIMITS) => {
   await flush();
   const store = await open({ limits });
-  return { store, close: () => store.close() };
-});
+  return {
+    store,
+    close: () => store.close(),
+    setLiveMask: async (uid: string, mask: number) => {
+      await admin.hset(`pb:{${uid}}:d`, 'm', String(mask));
+    },
+    dump: dumpAll,
+  };
+};
+storeContract('redis cluster', make);
+devicesContract('redis cluster', make);
+eraseContract('redis cluster', make);
 
 /** Users until their keys land on `count` different slots served by different primaries. */
 function usersOnDistinctSlots(count: number): string[] {
@@ -83,17 +103,18 @@ describe('redis cluster mailbox', () => {
       );
       expect(results.map((r) => r.status)).toEqual(['stored', 'stored', 'stored', 'stored']);
       for (const to of others) {
-        const { entries } = await store.fetch(to, 0, 10, T0);
+        const { entries } = await store.fetch(to, 0, 0, 10, T0);
         expect(entries.map((e) => e.id)).toEqual([messageEntryId(alice!, 'a'), messageEntryId(alice!, 'b')]);
         const acked = await store.ackAll(
           to,
+          0,
           entries.map((e) => e.id),
           T0,
         );
         expect(acked).toEqual([{ deleted: true }, { deleted: true }]);
       }
       // The receipts crossed slots (the second step) into alice's mailbox, on another primary.
-      const receipts = (await store.fetch(alice!, 0, 10, T0)).entries.map((e) => e.id).sort();
+      const receipts = (await store.fetch(alice!, 0, 0, 10, T0)).entries.map((e) => e.id).sort();
       expect(receipts).toEqual(
         others.flatMap((to) => ['a', 'b'].map((mid) => receiptEntryId(to, mid))).sort(),
       );
@@ -115,14 +136,14 @@ describe('redis cluster mailbox', () => {
       await admin.zadd(shard, T0 + 30_000, note);
       expect(await store.sweep(T0 + 29_999, 100)).toEqual({ expired: 0, receipts: 0, more: false });
       expect(await store.sweep(T0 + 30_000, 100)).toEqual({ expired: 0, receipts: 1, more: false });
-      expect((await store.fetch(alice!, 0, 10, T0)).entries).toMatchObject([
+      expect((await store.fetch(alice!, 0, 0, 10, T0)).entries).toMatchObject([
         { kind: 'receipt', id: receiptEntryId(bob!, 'lost'), status: 'delivered', at: T0 },
       ]);
       expect(await admin.zscore(shard, note)).toBeNull();
       // Filing it again (a note left twice) files nothing new.
       await admin.zadd(shard, T0 + 30_000, note);
       expect(await store.sweep(T0 + 30_000, 100)).toEqual({ expired: 0, receipts: 0, more: false });
-      expect((await store.fetch(alice!, 0, 10, T0)).entries).toHaveLength(1);
+      expect((await store.fetch(alice!, 0, 0, 10, T0)).entries).toHaveLength(1);
     } finally {
       await store.close();
     }
@@ -166,9 +187,32 @@ describe('redis cluster mailbox', () => {
         },
         { timeoutMs: 10_000 },
       );
-      for (const to of others) expect((await second.fetch(to, 0, 10, T0 + 1_000)).entries).toEqual([]);
+      for (const to of others) expect((await second.fetch(to, 0, 0, 10, T0 + 1_000)).entries).toEqual([]);
     } finally {
       await second.close();
+    }
+  });
+
+  it('forgets the receipt notes naming a user in the shards of every primary', async () => {
+    await flush();
+    const store = await open();
+    try {
+      const [alice, bob, eve] = usersOnDistinctSlots(3);
+      const shards = [shardKey('pb:', 'expiry', userSlot(bob!)), shardKey('pb:', 'expiry', userSlot(alice!))];
+      const named = [
+        `r ${eve} ${receiptEntryId(bob!, 'a')} d${T0}`,
+        `r ${alice} ${receiptEntryId(eve!, 'b')} e${T0}`,
+      ];
+      const kept = `r ${bob} ${receiptEntryId(alice!, 'c')} d${T0}`;
+      await admin.zadd(shards[0]!, T0, named[0]!);
+      await admin.zadd(shards[1]!, T0, named[1]!, T0, kept);
+      await store.forget([eve!], T0);
+      expect([await admin.zrange(shards[0]!, 0, -1), await admin.zrange(shards[1]!, 0, -1)]).toEqual([
+        [],
+        [kept],
+      ]);
+    } finally {
+      await store.close();
     }
   });
 

@@ -1,11 +1,19 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { messageEntryId, type SendInput, type Store } from '../../../relay/mailbox/contract.js';
+import {
+  messageEntryId,
+  receiptEntryId,
+  type SendInput,
+  type Store,
+} from '../../../relay/mailbox/contract.js';
 import { createRedisStore } from '../../../relay/mailbox/redis.js';
+import { shardKey } from '../../../relay/redis/index.js';
 import { waitFor } from '../../support/poll.js';
-import { commandsOf, dumpKeys } from '../../support/redis-inspect.js';
+import { commandsOf, dumpKeys, dumpText } from '../../support/redis-inspect.js';
 import { freePort, type RedisServer, startRedis } from '../../support/redis-server.js';
 import { CONTRACT_LIMITS, newUid, storeContract } from './contract.js';
+import { devicesContract } from './contract-devices.js';
+import { eraseContract } from './contract-erase.js';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
 const DAY = 24 * 3600 * 1000;
@@ -20,11 +28,21 @@ afterAll(async () => {
   await redis.stop();
 });
 
-storeContract('redis', async (limits = CONTRACT_LIMITS) => {
+const make = async (limits = CONTRACT_LIMITS) => {
   await admin.flushall();
   const store = await createRedisStore({ url: redis.url, limits });
-  return { store, close: () => store.close() };
-});
+  return {
+    store,
+    close: () => store.close(),
+    setLiveMask: async (uid: string, mask: number) => {
+      await admin.hset(`pb:{${uid}}:d`, 'm', String(mask));
+    },
+    dump: () => dumpText(admin),
+  };
+};
+storeContract('redis', make);
+devicesContract('redis', make);
+eraseContract('redis', make);
 
 describe('redis store', () => {
   let store: Store;
@@ -66,9 +84,9 @@ describe('redis store', () => {
     for (let busy = true; busy; ) {
       busy = false;
       for (const uid of users) {
-        const { entries } = await store.fetch(uid, 0, 1000, now);
+        const { entries } = await store.fetch(uid, 0, 0, 1000, now);
         for (const entry of entries) {
-          expect(await store.ack(uid, entry.id, now)).toEqual({ deleted: true });
+          expect(await store.ack(uid, 0, entry.id, now)).toEqual({ deleted: true });
           acked++;
           busy = true;
         }
@@ -90,7 +108,7 @@ describe('redis store', () => {
     expect(await admin.zrange(x, 0, -1)).toEqual([messageEntryId(alice, 'short')]);
     expect(await store.sweep(T0 + 1_000, 100)).toEqual({ expired: 1, receipts: 0, more: false });
     expect(await store.sweep(T0 + DAY, 100)).toEqual({ expired: 1, receipts: 0, more: false });
-    expect((await store.fetch(bob, 0, 10, T0 + DAY)).entries.map((e) => e.id)).toEqual(
+    expect((await store.fetch(bob, 0, 0, 10, T0 + DAY)).entries.map((e) => e.id)).toEqual(
       ['b', 'c'].map((mid) => messageEntryId(alice, mid)),
     );
   });
@@ -170,13 +188,13 @@ describe('redis store', () => {
       ),
     );
     expect(results.map((r) => r.status)).toEqual(['stored', 'stored']);
-    const { entries } = await other.fetch(bob, 0, 10, T0);
+    const { entries } = await other.fetch(bob, 0, 0, 10, T0);
     expect(entries.map((e) => (e.kind === 'msg' ? Buffer.from(e.body).equals(body) : false))).toEqual([
       true,
       true,
     ]);
     expect((await admin.keys('pré·fix:*')).length).toBeGreaterThan(1);
-    expect(await other.ack(bob, messageEntryId(alice, 'a'), T0)).toEqual({ deleted: true });
+    expect(await other.ack(bob, 0, messageEntryId(alice, 'a'), T0)).toEqual({ deleted: true });
     await other.close();
   });
 
@@ -197,7 +215,7 @@ describe('redis store', () => {
     await admin.script('FLUSH');
     const counts = await commandsOf(admin, () => send({ mid: 'after' }));
     expect(counts).toMatchObject({ script: 2, hmget: 1 });
-    expect((await store.fetch(bob, 0, 10, T0)).entries).toHaveLength(2);
+    expect((await store.fetch(bob, 0, 0, 10, T0)).entries).toHaveLength(2);
   });
 
   it('keeps no trace of a rejected share: parts, offer and group are gone, only the receipt waits', async () => {
@@ -237,12 +255,13 @@ describe('redis store', () => {
     // entry cannot move (field i).
     expect(stored).toEqual({ script: 1, time: 1, hmget: 1, zadd: 1, hset: 1, spublish: 1 });
     const acked = await commandsOf(admin, () =>
-      Promise.all(mids.map((mid) => store.ack(bob, messageEntryId(alice, mid), T0))),
+      Promise.all(mids.map((mid) => store.ack(bob, 0, messageEntryId(alice, mid), T0))),
     );
-    expect(acked).toEqual({ script: 1, hmget: 1, zrem: 2, hdel: 1, hset: 1 });
-    const last = await commandsOf(admin, () => store.ack(bob, messageEntryId(alice, 'waiting'), T0));
-    expect(last).toEqual({ script: 1, hmget: 1, del: 1, zrem: 1 });
-    expect(await store.fetch(bob, 0, 100, T0)).toEqual({ entries: [], last: 0, more: false });
+    // One HGET of the live device mask per mailbox (pb:{uid}:d m): whether other devices wait.
+    expect(acked).toEqual({ script: 1, hmget: 1, hget: 1, zrem: 2, hdel: 1, hset: 1 });
+    const last = await commandsOf(admin, () => store.ack(bob, 0, messageEntryId(alice, 'waiting'), T0));
+    expect(last).toEqual({ script: 1, hmget: 1, hget: 1, del: 1, zrem: 1 });
+    expect(await store.fetch(bob, 0, 0, 100, T0)).toEqual({ entries: [], last: 0, more: false });
   });
 
   it('runs the commands of a turn once per mailbox, not once per operation', async () => {
@@ -252,9 +271,39 @@ describe('redis store', () => {
     const stored = await commandsOf(admin, () => Promise.all(sends.map((s) => send(s))));
     expect(stored).toEqual({ script: 1, time: 1, hmget: 3, exists: 3, zadd: 6, hset: 3, spublish: 3 });
     const acked = await commandsOf(admin, () =>
-      Promise.all(sends.map((s) => store.ack(s.to, messageEntryId(alice, s.mid), T0))),
+      Promise.all(sends.map((s) => store.ack(s.to, 0, messageEntryId(alice, s.mid), T0))),
     );
-    expect(acked).toEqual({ script: 1, hmget: 3, del: 3, zrem: 3 });
+    expect(acked).toEqual({ script: 1, hmget: 3, hget: 3, del: 3, zrem: 3 });
+  });
+
+  it('forgets the receipt notes naming a user, as sender or recipient, and keeps the others', async () => {
+    const eve = newUid();
+    const shard = shardKey('pb:', 'expiry', 0);
+    const notes = [
+      `r ${eve} ${receiptEntryId(bob, 'a')} d${T0}`,
+      `r ${alice} ${receiptEntryId(eve, 'b')} e${T0}`,
+      `r ${alice} ${receiptEntryId(bob, 'c')} d${T0}`,
+    ];
+    for (const note of notes) await admin.zadd(shard, T0 + 30_000, note);
+    await store.forget([eve], T0);
+    expect(await admin.zrange(shard, 0, -1)).toEqual([notes[2]]);
+  });
+
+  it('counts the receipts noted for a user and not filed yet in its summary', async () => {
+    const shard = shardKey('pb:', 'expiry', 0);
+    await admin.zadd(shard, T0 + 30_000, `r ${alice} ${receiptEntryId(bob, 'a')} d${T0}`);
+    expect(await store.summary(alice, [0], T0)).toMatchObject({ entries: 0, receipts: 1 });
+  });
+
+  it('acks an entry for one device of two with one script running 3 commands', async () => {
+    await admin.hset(`pb:{${bob}}:d`, 'm', '3');
+    await send({ mid: 'a' });
+    expect(await commandsOf(admin, () => store.ack(bob, 1, messageEntryId(alice, 'a'), T0))).toEqual({
+      script: 1,
+      hmget: 1,
+      hget: 1,
+      hset: 1,
+    });
   });
 
   describe('commands per operation (one script call each)', () => {
@@ -284,19 +333,21 @@ describe('redis store', () => {
     it('fetches with one script running 2 commands', async () => {
       await send({ mid: 'a' });
       await send({ mid: 'b' });
-      expect(await commandsOf(admin, () => store.fetch(bob, 0, 10, T0))).toEqual({
+      expect(await commandsOf(admin, () => store.fetch(bob, 0, 0, 10, T0))).toEqual({
         script: 1,
         zrangebyscore: 1,
         hmget: 1,
       });
     });
 
-    it('acks an entry that is not the last with one script running 5 commands', async () => {
+    it('acks an entry that is not the last with one script running 6 commands', async () => {
+      // The HGET reads the live device mask: an ack deletes only once every live device acked.
       await send({ mid: 'a' });
       await send({ mid: 'b' });
-      expect(await commandsOf(admin, () => store.ack(bob, messageEntryId(alice, 'a'), T0))).toEqual({
+      expect(await commandsOf(admin, () => store.ack(bob, 0, messageEntryId(alice, 'a'), T0))).toEqual({
         script: 1,
         hmget: 1,
+        hget: 1,
         zrem: 2,
         hdel: 1,
         hset: 1,
@@ -304,14 +355,15 @@ describe('redis store', () => {
     });
 
     it('acks the last entry and files its receipt in two steps: the ack notes it, a second script files it', async () => {
-      // The ack (bob's slot): HMGET, DEL, ZREM (index), ZADD (the note). The receipt (alice's
+      // The ack (bob's slot): HMGET, HGET (the live device mask), DEL, ZREM (index), ZADD (the note). The receipt (alice's
       // slot): HMGET, EXISTS (alice's mailbox is empty), TIME, ZADD x2, HSET, SPUBLISH. Then the
       // note goes: ZREM.
       await send({ receipt: true });
-      expect(await commandsOf(admin, () => store.ack(bob, messageEntryId(alice, 'm1'), T0))).toEqual({
+      expect(await commandsOf(admin, () => store.ack(bob, 0, messageEntryId(alice, 'm1'), T0))).toEqual({
         script: 2,
         time: 1,
         hmget: 2,
+        hget: 1,
         exists: 1,
         del: 1,
         zrem: 2,
@@ -353,7 +405,7 @@ describe('redis store with AOF persistence', () => {
       await durable.restart();
       // Commands fail at once while the connection is down (no offline queue): wait for it.
       await waitFor('the store is connected again', () => store.healthy(), { timeoutMs: 10_000 });
-      const { entries } = await store.fetch(bob, 0, 10, T0);
+      const { entries } = await store.fetch(bob, 0, 0, 10, T0);
       expect(entries).toEqual([
         expect.objectContaining({ id: messageEntryId(alice, 'kept'), body: new Uint8Array(body) }),
       ]);
