@@ -365,7 +365,7 @@ export function accountContract(name: string, make: () => Promise<AccountFixture
             { id: a2, created: T0 + 1, seen: T0 + 1, pending: true },
           ],
           revoked: [{ id: a3, at: T0 + 3 }],
-          links: [friend],
+          friends: [friend],
           discoverable: { until: T0 + DAY },
           pendingMatches: { count: 1, latestExpiry: T0 + DAY },
           mailbox: {
