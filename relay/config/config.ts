@@ -25,7 +25,6 @@ export function clientLimits(c: Readonly<RelayConfig>) {
     presenceIntervalMs: c.presenceIntervalMs,
     heldPartsTtlSeconds: c.heldPartsTtlSeconds,
     strangerShares: c.strangerShares === 1,
-    maxDevices: c.maxDevices,
   };
 }
 

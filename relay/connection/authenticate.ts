@@ -23,7 +23,8 @@ export interface Identity {
   box: string | null;
 }
 
-export type Authenticated = { ok: true; identity: Identity } | { ok: false; code: ErrorCode; reason: string };
+export type AuthFailure = { ok: false; code: ErrorCode; reason: string };
+export type Authenticated = { ok: true; identity: Identity } | AuthFailure;
 
 export interface AuthContext {
   relayId: string;
@@ -35,33 +36,22 @@ export interface AuthContext {
 }
 
 /**
- * Authenticates an answer to the challenge (PROTOCOL.md "Connect and authenticate", and
- * "Version 4: Devices"). A version 1-3 answer signs with the identity key; it is refused for an
- * identity that has devices (`device_required`), whose devices must each use their own key. A
- * version 4 answer signs with a device key; with the identity key and a certificate it registers
- * the identity's first device. The store work happens here; the signature checks before it.
+ * Checks an answer to the challenge (PROTOCOL.md "Connect and authenticate", and "Version 4:
+ * Devices") synchronously, so a failed answer closes the connection before any frame after it is
+ * read; a valid one gives the store work that completes it. A version 1-3 answer signs with the
+ * identity key; it is refused for an identity that has devices (`device_required`), whose devices
+ * must each use their own key. A version 4 answer signs with a device key; with the identity key
+ * and a certificate it registers the identity's first device.
  */
-export async function authenticate(
+export function checkAnswer(
   frame: AuthFrame | DeviceAuthFrame,
   ctx: AuthContext,
-): Promise<Authenticated> {
-  if (!('dk' in frame)) return identityAuth(frame, ctx);
-  return deviceAuth(frame, ctx);
-}
-
-async function identityAuth(frame: AuthFrame, ctx: AuthContext): Promise<Authenticated> {
-  const outcome = verifyAuth(frame, ctx.relayId, ctx.nonce, ctx.now, ctx.skewMs);
-  if (!outcome.ok) return outcome;
-  const uid = outcome.uid;
-  const has = await ctx.devices.hasDevices(uid);
-  if (has === 'erased') return { ok: false, code: 'erased', reason: 'the account is being erased' };
-  if (has) return { ok: false, code: 'device_required', reason: 'the identity has devices' };
-  await ctx.identities.register(uid, frame.pk);
-  await ctx.devices.touch(uid, ctx.now);
-  return { ok: true, identity: { uid, slot: 0, device: undefined, liveDevices: 1, box: null } };
-}
-
-async function deviceAuth(frame: DeviceAuthFrame, ctx: AuthContext): Promise<Authenticated> {
+): AuthFailure | (() => Promise<Authenticated>) {
+  if (!('dk' in frame)) {
+    const outcome = verifyAuth(frame, ctx.relayId, ctx.nonce, ctx.now, ctx.skewMs);
+    if (!outcome.ok) return outcome;
+    return () => identityAuth(outcome.uid, frame.pk, ctx);
+  }
   const dk = fromBase64url(frame.dk);
   const sig = fromBase64url(frame.sig);
   if (dk === null || dk.length !== PUBLIC_KEY_BYTES || sig === null || sig.length !== SIGNATURE_BYTES)
@@ -71,16 +61,34 @@ async function deviceAuth(frame: DeviceAuthFrame, ctx: AuthContext): Promise<Aut
   if (!verify(sig, deviceAuthMessage(ctx.relayId, ctx.nonce, frame.ts, frame.dk), dk))
     return { ok: false, code: 'auth_failed', reason: 'device signature does not verify' };
   const did = deviceIdOf(dk);
-  if (frame.pk !== undefined && frame.cert !== undefined) {
-    const pk = fromBase64url(frame.pk);
-    const cert = fromBase64url(frame.cert);
-    if (pk === null || pk.length !== PUBLIC_KEY_BYTES || cert === null || cert.length !== SIGNATURE_BYTES)
-      return { ok: false, code: 'auth_failed', reason: 'bad identity key or certificate encoding' };
-    const uid = userIdOf(pk);
-    if (!verify(cert, deviceCertMessage(uid, frame.dk), pk))
-      return { ok: false, code: 'auth_failed', reason: 'device certificate does not verify' };
-    const first = await ctx.devices.registerFirst(uid, frame.pk, did, ctx.now);
-    if (first === 'erased') return { ok: false, code: 'erased', reason: 'the account is being erased' };
+  if (frame.pk === undefined || frame.cert === undefined) return () => deviceAuth(did, undefined, ctx);
+  const pk = fromBase64url(frame.pk);
+  const cert = fromBase64url(frame.cert);
+  if (pk === null || pk.length !== PUBLIC_KEY_BYTES || cert === null || cert.length !== SIGNATURE_BYTES)
+    return { ok: false, code: 'auth_failed', reason: 'bad identity key or certificate encoding' };
+  const uid = userIdOf(pk);
+  if (!verify(cert, deviceCertMessage(uid, frame.dk), pk))
+    return { ok: false, code: 'auth_failed', reason: 'device certificate does not verify' };
+  return () => deviceAuth(did, { uid, pk: frame.pk! }, ctx);
+}
+
+async function identityAuth(uid: string, pk: string, ctx: AuthContext): Promise<Authenticated> {
+  const has = await ctx.devices.hasDevices(uid);
+  if (has === 'erased') return { ok: false, code: 'erased', reason: 'the account is being erased' };
+  if (has) return { ok: false, code: 'device_required', reason: 'the identity has devices' };
+  await ctx.identities.register(uid, pk);
+  await ctx.devices.touch(uid, ctx.now);
+  return { ok: true, identity: { uid, slot: 0, device: undefined, liveDevices: 1, box: null } };
+}
+
+async function deviceAuth(
+  did: string,
+  first: { uid: string; pk: string } | undefined,
+  ctx: AuthContext,
+): Promise<Authenticated> {
+  if (first !== undefined) {
+    const registered = await ctx.devices.registerFirst(first.uid, first.pk, did, ctx.now);
+    if (registered === 'erased') return { ok: false, code: 'erased', reason: 'the account is being erased' };
   }
   const auth = await ctx.devices.authDevice(did, ctx.now);
   if (auth.status !== 'ok') return { ok: false, code: auth.status, reason: `device: ${auth.status}` };

@@ -26,7 +26,7 @@ import type { MailboxEntry, Store } from '../mailbox/index.js';
 import { type Requester, SOCIAL_FRAME_TYPES, type SocialHandlers } from '../social/index.js';
 import type { Logger, Metrics } from '../telemetry/index.js';
 import { isAuthAnswer, newNonce } from './auth.js';
-import { authenticate } from './authenticate.js';
+import { type Authenticated, checkAnswer } from './authenticate.js';
 import { Delivery } from './delivery.js';
 import { DeliveryClock } from './delivery-clock.js';
 import { entryFrame } from './entry-frame.js';
@@ -251,7 +251,7 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
       case 'auth':
         if (frame.t === 'auth' && 'dk' in frame && this.version < 4)
           return this.authFailed('auth_failed', 'device keys come in protocol version 4');
-        if (frame.t === 'auth') return this.track(this.onAuth(frame));
+        if (frame.t === 'auth') return this.onAuth(frame);
         return this.reject(
           frame.t === 'hello' ? 'out_of_order' : 'auth_required',
           `"${frame.t}" before auth`,
@@ -289,17 +289,25 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
     });
   }
 
-  private async onAuth(frame: AuthFrame | DeviceAuthFrame): Promise<void> {
-    const { config, now, store, hub, metrics, devices } = this.deps;
+  private onAuth(frame: AuthFrame | DeviceAuthFrame): void {
+    const { config, now, store, devices } = this.deps;
     const nonce = this.nonce;
-    this.nonce = ''; // single use, whatever the outcome
+    const ctx = { relayId: config.relayId, nonce, now: now(), skewMs: config.authSkewMs };
+    // Checked before anything after it is read: a failed answer closes at once (R2).
+    const checked = checkAnswer(frame, { ...ctx, identities: store, devices });
+    if (typeof checked !== 'function') return this.authFailed(checked.code, checked.reason);
+    this.nonce = ''; // single use
     this.phase = 'opening';
     clearTimeout(this.authTimer);
     this.authTimer = undefined;
+    this.track(this.open(checked, nonce));
+  }
+
+  private async open(complete: () => Promise<Authenticated>, nonce: string): Promise<void> {
+    const { config, hub, metrics, store, now } = this.deps;
     let box: string | null = null;
     try {
-      const ctx = { relayId: config.relayId, nonce, now: now(), skewMs: config.authSkewMs };
-      const outcome = await authenticate(frame, { ...ctx, identities: store, devices });
+      const outcome = await complete();
       if (this.phase !== 'opening') return;
       if (!outcome.ok) return this.authFailed(outcome.code, outcome.reason);
       const id = outcome.identity;
@@ -321,7 +329,9 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
     this.phase = 'open';
     metrics.authenticated++;
     this.log.info({ slot: this.slot }, 'authenticated');
-    const welcome: RelayFrame = { t: 'welcome', id: this.uid, limits: clientLimits(config) };
+    const limits =
+      this.version >= 4 ? { ...clientLimits(config), maxDevices: config.maxDevices } : clientLimits(config);
+    const welcome: RelayFrame = { t: 'welcome', id: this.uid, limits };
     if (this.device !== undefined) welcome.device = this.device;
     if (box !== null) welcome.box = box;
     this.send(welcome);

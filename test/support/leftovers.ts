@@ -3,7 +3,9 @@ import { expect } from 'vitest';
 import { waitFor } from './poll.js';
 
 /**
- * The keys a Redis holds beyond identities (`pb:{uid}:pk`), the relay fleet's discovery-secret
+ * The keys a Redis holds beyond identities and accounts (`pb:{uid}:pk`; the device registry
+ * `pb:{uid}:d`, the device index `pb:dev:{did}` and the seen index `pb:seen:{tag}`, which live as
+ * long as the account, relay/account/redis.ts), the relay fleet's discovery-secret
  * fingerprint (`pb:discovery:fingerprint`), the sweep's leases (`pb:sweep:{tag}:<job>:<node>`, a
  * relay's random name for seconds) and the AOF rewrite marks (`pb:aof-rewrite:{tag}:<node>`, for
  * one rewrite interval), none about a user, sorted: after every message was
@@ -18,7 +20,8 @@ export async function keysLeft(client: Redis): Promise<string[]> {
     cursor = next;
     for (const key of keys)
       if (
-        !/^pb:\{[A-Za-z0-9_-]+\}:pk$/.test(key) &&
+        !/^pb:\{[A-Za-z0-9_-]+\}:(pk|d)$/.test(key) &&
+        !/^pb:(dev|seen):\{[A-Za-z0-9_-]+\}$/.test(key) &&
         key !== 'pb:discovery:fingerprint' &&
         !/^pb:(sweep|aof-rewrite):\{\d+\}:/.test(key)
       )
