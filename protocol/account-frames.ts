@@ -24,6 +24,8 @@ export const MAX_BOX_CHARS = 512;
 /** A device ID: as a user ID, 16 bytes in canonical base64url. */
 export const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** A pairing box as it travels: 1-MAX_BOX_CHARS characters of base64url. */
+export const BOX_PATTERN = /^[A-Za-z0-9_-]{1,512}$/;
 
 const encoder = new TextEncoder();
 

@@ -1,4 +1,4 @@
-import { DEVICE_ID_PATTERN, MAX_BOX_CHARS, validateAccountRelayFrame } from './account-frames.js';
+import { BOX_PATTERN, DEVICE_ID_PATTERN, validateAccountRelayFrame } from './account-frames.js';
 import { isErrorCode } from './errors.js';
 import { type Decoded, fail, isSafeInt, isUserId, noBody } from './fields.js';
 import type { RelayFrame, RelayLimits, StoredItem, WelcomeFrame } from './frames.js';
@@ -86,8 +86,7 @@ export function validateRelayFrame(h: Record<string, unknown>, body: Uint8Array)
         welcome.device = h.device;
       }
       if (h.box !== undefined) {
-        if (typeof h.box !== 'string' || h.box.length === 0 || h.box.length > MAX_BOX_CHARS)
-          return bad('box');
+        if (typeof h.box !== 'string' || !BOX_PATTERN.test(h.box)) return bad('box');
         welcome.box = h.box;
       }
       return noBody(body, { ok: true, frame: welcome });

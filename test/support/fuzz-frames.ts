@@ -47,6 +47,33 @@ export const CLIENT_SAMPLES: readonly Sample[] = [
   { header: { t: 'lookup', rid: 7, phones: ['+14155550123', '+447700900123'] }, body: none },
   { header: { t: 'presence', rid: 8, cell: '8a2a1072b59ffff' }, body: none },
   { header: { t: 'blind', rid: 9, sets: [{ at: TOKEN, near: Array(7).fill(TOKEN) }] }, body: none },
+  {
+    header: {
+      t: 'auth',
+      dk: 'D'.repeat(43),
+      ts: 1_700_000_000_000,
+      sig: 'S'.repeat(86),
+      pk: 'P'.repeat(43),
+      cert: 'C'.repeat(86),
+    },
+    body: none,
+  },
+  {
+    header: {
+      t: 'device',
+      rid: 10,
+      op: 'approve',
+      dk: 'D'.repeat(43),
+      cert: 'C'.repeat(86),
+      box: 'B'.repeat(107),
+    },
+    body: none,
+  },
+  { header: { t: 'device', rid: 11, op: 'revoke', id: UID2 }, body: none },
+  { header: { t: 'device', rid: 12, op: 'received' }, body: none },
+  { header: { t: 'devices', rid: 13 }, body: none },
+  { header: { t: 'export', rid: 14, ts: 1_700_000_000_000, sig: 'S'.repeat(86) }, body: none },
+  { header: { t: 'erase', rid: 15, ts: 1_700_000_000_000, sig: 'S'.repeat(86) }, body: none },
 ];
 
 const limits = {
@@ -63,6 +90,18 @@ export const RELAY_SAMPLES: readonly Sample[] = [
     body: none,
   },
   { header: { t: 'welcome', id: UID, limits }, body: none },
+  { header: { t: 'welcome', id: UID, limits, device: UID2, box: 'B'.repeat(107) }, body: none },
+  {
+    header: {
+      t: 'devices',
+      rid: 13,
+      devices: [{ id: UID2, created: 1, seen: 0, pending: true, current: false }],
+    },
+    body: none,
+  },
+  { header: { t: 'export', rid: 14 }, body: some },
+  { header: { t: 'sent', id: `c:${UID}:m-1`, to: UID, mid: 'm-1', ts: 1, exp: 2 }, body: some },
+  { header: { t: 'notice', id: `n:${UID}:tag`, kind: 'friends' }, body: none },
   { header: { t: 'stored', to: UID, mid: 'm-1', exp: 1_700_000_000_000, dup: false }, body: none },
   { header: { t: 'stored', items: [{ to: UID, mid: 'm-1', exp: 5, dup: true }] }, body: none },
   { header: { t: 'msg', id: `m:${UID}:m-1`, from: UID, mid: 'm-1', ts: 1, exp: 2 }, body: some },

@@ -40,13 +40,14 @@ const anyText: Check = (v) => typeof v === 'string';
 // PROTOCOL.md: IDs and tokens are canonical base64url of 16 bytes (the last character carries 2 bits).
 const uid = text(/^[A-Za-z0-9_-]{21}[AQgw]$/);
 const mid = text(/^[A-Za-z0-9_-]{1,64}$/);
-const entry = text(/^[mrn]:[A-Za-z0-9_-]{21}[AQgw]:[A-Za-z0-9_-]{1,64}$/);
+const entry = text(/^[mrnc]:[A-Za-z0-9_-]{21}[AQgw]:[A-Za-z0-9_-]{1,64}$/);
 const rid = int(0, 2 ** 31);
 const time = int(0, 8.64e15);
 const count = int(0, Number.MAX_SAFE_INTEGER);
 const token = text(/^[A-Za-z0-9_-]{21}[AQgw]$/);
 const phone = text(/^\+[1-9]\d{7,14}$/);
 const key43: Check = (v) => typeof v === 'string' && v.length === 43;
+const sig86: Check = (v) => typeof v === 'string' && v.length === 86;
 
 /** A nested object with exactly these fields. */
 const record = (fields: Record<string, Check>): Check => {
@@ -90,8 +91,12 @@ const CLIENT = new Map<string, Shape[]>([
         t: anyText,
         pk: key43,
         ts: int(0, Number.MAX_SAFE_INTEGER),
-        sig: (v) => typeof v === 'string' && v.length === 86,
+        sig: sig86,
       }),
+      shape(
+        { t: anyText, dk: key43, ts: int(0, Number.MAX_SAFE_INTEGER), sig: sig86 },
+        { pk: key43, cert: sig86 },
+      ),
     ],
   ],
   [
@@ -120,6 +125,24 @@ const CLIENT = new Map<string, Shape[]>([
   ['lookup', [shape({ t: anyText, rid, phones: list(1, 64, phone) })]],
   ['presence', [shape({ t: anyText, rid, cell: text(/^8a[0-9a-f]{13}$/) })]],
   ['blind', [shape({ t: anyText, rid, sets: list(1, 32, record({ at: token, near: list(7, 7, token) })) })]],
+  [
+    'device',
+    [
+      shape({
+        t: anyText,
+        rid,
+        op: oneOf('approve'),
+        dk: key43,
+        cert: sig86,
+        box: text(/^[A-Za-z0-9_-]{1,512}$/),
+      }),
+      shape({ t: anyText, rid, op: oneOf('revoke'), id: uid }),
+      shape({ t: anyText, rid, op: oneOf('received') }),
+    ],
+  ],
+  ['devices', [shape({ t: anyText, rid })]],
+  ['export', [shape({ t: anyText, rid, ts: int(0, Number.MAX_SAFE_INTEGER), sig: sig86 })]],
+  ['erase', [shape({ t: anyText, rid, ts: int(0, Number.MAX_SAFE_INTEGER), sig: sig86 })]],
 ]);
 
 const RELAY = new Map<string, Shape[]>([
@@ -135,7 +158,7 @@ const RELAY = new Map<string, Shape[]>([
       }),
     ],
   ],
-  ['welcome', [shape({ t: anyText, id: uid, limits })]],
+  ['welcome', [shape({ t: anyText, id: uid, limits }, { device: uid, box: text(/^[A-Za-z0-9_-]{1,512}$/) })]],
   ['stored', [shape({ t: anyText, ...stored }), shape({ t: anyText, items: list(1, 64, record(stored)) })]],
   ['msg', [shape({ t: anyText, id: entry, from: uid, mid, ts: time, exp: time, body })]],
   [
@@ -238,6 +261,32 @@ const RELAY = new Map<string, Shape[]>([
         kind: oneOf('contact'),
         user: uid,
         ticket: nullable(token),
+      }),
+      shape({ t: anyText, id: noticeId, kind: oneOf('friends') }),
+    ],
+  ],
+  [
+    'devices',
+    [
+      shape({
+        t: anyText,
+        rid,
+        devices: list(0, 64, record({ id: uid, created: time, seen: time, pending: bool, current: bool })),
+      }),
+    ],
+  ],
+  ['export', [shape({ t: anyText, rid, body: (v) => v instanceof Uint8Array && v.length >= 1 })]],
+  [
+    'sent',
+    [
+      shape({
+        t: anyText,
+        id: (v) => entry(v) && (v as string).startsWith('c:'),
+        to: uid,
+        mid,
+        ts: time,
+        exp: time,
+        body,
       }),
     ],
   ],

@@ -33,7 +33,7 @@ const CONFIG = {
   authTimeoutMs: 120_000,
 };
 const WAIT_MS = 5_000;
-const PHASES = ['hello', 'auth', 'v1', 'v2', 'v3'] as const;
+const PHASES = ['hello', 'auth', 'v1', 'v2', 'v3', 'v4'] as const;
 type Phase = (typeof PHASES)[number];
 
 /** A frame > 1 MiB: the WebSocket layer closes with 1009 before the relay sees it. */
@@ -121,7 +121,13 @@ function answerTo(frame: ClientFrame): ((f: RelayFrame) => boolean) | undefined 
   if (!('rid' in frame)) return undefined;
   const { rid } = frame;
   return (f) =>
-    ((f.t === 'keys' || f.t === 'ok' || f.t === 'friends' || f.t === 'lookup') && f.rid === rid) ||
+    ((f.t === 'keys' ||
+      f.t === 'ok' ||
+      f.t === 'friends' ||
+      f.t === 'lookup' ||
+      f.t === 'devices' ||
+      f.t === 'export') &&
+      f.rid === rid) ||
     (f.t === 'error' && f.ref === String(rid));
 }
 
@@ -232,18 +238,18 @@ async function metricsOf(port: number): Promise<string> {
 }
 
 describe('live relay fuzzing', () => {
-  it('answers 10,000 fuzz frames on the in-process store, in every phase, and keeps serving', async () => {
+  it('answers 12,000 fuzz frames on the in-process store, in every phase, and keeps serving', async () => {
     const result = await fuzzRelay(inProcess.url, 1_000, SEED);
     expect(result.faults).toEqual([]);
-    expect(result.frames).toBe(10_000);
+    expect(result.frames).toBe(12_000);
     expect(result.bystanders).toBeGreaterThanOrEqual(2);
     expect(await metricsOf(inProcess.port)).toMatch(/^passby_errors_total\{code="invalid_field"\} [1-9]/m);
   }, 60_000);
 
-  it('answers 10,000 fuzz frames on the Redis store, in every phase, and keeps serving', async () => {
+  it('answers 12,000 fuzz frames on the Redis store, in every phase, and keeps serving', async () => {
     const result = await fuzzRelay(redisBacked.relay.url, 1_000, SEED + 1000);
     expect(result.faults).toEqual([]);
-    expect(result.frames).toBe(10_000);
+    expect(result.frames).toBe(12_000);
     expect(result.bystanders).toBeGreaterThanOrEqual(2);
     expect(await metricsOf(redisBacked.relay.port)).toMatch(
       /^passby_errors_total\{code="unknown_type"\} [1-9]/m,
