@@ -7,13 +7,15 @@ import {
   USER_ID_PATTERN,
 } from '../protocol/index.js';
 import { cancelled, onAbort } from './abort.js';
+import { Account, type AccountExport } from './account.js';
 import { Acks } from './acks.js';
 import { DEFAULT_BACKOFF, fullJitter } from './backoff.js';
 import { Connection } from './connection.js';
+import { type DeviceKey, loadOrCreateDeviceKey } from './device-key.js';
 import { DISCOVERY_RENEW_MS, Discovery } from './discovery.js';
 import { Emitter } from './emitter.js';
 import { ClientError } from './errors.js';
-import type { ClientEvents, Sent } from './events.js';
+import type { ClientEvents, EndedCode, Sent } from './events.js';
 import { ChunkStore } from './file-store.js';
 import { Friends } from './friends.js';
 import { SeenSet } from './inbox.js';
@@ -26,12 +28,17 @@ import { Proximity } from './presence.js';
 import { Receiver } from './receiver.js';
 import { Requests } from './requests.js';
 import { type FileMeta, type OutboxItem, type OutboxView, Sender, type SendOptions } from './sender.js';
+import { SentCopies } from './sent-copies.js';
 import { type ShareContent, type Shared, type ShareOptions, sendShare } from './share-send.js';
 import { ready, sodium } from './sodium.js';
 import type { State } from './state.js';
+import { wipeStorage } from './storage.js';
 import { nextEvent, opened, type WaitContext, type WaitOptions } from './wait.js';
 
 export type { FileMeta, OutboxItem, OutboxView, SendOptions, ShareContent, Shared, ShareOptions };
+
+/** The close codes after which this device can never connect again (protocol v4). */
+const ENDED: ReadonlySet<string> = new Set<EndedCode>(['device_revoked', 'erased', 'device_required']);
 
 /** Creates a client; it connects at once unless `autoConnect: false`. */
 export async function createClient(options: ClientOptions): Promise<PassbyClient> {
@@ -67,6 +74,13 @@ export class PassbyClient {
   readonly #notices: Notices;
   readonly #offers: Offers;
   readonly #acks: Acks;
+  readonly #sentCopies: SentCopies;
+  readonly #account: Account;
+  #device: Promise<DeviceKey> | undefined;
+  /** This device's ID, once a version 4 relay welcomed it. */
+  #deviceId: string | undefined;
+  /** The relay's welcome carried a pairing box: tell it the identity arrived (`device received`). */
+  #boxPending = false;
   /** close() is under way: frames that would need handling are left at the relay. */
   #closing = false;
   #limits: RelayLimits | undefined;
@@ -89,14 +103,25 @@ export class PassbyClient {
     this.#o = o;
     this.id = o.identity.id;
     this.#waitContext = { clock: o.clock, lastError: () => this.#lastError };
-    this.#conn = new Connection(o, {
-      state: (from, to) => this.#onState(from, to),
-      welcome: (frame) => {
-        this.#limits = frame.limits;
+    this.#conn = new Connection(
+      o,
+      {
+        state: (from, to) => this.#onState(from, to),
+        welcome: (frame) => {
+          this.#limits = frame.limits;
+          this.#deviceId = frame.device;
+          // This device holds the identity already: a box left by its pairing is only acknowledged.
+          this.#boxPending = frame.box !== undefined;
+          return undefined;
+        },
+        frame: (frame) => this.#onFrame(frame),
+        problem: (error) => this.#problem(error),
       },
-      frame: (frame) => this.#onFrame(frame),
-      problem: (error) => this.#problem(error),
-    });
+      {
+        identity: () => o.identity,
+        device: () => this.#deviceKey(),
+      },
+    );
     this.#seen = new SeenSet(o.storage, () => o.clock.now());
     this.#acks = new Acks({
       send: (frame) => this.#conn.send(frame),
@@ -116,7 +141,14 @@ export class PassbyClient {
       clock: o.clock,
       timeoutMs: o.requestTimeoutMs,
     });
-    this.friends = new Friends(this.#requests);
+    this.friends = new Friends(this.#requests, o.storage);
+    this.#account = new Account({
+      identity: o.identity,
+      requests: this.#requests,
+      clock: o.clock,
+      challenge: () => this.#conn.challenge,
+      version: () => this.#conn.version,
+    });
     this.discovery = new Discovery(this.#requests, o.storage, () => o.clock.now());
     this.proximity = new Proximity({
       identity: o.identity,
@@ -133,6 +165,7 @@ export class PassbyClient {
       seen: this.#seen,
       events: this.#events,
       discovery: this.discovery,
+      friends: this.friends,
       now: () => o.clock.now(),
       ack: (id) => this.#acks.ack(id),
       problem: (error) => this.#problem(error),
@@ -147,6 +180,16 @@ export class PassbyClient {
       problem: (error, mid) => {
         if (this.#events.listenerCount('error') > 0)
           this.#events.emit('error', mid === undefined ? { error } : { error, mid });
+      },
+    });
+    this.#sentCopies = new SentCopies({
+      identity: o.identity,
+      keys: this.#keys,
+      seen: this.#seen,
+      events: this.#events,
+      ack: (id) => this.#acks.ack(id),
+      problem: (error, mid) => {
+        if (this.#events.listenerCount('error') > 0) this.#events.emit('error', { error, mid });
       },
     });
     this.#receiver = new Receiver({
@@ -183,6 +226,11 @@ export class PassbyClient {
 
   get state(): State {
     return this.#conn.state;
+  }
+
+  /** This device's ID (protocol v4), once a relay of version 4 has welcomed it. */
+  get deviceId(): string | undefined {
+    return this.#deviceId;
   }
 
   /** The relay's limits, once it has welcomed us. */
@@ -304,6 +352,58 @@ export class PassbyClient {
     return sendShare(this.#sender, to, content, options, mid, this.#o.maxInFlight * 2);
   }
 
+  /**
+   * Approves a new device of this identity from the text it shows (`passby-pair:1:<dk>`, its
+   * QR code): signs its key with the identity key and seals the identity to it. Resolves with the
+   * new device's ID once the relay has it; the new device then connects and gets the identity.
+   * Rejects with TypeError for a payload that is not one, or PassbyError `too_many_devices`,
+   * `device_taken`, `invalid_signature` (and ClientError `not_supported` before protocol v4).
+   */
+  approveDevice(payload: string): Promise<{ id: string }> {
+    return this.#account.approveDevice(payload);
+  }
+
+  /** The identity's devices (protocol v4): `{ id, created, seen, pending, current }` each. */
+  devices() {
+    return this.#account.devices();
+  }
+
+  /** Revokes a device (protocol v4); PassbyError `no_device` or `last_device` when it cannot. */
+  revokeDevice(id: string): Promise<void> {
+    return this.#account.revokeDevice(id);
+  }
+
+  /** Everything the relay keeps about this account (protocol v4), signed for by the identity key. */
+  exportAccount(): Promise<AccountExport> {
+    return this.#account.exportAccount();
+  }
+
+  /**
+   * Erases the account at the relay (protocol v4): every device of it is closed with `erased`.
+   * Once the relay confirmed, this client closes for good and wipes everything it kept in its
+   * Storage (identity, device key, outbox, seen entries, kept file chunks, cached keys).
+   */
+  async eraseAccount(): Promise<void> {
+    await this.#account.erase();
+    await this.#sender.settled();
+    this.#closing = true;
+    this.#receiver.stop();
+    this.#conn.dispatch({ type: 'close' });
+    await this.#receiver.idle();
+    await wipeStorage(this.#o.storage);
+  }
+
+  /** The device key, loaded or made (and stored) once; a failure is tried again next time. */
+  #deviceKey(): Promise<DeviceKey> {
+    if (this.#device !== undefined) return this.#device;
+    const device = loadOrCreateDeviceKey(this.#o.storage);
+    this.#device = device;
+    device.catch(() => {
+      if (this.#device === device) this.#device = undefined;
+    });
+    return device;
+  }
+
   #onState(from: State, to: State): void {
     if (to.kind === 'open') this.#lastError = undefined;
     else if ((to.kind === 'backoff' || to.kind === 'closed') && to.error) this.#lastError = to.error;
@@ -321,6 +421,13 @@ export class PassbyClient {
       this.#keys.flush();
       this.#requests.flush();
       this.#sender.opened();
+      if (this.#boxPending) {
+        this.#boxPending = false;
+        this.#requests.request({ t: 'device', op: 'received' }).catch((err: unknown) => {
+          // The box stays at the relay until a later connection says so; nothing else depends on it.
+          if (err instanceof PassbyError || err instanceof ClientError) this.#problem(err);
+        });
+      }
       if (!this.#pruned) {
         this.#pruned = true;
         Promise.all([this.#seen.prune(), this.discovery.prune(), this.#receiver.prune()]).catch(
@@ -337,6 +444,8 @@ export class PassbyClient {
       this.#requests.close(to.error);
       this.#receiver.close();
       if (to.error) this.#problem(to.error);
+      if (to.error instanceof PassbyError && ENDED.has(to.error.code))
+        this.#events.emit('ended', { code: to.error.code as EndedCode, error: to.error });
     }
   }
 
@@ -344,7 +453,11 @@ export class PassbyClient {
     // Closing: nothing new is handed to the app, so nothing new needs an ack.
     if (
       this.#closing &&
-      (frame.t === 'msg' || frame.t === 'receipt' || frame.t === 'notice' || frame.t === 'offer')
+      (frame.t === 'msg' ||
+        frame.t === 'receipt' ||
+        frame.t === 'notice' ||
+        frame.t === 'offer' ||
+        frame.t === 'sent')
     )
       return;
     switch (frame.t) {
@@ -363,6 +476,8 @@ export class PassbyClient {
       case 'ok':
       case 'friends':
       case 'lookup':
+      case 'devices':
+      case 'export':
         // A reply to a request that already timed out finds no taker; nothing is left to do.
         this.#requests.onReply(frame);
         return;
@@ -370,6 +485,8 @@ export class PassbyClient {
         return this.#receiver.enqueue(() => this.#notices.handle(frame));
       case 'offer':
         return this.#receiver.enqueue(() => this.#offers.handle(frame));
+      case 'sent':
+        return this.#receiver.enqueue(() => this.#sentCopies.handle(frame));
       case 'error': {
         const error = new PassbyError(frame.code, frame.message);
         if (frame.ref !== undefined && this.#sender.refused(frame.ref, error)) return;

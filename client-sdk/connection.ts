@@ -1,7 +1,11 @@
 import {
   authMessage,
+  type ChallengeFrame,
   type ClientFrame,
+  type DeviceAuthFrame,
   decodeRelayFrame,
+  deviceAuthMessage,
+  deviceCertMessage,
   ERRORS,
   encodeFrame,
   errorForCloseCode,
@@ -12,7 +16,9 @@ import {
   type WelcomeFrame,
 } from '../protocol/index.js';
 import { fullJitter } from './backoff.js';
+import type { DeviceKey } from './device-key.js';
 import { ClientError } from './errors.js';
+import type { Identity } from './identity.js';
 import type { ResolvedOptions, SocketLike } from './options.js';
 import { type State, type StateEvent, transition } from './state.js';
 
@@ -23,12 +29,29 @@ const noop = () => undefined;
 export interface ConnectionHooks {
   /** After every change of state, before the side effects of the new state run. */
   state(from: State, to: State): void;
-  /** The relay accepted us; called just before the state becomes open. */
-  welcome(frame: WelcomeFrame): void;
+  /**
+   * The relay accepted us; called just before the state becomes open. An error returned refuses
+   * the welcome: the connection ends in `closed` with it (a pairing box that does not open, say).
+   */
+  welcome(frame: WelcomeFrame): PassbyError | ClientError | undefined;
   /** A frame while open. */
   frame(frame: RelayFrame): void;
   /** Something went wrong that the app should hear about, without changing the state. */
   problem(error: PassbyError | ClientError): void;
+}
+
+/** What the connection authenticates with. */
+export interface Credentials {
+  /** The identity, when this device holds it (a device being paired does not yet). */
+  identity(): Identity | undefined;
+  /** This device's key: loaded, or made and stored, on the first version 4 challenge. */
+  device(): Promise<DeviceKey>;
+}
+
+/** The relay and nonce of the current connection's challenge: export and erase sign them. */
+export interface Challenge {
+  relay: string;
+  nonce: string;
 }
 
 /**
@@ -42,13 +65,22 @@ export class Connection {
   #socket: SocketLike | undefined;
   #timer: unknown;
   #useRelayTime = false;
+  #challenge: Challenge | undefined;
+  /** The device ID the current connection authenticated with (version 4). */
+  #deviceId: string | undefined;
   /** The protocol version the relay chose for the current (or last) connection; 0 before one. */
   version = 0;
 
   constructor(
     private readonly o: ResolvedOptions,
     private readonly hooks: ConnectionHooks,
+    private readonly credentials: Credentials,
   ) {}
+
+  /** The challenge the open connection answered; undefined while none is open. */
+  get challenge(): Challenge | undefined {
+    return this.#state.kind === 'open' ? this.#challenge : undefined;
+  }
 
   get state(): State {
     return this.#state;
@@ -204,20 +236,68 @@ export class Connection {
         const why = `the relay calls itself "${frame.relay}", not "${this.o.relayId}" (options.relayId)`;
         return this.#lost(false, undefined, new ClientError('wrong_relay', why));
       }
-      const { identity } = this.o;
+      this.#challenge = { relay: frame.relay, nonce: frame.nonce };
+      if (frame.v >= 4) return this.#answerWithDevice(frame);
+      const identity = this.credentials.identity();
+      if (identity === undefined) {
+        const why = `pairing a device needs protocol version 4; the relay chose v${frame.v}`;
+        return this.#lost(false, undefined, new ClientError('not_supported', why));
+      }
       const pk = toBase64url(identity.publicKey);
-      const ts = this.#useRelayTime ? frame.time : Math.floor(this.o.clock.now());
+      const ts = this.#timestamp(frame);
       const sig = toBase64url(identity.sign(authMessage(frame.relay, frame.nonce, ts, pk)));
       this.#socket?.send(encodeFrame({ t: 'auth', pk, ts, sig }));
     } else if (frame.t === 'welcome') {
-      if (frame.id !== this.o.identity.id) {
+      const identity = this.credentials.identity();
+      if (identity !== undefined && frame.id !== identity.id) {
         return this.#lost(false, undefined, new ClientError('protocol', 'the relay welcomed another ID'));
       }
-      this.hooks.welcome(frame);
+      if (this.version >= 4 && frame.device !== undefined && frame.device !== this.#deviceId) {
+        return this.#lost(false, undefined, new ClientError('protocol', 'the relay welcomed another device'));
+      }
+      const refused = this.hooks.welcome(frame);
+      if (refused) return this.#lost(false, undefined, refused);
       this.dispatch({ type: 'welcome' });
     } else if (frame.t === 'error') {
       this.hooks.problem(new PassbyError(frame.code, frame.message));
     }
+  }
+
+  /**
+   * Version 4: answers with the device key (loaded or made first, so the answer waits for storage),
+   * adding the identity's certificate of it whenever this device holds the identity, so that an
+   * identity's first device registers itself (the relay ignores them otherwise).
+   */
+  #answerWithDevice(frame: ChallengeFrame): void {
+    const generation = this.#generation;
+    this.credentials.device().then(
+      (device) => {
+        if (generation !== this.#generation || this.#state.kind !== 'authenticating') return;
+        this.#deviceId = device.id;
+        const dk = device.publicKeyText;
+        const ts = this.#timestamp(frame);
+        const sig = toBase64url(device.sign(deviceAuthMessage(frame.relay, frame.nonce, ts, dk)));
+        const auth: DeviceAuthFrame = { t: 'auth', dk, ts, sig };
+        const identity = this.credentials.identity();
+        if (identity !== undefined) {
+          auth.pk = toBase64url(identity.publicKey);
+          auth.cert = toBase64url(identity.sign(deviceCertMessage(identity.id, dk)));
+        }
+        this.#socket?.send(encodeFrame(auth));
+      },
+      (err: unknown) => {
+        if (generation !== this.#generation) return;
+        const error =
+          err instanceof ClientError
+            ? err
+            : new ClientError('storage', 'the device key could not be read or stored', { cause: err });
+        this.#lost(false, undefined, error);
+      },
+    );
+  }
+
+  #timestamp(frame: ChallengeFrame): number {
+    return this.#useRelayTime ? frame.time : Math.floor(this.o.clock.now());
   }
 
   #dropSocket(): void {

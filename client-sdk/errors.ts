@@ -22,6 +22,10 @@ export const CLIENT_ERRORS = {
   crypto_unavailable: "the platform's libsodium lacks functions the SDK needs",
   cancelled: 'the app cancelled the operation (its AbortSignal fired, or outbox.cancel)',
   connection_failed: 'the WebSocket to the relay failed or closed before the relay answered',
+  pairing_failed:
+    "the relay's pairing box did not open with this device's key, or held another identity than the relay welcomed",
+  not_supported:
+    'the relay speaks an older protocol version that lacks this (devices, export and erase need version 4)',
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

@@ -1,4 +1,4 @@
-import type { PassbyError, ReceiptStatus, RelayLimits } from '../protocol/index.js';
+import type { FriendInfo, PassbyError, ReceiptStatus, RelayLimits } from '../protocol/index.js';
 import type { ClientError } from './errors.js';
 import type { SharedContent } from './payload.js';
 import type { State, StateKind } from './state.js';
@@ -95,6 +95,30 @@ export type IncomingOffer =
       reject(): Promise<void>;
     });
 
+/**
+ * Protocol v4: a message this identity sent from another of its devices (a `sent` copy), opened
+ * with the identity's own key. A file shows as its offer (what was sent), not its bytes.
+ */
+export type SentElsewhere = { to: string; mid: string; at: number } & (
+  | { kind: 'text'; text: string }
+  | { kind: 'bytes'; bytes: Uint8Array }
+  | { kind: 'file'; fileId: string; name: string; type: string; size: number }
+);
+
+/**
+ * Protocol v4: the relay said the friend list changed in a way no notice may name (a friend's
+ * account was erased); the SDK read it again. `removed` are the IDs that were in the list the SDK
+ * read before and are gone now (each also gets a `friend` event with state `removed`); empty when
+ * the SDK had not read the list before.
+ */
+export interface FriendsChanged {
+  friends: FriendInfo[];
+  removed: string[];
+}
+
+/** The codes with which the relay ends a device's session for good (protocol v4). */
+export type EndedCode = 'device_revoked' | 'erased' | 'device_required';
+
 export interface ClientEvents {
   state: { from: StateKind; to: StateKind; state: State };
   open: { id: string; limits: RelayLimits };
@@ -120,5 +144,15 @@ export interface ClientEvents {
   contact: ContactEvent;
   /** A share offered to you, once per process (see IncomingOffer). */
   offer: IncomingOffer;
+  /** Protocol v4: what this identity sent from another device, once; acknowledged after the handlers. */
+  sentElsewhere: SentElsewhere;
+  /** Protocol v4: the friend list was read again after the relay said it changed. */
+  friends: FriendsChanged;
+  /**
+   * Protocol v4: the relay ended this device for good (revoked, the account erased, or a version
+   * 1-3 identity-key login refused because the identity has devices). The client is `closed`
+   * and never reconnects; after `device_revoked` or `erased`, wipeStorage() forgets what it kept.
+   */
+  ended: { code: EndedCode; error: PassbyError };
   error: { error: PassbyError | ClientError; mid?: string };
 }

@@ -1,5 +1,19 @@
 import { type FriendInfo, USER_ID_PATTERN } from '../protocol/index.js';
+import type { FriendEvent } from './events.js';
 import type { Requests } from './requests.js';
+import type { Storage } from './storage.js';
+
+/** The friend list as the SDK last read it (IDs and states), to tell what a `friends` notice changed. */
+const KNOWN_KEY = 'friends/known';
+
+/** What reading the list again found, and how to keep it as the new baseline once it was handled. */
+export interface Reread {
+  friends: FriendInfo[];
+  removed: string[];
+  /** A `friend` event per link that is gone or became `friend` / `incoming`. */
+  changes: FriendEvent[];
+  commit(): Promise<void>;
+}
 
 /** Your own switches for one friend (the friend's own are never shown to you). */
 export interface Consent {
@@ -16,7 +30,11 @@ export interface Consent {
  * side hears of a request, an acceptance or a removal as a `friend` event; of a decline, nothing.
  */
 export class Friends {
-  constructor(private readonly requests: Requests) {}
+  /** @internal Built by the client. */
+  constructor(
+    private readonly requests: Requests,
+    private readonly storage?: Storage,
+  ) {}
 
   /** Asks `id` to be friends; when `id` had already asked you, you are friends at once. */
   async request(id: string): Promise<void> {
@@ -41,7 +59,49 @@ export class Friends {
   /** Your friends and the requests pending either way, with your own switches for each. */
   async list(): Promise<FriendInfo[]> {
     const reply = await this.requests.request({ t: 'friends' });
+    await this.#keep(new Map(reply.friends.map((f) => [f.id, f.state])));
     return reply.friends;
+  }
+
+  /** @internal The `friends` notice (protocol v4): the list read again, compared with the last one. */
+  async reread(): Promise<Reread> {
+    const before = await this.#known();
+    const reply = await this.requests.request({ t: 'friends' });
+    const after = new Map(reply.friends.map((f) => [f.id, f.state]));
+    const removed = before === undefined ? [] : [...before.keys()].filter((id) => !after.has(id));
+    const changes: FriendEvent[] = removed.map((user) => ({ user, state: 'removed' }));
+    if (before !== undefined) {
+      for (const f of reply.friends) {
+        if (before.get(f.id) !== f.state && (f.state === 'friend' || f.state === 'incoming'))
+          changes.push({ user: f.id, state: f.state });
+      }
+    }
+    return { friends: reply.friends, removed, changes, commit: () => this.#keep(after) };
+  }
+
+  /** @internal A `friend` notice was handled: the kept list follows it. */
+  async noted(event: FriendEvent): Promise<void> {
+    const known = await this.#known();
+    if (known === undefined) return;
+    if (event.state === 'removed') known.delete(event.user);
+    else known.set(event.user, event.state);
+    await this.#keep(known);
+  }
+
+  async #known(): Promise<Map<string, string> | undefined> {
+    const text = await this.storage?.get(KNOWN_KEY);
+    if (text === undefined) return undefined;
+    try {
+      const entries = JSON.parse(text) as unknown;
+      if (!Array.isArray(entries)) return undefined;
+      return new Map(entries.filter((e): e is [string, string] => Array.isArray(e) && e.length === 2));
+    } catch {
+      return undefined; // a damaged copy is no baseline: the next list() writes a good one
+    }
+  }
+
+  async #keep(known: Map<string, string>): Promise<void> {
+    await this.storage?.set(KNOWN_KEY, JSON.stringify([...known]));
   }
 
   /** Sets your switches for a friend. Both are required: the relay stores the pair as given. */

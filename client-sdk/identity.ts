@@ -5,10 +5,12 @@ import {
   userIdFromDigest,
   userIdInput,
 } from '../protocol/index.js';
-import { ready, sodium } from './sodium.js';
+import { concat, ready, sodium, utf8 } from './sodium.js';
 
 const EXPORT_PREFIX = 'passby-identity-v1:';
 const SEED_BYTES = 32;
+/** BLAKE2b-256 keyed with the X25519 secret over this gives the ephemeral-deriving key. */
+export const EPHEMERAL_KEY_DOMAIN = 'passby-e2e-ephemeral-v1';
 
 /**
  * A user's identity: an Ed25519 key pair (it signs the relay's challenge) and the X25519 key pair
@@ -22,6 +24,8 @@ export class Identity {
   readonly publicKey: Uint8Array;
   readonly #signSecretKey: Uint8Array;
   readonly #boxSecretKey: Uint8Array;
+  /** The key that derives this identity's envelope ephemerals (CRYPTO.md, "Sealing"). */
+  readonly #ephemeralKey: Uint8Array;
   /** X25519 public key, 32 bytes, derived from publicKey. */
   readonly boxPublicKey: Uint8Array;
 
@@ -31,6 +35,7 @@ export class Identity {
     this.#signSecretKey = pair.privateKey;
     this.#boxSecretKey = sodium.crypto_sign_ed25519_sk_to_curve25519(pair.privateKey);
     this.boxPublicKey = sodium.crypto_sign_ed25519_pk_to_curve25519(pair.publicKey);
+    this.#ephemeralKey = sodium.crypto_generichash(32, utf8(EPHEMERAL_KEY_DOMAIN), this.#boxSecretKey);
     this.id = userIdOf(pair.publicKey);
   }
 
@@ -42,6 +47,20 @@ export class Identity {
   /** Signs bytes with the Ed25519 secret key (detached signature, 64 bytes). */
   sign(message: Uint8Array): Uint8Array {
     return sodium.crypto_sign_detached(message, this.#signSecretKey);
+  }
+
+  /**
+   * @internal The X25519 ephemeral secret of an envelope this identity seals, from the envelope's
+   * nonce and addressing: any device holding the identity can derive it again and so open what
+   * another of its devices sent (CRYPTO.md, "Devices"). The caller erases it after use.
+   */
+  ephemeralSecret(nonce: Uint8Array, addressing: string): Uint8Array {
+    return sodium.crypto_generichash(32, concat(nonce, utf8(addressing)), this.#ephemeralKey);
+  }
+
+  /** @internal The 32-byte Ed25519 seed, sealed to a new device at pairing (CRYPTO.md, "Devices"). */
+  seed(): Uint8Array {
+    return this.#signSecretKey.slice(0, SEED_BYTES);
   }
 
   /** X25519 shared secret between this identity's static key and `publicKey`. */

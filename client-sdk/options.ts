@@ -93,8 +93,11 @@ const systemClock: Clock = {
   clearTimeout: (h) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
-/** Spreads the defaults under the app's options and refuses nonsense early, with a TypeError. */
-export function resolveOptions(options: ClientOptions): ResolvedOptions {
+/**
+ * Spreads the defaults under the app's options and refuses nonsense early, with a TypeError.
+ * `pairing`: the options of pairDevice, which has no identity yet (pairing.ts).
+ */
+export function resolveOptions(options: ClientOptions, pairing = false): ResolvedOptions {
   if (typeof options !== 'object' || options === null)
     throw new TypeError('createClient needs an options object');
   const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -125,7 +128,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     problems.push('url must start with ws:// or wss://');
   if (typeof o.relayId !== 'string' || o.relayId.length > 256 || !/^\P{Cc}+$/u.test(o.relayId))
     problems.push('relayId must be a string of 1-256 characters without control characters');
-  if (!(o.identity instanceof Identity))
+  if (!pairing && !(o.identity instanceof Identity))
     problems.push('identity must come from createIdentity() or importIdentity()');
   if (typeof o.WebSocket !== 'function') {
     problems.push('no WebSocket: pass options.WebSocket (in Node 20, the class from the ws package)');

@@ -1,4 +1,7 @@
 import type {
+  AccountClientFrame,
+  DevicesReplyFrame,
+  ExportReplyFrame,
   FriendsReplyFrame,
   LookupReplyFrame,
   OkFrame,
@@ -8,9 +11,12 @@ import type {
 import { ClientError } from './errors.js';
 import type { Clock } from './options.js';
 
-/** A protocol v2 request as the caller writes it: the layer adds the `rid`. */
-export type SocialRequest = SocialClientFrame extends infer F
-  ? F extends SocialClientFrame
+/** A request frame with a `rid`: protocol v2 (social) and v4 (devices, export, erase). */
+export type RequestFrame = SocialClientFrame | AccountClientFrame;
+
+/** A request as the caller writes it: the layer adds the `rid`. */
+export type SocialRequest = RequestFrame extends infer F
+  ? F extends RequestFrame
     ? Omit<F, 'rid'>
     : never
   : never;
@@ -20,13 +26,25 @@ export type ReplyTo<R extends SocialRequest> = R['t'] extends 'friends'
   ? FriendsReplyFrame
   : R['t'] extends 'lookup'
     ? LookupReplyFrame
-    : OkFrame;
+    : R['t'] extends 'devices'
+      ? DevicesReplyFrame
+      : R['t'] extends 'export'
+        ? ExportReplyFrame
+        : OkFrame;
 
-export type SocialReply = OkFrame | FriendsReplyFrame | LookupReplyFrame;
+export type SocialReply =
+  | OkFrame
+  | FriendsReplyFrame
+  | LookupReplyFrame
+  | DevicesReplyFrame
+  | ExportReplyFrame;
+
+/** The reply types that answer a request of the same name; every other request is answered `ok`. */
+const NAMED_REPLIES: ReadonlySet<string> = new Set(['friends', 'lookup', 'devices', 'export']);
 
 export interface RequestsDeps {
   /** Sends a frame on the open connection; false when there is none (the request waits). */
-  send(frame: SocialClientFrame): boolean;
+  send(frame: RequestFrame): boolean;
   /** The next request ID, shared with the key directory so that every `error.ref` is unambiguous. */
   nextRid(): number;
   clock: Clock;
@@ -36,6 +54,8 @@ export interface RequestsDeps {
 
 interface Pending {
   request: SocialRequest;
+  /** Builds the request as it leaves, on the connection it leaves on (a signature over its nonce). */
+  prepare: (() => SocialRequest) | undefined;
   rid: number | undefined;
   timer: unknown;
   resolve(reply: SocialReply): void;
@@ -58,10 +78,14 @@ export class Requests {
 
   constructor(private readonly d: RequestsDeps) {}
 
-  request<R extends SocialRequest>(request: R): Promise<ReplyTo<R>> {
+  /**
+   * Sends `request` once a connection is open. `prepare`, when given, builds the frame as it
+   * leaves (it may throw: the request then fails with that error); `request` names its type.
+   */
+  request<R extends SocialRequest>(request: R, prepare?: () => R): Promise<ReplyTo<R>> {
     if (this.#closed) return Promise.reject(new ClientError('closed'));
     return new Promise<SocialReply>((resolve, reject) => {
-      const p: Pending = { request, rid: undefined, timer: undefined, resolve, reject };
+      const p: Pending = { request, prepare, rid: undefined, timer: undefined, resolve, reject };
       p.timer = this.d.clock.setTimeout(() => {
         const why = `the relay did not answer "${request.t}" within ${this.d.timeoutMs} ms`;
         this.#settle(p, new ClientError('timeout', why));
@@ -75,8 +99,17 @@ export class Requests {
   flush(): void {
     while (this.#unsent.length > 0) {
       const p = this.#unsent[0]!;
+      let request = p.request;
+      if (p.prepare) {
+        try {
+          request = p.prepare();
+        } catch (err) {
+          this.#settle(p, err instanceof Error ? err : new ClientError('protocol', String(err)));
+          continue;
+        }
+      }
       const rid = this.d.nextRid();
-      if (!this.d.send({ ...p.request, rid } as SocialClientFrame)) return;
+      if (!this.d.send({ ...request, rid } as RequestFrame)) return;
       this.#unsent.shift();
       p.rid = rid;
       this.#sent.set(rid, p);
@@ -99,7 +132,7 @@ export class Requests {
   onReply(frame: SocialReply): boolean {
     const p = this.#sent.get(frame.rid);
     if (!p) return false;
-    const expected = p.request.t === 'friends' || p.request.t === 'lookup' ? p.request.t : 'ok';
+    const expected = NAMED_REPLIES.has(p.request.t) ? p.request.t : 'ok';
     if (frame.t !== expected) {
       this.#settle(p, new ClientError('protocol', `the relay answered "${p.request.t}" with "${frame.t}"`));
     } else {

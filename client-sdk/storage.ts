@@ -37,7 +37,8 @@ export class MemoryStorage implements Storage {
   }
 }
 
-const IDENTITY_KEY = 'identity';
+/** Where loadOrCreateIdentity (and a paired device) keeps the identity in a Storage. */
+export const IDENTITY_KEY = 'identity';
 
 /**
  * The identity kept in `storage`, or a new one that is saved there first. Apps with a secure
@@ -49,4 +50,13 @@ export async function loadOrCreateIdentity(storage: Storage): Promise<Identity> 
   const identity = await createIdentity();
   await storage.set(IDENTITY_KEY, identity.export());
   return identity;
+}
+
+/**
+ * Deletes every key in `storage`: what the SDK kept (identity, device key, outbox, seen entries,
+ * kept file chunks, verified keys, the friend list). eraseAccount() calls it; after an `ended`
+ * event with `device_revoked` or `erased` an app may call it too.
+ */
+export async function wipeStorage(storage: Storage): Promise<void> {
+  for (const key of await storage.keys('')) await storage.delete(key);
 }

@@ -115,6 +115,7 @@ const HEADINGS = [
   'A complete app flow',
   'Friends, proximity and contacts (protocol v2)',
   'Shares as offers (protocol v2)',
+  'Devices, export and erase (protocol v4)',
 ];
 
 describe('the README examples', () => {
@@ -220,5 +221,32 @@ describe('the README examples', () => {
     });
     expect(await received).toMatchObject({ from: client.id, name: 'beach.jpg', size: jpeg.length });
     expect(await client.friends.list()).toMatchObject([{ id: friend.id, autoAccept: true, proximity: true }]);
+  });
+
+  it('runs "Devices, export and erase": a new device paired by an existing one, listed from both', async () => {
+    const approver = await connected();
+    const ui = recorder();
+    let code = exampleUnder(README, 'Devices, export and erase (protocol v4)');
+    // The example's user reads the code off the new device's screen; here it is handed over.
+    code = substitute(code, 'approver.approveDevice(scannedText)', 'approver.approveDevice(pairing.payload)');
+    const { client } = await run(
+      'devices',
+      code,
+      {
+        url: fixture.relay.url,
+        relayId: RELAY_ID,
+        storage: new MemoryStorage(),
+        WebSocket,
+        ui: ui.proxy,
+        approver,
+      },
+      ['client'],
+    );
+    clients.push(client as PassbyClient);
+    expect((client as PassbyClient).id).toBe(approver.id);
+    expect(ui.calls.filter((c) => c[0] === 'device')).toHaveLength(2);
+    expect(ui.calls.filter((c) => c[0] === 'linked')).toEqual([
+      ['linked', (client as PassbyClient).deviceId],
+    ]);
   });
 });

@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ClientError, PassbyError } from '../../client-sdk/index.js';
 import { counter } from '../../client-sdk/keys.js';
 import type { Clock } from '../../client-sdk/options.js';
-import { Requests } from '../../client-sdk/requests.js';
-import type { SocialClientFrame } from '../../protocol/index.js';
+import { type RequestFrame, Requests } from '../../client-sdk/requests.js';
 
 /** A clock that moves only when told to, firing the timers that fall due. */
 class ManualClock implements Clock {
@@ -37,7 +36,7 @@ class ManualClock implements Clock {
 
 function setup(open = true) {
   const clock = new ManualClock();
-  const wire: SocialClientFrame[] = [];
+  const wire: RequestFrame[] = [];
   const link = { open };
   const requests = new Requests({
     send: (frame) => {
