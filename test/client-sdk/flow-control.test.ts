@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createClient, createIdentity, type PassbyClient } from '../../client-sdk/index.js';
 import { useRelay } from '../support/relay-fixture.js';
+import { sameDevice } from '../support/same-device.js';
 import { ErrorCountingWebSocket } from './lossy-sockets.js';
 
 // A strict relay: 10 sends a second (burst 10) per connection, 5 undelivered messages per mailbox.
@@ -20,6 +21,7 @@ async function client(identity: Awaited<ReturnType<typeof createIdentity>>, coun
   const c = await createClient({
     url: fixture.relay.url,
     identity,
+    storage: sameDevice(identity),
     WebSocket: counting ? ErrorCountingWebSocket : WebSocket,
   });
   clients.push(c);
@@ -56,7 +58,13 @@ describe('client against a relay that pushes back', () => {
     const alice = await client(a, true);
     const sends = Array.from({ length: 8 }, (_, i) => alice.send(b.id, `queued ${i}`));
     await ErrorCountingWebSocket.seen('quota_exceeded');
-    const bob = await createClient({ url: fixture.relay.url, identity: b, WebSocket, autoConnect: false });
+    const bob = await createClient({
+      url: fixture.relay.url,
+      identity: b,
+      storage: sameDevice(b),
+      WebSocket,
+      autoConnect: false,
+    });
     clients.push(bob);
     const all = receiveAll(bob, 8);
     bob.connect();

@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import {
-  createClient,
-  createIdentity,
-  type Identity,
-  MemoryStorage,
-  type PassbyClient,
-} from '../../client-sdk/index.js';
+import { createClient, createIdentity, type Identity, type PassbyClient } from '../../client-sdk/index.js';
 import { waitFor } from '../support/poll.js';
 import { dumpRedis, useRelay } from '../support/relay-fixture.js';
+import { sameDevice } from '../support/same-device.js';
 
 /*
  * close() and acks (issue 15, item 5): the ack of a message the app handled leaves before the
@@ -24,7 +19,12 @@ afterEach(async () => {
 });
 
 async function start(identity: Identity): Promise<PassbyClient> {
-  const c = await createClient({ url: fixture.relay.url, identity, storage: new MemoryStorage(), WebSocket });
+  const c = await createClient({
+    url: fixture.relay.url,
+    identity,
+    storage: sameDevice(identity),
+    WebSocket,
+  });
   clients.push(c);
   return c;
 }

@@ -8,6 +8,7 @@ import {
 } from '../../client-sdk/index.js';
 import { waitFor } from '../support/poll.js';
 import { dumpRedis, type RelayFixture, useRelay } from '../support/relay-fixture.js';
+import { sameDevice } from '../support/same-device.js';
 
 /*
  * Shares against the relay's limits (issue 15, item 2): nothing hangs. A share the recipient's
@@ -26,9 +27,11 @@ afterEach(async () => {
 const bytes = (size: number) => new Uint8Array(size).map((_, i) => (i * 7 + 3) & 255);
 
 async function client(fixture: RelayFixture, extra: Partial<ClientOptions> = {}): Promise<PassbyClient> {
+  const identity = extra.identity ?? (await createIdentity());
   const c = await createClient({
     url: fixture.relay.url,
-    identity: await createIdentity(),
+    identity,
+    storage: sameDevice(identity),
     WebSocket,
     ...extra,
   });

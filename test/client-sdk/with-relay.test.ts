@@ -16,6 +16,7 @@ import {
 } from '../../client-sdk/index.js';
 import { redisBackends } from '../support/redis-backends.js';
 import { useRelay } from '../support/relay-fixture.js';
+import { sameDevice } from '../support/same-device.js';
 import { AckLosingWebSocket, ChunkTamperingWebSocket, TamperingWebSocket } from './lossy-sockets.js';
 
 // Every case on one Redis and on a Redis Cluster (3 primaries with a replica each), a relay each.
@@ -30,7 +31,13 @@ describe.each(redisBackends())('on %s', (_, backend) => {
   });
 
   async function connected(identity: Identity, extra: Partial<ClientOptions> = {}): Promise<PassbyClient> {
-    const client = await createClient({ url: fixture.relay.url, identity, WebSocket, ...extra });
+    const client = await createClient({
+      url: fixture.relay.url,
+      identity,
+      storage: sameDevice(identity),
+      WebSocket,
+      ...extra,
+    });
     clients.push(client);
     if (client.state.kind !== 'open') await client.once('open');
     return client;
