@@ -8,6 +8,7 @@ import {
   type Sent,
 } from '../../client-sdk/index.js';
 import { within } from './poll.js';
+import { sameDevice } from './same-device.js';
 
 /**
  * What the apps saw during a fault test, counted by (sender, mid): every send the relay confirmed
@@ -75,6 +76,8 @@ export class AppClients {
     const client = await createClient({
       url,
       identity,
+      // One device per identity: the app restarts on the same phone.
+      storage: sameDevice(identity),
       WebSocket,
       backoff: { baseMs: 50, maxMs: 250 },
       ...extra,

@@ -108,6 +108,38 @@ describe.each(redisBackends())('erasing an account, on %s', (_, backend) => {
     const before = await everything();
     for (const name of [alice.id, phone.id, tablet.id]) expect(before).toContain(name);
 
+    // The export holds exactly what was planted, and of other users only the IDs of the links.
+    const reply = await signedRequest(a1, alice, 'export');
+    expect(reply.t).toBe('export');
+    const text = new TextDecoder().decode(reply.body as Uint8Array);
+    const data = JSON.parse(text);
+    expect(data).toMatchObject({
+      user: alice.id,
+      publicKey: alice.pk,
+      discoverable: { until: expect.any(Number) },
+    });
+    expect(data.devices.map((d: { id: string }) => d.id).sort()).toEqual([phone.id, tablet.id].sort());
+    const links = Object.fromEntries(data.friends.map((f: { id: string; state: string }) => [f.id, f.state]));
+    expect(links).toEqual({
+      [bob.id.id]: 'friend',
+      [carol.id.id]: 'friend',
+      [dave.id.id]: 'outgoing',
+      [erin.id.id]: 'incoming',
+    });
+    expect(data.friends.find((f: { id: string }) => f.id === bob.id.id)).toMatchObject({
+      proximity: true,
+      autoAccept: true,
+      theirProximity: true,
+      theirAutoAccept: true,
+    });
+    expect(data.pendingMatches).toMatchObject({ count: 1 });
+    expect(data.presence).toMatchObject({ blind: true, until: expect.any(Number) });
+    expect(data.receiptsWaiting).toBe(0);
+    expect(data.pushRegistrations).toEqual([]);
+    for (const o of offline) expect(text).not.toContain(o.id.id);
+    for (const secret of [PARIS, PARIS_NEXT_DOOR, token, '+4915112345678', '+4915187654321'])
+      expect(text).not.toContain(secret);
+
     expect(await signedRequest(a1, alice, 'erase')).toMatchObject({ t: 'ok' });
     expect(await a1.client.closedWith()).toMatchObject({ code: 4011, reason: 'erased' });
     expect(await a2.client.closedWith()).toMatchObject({ code: 4011, reason: 'erased' });
