@@ -1,4 +1,5 @@
 import {
+  type AccountExport,
   accountRequestMessage,
   DEVICE_ID_PATTERN,
   type DeviceInfo,
@@ -14,38 +15,7 @@ import type { Clock } from './options.js';
 import type { Requests, SocialRequest } from './requests.js';
 
 /** Everything the relay holds about the account (PROTOCOL.md, "Export and erase"), as it sent it. */
-export interface AccountExport {
-  user: string;
-  publicKey: string;
-  exportedAt: number;
-  seen: number;
-  devices: { id: string; created: number; seen: number; pending: boolean }[];
-  revoked: { id: string; at: number }[];
-  friends: {
-    id: string;
-    state: 'friend' | 'incoming' | 'outgoing' | 'declined';
-    proximity: boolean;
-    autoAccept: boolean;
-    theirProximity?: boolean;
-    theirAutoAccept?: boolean;
-  }[];
-  discoverable: null | { until: number };
-  pendingMatches: { count: number; latestExpiry: number | null };
-  mailbox: {
-    entries: number;
-    messages: number;
-    bytes: number;
-    oldestExpiry: number | null;
-    newestExpiry: number | null;
-    perDevice: { id: string; waiting: number; bytes: number }[];
-  };
-  receiptsWaiting: number;
-  presence: null | { until: number; blind: boolean };
-  rates: { lookups: { used: number; windowEndsAt: number } | null; presence: { nextAt: number } | null };
-  pushRegistrations: unknown[];
-  /** A relay may add fields. */
-  [field: string]: unknown;
-}
+export type { AccountExport };
 
 export interface AccountDeps {
   identity: Identity;

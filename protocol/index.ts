@@ -21,6 +21,7 @@ export {
   MAX_BOX_CHARS,
   type SentFrame,
 } from './account-frames.js';
+export type { AccountExport, ExportedLink } from './account-export.js';
 export { fromBase64url, toBase64url } from './base64url.js';
 export { decodeClientFrame, decodeRelayFrame, encodeFrame, splitFrame } from './codec.js';
 export {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { AccountExport, Accounts, MailboxPart, Notifier, SocialPart } from './contract.js';
+import type { AccountExport } from '../../protocol/index.js';
+import type { Accounts, MailboxPart, Notifier, SocialPart } from './contract.js';
 import type { DeviceStore } from './store.js';
 
 /*

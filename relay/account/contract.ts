@@ -8,8 +8,12 @@
  * where they are built, and nothing here imports another folder's inner files.
  */
 
-/** The most devices an identity may have: slots 0..15 of the live mask. */
-export const MAX_SLOTS = 16;
+import type { AccountExport } from '../../protocol/index.js';
+import { MAX_SLOTS, type MailboxSummary } from '../mailbox/index.js';
+import type { SocialSummary } from '../social/index.js';
+
+/** The most devices an identity may have: slots 0..15 of the live mask (relay/mailbox's). */
+export { MAX_SLOTS };
 
 export interface DeviceRecord {
   id: string;
@@ -116,16 +120,6 @@ export interface MailboxPart {
   dropDevice(uid: string, slot: number, now: number): Promise<unknown>;
 }
 
-export interface MailboxSummary {
-  entries: number;
-  messages: number;
-  bytes: number;
-  oldestExpiry: number | null;
-  newestExpiry: number | null;
-  receipts: number;
-  perSlot: { slot: number; waiting: number; bytes: number }[];
-}
-
 /** relay/social: what the erase and export need of the social store. */
 export interface SocialPart {
   /** Friends and pending requests both ways (not the ones uid declined). */
@@ -133,24 +127,6 @@ export interface SocialPart {
   removeFriend(uid: string, other: string): Promise<boolean>;
   summary(uid: string, now: number): Promise<SocialSummary>;
   forget(uid: string, now: number): Promise<void>;
-}
-
-/** The social part of an export, as AccountExport shows it. */
-export interface SocialSummary {
-  links: ExportedFriend[];
-  discoverable: { until: number } | null;
-  pendingMatches: { count: number; latestExpiry: number | null };
-  presence: { until: number; blind: boolean } | null;
-  rates: AccountExport['rates'];
-}
-
-export interface ExportedFriend {
-  id: string;
-  state: 'friend' | 'incoming' | 'outgoing' | 'declined';
-  proximity: boolean;
-  autoAccept: boolean;
-  theirProximity: boolean;
-  theirAutoAccept: boolean;
 }
 
 /** The notice told to each former friend of an erased account: read your friend list again. */
@@ -173,35 +149,4 @@ export interface IdentityPart {
   unregister(uid: string): Promise<void>;
   /** The in-process mailbox's copy of uid's live device mask (0: a legacy user); absent on Redis. */
   setLiveMask?(uid: string, mask: number): void;
-}
-
-// ---- the export ----
-
-export interface AccountExport {
-  user: string;
-  publicKey: string | null;
-  exportedAt: number;
-  /** The account's last authentication, null when none is known. */
-  seen: number | null;
-  devices: { id: string; created: number; seen: number; pending: boolean }[];
-  revoked: { id: string; at: number }[];
-  friends: ExportedFriend[];
-  discoverable: { until: number } | null;
-  pendingMatches: { count: number; latestExpiry: number | null };
-  mailbox: {
-    entries: number;
-    messages: number;
-    bytes: number;
-    oldestExpiry: number | null;
-    newestExpiry: number | null;
-    /** What each device has not acked; a legacy user's one device is named by the user ID. */
-    perDevice: { id: string; waiting: number; bytes: number }[];
-  };
-  receiptsWaiting: number;
-  presence: { until: number; blind: boolean } | null;
-  rates: {
-    lookups: { used: number; windowEndsAt: number } | null;
-    presence: { nextAt: number } | null;
-  };
-  pushRegistrations: never[];
 }

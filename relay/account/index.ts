@@ -1,21 +1,17 @@
 export { type AccountParts, createAccounts } from './accounts.js';
 export {
-  type AccountExport,
   type Accounts,
   type ApproveResult,
   type DeviceAuth,
   type DeviceRecord,
   type Devices,
-  type ExportedFriend,
   type FriendsNotice,
   type IdentityPart,
   MAX_SLOTS,
   type MailboxPart,
-  type MailboxSummary,
   type Notifier,
   type RevokeResult,
   type SocialPart,
-  type SocialSummary,
   type Unlinked,
 } from './contract.js';
 export {

@@ -1,14 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
-import {
-  Args,
-  evalScript,
-  type Leases,
-  leasedNodes,
-  loadScripts,
-  type RedisClient,
-  type Script,
-  slotOf,
-} from '../redis/index.js';
+import { type Leases, leasedNodes, loadScripts, type RedisClient, runScript } from '../redis/index.js';
 import { type AccountKeys, deviceOwner, parseOwner } from './keys.js';
 import { parseRecord } from './records.js';
 
@@ -51,7 +42,7 @@ export class AccountCalls {
     keys: readonly string[],
     argv: readonly (string | number)[],
   ): Promise<unknown> {
-    return runScript(this.client, SCRIPTS[name], keys, argv, this.clustered);
+    return runScript(this.client, SCRIPTS[name], keys, argv);
   }
 
   /**
@@ -120,23 +111,6 @@ export interface Primary {
   node: string;
   redis: Redis;
   slots: number[];
-}
-
-function runScript(
-  client: RedisClient,
-  s: Script,
-  keys: readonly string[],
-  argv: readonly (string | number)[],
-  clustered: boolean,
-): Promise<unknown> {
-  const args = new Args();
-  for (const key of keys) args.text(key);
-  args.endKeys();
-  for (const a of argv) {
-    if (typeof a === 'number') args.int(a);
-    else args.text(a);
-  }
-  return evalScript(client, s, args, clustered ? slotOf(keys[0]!) : null);
 }
 
 /** Every key of one node matching `pattern`, a page at a time, from `cursor` ('0': the start). */

@@ -263,10 +263,18 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
         if (frame.t === 'send') return this.onSend(frame);
         if (frame.t === 'ack')
           return 'ids' in frame ? this.messages.acks(frame) : this.messages.ack(frame.id);
-        if (frame.t === 'keys') return this.track(this.onKeys(frame));
-        if (frame.t === 'share') return this.onSocial(frame);
-        if (SOCIAL_FRAME_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
-        if (ACCOUNT_FRAME_TYPES.has(frame.t)) return this.onAccount(frame as AccountClientFrame);
+        if (frame.t === 'keys') return this.onRequest(String(frame.rid), 'keys', 1, () => this.keys(frame));
+        if (frame.t === 'share' || SOCIAL_FRAME_TYPES.has(frame.t)) {
+          const social = frame as SocialClientFrame | ShareFrame;
+          const ref = social.t === 'share' ? social.mid : String(social.rid);
+          return this.onRequest(ref, frame.t, 2, () => this.deps.social.handle(this, social));
+        }
+        if (ACCOUNT_FRAME_TYPES.has(frame.t)) {
+          const account = frame as AccountClientFrame;
+          return this.onRequest(String(account.rid), frame.t, 4, () =>
+            this.deps.account.handle(this, account),
+          );
+        }
         return this.reject('out_of_order', `"${frame.t}" after authentication`);
       case 'closed':
         return;
@@ -354,41 +362,27 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
     this.messages.send(frame);
   }
 
-  private async onKeys(frame: KeysRequestFrame): Promise<void> {
-    if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, String(frame.rid));
-    try {
-      const keys = await this.deps.store.publicKeys(frame.ids);
-      this.send({
-        t: 'keys',
-        rid: frame.rid,
-        keys: Object.fromEntries(frame.ids.map((id, i) => [id, keys[i] ?? null])),
-      });
-    } catch (err) {
-      this.log.error({ err }, 'store failed a key look-up');
-      this.reject('store_unavailable', undefined, String(frame.rid));
-    }
+  private async keys(frame: KeysRequestFrame): Promise<void> {
+    const keys = await this.deps.store.publicKeys(frame.ids);
+    this.send({
+      t: 'keys',
+      rid: frame.rid,
+      keys: Object.fromEntries(frame.ids.map((id, i) => [id, keys[i] ?? null])),
+    });
   }
 
-  private onSocial(frame: SocialClientFrame | ShareFrame): void {
-    const rid = frame.t === 'share' ? frame.mid : String(frame.rid);
-    if (this.version < 2) return this.reject('unknown_type', `"${frame.t}" needs protocol version 2`, rid);
-    if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, rid);
+  /**
+   * A request (keys, or a version 2 or 4 one): refused below its version, counted against the
+   * rate, answered by its handler; a store that fails it is `store_unavailable` naming `ref`.
+   */
+  private onRequest(ref: string, t: string, since: number, handle: () => Promise<void>): void {
+    if (this.version < since)
+      return this.reject('unknown_type', `"${t}" needs protocol version ${since}`, ref);
+    if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, ref);
     this.track(
-      this.deps.social.handle(this, frame).catch((err: unknown) => {
-        this.log.error({ err }, 'store failed a request');
-        this.reject('store_unavailable', undefined, rid);
-      }),
-    );
-  }
-
-  private onAccount(frame: AccountClientFrame): void {
-    const rid = String(frame.rid);
-    if (this.version < 4) return this.reject('unknown_type', `"${frame.t}" needs protocol version 4`, rid);
-    if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, rid);
-    this.track(
-      this.deps.account.handle(this, frame).catch((err: unknown) => {
-        this.log.error({ err }, 'store failed an account request');
-        this.reject('store_unavailable', undefined, rid);
+      handle().catch((err: unknown) => {
+        this.log.error({ err, t }, 'store failed a request');
+        this.reject('store_unavailable', undefined, ref);
       }),
     );
   }

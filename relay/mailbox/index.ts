@@ -17,3 +17,4 @@ export {
 } from './contract.js';
 export { createMemoryStore, type MemoryStore } from './memory.js';
 export { createRedisStore, type RedisStoreOptions, SELF_TIMED } from './redis.js';
+export { emptySummary } from './summary.js';

@@ -1,5 +1,6 @@
 import type { MailboxEntry, MailboxSummary } from './contract.js';
 import type { Box, MemoryState, Msg } from './memory-state.js';
+import { emptySummary, noteExpiry } from './summary.js';
 
 /*
  * The in-process store's part of export and erase (relay/account calls them): what a user's own
@@ -19,19 +20,8 @@ export function summaryOf(
   slots: readonly number[],
   now: number,
 ): MailboxSummary {
-  const out: MailboxSummary = {
-    entries: 0,
-    messages: 0,
-    bytes: 0,
-    oldestExpiry: null,
-    newestExpiry: null,
-    receipts: 0,
-    perSlot: slots.map((slot) => ({ slot, waiting: 0, bytes: 0 })),
-  };
-  const expiry = (exp: number) => {
-    out.oldestExpiry = out.oldestExpiry === null ? exp : Math.min(out.oldestExpiry, exp);
-    out.newestExpiry = out.newestExpiry === null ? exp : Math.max(out.newestExpiry, exp);
-  };
+  const out = emptySummary(slots);
+  const expiry = (exp: number) => noteExpiry(out, exp);
   const box = state.mailboxes.get(uid);
   for (const { entry, mask } of box?.entries.values() ?? []) {
     if (entry.exp <= now) continue;

@@ -4,6 +4,7 @@ import type { MailboxEntry, MailboxSummary } from './contract.js';
 import { expiryShard, ownMailboxKeys, parseNote } from './keys.js';
 import type { MailboxCalls } from './redis-calls.js';
 import { parseEntry } from './redis-values.js';
+import { emptySummary, noteExpiry } from './summary.js';
 
 /*
  * The Redis store's part of export and erase (relay/account calls them). Erase finds what names a
@@ -76,19 +77,8 @@ export class MailboxErase {
   async summary(uid: string, slots: readonly number[], now: number): Promise<MailboxSummary> {
     const [e, h] = ownMailboxKeys(this.prefix, uid).filter((_, i) => i === 0 || i === 3) as [string, string];
     const [entries, held] = await Promise.all([this.cmd.hgetallBuffer(e), this.cmd.hgetallBuffer(h)]);
-    const out: MailboxSummary = {
-      entries: 0,
-      messages: 0,
-      bytes: 0,
-      oldestExpiry: null,
-      newestExpiry: null,
-      receipts: 0,
-      perSlot: slots.map((slot) => ({ slot, waiting: 0, bytes: 0 })),
-    };
-    const expiry = (exp: number) => {
-      out.oldestExpiry = out.oldestExpiry === null ? exp : Math.min(out.oldestExpiry, exp);
-      out.newestExpiry = out.newestExpiry === null ? exp : Math.max(out.newestExpiry, exp);
-    };
+    const out = emptySummary(slots);
+    const expiry = (exp: number) => noteExpiry(out, exp);
     for (const [id, value] of Object.entries(entries)) {
       if (!/^[mrnc]:/.test(id)) continue;
       const entry = parseEntry(id, value);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Cluster, Command, type Redis } from 'ioredis';
 import { primaryByKey, type RedisClient } from './connection.js';
+import { slotOf } from './slots.js';
 
 /*
  * EVALSHA for the relay's per-turn batches, with the request's bytes (RESP) built in one Buffer
@@ -262,4 +263,21 @@ function crlf(out: Buffer, at: number): number {
   out[at] = 0x0d;
   out[at + 1] = 0x0a;
   return at + CRLF_LENGTH;
+}
+
+/** Runs script `s` with `keys` (all of one slot) and `argv`; integers go as decimal text. */
+export function runScript(
+  redis: RedisClient,
+  s: Script,
+  keys: readonly string[],
+  argv: readonly (string | number)[],
+): Promise<unknown> {
+  const args = new Args();
+  for (const key of keys) args.text(key);
+  args.endKeys();
+  for (const a of argv) {
+    if (typeof a === 'number') args.int(a);
+    else args.text(a);
+  }
+  return evalScript(redis, s, args, slotOf(keys[0]!));
 }

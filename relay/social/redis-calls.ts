@@ -1,4 +1,6 @@
-import { Args, evalScript, loadScripts, type RedisClient, type Script, slotOf } from '../redis/index.js';
+import { loadScripts } from '../redis/index.js';
+
+export { runScript } from '../redis/index.js';
 
 /*
  * The social store's scripts (lua/*.lua, each with a header naming its KEYS and ARGV), loaded
@@ -23,20 +25,3 @@ export const SCRIPTS = loadScripts(import.meta.url, [
   'forget-peer',
   'forget-pending',
 ]);
-
-/** Runs script `s` with `keys` (all of one slot) and `argv`; integers go as decimal text. */
-export function runScript(
-  redis: RedisClient,
-  s: Script,
-  keys: readonly string[],
-  argv: readonly (string | number)[],
-): Promise<unknown> {
-  const args = new Args();
-  for (const key of keys) args.text(key);
-  args.endKeys();
-  for (const a of argv) {
-    if (typeof a === 'number') args.int(a);
-    else args.text(a);
-  }
-  return evalScript(redis, s, args, slotOf(keys[0]!));
-}

@@ -1,14 +1,7 @@
 import type { Notice } from '../../../protocol/index.js';
-import type {
-  IdentityPart,
-  MailboxPart,
-  MailboxSummary,
-  Notifier,
-  SocialPart,
-  SocialSummary,
-} from '../../../relay/account/index.js';
-import type { Mailbox } from '../../../relay/mailbox/index.js';
-import type { SocialStore } from '../../../relay/social/index.js';
+import type { IdentityPart, MailboxPart, Notifier, SocialPart } from '../../../relay/account/index.js';
+import { emptySummary, type Mailbox, type MailboxSummary } from '../../../relay/mailbox/index.js';
+import type { SocialStore, SocialSummary } from '../../../relay/social/index.js';
 
 /*
  * TEST DOUBLES OF THE OTHER DOMAINS, for what relay/mailbox and relay/social do not have yet
@@ -26,17 +19,7 @@ export class MailboxPartDouble implements MailboxPart {
   summaries = new Map<string, MailboxSummary>();
 
   async summary(uid: string, slots: readonly number[]): Promise<MailboxSummary> {
-    return (
-      this.summaries.get(uid) ?? {
-        entries: 0,
-        messages: 0,
-        bytes: 0,
-        oldestExpiry: null,
-        newestExpiry: null,
-        receipts: 0,
-        perSlot: slots.map((slot) => ({ slot, waiting: 0, bytes: 0 })),
-      }
-    );
+    return this.summaries.get(uid) ?? emptySummary(slots);
   }
 
   async forget(uids: readonly string[]): Promise<void> {
