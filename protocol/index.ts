@@ -75,6 +75,15 @@ export {
   USER_ID_PATTERN,
 } from './limits.js';
 export {
+  checkRegistration,
+  PUSH_KINDS,
+  PUSH_LIMITS,
+  type PushFrame,
+  type PushKind,
+  type PushRegistration,
+  validatePushFrame,
+} from './push-frames.js';
+export {
   type AnswerFrame,
   type BlindFrame,
   CELL_PATTERN,
