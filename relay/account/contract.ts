@@ -175,6 +175,16 @@ export interface IdentityPart {
   setLiveMask?(uid: string, mask: number): void;
 }
 
+/**
+ * relay/push: a device's wake-up push registration goes with the device (revoked, unlinked) and
+ * with the account (erase); the export lists each registration's kind, never its token.
+ */
+export interface PushPart {
+  list(uid: string): Promise<readonly { slot: number; kind: string }[]>;
+  remove(uid: string, slot: number): Promise<void>;
+  forget(uid: string): Promise<void>;
+}
+
 // ---- the export ----
 
 export interface AccountExport {
@@ -203,5 +213,6 @@ export interface AccountExport {
     lookups: { used: number; windowEndsAt: number } | null;
     presence: { nextAt: number } | null;
   };
-  pushRegistrations: never[];
+  /** Each device's wake-up push registration: its device (the user ID for a legacy user) and kind. */
+  pushRegistrations: { device: string; kind: string }[];
 }

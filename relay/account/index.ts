@@ -13,6 +13,7 @@ export {
   type MailboxPart,
   type MailboxSummary,
   type Notifier,
+  type PushPart,
   type RevokeResult,
   type SocialPart,
   type SocialSummary,

@@ -9,6 +9,7 @@ import {
   type ErrorCode,
   type HelloFrame,
   type KeysRequestFrame,
+  type PushFrame,
   type RelayFrame,
   type SendFrame,
   type ShareFrame,
@@ -23,6 +24,7 @@ import {
 } from '../account/index.js';
 import { clientLimits, type RelayConfig } from '../config/index.js';
 import type { MailboxEntry, Store } from '../mailbox/index.js';
+import type { PushHandlers, PushHost } from '../push/index.js';
 import { type Requester, SOCIAL_FRAME_TYPES, type SocialHandlers } from '../social/index.js';
 import type { Logger, Metrics } from '../telemetry/index.js';
 import { isAuthAnswer, newNonce } from './auth.js';
@@ -46,6 +48,9 @@ export interface SessionDeps {
   social: SocialHandlers;
   devices: Devices;
   account: AccountHandlers;
+  push: PushHandlers;
+  /** Something was filed for this user: wake its devices that are away (relay/push Waker). */
+  wake(uid: string): void;
   budget: InflightBudget;
   now: () => number;
 }
@@ -60,7 +65,7 @@ type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
  * key look-ups. Every frame is validated by protocol/ before a handler sees it; every problem is
  * answered with its own error code, in-band where the socket can stay open.
  */
-export class Session implements Attached, Requester, MessageHost, AccountHost {
+export class Session implements Attached, Requester, MessageHost, AccountHost, PushHost {
   uid = '';
   /** The device's slot in its identity; 0 for a version 1-3 client. */
   slot = 0;
@@ -267,6 +272,7 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
         if (frame.t === 'share') return this.onSocial(frame);
         if (SOCIAL_FRAME_TYPES.has(frame.t)) return this.onSocial(frame as SocialClientFrame);
         if (ACCOUNT_FRAME_TYPES.has(frame.t)) return this.onAccount(frame as AccountClientFrame);
+        if (frame.t === 'push') return this.onPush(frame);
         return this.reject('out_of_order', `"${frame.t}" after authentication`);
       case 'closed':
         return;
@@ -378,6 +384,18 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
     this.track(
       this.deps.account.handle(this, frame).catch((err: unknown) => {
         this.log.error({ err }, 'store failed an account request');
+        this.reject('store_unavailable', undefined, rid);
+      }),
+    );
+  }
+
+  private onPush(frame: PushFrame): void {
+    const rid = String(frame.rid);
+    if (this.version < 4) return this.reject('unknown_type', '"push" needs protocol version 4', rid);
+    if (!this.bucket.take(this.deps.now())) return this.reject('rate_limited', undefined, rid);
+    this.track(
+      this.deps.push.handle(this, frame).catch((err: unknown) => {
+        this.log.error({ err }, 'store failed a push registration');
         this.reject('store_unavailable', undefined, rid);
       }),
     );
