@@ -68,6 +68,8 @@ export interface Relay {
   readonly adminPort: number | null;
   readonly store: Store;
   readonly metrics: Metrics;
+  /** Resolves once no wake-up push waits for its decision, a retry or its push service (tests). */
+  wakeupsIdle(): Promise<void>;
   /** With TLS: reads the certificate and key again (SIGHUP); false when off or the files are bad. */
   reloadTls(): boolean;
   /** Graceful stop: refuse new connections, close sockets with going_away, let writes finish. */
@@ -362,6 +364,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     adminPort,
     store,
     metrics,
+    wakeupsIdle: () => waker.idle(),
     reloadTls() {
       if (!tls) return false;
       try {
