@@ -116,7 +116,10 @@ describe.each(redisBackends())('wake-ups on %s', (_, backend: StartBackend) => {
     const aliceId = await newIdentity();
     const alice = await RawClient.login(fixture.relay.url, aliceId);
 
-    await burst(alice, bob.uid, 50, 'first');
+    // Half at once (one event-loop turn's batch), half one by one (a wake decision each, which
+    // Redis coalesces).
+    await burst(alice, bob.uid, 25, 'first');
+    for (let i = 0; i < 25; i++) await burst(alice, bob.uid, 1, `first-one-${i}`);
     await fixture.relay.wakeupsIdle();
     expect(webpush.for(sub.path).map((r) => r.payload)).toEqual(['1']);
     // The push carries nothing: not the user, the sender, a message ID or a count (DESIGN P9).
@@ -172,6 +175,30 @@ describe('wake-ups on one Redis', () => {
       await fixture.relay.wakeupsIdle();
       expect(webpush.for(sub.path)).toHaveLength(1);
       await alice.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('sends one wake-up between two relay nodes filing for the same device at once', async () => {
+    const other = await startRelay({
+      config: { ...fixture.backend.config, discoverySecret: TEST_DISCOVERY_SECRET, ...pushConfig() },
+    });
+    try {
+      const sub = webpush.subscribe(`race-${names++}`);
+      const bob = await pushUser(fixture.relay.url, webRegistration(sub));
+      await h.away(bob.uid, bob.session);
+      const here = await h.sender();
+      const there = await RawClient.login(other.url, await newIdentity());
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) => [
+          burst(here, bob.uid, 1, `here-${i}`),
+          burst(there, bob.uid, 1, `there-${i}`),
+        ]).flat(),
+      );
+      await Promise.all([fixture.relay.wakeupsIdle(), other.wakeupsIdle()]);
+      expect(webpush.for(sub.path)).toHaveLength(1);
+      await Promise.all([here.close(), there.close()]);
     } finally {
       await other.close();
     }
@@ -239,6 +266,51 @@ describe('wake-ups on one Redis', () => {
     expect(apns.for(token).map((r) => JSON.parse(r.payload))).toEqual([{ aps: { 'content-available': 1 } }]);
     expect(apns.problems).toEqual([]);
     await alice.close();
+  });
+
+  it('wakes a sender for the receipt it asked for, and a recipient for an offer', async () => {
+    const subA = webpush.subscribe(`receipt-${names++}`);
+    const alice = await pushUser(fixture.relay.url, webRegistration(subA));
+    const bobId = await newIdentity();
+    const bob = await RawClient.login(fixture.relay.url, bobId);
+    await alice.session.client.sendAndWait({
+      t: 'send',
+      to: bobId.id,
+      mid: 'wants-receipt',
+      body: randomBytes(16),
+      receipt: true,
+    });
+    const msg = await bob.next('msg');
+    await h.away(alice.uid, alice.session);
+    bob.send({ t: 'ack', id: msg.id });
+    await waitFor('the receipt woke alice', () => webpush.for(subA.path).length === 1, { timeoutMs: 5_000 });
+
+    const subC = webpush.subscribe(`offer-${names++}`);
+    const carol = await pushUser(fixture.relay.url, webRegistration(subC));
+    await h.away(carol.uid, carol.session);
+    // A share's part alone wakes nobody (it is held, not delivered); its offer does.
+    await bob.sendAndWait({
+      t: 'send',
+      to: carol.uid,
+      mid: 'part-1',
+      offer: 'share-1',
+      body: randomBytes(16),
+    });
+    await fixture.relay.wakeupsIdle();
+    expect(webpush.for(subC.path)).toEqual([]);
+    bob.send({ t: 'share', to: carol.uid, mid: 'share-1', parts: 1, body: randomBytes(16) });
+    await bob.next('stored', (f) => f.mid === 'share-1');
+    await fixture.relay.wakeupsIdle();
+    expect(webpush.for(subC.path)).toHaveLength(1);
+    await bob.close();
+  });
+
+  it('answers push with unknown_type before protocol version 4', async () => {
+    const client = await RawClient.connect(fixture.relay.url);
+    await client.authenticate(await newIdentity(), 'passby', Date.now(), [3]);
+    client.send({ t: 'push', rid: 7, op: 'remove' });
+    expect(await client.next('error')).toMatchObject({ code: 'unknown_type', ref: '7' });
+    await client.close();
   });
 
   it('wakes both friends for a nearby notice', async () => {
