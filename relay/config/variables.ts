@@ -111,6 +111,8 @@ export interface RelayConfig {
   pushInsecureEndpoints: number;
   /** Longest a request to a push service may take. */
   pushTimeoutMs: number;
+  /** A device counts as connected this long after its node last said so (refreshed every third). */
+  pushOnlineSeconds: number;
 }
 
 export type Kind = 'string' | 'int' | 'url' | 'level' | 'secret' | 'tls';
@@ -469,6 +471,13 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     max: 60_000,
     doc: 'longest a request to a push service may take before it is tried again',
   },
+  PASSBY_PUSH_ONLINE_SECONDS: {
+    key: 'pushOnlineSeconds',
+    kind: 'int',
+    min: 3,
+    max: 3_600,
+    doc: "how long a device counts as connected after its relay node last said so (each node says it every third of this): a dead node's devices are woken again after it",
+  },
 };
 
 export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
@@ -536,4 +545,5 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   pushCoalesceSeconds: 60,
   pushInsecureEndpoints: 0,
   pushTimeoutMs: 10_000,
+  pushOnlineSeconds: 45,
 });

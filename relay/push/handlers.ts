@@ -1,7 +1,6 @@
 import type { ErrorCode, PushFrame, PushKind, RelayFrame } from '../../protocol/index.js';
 import type { Logger } from '../telemetry/index.js';
 import type { PushStore } from './contract.js';
-import { ONLINE_TTL_MS } from './waker.js';
 
 /** What the handler needs of the session it serves. */
 export interface PushHost {
@@ -24,6 +23,8 @@ export class PushHandlers {
     private readonly store: PushStore,
     private readonly kinds: ReadonlySet<PushKind>,
     private readonly insecureEndpoints: boolean,
+    /** Marks the connected device online (Waker.registered). */
+    private readonly registered: (conn: { uid: string; slot: number; token: string }) => Promise<void>,
   ) {}
 
   async handle(host: PushHost, frame: PushFrame): Promise<void> {
@@ -44,7 +45,7 @@ export class PushHandlers {
       return host.reject('push_unavailable', 'this relay sends Web Push only to https:// endpoints', rid);
     await this.store.register(host.uid, host.slot, registration);
     // Marked online now (it is connected), not only from the next refresh.
-    await this.store.online([{ uid: host.uid, slot: host.slot, token: host.token }], ONLINE_TTL_MS, false);
+    await this.registered({ uid: host.uid, slot: host.slot, token: host.token });
     host.log.info({ slot: host.slot, kind: registration.kind }, 'push registration set');
     host.reply({ t: 'ok', rid: frame.rid });
   }

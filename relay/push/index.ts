@@ -18,8 +18,7 @@ export {
 } from './senders/outcome.js';
 export { pushSenders } from './setup.js';
 export {
-  ONLINE_REFRESH_MS,
-  ONLINE_TTL_MS,
+  ONLINE_MS,
   WAKE_QUEUE,
   type WakeMetrics,
   Waker,

@@ -23,12 +23,12 @@ import type { FailReason, Outcome, Sender } from './senders/outcome.js';
  * (each request also has its deadline).
  *
  * The online marks that make "connected on any node" true are written here too: at attach, every
- * ONLINE_REFRESH_MS for this node's connections (a mark lasts ONLINE_TTL_MS, so a dead node's go),
+ * third of `onlineMs` for this node's connections (a mark lasts `onlineMs`, so a dead node's go),
  * and at detach.
  */
 
-export const ONLINE_REFRESH_MS = 15_000;
-export const ONLINE_TTL_MS = 3 * ONLINE_REFRESH_MS;
+/** How long an online mark lasts by default (PASSBY_PUSH_ONLINE_SECONDS). */
+export const ONLINE_MS = 45_000;
 export const WAKE_QUEUE = 10_000;
 
 export interface WakeMetrics {
@@ -47,6 +47,8 @@ export interface WakerOptions {
   metrics: WakeMetrics;
   log: Logger;
   coalesceMs: number;
+  /** How long an online mark lasts; refreshed every third of it. Default ONLINE_MS. */
+  onlineMs?: number;
   maxQueue?: number;
   concurrency?: number;
   attempts?: number;
@@ -77,6 +79,8 @@ export class Waker {
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly maxRetryAfterMs: number;
+  /** How long an online mark lasts. */
+  readonly onlineMs: number;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly o: WakerOptions) {
@@ -85,7 +89,8 @@ export class Waker {
     this.attempts = o.attempts ?? 4;
     this.backoffMs = o.backoffMs ?? 1_000;
     this.maxRetryAfterMs = o.maxRetryAfterMs ?? 600_000;
-    this.refresh = setInterval(() => this.refreshOnline(), ONLINE_REFRESH_MS);
+    this.onlineMs = o.onlineMs ?? ONLINE_MS;
+    this.refresh = setInterval(() => this.refreshOnline(), Math.floor(this.onlineMs / 3));
     this.refresh.unref();
   }
 
@@ -103,7 +108,7 @@ export class Waker {
   /** A connection of uid's device opened on this node: it is online, and its wake mark goes. */
   async attached(conn: OnlineConn): Promise<void> {
     try {
-      await this.o.store.online([conn], ONLINE_TTL_MS, true);
+      await this.o.store.online([conn], this.onlineMs, true);
     } catch (err) {
       this.o.log.warn({ err }, 'could not mark a device online');
     }
@@ -113,6 +118,11 @@ export class Waker {
     this.o.store
       .offline(conn)
       .catch((err: unknown) => this.o.log.warn({ err }, 'could not mark a device offline'));
+  }
+
+  /** A device that registered while connected: online now, not only from the next refresh. */
+  async registered(conn: OnlineConn): Promise<void> {
+    await this.o.store.online([conn], this.onlineMs, false);
   }
 
   /** Everything waiting, retrying or under way. */
@@ -236,7 +246,7 @@ export class Waker {
     const conns = this.o.connections();
     if (conns.length === 0) return;
     this.o.store
-      .online(conns, ONLINE_TTL_MS, false)
+      .online(conns, this.onlineMs, false)
       .catch((err: unknown) => this.o.log.warn({ err }, 'could not refresh the online marks'));
   }
 }

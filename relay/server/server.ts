@@ -231,6 +231,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     },
     log,
     coalesceMs: config.pushCoalesceSeconds * 1000,
+    onlineMs: config.pushOnlineSeconds * 1000,
   });
   const wake = (uid: string) => waker.filed(uid);
   store.onReceipts((filedFor) => {
@@ -285,7 +286,12 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   const health = new HealthCheck(store);
   const budget = new InflightBudget(config.inflightBytes, () => store.unsentBytes());
   // One object for every connection: an idle connection holds no copy of its own.
-  const push = new PushHandlers(pushStore, new Set(senders.keys()), config.pushInsecureEndpoints === 1);
+  const push = new PushHandlers(
+    pushStore,
+    new Set(senders.keys()),
+    config.pushInsecureEndpoints === 1,
+    (conn) => waker.registered(conn),
+  );
   const sessionDeps = { config, store, hub, metrics, social, devices, account, push, wake, budget, now };
   const sessions = new Set<Session>();
   const sweeper = new Sweeper(store, socialStore, metrics, log, config.sweepIntervalMs, now, stores.aof);
