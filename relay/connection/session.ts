@@ -183,6 +183,11 @@ export class Session implements Attached, Requester, MessageHost, AccountHost, P
     setTimeout(cutOffLater, CLOSE_GRACE_MS, this).unref();
   }
 
+  /** Whether the connection is authenticated and not closed. */
+  get isOpen(): boolean {
+    return this.phase === 'open';
+  }
+
   /** Whether the socket is not being read (backpressure); the heartbeat does not count it dead. */
   get throttled(): boolean {
     return this.intake.throttled;

@@ -44,9 +44,10 @@ export interface PushStore {
    * device counts as online for `ttlMs` from now (so a dead node's marks expire). At attach
    * (`fresh`) the device's wake mark goes too: the next filing after it leaves wakes it again.
    * A refresh never overwrites another live connection's mark of the same device. Only devices
-   * with a registration are marked: the marks serve the wake decision alone.
+   * with a registration are marked: the marks serve the wake decision alone. Returns how many
+   * marks it wrote.
    */
-  online(conns: readonly OnlineConn[], ttlMs: number, fresh: boolean): Promise<void>;
+  online(conns: readonly OnlineConn[], ttlMs: number, fresh: boolean): Promise<number>;
   /** A connection closed: its device is no longer online (unless a newer connection marked it). */
   offline(conn: OnlineConn): Promise<void>;
   /**

@@ -8,6 +8,8 @@ export interface PushHost {
   readonly slot: number;
   /** The connection's token (relay/connection Hub): its online mark names it. */
   readonly token: string;
+  /** Whether the connection is still open (a request may finish after it closed). */
+  readonly isOpen: boolean;
   readonly log: Logger;
   reply(frame: RelayFrame): void;
   reject(code: ErrorCode, message: string | undefined, ref: string): void;
@@ -45,7 +47,7 @@ export class PushHandlers {
       return host.reject('push_unavailable', 'this relay sends Web Push only to https:// endpoints', rid);
     await this.store.register(host.uid, host.slot, registration);
     // Marked online now (it is connected), not only from the next refresh.
-    await this.registered({ uid: host.uid, slot: host.slot, token: host.token });
+    if (host.isOpen) await this.registered({ uid: host.uid, slot: host.slot, token: host.token });
     host.log.info({ slot: host.slot, kind: registration.kind }, 'push registration set');
     host.reply({ t: 'ok', rid: frame.rid });
   }

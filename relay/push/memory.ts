@@ -56,6 +56,7 @@ export function createMemoryPushStore(now: () => number = Date.now): PushStore {
     },
     async online(conns, ttlMs, fresh) {
       const at = now();
+      let marked = 0;
       for (const c of conns) {
         const m = users.get(c.uid);
         if (m === undefined || !m.registrations.has(c.slot)) continue;
@@ -63,8 +64,10 @@ export function createMemoryPushStore(now: () => number = Date.now): PushStore {
         if (fresh || cur === undefined || cur.token === c.token || cur.until <= at) {
           m.online.set(c.slot, { until: at + ttlMs, token: c.token });
           if (fresh) m.woken.delete(c.slot);
+          marked++;
         }
       }
+      return marked;
     },
     async offline(conn) {
       const m = users.get(conn.uid);

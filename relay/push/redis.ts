@@ -72,7 +72,8 @@ export function createRedisPushStore(client: RedisClient, options: { keyPrefix?:
         else list.push(c);
       }
       const op = fresh ? 'attach' : 'refresh';
-      await Promise.all([...byUser].map(([uid, list]) => onlineCall(uid, op, ttlMs, list)));
+      const marked = await Promise.all([...byUser].map(([uid, list]) => onlineCall(uid, op, ttlMs, list)));
+      return marked.reduce<number>((sum, m) => sum + Number(m), 0);
     },
 
     async offline(conn) {

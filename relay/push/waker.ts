@@ -23,8 +23,10 @@ import type { FailReason, Outcome, Sender } from './senders/outcome.js';
  * (each request also has its deadline).
  *
  * The online marks that make "connected on any node" true are written here too: at attach, every
- * third of `onlineMs` for this node's connections (a mark lasts `onlineMs`, so a dead node's go),
- * and at detach.
+ * third of `onlineMs` for this node's connections that have a registration (a mark lasts
+ * `onlineMs`, so a dead node's go), and at detach. Only connections the store marked (their device
+ * has a registration) are refreshed: a node with 100,000 connections and few registrations sends
+ * few refreshes.
  */
 
 /** How long an online mark lasts by default (PASSBY_PUSH_ONLINE_SECONDS). */
@@ -42,8 +44,6 @@ export interface WakerOptions {
   senders: ReadonlyMap<PushKind, Sender>;
   /** Whether every live device of uid is connected to this node (relay/connection Hub). */
   allHere(uid: string): boolean;
-  /** This node's connections, for the online refresh. */
-  connections(): readonly OnlineConn[];
   metrics: WakeMetrics;
   log: Logger;
   coalesceMs: number;
@@ -82,6 +82,11 @@ export class Waker {
   /** How long an online mark lasts. */
   readonly onlineMs: number;
   private idleWaiters: (() => void)[] = [];
+  /** This node's connections whose devices have a registration (marked online), by token. */
+  private readonly marked = new Map<string, OnlineConn>();
+  /** Connections whose attach is being written, and those of them that closed meanwhile. */
+  private readonly attaching = new Set<string>();
+  private readonly left = new Set<string>();
 
   constructor(private readonly o: WakerOptions) {
     this.maxQueue = o.maxQueue ?? WAKE_QUEUE;
@@ -106,23 +111,50 @@ export class Waker {
   }
 
   /** A connection of uid's device opened on this node: it is online, and its wake mark goes. */
-  async attached(conn: OnlineConn): Promise<void> {
+  attached(conn: OnlineConn): Promise<void> {
+    return this.write(conn, true);
+  }
+
+  /**
+   * Writes a connection's mark (at attach: `fresh`, which also drops its wake mark; or when it
+   * registered while connected) and keeps it for the refresh; a connection that closed while the
+   * mark was written has it taken back.
+   */
+  private async write(conn: OnlineConn, fresh: boolean): Promise<void> {
+    this.attaching.add(conn.token);
     try {
-      await this.o.store.online([conn], this.onlineMs, true);
+      const marked = (await this.o.store.online([conn], this.onlineMs, fresh)) > 0;
+      // Closed while its mark was being written: take the mark back.
+      if (this.left.delete(conn.token)) {
+        if (marked) this.offline(conn);
+      } else if (marked) this.mark(conn);
     } catch (err) {
+      this.left.delete(conn.token);
       this.o.log.warn({ err }, 'could not mark a device online');
+    } finally {
+      this.attaching.delete(conn.token);
     }
   }
 
   detached(conn: OnlineConn): void {
+    if (this.marked.delete(conn.token)) this.offline(conn);
+    else if (this.attaching.has(conn.token)) this.left.add(conn.token);
+  }
+
+  private offline(conn: OnlineConn): void {
     this.o.store
       .offline(conn)
       .catch((err: unknown) => this.o.log.warn({ err }, 'could not mark a device offline'));
   }
 
-  /** A device that registered while connected: online now, not only from the next refresh. */
-  async registered(conn: OnlineConn): Promise<void> {
-    await this.o.store.online([conn], this.onlineMs, false);
+  /** A device that registered while connected (still open): online now, not from the next refresh. */
+  registered(conn: OnlineConn): Promise<void> {
+    return this.write(conn, false);
+  }
+
+  private mark(conn: OnlineConn): void {
+    // A copy: the connection object stays the session's, the map holds three strings' worth.
+    this.marked.set(conn.token, { uid: conn.uid, slot: conn.slot, token: conn.token });
   }
 
   /** Everything waiting, retrying or under way. */
@@ -187,7 +219,7 @@ export class Waker {
         .send(job.woken.registration)
         .catch((err: unknown): Outcome => {
           this.o.log.warn({ err, kind: sender.kind }, 'push sender failed');
-          return { status: 'failed', reason: 'network' };
+          return { status: 'failed', reason: 'rejected' };
         })
         .then((outcome) => {
           this.active--;
@@ -243,7 +275,7 @@ export class Waker {
   }
 
   private refreshOnline(): void {
-    const conns = this.o.connections();
+    const conns = [...this.marked.values()];
     if (conns.length === 0) return;
     this.o.store
       .online(conns, this.onlineMs, false)

@@ -19,7 +19,6 @@ import {
   createMemoryPushStore,
   createRedisPushStore,
   FAIL_REASONS,
-  type OnlineConn,
   PushHandlers,
   type PushStore,
   pushSenders,
@@ -221,7 +220,6 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     store: pushStore,
     senders,
     allHere: (uid): boolean => hub.allHere(uid),
-    connections: (): OnlineConn[] => hub.all(),
     metrics: {
       sent: () => metrics.wakeupsSent++,
       failed: (reason) => metrics.wakeupFailed(reason),

@@ -47,7 +47,6 @@ async function wakerWith(send: () => Promise<Outcome>, options: { maxQueue?: num
     store,
     senders: new Map<PushKind, Sender>([['fcm', sender]]),
     allHere: () => false,
-    connections: () => [],
     metrics: c.metrics,
     log: createLogger('silent'),
     coalesceMs: 60_000,
