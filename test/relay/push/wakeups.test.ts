@@ -341,6 +341,36 @@ describe('wake-ups on one Redis', () => {
     await ub.session.client.close();
   });
 
+  it('wakes the away device of a user whose other device is connected here, not that one', async () => {
+    const identity = await newIdentity();
+    const [first, second] = await Promise.all([newDevice(), newDevice()]);
+    const one = await connectDevice(fixture.relay.url, first, identity);
+    expect((await approve(one, identity, second)).t).toBe('ok');
+    const two = await connectDevice(fixture.relay.url, second);
+    const [subOne, subTwo] = [webpush.subscribe(`here-${names++}`), webpush.subscribe(`away-${names++}`)];
+    expect((await request(one.client, { t: 'push', op: 'register', ...webRegistration(subOne) })).t).toBe(
+      'ok',
+    );
+    expect((await request(two.client, { t: 'push', op: 'register', ...webRegistration(subTwo) })).t).toBe(
+      'ok',
+    );
+    await two.client.close();
+    const mark = `pb:{${identity.id}}:on`;
+    await waitFor(
+      'only the first device is online',
+      async () => (await fixture.backend.adminFor(mark).hlen(mark)) === 1,
+      {
+        timeoutMs: 5_000,
+      },
+    );
+    const alice = await h.sender();
+    await burst(alice, identity.id, 3, 'two-devices');
+    await one.client.next('msg');
+    await fixture.relay.wakeupsIdle();
+    expect([webpush.for(subOne.path).length, webpush.for(subTwo.path).length]).toEqual([0, 1]);
+    await Promise.all([alice.close(), one.client.close()]);
+  });
+
   it('removes the registration of a revoked device, and lists only its kind in the export', async () => {
     const identity = await newIdentity();
     const [first, second] = await Promise.all([newDevice(), newDevice()]);
