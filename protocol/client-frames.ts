@@ -10,6 +10,7 @@ import type {
   SendFrame,
 } from './frames.js';
 import { ENTRY_ID_PATTERN, LIMITS, MESSAGE_ID_PATTERN } from './limits.js';
+import { validatePushFrame } from './push-frames.js';
 import { validateShare, validateSocialFrame } from './social-frames.js';
 
 /** Validates the parsed header and body of a frame a client sent. */
@@ -32,6 +33,7 @@ export function validateClientFrame(h: Record<string, unknown>, body: Uint8Array
         body,
         (validateSocialFrame(h) as Decoded<ClientFrame> | undefined) ??
           validateAccountFrame(h) ??
+          validatePushFrame(h) ??
           fail('unknown_type', `unknown frame type "${String(h.t).slice(0, 32)}"`),
       );
   }

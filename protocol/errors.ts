@@ -39,6 +39,11 @@ export const ERRORS = {
     retry: false,
     text: 'the signature does not verify for the identity key',
   },
+  push_unavailable: {
+    close: null,
+    retry: false,
+    text: 'this relay sends no wake-up pushes of that kind',
+  },
   unsupported_version: { close: 4000, retry: false, text: 'no protocol version in common' },
   auth_failed: { close: 4001, retry: false, text: 'authentication failed' },
   auth_expired: {

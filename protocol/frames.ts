@@ -1,5 +1,6 @@
 import type { AccountClientFrame, AccountRelayFrame, DeviceAuthFrame } from './account-frames.js';
 import type { ErrorCode } from './errors.js';
+import type { PushFrame } from './push-frames.js';
 import type { ShareFrame, SocialClientFrame, SocialRelayFrame } from './social-frames.js';
 
 /** Frames a client sends to the relay. */
@@ -13,7 +14,8 @@ export type ClientFrame =
   | KeysRequestFrame
   | ShareFrame
   | SocialClientFrame
-  | AccountClientFrame;
+  | AccountClientFrame
+  | PushFrame;
 
 /** Frames the relay sends to a client. */
 export type RelayFrame =

@@ -1,3 +1,4 @@
+export type { AccountExport, ExportedLink } from './account-export.js';
 export {
   type AccountClientFrame,
   type AccountRelayFrame,
@@ -21,7 +22,6 @@ export {
   MAX_BOX_CHARS,
   type SentFrame,
 } from './account-frames.js';
-export type { AccountExport, ExportedLink } from './account-export.js';
 export { fromBase64url, toBase64url } from './base64url.js';
 export { decodeClientFrame, decodeRelayFrame, encodeFrame, splitFrame } from './codec.js';
 export {
@@ -75,6 +75,15 @@ export {
   MESSAGE_ID_PATTERN,
   USER_ID_PATTERN,
 } from './limits.js';
+export {
+  checkRegistration,
+  PUSH_KINDS,
+  PUSH_LIMITS,
+  type PushFrame,
+  type PushKind,
+  type PushRegistration,
+  validatePushFrame,
+} from './push-frames.js';
 export {
   type AnswerFrame,
   type BlindFrame,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AccountExport } from '../../protocol/index.js';
-import type { Accounts, MailboxPart, Notifier, SocialPart } from './contract.js';
+import type { Accounts, MailboxPart, Notifier, PushPart, SocialPart } from './contract.js';
 import type { DeviceStore } from './store.js';
 
 /*
@@ -10,7 +10,8 @@ import type { DeviceStore } from './store.js';
  * An erase, for a batch of journaled uids (the devices were kicked when it was asked):
  *   1. each link through removeFriend (so the other side follows as for any removal), then a
  *      `friends` notice in that former friend's mailbox, entry n:<friend>:<random tag>;
- *   2. social.forget of each uid (discovery, matches, presence, tokens, leftovers);
+ *   2. social.forget of each uid (discovery, matches, presence, tokens, leftovers), then
+ *      push.forget (its devices' wake-up registrations, online and wake marks);
  *   3. mailbox.forget of the whole batch at once (one pass over the keyspace);
  *   4. the devices step (DeviceStore.dropAll): device index, registry, pk, seen, journal last.
  * Each step is idempotent, and the journal entry stays until step 4 ends, so a run that dies (or
@@ -23,6 +24,8 @@ export interface AccountParts {
   mailbox: MailboxPart;
   social: SocialPart;
   notifier: Notifier;
+  /** The wake-up push registrations (absent: none kept). */
+  push?: PushPart;
   /** How long a `friends` notice waits in a mailbox (30 days, the longest entry life). */
   noticeTtlMs?: number;
   /** The random tag of a notice's entry ID. */
@@ -32,7 +35,7 @@ export interface AccountParts {
 const MONTH_MS = 30 * 24 * 3600 * 1000;
 
 export function createAccounts(devices: DeviceStore, parts: AccountParts): Accounts {
-  const { mailbox, social, notifier } = parts;
+  const { mailbox, social, notifier, push } = parts;
   const noticeTtlMs = parts.noticeTtlMs ?? MONTH_MS;
   const randomTag = parts.randomTag ?? (() => randomBytes(12).toString('base64url'));
 
@@ -59,9 +62,10 @@ export function createAccounts(devices: DeviceStore, parts: AccountParts): Accou
       const byslot = new Map(account.devices.map((d) => [d.slot, d.id]));
       // A legacy user is one device at slot 0, named by the identity it authenticates with.
       if (byslot.size === 0) byslot.set(0, uid);
-      const [box, graph] = await Promise.all([
+      const [box, graph, pushes] = await Promise.all([
         mailbox.summary(uid, [...byslot.keys()], now),
         social.summary(uid, now),
+        push?.list(uid) ?? [],
       ]);
       return {
         user: uid,
@@ -86,7 +90,9 @@ export function createAccounts(devices: DeviceStore, parts: AccountParts): Accou
         receiptsWaiting: box.receipts,
         presence: graph.presence,
         rates: graph.rates,
-        pushRegistrations: [],
+        pushRegistrations: pushes
+          .filter((p) => byslot.has(p.slot))
+          .map((p) => ({ device: byslot.get(p.slot)!, kind: p.kind })),
       };
     },
 
@@ -98,6 +104,7 @@ export function createAccounts(devices: DeviceStore, parts: AccountParts): Accou
       for (const uid of uids) {
         await unfriend(uid, now);
         await social.forget(uid, now);
+        await push?.forget(uid);
       }
       await mailbox.forget(uids, now);
       await devices.dropAll(uids);

@@ -150,3 +150,13 @@ export interface IdentityPart {
   /** The in-process mailbox's copy of uid's live device mask (0: a legacy user); absent on Redis. */
   setLiveMask?(uid: string, mask: number): void;
 }
+
+/**
+ * relay/push: a device's wake-up push registration goes with the device (revoked, unlinked) and
+ * with the account (erase); the export lists each registration's kind, never its token.
+ */
+export interface PushPart {
+  list(uid: string): Promise<readonly { slot: number; kind: string }[]>;
+  remove(uid: string, slot: number): Promise<void>;
+  forget(uid: string): Promise<void>;
+}

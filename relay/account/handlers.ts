@@ -16,7 +16,7 @@ import {
 import type { RelayConfig } from '../config/index.js';
 import type { Identities } from '../mailbox/index.js';
 import type { Logger } from '../telemetry/index.js';
-import type { Accounts, Devices, MailboxPart } from './contract.js';
+import type { Accounts, Devices, MailboxPart, PushPart } from './contract.js';
 
 /** The frame types AccountHandlers.handle takes (protocol version 4). */
 export const ACCOUNT_FRAME_TYPES: ReadonlySet<string> = new Set(['device', 'devices', 'export', 'erase']);
@@ -32,6 +32,8 @@ export interface AccountDeps {
   config: Readonly<RelayConfig>;
   identities: Identities;
   mailbox: Pick<MailboxPart, 'dropDevice'>;
+  /** A revoked device's wake-up registration goes with it. */
+  push?: Pick<PushPart, 'remove'>;
   devices: Devices;
   accounts: Accounts;
   signals: AccountSignals;
@@ -106,6 +108,7 @@ export class AccountHandlers {
     if (result.status === 'unknown') return host.reject('no_device', undefined, rid);
     if (result.status !== 'ok') return host.reject('last_device', undefined, rid);
     await this.d.mailbox.dropDevice(host.uid, result.slot, now());
+    await this.d.push?.remove(host.uid, result.slot);
     host.log.info({ slot: result.slot }, 'device revoked');
     host.reply({ t: 'ok', rid: frame.rid });
     await signals.devicesChanged(host.uid);

@@ -10,6 +10,7 @@ export {
   MAX_SLOTS,
   type MailboxPart,
   type Notifier,
+  type PushPart,
   type RevokeResult,
   type SocialPart,
   type Unlinked,

@@ -134,6 +134,7 @@ function finish(config: RelayConfig, problems: string[]): Readonly<RelayConfig> 
     problems.push('PASSBY_ADMIN_PORT must differ from PASSBY_PORT');
   if (config.inflightBytes < config.connectionInflightBytes)
     problems.push('PASSBY_INFLIGHT_BYTES must be at least PASSBY_CONNECTION_INFLIGHT_BYTES');
+  pushProblems(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
@@ -218,4 +219,33 @@ function editDistance(a: string, b: string): number {
     previous = row;
   }
   return previous[b.length]!;
+}
+
+/** Wake-up push credentials come in sets: all of a set or none of it (each set is one kind). */
+function pushProblems(c: RelayConfig, problems: string[]): void {
+  const sets: [string, (string | null)[], string[]][] = [
+    [
+      'Web Push',
+      [c.vapidPublicKey, c.vapidPrivateKey, c.vapidSubject],
+      ['PASSBY_VAPID_PUBLIC_KEY', 'PASSBY_VAPID_PRIVATE_KEY', 'PASSBY_VAPID_SUBJECT'],
+    ],
+    [
+      'APNs',
+      [c.apnsKeyFile, c.apnsKeyId, c.apnsTeamId, c.apnsTopic],
+      ['PASSBY_APNS_KEY_FILE', 'PASSBY_APNS_KEY_ID', 'PASSBY_APNS_TEAM_ID', 'PASSBY_APNS_TOPIC'],
+    ],
+  ];
+  for (const [what, values, names] of sets) {
+    const set = values.filter((v) => v !== null).length;
+    if (set > 0 && set < values.length) problems.push(`${what} wake-ups need all of ${names.join(', ')}`);
+  }
+  if (c.vapidSubject !== null && !/^(mailto:|https:\/\/)./.test(c.vapidSubject))
+    problems.push('PASSBY_VAPID_SUBJECT must be a mailto: or https:// URL');
+  for (const [name, url] of [
+    ['PASSBY_FCM_ENDPOINT', c.fcmEndpoint],
+    ['PASSBY_APNS_HOST', c.apnsHost],
+  ] as const)
+    if (!/^https?:\/\/[^\s/]+\/?$/.test(url)) problems.push(`${name} must be an http(s) URL with no path`);
+  if (c.apnsPushType !== 'background' && c.apnsPushType !== 'alert')
+    problems.push('PASSBY_APNS_PUSH_TYPE must be background or alert');
 }

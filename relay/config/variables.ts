@@ -86,6 +86,33 @@ export interface RelayConfig {
   tlsMinVersion: 'TLSv1.3' | 'TLSv1.2';
   /** The discovery secret before a rotation: look-ups also try it while its entries live. */
   discoverySecretPrevious: string | null;
+  /** Web Push (VAPID) key pair, base64url, and the subject (mailto: or https: URL); all or none. */
+  vapidPublicKey: string | null;
+  vapidPrivateKey: string | null;
+  vapidSubject: string | null;
+  /** A Firebase service-account JSON file; null: no FCM wake-ups. */
+  fcmServiceAccountFile: string | null;
+  /** Base URL of the FCM HTTP v1 API. */
+  fcmEndpoint: string;
+  /** APNs token-based auth: the .p8 key file, its key ID, the team ID and the app's topic. */
+  apnsKeyFile: string | null;
+  apnsKeyId: string | null;
+  apnsTeamId: string | null;
+  apnsTopic: string | null;
+  /** The APNs server, https://api.push.apple.com or https://api.sandbox.push.apple.com. */
+  apnsHost: string;
+  /** PEM CA certificates trusted for apnsHost (a private test push service); null: the system's. */
+  apnsCaFile: string | null;
+  /** 'background' (content-available) or 'alert' (for a notification service extension). */
+  apnsPushType: string;
+  /** At most one wake-up per device in this many seconds, until it connects. */
+  pushCoalesceSeconds: number;
+  /** 1: Web Push endpoints may be http:// (tests, a push service on the same host). */
+  pushInsecureEndpoints: number;
+  /** Longest a request to a push service may take. */
+  pushTimeoutMs: number;
+  /** A device counts as connected this long after its node last said so (refreshed every third). */
+  pushOnlineSeconds: number;
 }
 
 export type Kind = 'string' | 'int' | 'url' | 'level' | 'secret' | 'tls';
@@ -379,6 +406,78 @@ export const VARIABLES: Readonly<Record<string, Variable>> = {
     kind: 'secret',
     doc: 'the discovery secret before a rotation, tried by look-ups during the grace period',
   },
+  PASSBY_VAPID_PUBLIC_KEY: {
+    key: 'vapidPublicKey',
+    kind: 'string',
+    doc: 'Web Push: the VAPID public key (base64url, 65 bytes); with the private key and subject, Web Push wake-ups are on',
+  },
+  PASSBY_VAPID_PRIVATE_KEY: {
+    key: 'vapidPrivateKey',
+    kind: 'secret',
+    doc: 'Web Push: the VAPID private key (base64url, 32 bytes)',
+  },
+  PASSBY_VAPID_SUBJECT: {
+    key: 'vapidSubject',
+    kind: 'string',
+    doc: 'Web Push: a mailto: or https: URL the push services can reach the operator at',
+  },
+  PASSBY_FCM_SERVICE_ACCOUNT_FILE: {
+    key: 'fcmServiceAccountFile',
+    kind: 'string',
+    doc: 'FCM: the Firebase service-account JSON file (its project_id, client_email, private_key, token_uri); set, FCM wake-ups are on',
+  },
+  PASSBY_FCM_ENDPOINT: { key: 'fcmEndpoint', kind: 'string', doc: 'FCM: base URL of the HTTP v1 API' },
+  PASSBY_APNS_KEY_FILE: {
+    key: 'apnsKeyFile',
+    kind: 'string',
+    doc: 'APNs: the .p8 signing key file; with the key ID, team ID and topic, APNs wake-ups are on',
+  },
+  PASSBY_APNS_KEY_ID: { key: 'apnsKeyId', kind: 'string', doc: 'APNs: the key ID of the .p8 key' },
+  PASSBY_APNS_TEAM_ID: { key: 'apnsTeamId', kind: 'string', doc: 'APNs: the Apple developer team ID' },
+  PASSBY_APNS_TOPIC: { key: 'apnsTopic', kind: 'string', doc: "APNs: the app's bundle ID (apns-topic)" },
+  PASSBY_APNS_HOST: {
+    key: 'apnsHost',
+    kind: 'string',
+    doc: 'APNs: the server (https://api.sandbox.push.apple.com for development builds)',
+  },
+  PASSBY_APNS_CA_FILE: {
+    key: 'apnsCaFile',
+    kind: 'string',
+    doc: 'APNs: PEM CA certificates to trust for PASSBY_APNS_HOST instead of the system ones (a private or test push service)',
+  },
+  PASSBY_APNS_PUSH_TYPE: {
+    key: 'apnsPushType',
+    kind: 'string',
+    doc: 'APNs: background (content-available) or alert (a fixed, content-free alert for a notification service extension)',
+  },
+  PASSBY_PUSH_COALESCE_SECONDS: {
+    key: 'pushCoalesceSeconds',
+    kind: 'int',
+    min: 1,
+    max: 86_400,
+    doc: 'at most one wake-up push per device in this many seconds, until it connects',
+  },
+  PASSBY_PUSH_INSECURE_ENDPOINTS: {
+    key: 'pushInsecureEndpoints',
+    kind: 'int',
+    min: 0,
+    max: 1,
+    doc: '1: Web Push endpoints may be http:// (tests, a push service on the same host); 0: https:// only',
+  },
+  PASSBY_PUSH_TIMEOUT_MS: {
+    key: 'pushTimeoutMs',
+    kind: 'int',
+    min: 100,
+    max: 60_000,
+    doc: 'longest a request to a push service may take before it is tried again',
+  },
+  PASSBY_PUSH_ONLINE_SECONDS: {
+    key: 'pushOnlineSeconds',
+    kind: 'int',
+    min: 3,
+    max: 3_600,
+    doc: "how long a device counts as connected after its relay node last said so (each node says it every third of this): a dead node's devices are woken again after it",
+  },
 };
 
 export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
@@ -431,4 +530,20 @@ export const DEFAULTS: Readonly<RelayConfig> = Object.freeze({
   tlsKeyFile: null,
   tlsMinVersion: 'TLSv1.3',
   discoverySecretPrevious: null,
+  vapidPublicKey: null,
+  vapidPrivateKey: null,
+  vapidSubject: null,
+  fcmServiceAccountFile: null,
+  fcmEndpoint: 'https://fcm.googleapis.com',
+  apnsKeyFile: null,
+  apnsKeyId: null,
+  apnsTeamId: null,
+  apnsTopic: null,
+  apnsHost: 'https://api.push.apple.com',
+  apnsCaFile: null,
+  apnsPushType: 'background',
+  pushCoalesceSeconds: 60,
+  pushInsecureEndpoints: 0,
+  pushTimeoutMs: 10_000,
+  pushOnlineSeconds: 45,
 });

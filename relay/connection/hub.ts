@@ -27,6 +27,15 @@ export interface Attached {
 /** What an account change tells every node: the hub's control signals (see Hub). */
 export type Control = { type: 'revoke'; slot: number } | { type: 'erased' } | { type: 'devices' };
 
+/**
+ * Who hears that a device's connection came or went on this node (the wake-up pushes' online
+ * marks, relay/push). attached() is awaited before the connection is welcomed, and must not fail.
+ */
+export interface Presence {
+  attached(conn: Attached): Promise<void>;
+  detached(conn: Attached): void;
+}
+
 /** How often the safety pull runs: each run re-reads the share of users due by then. */
 const SAFETY_TICK_MS = 1_000;
 
@@ -57,6 +66,7 @@ export class Hub {
     private readonly store: SignalBus,
     private readonly log: Logger,
     private readonly safetyPullMs: number,
+    private readonly presence?: Presence,
   ) {
     store.onSignal((uid, signal) => this.signal(uid, signal));
     store.onReconnect(() => {
@@ -98,13 +108,14 @@ export class Hub {
       else conns[i] = conn;
       previous?.replace();
     }
-    await this.store.kick(conn.uid, conn.token);
+    await Promise.all([this.store.kick(conn.uid, conn.token), this.presence?.attached(conn)]);
   }
 
   async detach(conn: Attached): Promise<void> {
     const conns = this.byUser.get(conn.uid);
     const i = conns?.indexOf(conn) ?? -1;
     if (conns === undefined || i < 0) return;
+    this.presence?.detached(conn);
     if (conns.length > 1) return void conns.splice(i, 1);
     this.byUser.delete(conn.uid);
     try {

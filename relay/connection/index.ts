@@ -1,4 +1,4 @@
 export { initCrypto } from './auth.js';
-export { Hub } from './hub.js';
+export { type Attached, Hub, type Presence } from './hub.js';
 export { InflightBudget } from './inflight.js';
 export { Session } from './session.js';

@@ -107,6 +107,8 @@ export class MessagePath {
         host.log.debug({ to: frame.to, mid: frame.mid, bytes: frame.body.length, dup: result.dup }, 'stored');
       host.reply({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
       if (result.dup || frame.offer !== undefined) return;
+      // Its devices that are away get a wake-up (asynchronous; nothing here waits for it).
+      this.deps.wake(frame.to);
       // The recipient is on this node (the doorbell was skipped, or rang too): hand the entry over
       // without another store round trip; Delivery turns it into a pull when it would overtake.
       const here = hub.get(frame.to);

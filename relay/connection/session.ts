@@ -9,6 +9,7 @@ import {
   type ErrorCode,
   type HelloFrame,
   type KeysRequestFrame,
+  type PushFrame,
   type RelayFrame,
   type SendFrame,
   type ShareFrame,
@@ -23,6 +24,7 @@ import {
 } from '../account/index.js';
 import { clientLimits, type RelayConfig } from '../config/index.js';
 import type { MailboxEntry, Store } from '../mailbox/index.js';
+import type { PushHandlers, PushHost } from '../push/index.js';
 import { type Requester, SOCIAL_FRAME_TYPES, type SocialHandlers } from '../social/index.js';
 import type { Logger, Metrics } from '../telemetry/index.js';
 import { isAuthAnswer, newNonce } from './auth.js';
@@ -46,6 +48,9 @@ export interface SessionDeps {
   social: SocialHandlers;
   devices: Devices;
   account: AccountHandlers;
+  push: PushHandlers;
+  /** Something was filed for this user: wake its devices that are away (relay/push Waker). */
+  wake(uid: string): void;
   budget: InflightBudget;
   now: () => number;
 }
@@ -60,7 +65,7 @@ type Phase = 'hello' | 'auth' | 'opening' | 'open' | 'closed';
  * key look-ups. Every frame is validated by protocol/ before a handler sees it; every problem is
  * answered with its own error code, in-band where the socket can stay open.
  */
-export class Session implements Attached, Requester, MessageHost, AccountHost {
+export class Session implements Attached, Requester, MessageHost, AccountHost, PushHost {
   uid = '';
   /** The device's slot in its identity; 0 for a version 1-3 client. */
   slot = 0;
@@ -178,6 +183,11 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
     setTimeout(cutOffLater, CLOSE_GRACE_MS, this).unref();
   }
 
+  /** Whether the connection is authenticated and not closed. */
+  get isOpen(): boolean {
+    return this.phase === 'open';
+  }
+
   /** Whether the socket is not being read (backpressure); the heartbeat does not count it dead. */
   get throttled(): boolean {
     return this.intake.throttled;
@@ -274,6 +284,10 @@ export class Session implements Attached, Requester, MessageHost, AccountHost {
           return this.onRequest(String(account.rid), frame.t, 4, () =>
             this.deps.account.handle(this, account),
           );
+        }
+        if (frame.t === 'push') {
+          const push = frame;
+          return this.onRequest(String(push.rid), 'push', 4, () => this.deps.push.handle(this, push));
         }
         return this.reject('out_of_order', `"${frame.t}" after authentication`);
       case 'closed':

@@ -94,6 +94,11 @@ export interface Mailbox {
   notify(uid: string, entryId: string, notice: Notice, now: number, exp: number): Promise<boolean>;
   /** Deletes up to `limit` entries whose expiry is <= now, filing `expired` receipts where asked. */
   sweep(now: number, limit: number): Promise<SweepResult>;
+  /**
+   * Sets the one handler told, after the fact, that receipts were filed in these senders'
+   * mailboxes (by an ack, an answer, a device's removal or the sweep): wake-up pushes hear it.
+   */
+  onReceipts(handler: (senders: readonly string[]) => void): void;
 }
 
 /** Signals between relay nodes about a user: doorbells (something was filed) and kicks. */

@@ -55,6 +55,8 @@ export class MemoryState {
   constructor(
     readonly limits: StoreLimits,
     private readonly signal: (uid: string, s: Signal) => void,
+    /** A receipt was filed in `from`'s mailbox. */
+    private readonly receiptFiled: (from: string) => void = () => {},
   ) {}
 
   /** uid's live device mask: slot 0 alone for a user without one (a legacy single device). */
@@ -171,6 +173,7 @@ export class MemoryState {
     const exp = now + this.limits.receiptTtlMs;
     const entry: MailboxEntry = { kind: 'receipt', id, seq: 0, to, mid, status, at: now, exp };
     this.insert(from, { entry, receipt: false, mask: 0 }, true);
+    this.receiptFiled(from);
     return true;
   }
 

@@ -46,7 +46,8 @@ export function createMemoryStore(limits: StoreLimits): MemoryStore {
     if (!watched.has(uid)) return;
     queueMicrotask(() => handler(uid, s));
   }
-  const state = new MemoryState(limits, signal);
+  let receipts: (senders: readonly string[]) => void = () => {};
+  const state = new MemoryState(limits, signal, (from) => queueMicrotask(() => receipts([from])));
   const { identities, mailboxes } = state;
 
   /** Holds a part of share `offer` (same checks as a send), undelivered, without a doorbell. */
@@ -296,6 +297,10 @@ export function createMemoryStore(limits: StoreLimits): MemoryStore {
 
     onReconnect() {
       // In-process signals are never lost.
+    },
+
+    onReceipts(next) {
+      receipts = next;
     },
 
     unsentBytes() {

@@ -35,6 +35,8 @@ export class MailboxCalls {
   private readonly clustered: boolean;
   /** What this relay knows of each shard's earliest due time, so a sweep reads only what may be due. */
   private readonly expiries: ShardWatch;
+  /** Told the senders whose mailboxes got receipts (Mailbox.onReceipts). */
+  receiptsFiled: (senders: readonly string[]) => void = () => {};
 
   constructor(
     private readonly cmd: RedisClient,
@@ -158,7 +160,9 @@ export class MailboxCalls {
           args.int(index.get(n.from)!).text(n.from).text(n.rid).text(n.status);
           this.noteDue(slot, Number(n.status.slice(1)) + this.limits.receiptTtlMs);
         }
-        filed += Number(await this.call('receipts', args, slot));
+        const added = Number(await this.call('receipts', args, slot));
+        filed += added;
+        if (added > 0) this.receiptsFiled(indices.map((i) => notes[i]!.from));
       }),
     );
     const byShard = new Map<string, string[]>();

@@ -318,6 +318,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
     watch: signals.watch,
     unwatch: signals.unwatch,
     onSignal: signals.onSignal,
+    onReceipts(next) {
+      mc.receiptsFiled = next;
+    },
     onReconnect: signals.onReconnect,
     kick: signals.kick,
 

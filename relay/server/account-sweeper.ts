@@ -1,4 +1,4 @@
-import type { AccountSignals, Accounts, Devices, MailboxPart } from '../account/index.js';
+import type { AccountSignals, Accounts, Devices, MailboxPart, PushPart } from '../account/index.js';
 import type { RelayConfig } from '../config/index.js';
 import type { Logger, Metrics } from '../telemetry/index.js';
 
@@ -40,6 +40,8 @@ export class AccountSweeper {
       devices: Devices;
       accounts: Accounts;
       mailbox: Pick<MailboxPart, 'dropDevice'>;
+      /** An unlinked device's wake-up registration goes with it. */
+      push?: Pick<PushPart, 'remove'>;
       signals: AccountSignals;
       /** This node's authenticated connections. */
       connected: () => Iterable<Connected>;
@@ -132,6 +134,7 @@ export class AccountSweeper {
       const { unlinked, more } = await devices.sweepIdle(idleBefore, pendingBefore, BATCH);
       for (const { uid, slot } of unlinked) {
         await mailbox.dropDevice(uid, slot, now);
+        await this.d.push?.remove(uid, slot);
         await signals.devicesChanged(uid);
         await signals.revoked(uid, slot);
       }

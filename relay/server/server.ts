@@ -16,6 +16,15 @@ import { Hub, InflightBudget, initCrypto, Session } from '../connection/index.js
 import type { Store } from '../mailbox/index.js';
 import { createMemoryStore, createRedisStore, SELF_TIMED, type StoreLimits } from '../mailbox/index.js';
 import {
+  createMemoryPushStore,
+  createRedisPushStore,
+  FAIL_REASONS,
+  PushHandlers,
+  type PushStore,
+  pushSenders,
+  Waker,
+} from '../push/index.js';
+import {
   type AofRewriter,
   aofRewriter,
   connectRedis,
@@ -58,6 +67,8 @@ export interface Relay {
   readonly adminPort: number | null;
   readonly store: Store;
   readonly metrics: Metrics;
+  /** Resolves once no wake-up push waits for its decision, a retry or its push service (tests). */
+  wakeupsIdle(): Promise<void>;
   /** With TLS: reads the certificate and key again (SIGHUP); false when off or the files are bad. */
   reloadTls(): boolean;
   /** Graceful stop: refuse new connections, close sockets with going_away, let writes finish. */
@@ -76,6 +87,8 @@ export interface Stores {
   social: SocialStore;
   /** The identities' devices, the seen index and the erase journal (relay/account). */
   devices: DeviceStore;
+  /** Wake-up push registrations and the devices' online and wake marks (relay/push). */
+  push: PushStore;
   /** The store's methods it times itself (into the same metric), which timeStore leaves alone. */
   selfTimed: readonly string[];
   /** Asks Redis to rewrite its AOF now and then (none for the in-process store). */
@@ -100,7 +113,14 @@ export async function openStores(
     );
     const store = createMemoryStore(limits);
     const devices = createMemoryDevices(store);
-    return { store, social: createMemorySocialStore(), devices, selfTimed: [], close: () => store.close() };
+    return {
+      store,
+      social: createMemorySocialStore(),
+      devices,
+      push: createMemoryPushStore(),
+      selfTimed: [],
+      close: () => store.close(),
+    };
   }
   return openRedisStores(config, endpoint, limits, log, metrics);
 }
@@ -164,6 +184,7 @@ async function openRedisStores(
       store,
       social: splitSocialStore(durable, ephemeral),
       devices,
+      push: createRedisPushStore(redis),
       selfTimed: metrics ? SELF_TIMED : [],
       aof: aofRewriter(redis, 'pb:', config.aofRewriteSeconds * 1000),
       async close() {
@@ -182,6 +203,7 @@ async function openRedisStores(
 export async function startRelay({ config, log, now = Date.now }: RelayDeps): Promise<Relay> {
   await initCrypto();
   const metrics = new Metrics();
+  const senders = pushSenders(config, log);
   const stores = await openStores(config, log, metrics);
   const store = timeStore(stores.store, 'mailbox', metrics, stores.selfTimed);
   let discoveryKey = config.discoverySecret;
@@ -191,6 +213,28 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     discoveryKey = randomBytes(32).toString('hex');
   }
   const socialStore = timeStore(stores.social, 'social', metrics);
+  const pushStore = timeStore(stores.push, 'push', metrics);
+  for (const reason of FAIL_REASONS) metrics.wakeupFailed(reason, 0);
+  // The hub is made below (it tells the waker of attaches); the waker asks it only later.
+  const waker: Waker = new Waker({
+    store: pushStore,
+    senders,
+    allHere: (uid): boolean => hub.allHere(uid),
+    metrics: {
+      sent: () => metrics.wakeupsSent++,
+      failed: (reason) => metrics.wakeupFailed(reason),
+      coalesced: (n) => {
+        metrics.wakeupsCoalesced += n;
+      },
+    },
+    log,
+    coalesceMs: config.pushCoalesceSeconds * 1000,
+    onlineMs: config.pushOnlineSeconds * 1000,
+  });
+  const wake = (uid: string) => waker.filed(uid);
+  store.onReceipts((filedFor) => {
+    for (const uid of filedFor) wake(uid);
+  });
   const previousDiscoveryKey = config.discoverySecretPrevious;
   const social = new SocialHandlers({
     config,
@@ -198,11 +242,17 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     social: socialStore,
     discoveryKey,
     previousDiscoveryKey,
+    wake,
     now,
   });
-  const hub = new Hub(store, log, config.safetyPullMs);
+  const hub: Hub = new Hub(store, log, config.safetyPullMs, waker);
   const devices = timeStore(stores.devices, 'account', metrics);
-  const accounts = createAccounts(devices, { mailbox: store, social: socialStore, notifier: store });
+  const accounts = createAccounts(devices, {
+    mailbox: store,
+    social: socialStore,
+    notifier: store,
+    push: pushStore,
+  });
   const signals: AccountSignals = {
     revoked: (uid, slot) => hub.control(uid, { type: 'revoke', slot }),
     erased: (uid) => hub.control(uid, { type: 'erased' }),
@@ -213,6 +263,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     devices,
     accounts,
     mailbox: store,
+    push: pushStore,
     signals,
     connected: () => hub.all(),
     metrics,
@@ -223,6 +274,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     config,
     identities: store,
     mailbox: store,
+    push: pushStore,
     devices,
     accounts,
     signals,
@@ -232,7 +284,13 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
   const health = new HealthCheck(store);
   const budget = new InflightBudget(config.inflightBytes, () => store.unsentBytes());
   // One object for every connection: an idle connection holds no copy of its own.
-  const sessionDeps = { config, store, hub, metrics, social, devices, account, budget, now };
+  const push = new PushHandlers(
+    pushStore,
+    new Set(senders.keys()),
+    config.pushInsecureEndpoints === 1,
+    (conn) => waker.registered(conn),
+  );
+  const sessionDeps = { config, store, hub, metrics, social, devices, account, push, wake, budget, now };
   const sessions = new Set<Session>();
   const sweeper = new Sweeper(store, socialStore, metrics, log, config.sweepIntervalMs, now, stores.aof);
   let nextConn = 1;
@@ -310,6 +368,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     adminPort,
     store,
     metrics,
+    wakeupsIdle: () => waker.idle(),
     reloadTls() {
       if (!tls) return false;
       try {
@@ -328,6 +387,7 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
       clearInterval(heartbeat);
       clearInterval(stallCheck);
       hub.stop();
+      waker.stop();
       sweeper.stop();
       accountSweeper.stop();
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));

@@ -36,6 +36,8 @@ export interface SocialDeps {
   discoveryKey: string;
   /** The key before a rotation (PASSBY_DISCOVERY_SECRET_OLD): look-ups try it for what the current one misses. */
   previousDiscoveryKey?: string | null;
+  /** An offer or a nearby notice was filed for this user: wake its devices that are away. */
+  wake?: (uid: string) => void;
   now: () => number;
 }
 
@@ -133,6 +135,7 @@ export class SocialHandlers {
     }
     r.log.debug({ to: frame.to, mid: frame.mid, parts: frame.parts, dup: result.dup }, 'share offered');
     r.reply({ t: 'stored', to: frame.to, mid: frame.mid, exp: result.exp, dup: result.dup });
+    if (!result.dup) this.d.wake?.(frame.to);
   }
 
   /** Whether the relay files shares from `sender` to `recipient` at all (PASSBY_STRANGER_SHARES). */
@@ -332,6 +335,9 @@ export class SocialHandlers {
       await this.notify(uid, tag, { kind: 'nearby', user: friend, ...window }, encounter.until, friend);
       await this.notify(friend, tag, { kind: 'nearby', user: uid, ...window }, encounter.until, uid);
       await social.markNotified(uid, friend, encounter.since);
+      // A nearby notice wakes both friends' devices that are away.
+      this.d.wake?.(uid);
+      this.d.wake?.(friend);
     }
   }
 

@@ -39,6 +39,15 @@ export const REDACTED_PATHS = [
   'latitude',
   'longitude',
   'distance',
+  // Wake-up pushes: a registration's endpoint, keys and token, and what the push services are sent.
+  'endpoint',
+  'p256dh',
+  'auth',
+  'registration',
+  'subscription',
+  'authorization',
+  'assertion',
+  'accessToken',
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -27,12 +27,21 @@ export class Metrics {
   receiptsExpired = 0;
   accountsErased = 0;
   devicesUnlinked = 0;
+  /** Wake-up pushes the push services accepted, and wake-ups skipped for a recent one. */
+  wakeupsSent = 0;
+  wakeupsCoalesced = 0;
 
   readonly registry = new Registry();
   private readonly errors = new Counter({
     name: 'passby_errors_total',
     help: 'Errors answered, by code',
     labelNames: ['code'],
+    registers: [this.registry],
+  });
+  private readonly wakeupsFailed = new Counter({
+    name: 'passby_wakeups_failed_total',
+    help: 'Wake-up pushes not sent, by reason (overflow, gone, rejected, unavailable, timeout, network, unconfigured)',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
   private readonly storeSeconds = new FastHistogram(
@@ -97,6 +106,12 @@ export class Metrics {
       'Devices unlinked for being unseen too long',
       () => this.devicesUnlinked,
     );
+    counter('wakeups_sent_total', 'Wake-up pushes a push service accepted', () => this.wakeupsSent);
+    counter(
+      'wakeups_coalesced_total',
+      'Wake-ups not sent because the device was woken within PASSBY_PUSH_COALESCE_SECONDS',
+      () => this.wakeupsCoalesced,
+    );
     for (const code of ERROR_CODES) this.errors.inc({ code }, 0);
     const redis = this.redis;
     new Gauge({
@@ -115,6 +130,11 @@ export class Metrics {
       labelNames: ['version', 'node'],
       registers: [this.registry],
     }).set({ version: VERSION, node: process.version }, 1);
+  }
+
+  /** A wake-up push not sent, by a reason from a closed set (relay/push FAIL_REASONS); by 0 to show the series. */
+  wakeupFailed(reason: string, by = 1): void {
+    this.wakeupsFailed.inc({ reason }, by);
   }
 
   error(code: ErrorCode): void {

@@ -10,7 +10,7 @@ import { decodeClientFrame, decodeRelayFrame, LIMITS, SOCIAL_LIMITS } from '../.
  */
 
 const doc = readFileSync(new URL('../../protocol/PROTOCOL.md', import.meta.url), 'utf8');
-const source = ['frames.ts', 'social-frames.ts', 'account-frames.ts']
+const source = ['frames.ts', 'social-frames.ts', 'account-frames.ts', 'push-frames.ts']
   .map((file) => readFileSync(new URL(`../../protocol/${file}`, import.meta.url), 'utf8'))
   .join('\n');
 
@@ -68,6 +68,7 @@ const CLIENT_SAMPLES: Record<string, Record<string, unknown>> = {
   devices: { t: 'devices', rid: 1 },
   export: { t: 'export', rid: 1, ts: 1, sig: 'A'.repeat(86) },
   erase: { t: 'erase', rid: 1, ts: 1, sig: 'A'.repeat(86) },
+  push: { t: 'push', rid: 1, op: 'register', kind: 'fcm', token: 'fcm-token' },
 };
 const RELAY_SAMPLES: Record<string, Record<string, unknown>> = {
   challenge: { t: 'challenge', v: 3, nonce: 'A'.repeat(43), relay: 'passby', time: 1 },

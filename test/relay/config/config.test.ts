@@ -49,7 +49,7 @@ describe('relay configuration', () => {
       maxTtlSeconds: 3600,
       deliveryWindow: 8,
     });
-    expect(Object.keys(VARIABLES)).toHaveLength(49);
+    expect(Object.keys(VARIABLES)).toHaveLength(65);
     expect(config).toMatchObject({
       redisCommandTimeoutMs: 750,
       safetyPullMs: 5000,

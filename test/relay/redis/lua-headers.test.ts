@@ -8,7 +8,13 @@ import { ACK_STRIDE, BOX_KEYS, RECEIPT_STRIDE, SEND_STRIDE } from '../../../rela
  * of relay/redis/lua/common.lua to that file.
  */
 
-const FOLDERS = ['relay/mailbox/lua', 'relay/social/lua', 'relay/redis/lua', 'relay/account/lua'];
+const FOLDERS = [
+  'relay/mailbox/lua',
+  'relay/social/lua',
+  'relay/redis/lua',
+  'relay/account/lua',
+  'relay/push/lua',
+];
 /** Libraries: helpers put in front of a folder's scripts, with no KEYS or ARGV of their own. */
 const LIBRARIES = [
   'relay/redis/lua/common.lua',

@@ -94,6 +94,7 @@ describe('metrics', () => {
       'op',
       'patch',
       'queued',
+      'reason',
       'role',
     ].concat(['space', 'type', 'version']);
     expect(labelNames(text).filter((n) => !allowed.includes(n))).toEqual([]);
