@@ -25,6 +25,7 @@ import { Offers } from './offers.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { encodePayload, type Payload } from './payload.js';
 import { Proximity } from './presence.js';
+import { PushRegistrations } from './push.js';
 import { Receiver } from './receiver.js';
 import { Requests } from './requests.js';
 import { type FileMeta, type OutboxItem, type OutboxView, Sender, type SendOptions } from './sender.js';
@@ -95,6 +96,8 @@ export class PassbyClient {
   readonly discovery: Discovery;
   /** Location updates from raw fixes, as cells or blind tokens (protocol v2). */
   readonly proximity: Proximity;
+  /** This device's wake-up push registration (protocol v4): `push.register(...)`, `push.remove()`. */
+  readonly push: PushRegistrations;
   /** What waits for the relay: how many sends, which, and a way to give one (or a file, a share) up. */
   readonly outbox: OutboxView;
 
@@ -150,6 +153,7 @@ export class PassbyClient {
       version: () => this.#conn.version,
     });
     this.discovery = new Discovery(this.#requests, o.storage, () => o.clock.now());
+    this.push = new PushRegistrations({ requests: this.#requests, version: () => this.#conn.version });
     this.proximity = new Proximity({
       identity: o.identity,
       keys: this.#keys,
@@ -267,6 +271,21 @@ export class PassbyClient {
   /** Connects, or during a backoff retries at once (say, when the app returns to the foreground). */
   connect(): void {
     this.#conn.dispatch({ type: 'connect' });
+  }
+
+  /**
+   * For an app woken by a push (or a background task): connects, resolves once the backlog has
+   * been handed to the app's handlers (`drained`) and their acks have left, and closes. Make the
+   * client with `autoConnect: false` and attach the handlers first, so nothing comes before them.
+   */
+  async drain(options: WaitOptions = {}): Promise<void> {
+    const drained = this.once('drained', options);
+    if (this.state.kind === 'idle') this.connect();
+    try {
+      await drained;
+    } finally {
+      await this.close();
+    }
   }
 
   /**

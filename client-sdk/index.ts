@@ -1,5 +1,7 @@
 // The passby client SDK: the only door into client-sdk/. Runs unchanged in Node (pass ws's
 // WebSocket), browsers and React Native; imports nothing but protocol/, libsodium-wrappers and h3-js.
+
+export type { PushRegistration } from '../protocol/index.js';
 export {
   type DeviceInfo,
   ERRORS,
@@ -59,6 +61,7 @@ export {
   type FixRejection,
   H3_RESOLUTION,
 } from './proximity.js';
+export { PushRegistrations, webPushRegistration } from './push.js';
 export { SHARE_ATTEMPTS } from './share-send.js';
 export { type State, type StateEvent, type StateKind, transition } from './state.js';
 export { loadOrCreateIdentity, MemoryStorage, type Storage, wipeStorage } from './storage.js';

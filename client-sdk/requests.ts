@@ -6,13 +6,14 @@ import type {
   LookupReplyFrame,
   OkFrame,
   PassbyError,
+  PushFrame,
   SocialClientFrame,
 } from '../protocol/index.js';
 import { ClientError } from './errors.js';
 import type { Clock } from './options.js';
 
-/** A request frame with a `rid`: protocol v2 (social) and v4 (devices, export, erase). */
-export type RequestFrame = SocialClientFrame | AccountClientFrame;
+/** A request frame with a `rid`: protocol v2 (social) and v4 (devices, export, erase, push). */
+export type RequestFrame = SocialClientFrame | AccountClientFrame | PushFrame;
 
 /** A request as the caller writes it: the layer adds the `rid`. */
 export type SocialRequest = RequestFrame extends infer F
