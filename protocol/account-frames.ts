@@ -1,4 +1,5 @@
 import { type Decoded, fail, isSafeInt, isUserId, noBody, onlyFields } from './fields.js';
+import { domainInput } from './identity.js';
 import { ENTRY_ID_PATTERN, MESSAGE_ID_PATTERN } from './limits.js';
 
 /*
@@ -31,11 +32,7 @@ const encoder = new TextEncoder();
 
 /** The bytes to hash into a device ID. */
 export function deviceIdInput(devicePublicKey: Uint8Array): Uint8Array {
-  const domain = encoder.encode(DEVICE_ID_DOMAIN);
-  const out = new Uint8Array(domain.length + devicePublicKey.length);
-  out.set(domain);
-  out.set(devicePublicKey, domain.length);
-  return out;
+  return domainInput(DEVICE_ID_DOMAIN, devicePublicKey);
 }
 
 /** What a device signs with its device key to answer a version 4 challenge. */

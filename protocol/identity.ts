@@ -15,13 +15,18 @@ export const NONCE_BYTES = 32;
 
 const encoder = new TextEncoder();
 
+/** A domain's UTF-8 bytes followed by a key: what a user ID or a device ID hashes. */
+export function domainInput(domain: string, key: Uint8Array): Uint8Array {
+  const bytes = encoder.encode(domain);
+  const out = new Uint8Array(bytes.length + key.length);
+  out.set(bytes);
+  out.set(key, bytes.length);
+  return out;
+}
+
 /** The bytes to hash into a user ID. */
 export function userIdInput(publicKey: Uint8Array): Uint8Array {
-  const domain = encoder.encode(USER_ID_DOMAIN);
-  const out = new Uint8Array(domain.length + publicKey.length);
-  out.set(domain);
-  out.set(publicKey, domain.length);
-  return out;
+  return domainInput(USER_ID_DOMAIN, publicKey);
 }
 
 /** The user ID as text, from the BLAKE2b digest of userIdInput(). */

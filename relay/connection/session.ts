@@ -9,7 +9,6 @@ import {
   type ErrorCode,
   type HelloFrame,
   type KeysRequestFrame,
-  type PushFrame,
   type RelayFrame,
   type SendFrame,
   type ShareFrame,

@@ -42,9 +42,12 @@ export function deviceIdFor(dk: Uint8Array): string {
 
 /** A clock that moves only when told to, firing the timers that fall due. */
 export class ManualClock implements Clock {
-  #now = 1_700_000_000_000;
+  #now: number;
   #timers = new Map<number, { at: number; fn: () => void }>();
   #next = 1;
+  constructor(start = 1_700_000_000_000) {
+    this.#now = start;
+  }
   now(): number {
     return this.#now;
   }
@@ -64,5 +67,8 @@ export class ManualClock implements Clock {
         t.fn();
       }
     }
+  }
+  get pending(): number {
+    return this.#timers.size;
   }
 }

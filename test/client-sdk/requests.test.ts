@@ -1,41 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ClientError, PassbyError } from '../../client-sdk/index.js';
 import { counter } from '../../client-sdk/keys.js';
-import type { Clock } from '../../client-sdk/options.js';
 import { type RequestFrame, Requests } from '../../client-sdk/requests.js';
-
-/** A clock that moves only when told to, firing the timers that fall due. */
-class ManualClock implements Clock {
-  #now = 0;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  #next = 1;
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.#now + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    this.#now += ms;
-    for (const [id, t] of [...this.#timers]) {
-      if (t.at <= this.#now) {
-        this.#timers.delete(id);
-        t.fn();
-      }
-    }
-  }
-  get pending(): number {
-    return this.#timers.size;
-  }
-}
+import { ManualClock } from './fake-v4.js';
 
 function setup(open = true) {
-  const clock = new ManualClock();
+  const clock = new ManualClock(0);
   const wire: RequestFrame[] = [];
   const link = { open };
   const requests = new Requests({
