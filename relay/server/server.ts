@@ -176,10 +176,10 @@ async function openRedisStores(
       );
     }
     log.info({ cluster: endpoint.cluster, presence: presenceAt ? 'redis' : 'process' }, 'connected to redis');
-    const devices = createRedisDevices(redis, {
-      leaseMs: sweepLeaseMs,
-      shardRefreshMs: config.sweepRefreshMs,
-    });
+    // The account indexes (the erase journal, the seen index) are read again once a minute when
+    // nothing says they hold anything due: a node files its own erases as due at once, so the
+    // minute bounds only how long another node takes to finish an erase a crashed one left.
+    const devices = createRedisDevices(redis, { leaseMs: sweepLeaseMs, shardRefreshMs: 60_000 });
     return {
       store,
       social: splitSocialStore(durable, ephemeral),
