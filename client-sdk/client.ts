@@ -84,6 +84,8 @@ export class PassbyClient {
   #boxPending = false;
   /** close() is under way: frames that would need handling are left at the relay. */
   #closing = false;
+  /** This connection's backlog has been handed to the app (`drained` emitted since it opened). */
+  #drained = false;
   #limits: RelayLimits | undefined;
   /** The next renewal check of the discoverability entry while open. */
   #renewTimer: unknown;
@@ -279,9 +281,10 @@ export class PassbyClient {
    * client with `autoConnect: false` and attach the handlers first, so nothing comes before them.
    */
   async drain(options: WaitOptions = {}): Promise<void> {
-    const drained = this.once('drained', options);
-    if (this.state.kind === 'idle') this.connect();
     try {
+      if (this.state.kind === 'open' && this.#drained) return;
+      const drained = this.once('drained', options);
+      if (this.state.kind === 'idle') this.connect();
       await drained;
     } finally {
       await this.close();
@@ -428,6 +431,7 @@ export class PassbyClient {
     else if ((to.kind === 'backoff' || to.kind === 'closed') && to.error) this.#lastError = to.error;
     this.#events.emit('state', { from: from.kind, to: to.kind, state: to });
     if (from.kind === 'open') {
+      this.#drained = false;
       this.#o.clock.clearTimeout(this.#renewTimer);
       this.#sender.lost();
       this.#keys.disconnected();
@@ -491,7 +495,10 @@ export class PassbyClient {
       case 'keys':
         return this.#keys.onReply(frame);
       case 'drained':
-        return this.#receiver.after(() => this.#events.emit('drained', {}));
+        return this.#receiver.after(() => {
+          this.#drained = true;
+          this.#events.emit('drained', {});
+        });
       case 'ok':
       case 'friends':
       case 'lookup':

@@ -88,6 +88,13 @@ describe('a device woken by a push', () => {
     });
     await again.drain({ timeoutMs: 10_000 });
     expect(late).toEqual([]);
+    // A client that has drained already (it stayed open) closes at once.
+    const open = await connect(bobId, false);
+    const drained = open.once('drained', { timeoutMs: 10_000 });
+    open.connect();
+    await drained;
+    await open.drain({ timeoutMs: 1_000 });
+    expect(open.state.kind).toBe('closed');
     await alice.close();
   });
 });
