@@ -90,7 +90,13 @@ async function interruptMidRun(scenarios: string, marker: string, redisServers: 
     stderr += d.toString();
   });
   try {
-    await waitFor(`the bench to reach "${marker}"`, () => stderr.includes(marker), { timeoutMs: 90_000 });
+    // On a timeout, the bench's last progress lines say where it stood.
+    await waitFor(
+      `the bench to reach "${marker}"`,
+      () => stderr.includes(marker),
+      { timeoutMs: 90_000 },
+      () => stderr.slice(-600),
+    );
     const children = descendants(bench.pid!);
     // redis-server(s), nats-server, relay(s), bare ws, Socket.IO, two load workers at least.
     expect(children.length).toBeGreaterThanOrEqual(6 + redisServers);
