@@ -1,6 +1,6 @@
-import type { MailboxEntry, MailboxSummary } from './contract.js';
+import type { MailboxSummary } from './contract.js';
 import type { Box, MemoryState, Msg } from './memory-state.js';
-import { emptySummary, noteExpiry } from './summary.js';
+import { countEntry, countHeld, emptySummary } from './summary.js';
 
 /*
  * The in-process store's part of export and erase (relay/account calls them): what a user's own
@@ -8,12 +8,6 @@ import { emptySummary, noteExpiry } from './summary.js';
  */
 
 /** Bytes of an entry's content: a message's or copy's body, an offer's preview. */
-function contentBytes(entry: MailboxEntry): number {
-  if (entry.kind === 'msg' || entry.kind === 'sent') return entry.body.length;
-  if (entry.kind === 'offer') return entry.preview.length;
-  return 0;
-}
-
 export function summaryOf(
   state: MemoryState,
   uid: string,
@@ -21,30 +15,12 @@ export function summaryOf(
   now: number,
 ): MailboxSummary {
   const out = emptySummary(slots);
-  const expiry = (exp: number) => noteExpiry(out, exp);
   const box = state.mailboxes.get(uid);
-  for (const { entry, mask } of box?.entries.values() ?? []) {
-    if (entry.exp <= now) continue;
-    const bytes = contentBytes(entry);
-    out.entries++;
-    out.bytes += bytes;
-    expiry(entry.exp);
-    if (entry.kind === 'msg') out.messages++;
-    if (entry.kind === 'receipt') out.receipts++;
-    for (const s of out.perSlot) {
-      if (mask & (1 << s.slot)) continue;
-      s.waiting++;
-      s.bytes += bytes;
-    }
-  }
-  for (const group of box?.held.values() ?? []) {
-    for (const { entry } of group.parts.values()) {
-      if (entry.exp <= now) continue;
-      out.messages++;
-      out.bytes += (entry as Msg).body.length;
-      expiry(entry.exp);
-    }
-  }
+  for (const { entry, mask } of box?.entries.values() ?? [])
+    if (entry.exp > now) countEntry(out, entry, mask);
+  for (const group of box?.held.values() ?? [])
+    for (const { entry } of group.parts.values())
+      if (entry.exp > now) countHeld(out, (entry as Msg).body.length, entry.exp);
   return out;
 }
 

@@ -1,10 +1,10 @@
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/index.js';
-import type { MailboxEntry, MailboxSummary } from './contract.js';
+import type { MailboxSummary } from './contract.js';
 import { expiryShard, ownMailboxKeys, parseNote } from './keys.js';
 import type { MailboxCalls } from './redis-calls.js';
 import { parseEntry } from './redis-values.js';
-import { emptySummary, noteExpiry } from './summary.js';
+import { countEntry, countHeld, emptySummary } from './summary.js';
 
 /*
  * The Redis store's part of export and erase (relay/account calls them). Erase finds what names a
@@ -55,12 +55,6 @@ async function scanFields(cmd: RedisClient, kind: 'hscan' | 'zscan', key: string
 }
 
 /** Bytes of an entry's content: a message's or copy's body, an offer's preview. */
-function contentBytes(entry: MailboxEntry): number {
-  if (entry.kind === 'msg' || entry.kind === 'sent') return entry.body.length;
-  if (entry.kind === 'offer') return entry.preview.length;
-  return 0;
-}
-
 export class MailboxErase {
   constructor(
     private readonly cmd: RedisClient,
@@ -78,23 +72,11 @@ export class MailboxErase {
     const [e, h] = ownMailboxKeys(this.prefix, uid).filter((_, i) => i === 0 || i === 3) as [string, string];
     const [entries, held] = await Promise.all([this.cmd.hgetallBuffer(e), this.cmd.hgetallBuffer(h)]);
     const out = emptySummary(slots);
-    const expiry = (exp: number) => noteExpiry(out, exp);
     for (const [id, value] of Object.entries(entries)) {
       if (!/^[mrnc]:/.test(id)) continue;
       const entry = parseEntry(id, value);
       if (entry.exp <= now) continue;
-      const bytes = contentBytes(entry);
-      out.entries++;
-      out.bytes += bytes;
-      expiry(entry.exp);
-      if (entry.kind === 'msg') out.messages++;
-      if (entry.kind === 'receipt') out.receipts++;
-      const mask = Number(entries[`a:${id}`]?.toString('latin1') ?? 0);
-      for (const s of out.perSlot) {
-        if (mask & (1 << s.slot)) continue;
-        s.waiting++;
-        s.bytes += bytes;
-      }
+      countEntry(out, entry, Number(entries[`a:${id}`]?.toString('latin1') ?? 0));
     }
     for (const [field, value] of Object.entries(held)) {
       if (!field.startsWith('p:')) continue;
@@ -103,10 +85,7 @@ export class MailboxErase {
       const c2 = value.indexOf(0x3a, c1 + 1);
       const c3 = value.indexOf(0x3a, c2 + 1);
       const exp = Number(value.toString('latin1', c2 + 1, c3));
-      if (exp <= now) continue;
-      out.messages++;
-      out.bytes += value.length - c3 - 1;
-      expiry(exp);
+      if (exp > now) countHeld(out, value.length - c3 - 1, exp);
     }
     // Receipts on their way to uid: noted in a recipient's shard, not filed yet.
     for (const shard of await this.shards()) {

@@ -1,4 +1,4 @@
-import type { FriendInfo } from '../../protocol/index.js';
+import type { ExportedLink, FriendInfo } from '../../protocol/index.js';
 
 /**
  * What the relay keeps about the social graph, discovery and presence (protocol v2), behind one
@@ -141,18 +141,8 @@ export interface SocialStore {
  */
 export type SocialPart = 'durable' | 'ephemeral';
 
-/** One entry of uid's link list, as the account export shows it. */
-export interface SocialLink {
-  id: string;
-  /** 'declined': other asked, uid declined (hidden from friends(), kept until other withdraws). */
-  state: 'friend' | 'incoming' | 'outgoing' | 'declined';
-  /** uid's own switches for `id` (false unless friends). */
-  proximity: boolean;
-  autoAccept: boolean;
-  /** `id`'s switches for uid, read from `id`'s side (false unless both sides hold a friendship). */
-  theirProximity: boolean;
-  theirAutoAccept: boolean;
-}
+/** One entry of uid's link list, as the account export shows it (protocol/account-export.ts). */
+export type SocialLink = ExportedLink;
 
 /** SocialStore.summary: everything the social store holds about one user, as an export shows it. */
 export interface SocialSummary {
