@@ -69,6 +69,11 @@ export class Delivery {
     return this.inflight.size > 0 ? this.progressAt : undefined;
   }
 
+  /** The cursor while caught up and not pulling (the safety pull's probe); otherwise undefined. */
+  get caughtUpAt(): number | undefined {
+    return this.caughtUp && !this.pulling && !this.closed ? this.cursor : undefined;
+  }
+
   /** The safety pull: reads the mailbox again, whether or not a doorbell rang (R5). */
   poke(): void {
     if (!this.pulling) void this.pull();

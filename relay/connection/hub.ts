@@ -1,4 +1,4 @@
-import type { MailboxEntry, Signal, SignalBus } from '../mailbox/index.js';
+import type { Mailbox, MailboxEntry, MailboxProbe, Signal, SignalBus } from '../mailbox/index.js';
 import type { Logger } from '../telemetry/index.js';
 
 /** What the hub needs of a connection. */
@@ -17,6 +17,12 @@ export interface Attached {
   offer(entry: MailboxEntry, prev: number): void;
   /** Reads the mailbox again, doorbell or not. */
   poke(): void;
+  /**
+   * The highest seq handed to this connection while it is caught up with its mailbox and not
+   * reading it (only a newer entry makes a re-read worth it); undefined when it is behind, reading,
+   * or not delivering yet.
+   */
+  readonly caughtUpAt: number | undefined;
   replace(): void;
   /** The device was revoked or the account erased: close with that code. */
   end(code: 'device_revoked' | 'erased'): void;
@@ -61,9 +67,11 @@ export class Hub {
   private walk: Iterator<Attached[]> | undefined;
   /** Users owed a re-read this tick, with the fraction left from earlier ticks. */
   private credit = 0;
+  /** A safety pull's probe is under way: the next tick waits for it (its credit carries over). */
+  private probing = false;
 
   constructor(
-    private readonly store: SignalBus,
+    private readonly store: SignalBus & Pick<Mailbox, 'newer'>,
     private readonly log: Logger,
     private readonly safetyPullMs: number,
     private readonly presence?: Presence,
@@ -137,23 +145,54 @@ export class Hub {
   }
 
   /** One tick of the safety pull: the next share of users, so each comes once per period. */
+  /**
+   * One tick of the safety pull. A connection that is caught up is re-read only when the probe
+   * (one store call for every such connection due this tick) finds an entry past its cursor: an
+   * idle node then costs one small call a second, not a fetch per user, and allocates next to
+   * nothing (V8 gives back the heap a connect burst grew only once allocation goes quiet). A
+   * failed probe re-reads them all, as before there was one.
+   */
   private safetyPull(): void {
+    if (this.probing) return;
     const ticks = Math.max(1, Math.floor(this.safetyPullMs / SAFETY_TICK_MS));
     // Fractions carry over, so a few users are each re-read once a period, not once a tick.
     this.credit = Math.min(this.credit + this.byUser.size / ticks, this.byUser.size);
     let due = Math.floor(this.credit);
     this.credit -= due;
+    const quiet: Attached[] = [];
     while (due > 0) {
       this.walk ??= this.byUser.values();
       const next = this.walk.next();
       if (next.done) {
-        this.walk = undefined;
         // A lap ends here; the next tick starts the next one (no user twice in a tick).
-        return;
+        this.walk = undefined;
+        break;
       }
-      for (const conn of next.value) conn.poke();
+      for (const conn of next.value) {
+        if (conn.caughtUpAt === undefined) conn.poke();
+        else quiet.push(conn);
+      }
       due--;
     }
+    if (quiet.length > 0) this.probe(quiet);
+  }
+
+  private probe(conns: Attached[]): void {
+    const probes: MailboxProbe[] = conns.map((c) => ({ uid: c.uid, after: c.caughtUpAt ?? 0 }));
+    this.probing = true;
+    this.store.newer(probes).then(
+      (newer) => {
+        this.probing = false;
+        conns.forEach((conn, i) => {
+          if (newer[i]) conn.poke();
+        });
+      },
+      (err: unknown) => {
+        this.probing = false;
+        this.log.warn({ err, users: conns.length }, 'safety pull probe failed: re-reading those mailboxes');
+        for (const conn of conns) conn.poke();
+      },
+    );
   }
 
   private signal(uid: string, signal: Signal): void {

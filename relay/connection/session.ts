@@ -148,6 +148,10 @@ export class Session implements Attached, Requester, MessageHost, AccountHost, P
     this.delivery?.poke();
   }
 
+  get caughtUpAt(): number | undefined {
+    return this.delivery?.caughtUpAt;
+  }
+
   replace(): void {
     this.close('replaced');
   }

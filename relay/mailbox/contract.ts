@@ -37,6 +37,12 @@ export interface Identities {
 }
 
 /** The mailboxes: what waits for each user, until acknowledged or expired. */
+/** A connected device's place in its mailbox: the highest seq it has been handed. */
+export interface MailboxProbe {
+  uid: string;
+  after: number;
+}
+
 export interface Mailbox {
   /** Stores a payload atomically: dedupe on (from, mid), quota, append, doorbell. Durable on return. */
   send(input: SendInput): Promise<SendResult>;
@@ -45,6 +51,12 @@ export interface Mailbox {
    * acked. Never returns an expired entry. (`last` moves past what it skips.)
    */
   fetch(uid: string, slot: number, afterSeq: number, limit: number, now: number): Promise<FetchResult>;
+  /**
+   * For each probe, whether uid's mailbox holds an entry with seq > after (live or not, acked or
+   * not: a fetch after a `true` sorts that out). The safety pull's check (R5): one call for all
+   * the connected users due at once, where a fetch each would cost a script call per user.
+   */
+  newer(probes: readonly MailboxProbe[]): Promise<boolean[]>;
   /**
    * Device `slot` has the entry: clears its claim, and once every live slot has acked it deletes
    * the entry and every index entry for it. Files a `delivered` receipt at the first ack, when one

@@ -5,6 +5,7 @@ export {
   MAX_SLOTS,
   type Mailbox,
   type MailboxEntry,
+  type MailboxProbe,
   type MailboxSummary,
   noticeEntryId,
   type SendInput,

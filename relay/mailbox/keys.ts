@@ -27,7 +27,7 @@ export function boxKeys(prefix: string, uid: string, shard: number): string[] {
   const tag = `${prefix}{${uid}}:`;
   return [
     `${tag}e`,
-    `${tag}q`,
+    orderKey(prefix, uid),
     `${tag}x`,
     `${tag}pk`,
     `${tag}h`,
@@ -35,6 +35,11 @@ export function boxKeys(prefix: string, uid: string, shard: number): string[] {
     expiryShard(prefix, shard),
     `${tag}d`,
   ];
+}
+
+/** q, the mailbox's entries by seq (the safety pull's probe reads only this). */
+export function orderKey(prefix: string, uid: string): string {
+  return `${prefix}{${uid}}:q`;
 }
 
 /** The keys of uid's own mailbox that erase deletes (not pk and d: relay/account owns them). */

@@ -167,6 +167,14 @@ export function createMemoryStore(limits: StoreLimits): MemoryStore {
       return { entries, last, more: false };
     },
 
+    async newer(probes) {
+      return probes.map(({ uid, after }) => {
+        for (const { entry } of mailboxes.get(uid)?.entries.values() ?? [])
+          if (entry.seq > after) return true;
+        return false;
+      });
+    },
+
     async ack(uid, slot, entryId, now): Promise<AckResult> {
       return { deleted: state.ack(uid, slot, entryId, now) };
     },

@@ -3,7 +3,6 @@ import { PassbyError } from '../../protocol/index.js';
 import {
   Args,
   evalScript,
-  indexSlot,
   type Leases,
   leasedNodes,
   loadScripts,
@@ -11,8 +10,8 @@ import {
   ShardWatch,
   userSlot,
 } from '../redis/index.js';
-import type { StoreLimits, SweepResult } from './contract.js';
-import { BOX_KEYS, boxKeys, expiryShard, parseNote, type ReceiptNote } from './keys.js';
+import type { MailboxProbe, StoreLimits, SweepResult } from './contract.js';
+import { BOX_KEYS, boxKeys, expiryShard, orderKey, parseNote, type ReceiptNote } from './keys.js';
 
 /*
  * How the Redis mailbox store (redis.ts) calls its scripts: which slot a user's call goes to, the
@@ -22,7 +21,7 @@ import { BOX_KEYS, boxKeys, expiryShard, parseNote, type ReceiptNote } from './k
 
 export const SCRIPTS = loadScripts(
   import.meta.url,
-  ['send', 'ack', 'fetch', 'notify', 'share', 'answer', 'sweep', 'receipts', 'dropdevice', 'forget'],
+  ['send', 'ack', 'fetch', 'probe', 'notify', 'share', 'answer', 'sweep', 'receipts', 'dropdevice', 'forget'],
   'mailbox',
 );
 
@@ -54,7 +53,8 @@ export class MailboxCalls {
    * on a Cluster, slot 0 (the one shard of each index) on a standalone server.
    */
   slotOfUser(uid: string): number {
-    return indexSlot(this.clustered, userSlot(uid));
+    // No CRC16 (and its string) on a standalone server, where every user is in slot 0's group.
+    return this.clustered ? userSlot(uid) : 0;
   }
 
   /** Item indices grouped per script call: by slot on a Cluster, all in one on a standalone server. */
@@ -82,6 +82,24 @@ export class MailboxCalls {
     }
     args.endKeys();
     return index;
+  }
+
+  /** Mailbox.newer: one probe call per slot (one on a standalone server), all at once. */
+  async newer(probes: readonly MailboxProbe[]): Promise<boolean[]> {
+    const out = new Array<boolean>(probes.length).fill(false);
+    await Promise.all(
+      [...this.calls(probes, (p) => p.uid)].map(async ([slot, indices]) => {
+        const args = new Args(64 + 80 * indices.length);
+        for (const i of indices) args.text(orderKey(this.prefix, probes[i]!.uid));
+        args.endKeys();
+        for (const i of indices) args.int(probes[i]!.after);
+        const reply = String(await this.call('probe', args, slot));
+        indices.forEach((i, j) => {
+          out[i] = reply.charCodeAt(j) === 0x31;
+        });
+      }),
+    );
+    return out;
   }
 
   /** Runs script `name` with `args` on the primary of `slot` (any on a standalone server). */

@@ -249,6 +249,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
       return { entries, last: Number(reply[0]!.toString('latin1')), more: reply[1]![0] === 0x31 };
     },
 
+    newer: (probes) => mc.newer(probes),
+
     ack(uid, slot, entryId, now): Promise<AckResult> {
       return acks.push({ uid, slot, entryId, now });
     },

@@ -521,6 +521,28 @@ export function storeContract(name: string, make: MakeStore): void {
     });
 
     describe('signals', () => {
+      it('probes many mailboxes at once for an entry after a seq (the safety pull)', async () => {
+        const carol = newUid();
+        const first = await stored();
+        const second = await stored({ mid: 'm2', now: T0 + 1 });
+        await stored({ from: bob, to: alice, mid: 'to-alice', ttlMs: 1 });
+        expect(
+          await store.newer([
+            { uid: bob, after: 0 },
+            { uid: bob, after: first.seq },
+            { uid: bob, after: second.seq },
+            { uid: carol, after: 0 },
+            // Expired but not swept yet: it counts (the fetch that follows moves past it).
+            { uid: alice, after: 0 },
+          ]),
+        ).toEqual([true, true, false, false, true]);
+        expect(await store.newer([])).toEqual([]);
+        // Acked by the only device and so deleted: nothing newer any more.
+        await store.ack(bob, 0, messageEntryId(alice, 'm1'), T0 + 2);
+        await store.ack(bob, 0, messageEntryId(alice, 'm2'), T0 + 2);
+        expect(await store.newer([{ uid: bob, after: 0 }])).toEqual([false]);
+      });
+
       it("rings a watched user's doorbell with the seq, and not an unwatched user's", async () => {
         const signals = signalRecorder(store);
         await store.watch(bob);
