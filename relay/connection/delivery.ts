@@ -16,6 +16,8 @@ export interface DeliveryHost {
 }
 
 const RETRY_MS = 1_000;
+/** Delivery.inflight while nothing is in flight: never written (hand() puts a map of its own first). */
+const NONE_IN_FLIGHT = new Map<string, number>();
 
 /**
  * Moves one user's mailbox to one connection, in seq order, with at most `window` deliveries
@@ -30,8 +32,11 @@ const RETRY_MS = 1_000;
  */
 export class Delivery {
   private cursor = 0;
-  /** Entries handed over and not acknowledged yet: entry ID -> seq. */
-  private readonly inflight = new Map<string, number>();
+  /**
+   * Entries handed over and not acknowledged yet: entry ID -> seq. The shared empty map while
+   * there are none, so that an idle connection holds no map of its own.
+   */
+  private inflight: Map<string, number> = NONE_IN_FLIGHT;
   /** When the client last made progress: an ack, or a delivery into an empty window. */
   private progressAt = 0;
   private pulling = false;
@@ -104,7 +109,7 @@ export class Delivery {
   acked(id: string): number {
     const seq = this.inflight.get(id);
     if (seq === undefined) return 0;
-    this.inflight.delete(id);
+    this.forget(id);
     this.progressAt = this.now();
     if (!this.caughtUp && this.inflight.size * 2 <= this.window) void this.pull();
     return seq;
@@ -125,12 +130,21 @@ export class Delivery {
 
   /** An entry handed over left the mailbox other than by an ack (an answered offer). */
   settled(id: string): void {
-    if (this.inflight.delete(id) && !this.caughtUp && this.inflight.size * 2 <= this.window) void this.pull();
+    if (this.forget(id) && !this.caughtUp && this.inflight.size * 2 <= this.window) void this.pull();
+  }
+
+  private forget(id: string): boolean {
+    if (!this.inflight.delete(id)) return false;
+    if (this.inflight.size === 0) this.inflight = NONE_IN_FLIGHT;
+    return true;
   }
 
   private hand(entry: MailboxEntry): void {
     if (this.inflight.has(entry.id) || !this.host.accepts(entry)) return;
-    if (this.inflight.size === 0) this.progressAt = this.now();
+    if (this.inflight.size === 0) {
+      this.progressAt = this.now();
+      this.inflight = new Map();
+    }
     this.inflight.set(entry.id, entry.seq);
     this.host.deliver(entry);
   }

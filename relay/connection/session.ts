@@ -52,6 +52,8 @@ export interface SessionDeps {
   wake(uid: string): void;
   budget: InflightBudget;
   now: () => number;
+  /** The node's connections (the heartbeat and the stall check walk it): each is in it until its socket closes. */
+  sessions: Set<Session>;
 }
 
 /** How long a closing socket may take to finish the closing handshake before it is destroyed. */
@@ -107,6 +109,7 @@ export class Session implements Attached, Requester, MessageHost, AccountHost, P
     this.bucket = new TokenBucket(deps.config.sendsPerSecond, deps.config.sendBurst, deps.now());
     this.authTimer = setTimeout(() => this.close('auth_timeout'), deps.config.authTimeoutMs);
     bindSocket(socket, this);
+    deps.sessions.add(this);
     deps.metrics.connectionsOpen++;
     deps.metrics.connectionsTotal++;
     this.log.info('connection opened');
@@ -487,6 +490,7 @@ export class Session implements Attached, Requester, MessageHost, AccountHost, P
 
   /** The socket closed (called by its event handler). */
   onClose(code: number): void {
+    this.deps.sessions.delete(this);
     this.leave();
     this.log.info({ code, unacked: this.delivery?.unacked ?? 0 }, 'connection closed');
   }

@@ -290,8 +290,21 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
     config.pushInsecureEndpoints === 1,
     (conn) => waker.registered(conn),
   );
-  const sessionDeps = { config, store, hub, metrics, social, devices, account, push, wake, budget, now };
   const sessions = new Set<Session>();
+  const sessionDeps = {
+    config,
+    store,
+    hub,
+    metrics,
+    social,
+    devices,
+    account,
+    push,
+    wake,
+    budget,
+    now,
+    sessions,
+  };
   const sweeper = new Sweeper(store, socialStore, metrics, log, config.sweepIntervalMs, now, stores.aof);
   let nextConn = 1;
   let stopping = false;
@@ -319,9 +332,8 @@ export async function startRelay({ config, log, now = Date.now }: RelayDeps): Pr
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new Session(ws, sessionDeps, nextConn++, log);
-      sessions.add(session);
-      ws.on('close', () => sessions.delete(session));
+      // It joins `sessions`, and leaves it when its socket closes (no closure per connection).
+      new Session(ws, sessionDeps, nextConn++, log);
     });
   });
 
