@@ -113,3 +113,39 @@ export async function monitor(client: Redis, during: () => Promise<void>): Promi
   }
   return sample;
 }
+
+/**
+ * Redis's own service-time histogram of one command (LATENCY HISTOGRAM, Redis 7): cumulative
+ * call counts by bucket, keyed by the bucket's upper bound in microseconds.
+ */
+export async function latencyHistogram(client: Redis, command: string): Promise<Map<number, number>> {
+  const reply = (await client.call('LATENCY', 'HISTOGRAM', command)) as unknown[];
+  const fields = (reply[1] ?? []) as unknown[];
+  const buckets = (fields[fields.indexOf('histogram_usec') + 1] ?? []) as number[];
+  const out = new Map<number, number>();
+  for (let i = 0; i + 1 < buckets.length; i += 2) out.set(Number(buckets[i]), Number(buckets[i + 1]));
+  return out;
+}
+
+/**
+ * The p-th percentile (an upper bound: the bucket it falls in) of the calls between two
+ * histograms, in microseconds, and how many calls there were; null percentile without calls.
+ */
+export function latencyBetween(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  p: number,
+): { calls: number; usec: number | null } {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  // Counts are cumulative: `before` at a bound is its count at the highest bucket not above it.
+  const beforeAt = (bound: number) => {
+    let count = 0;
+    for (const [b, c] of before) if (b <= bound) count = Math.max(count, c);
+    return count;
+  };
+  const diff = bounds.map((b) => after.get(b)! - beforeAt(b));
+  const calls = diff.at(-1) ?? 0;
+  if (calls <= 0) return { calls: 0, usec: null };
+  const i = diff.findIndex((c) => c >= (p / 100) * calls);
+  return { calls, usec: bounds[i] ?? null };
+}

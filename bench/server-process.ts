@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { track } from './children.js';
+import type { PauseFigures } from './heap-probe.js';
 import { cpuMicros, rssBytes } from './proc-stats.js';
 
 /**
@@ -18,7 +19,16 @@ export interface ServerProcess {
   rssBytes(): number;
   /** Full GC in the process, then its memory figures. */
   heap(): Promise<HeapStats>;
+  /** Starts recording GC pauses and event-loop delay (heap-probe.ts). */
+  startPauses(): Promise<void>;
+  /** What was recorded since startPauses, and stops (null: nothing was recording). */
+  pauses(): Promise<PauseFigures | null>;
   stop(): Promise<void>;
+}
+
+/** An answer of the heap probe over IPC (heap-probe.ts). */
+interface ProbeAnswer {
+  type: string;
 }
 
 export interface HeapStats {
@@ -61,10 +71,22 @@ export async function startServer(o: StartOptions): Promise<ServerProcess> {
   );
   const pid = child.pid ?? -1;
   const port = await waitListening(child, o.name, o.timeoutMs ?? 30_000, o.health);
-  const heapWaiters: ((h: HeapStats) => void)[] = [];
-  child.on('message', (m: HeapStats & { type?: string }) => {
-    if (m?.type === 'heap') heapWaiters.shift()?.(m);
+  // Answers come back in the order asked, per type.
+  const waiters = new Map<string, ((m: ProbeAnswer) => void)[]>();
+  child.on('message', (m: ProbeAnswer) => {
+    if (typeof m?.type === 'string') waiters.get(m.type)?.shift()?.(m);
   });
+  const ask = <T extends ProbeAnswer>(type: string, answer = type) =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${o.name}: no ${type} answer`)), 30_000);
+      const queue = waiters.get(answer) ?? [];
+      waiters.set(answer, queue);
+      queue.push((m) => {
+        clearTimeout(timer);
+        resolve(m as T);
+      });
+      child.send({ type });
+    });
   return {
     name: o.name,
     pid,
@@ -72,15 +94,11 @@ export async function startServer(o: StartOptions): Promise<ServerProcess> {
     url: `ws://127.0.0.1:${port}${o.path ?? ''}`,
     cpuMicros: () => cpuMicros(pid),
     rssBytes: () => rssBytes(pid),
-    heap: () =>
-      new Promise<HeapStats>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${o.name}: no heap answer`)), 30_000);
-        heapWaiters.push((h) => {
-          clearTimeout(timer);
-          resolve(h);
-        });
-        child.send({ type: 'heap' });
-      }),
+    heap: () => ask<HeapStats & ProbeAnswer>('heap'),
+    startPauses: async () => {
+      await ask('pauses-start');
+    },
+    pauses: async () => (await ask<ProbeAnswer & { figures: PauseFigures | null }>('pauses')).figures,
     stop: () => stop(child),
   };
 }

@@ -78,6 +78,7 @@ export function renderTable(r: Report): string {
           micros(l.max[k]),
           micros(l.lagP99[k]),
           human(l.shed[k]),
+          k === 'passby' ? `${human(l.p99RatioToBare)}x` : '',
           k === 'passby' ? `${human(l.p99RatioToSocketio)}x` : '',
           k === 'passby' ? `${human(l.p99RatioToNats)}x` : '',
         ]);
@@ -85,10 +86,11 @@ export function renderTable(r: Report): string {
     }
     out.push(
       ...grid(
-        ['load', 'target', 'p50', 'p99', 'p99.9', 'max', 'lag p99', 'shed', 'p99 vs sio', 'p99 vs nats'],
+        ['load', 'target', 'p50', 'p99', 'p99.9', 'max', 'lag p99', 'shed', 'vs bare', 'vs sio', 'vs nats'],
         rows,
       ),
     );
+    out.push(...tailTable(r.latency.byRate));
   }
   if (r.memory.cases.length > 0) {
     out.push('', 'Idle authenticated connections (passby; growth after a full GC, per connection)');
@@ -261,4 +263,52 @@ export function grid(headers: string[], rows: string[][]): string[] {
       .join('  ')
       .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].map((l) => `  ${l}`);
+}
+
+/** Where the tail comes from: each server's GC pauses and event-loop delay, passby's Redis time. */
+function tailTable(byRate: Report['latency']['byRate']): string[] {
+  const rows: string[][] = [];
+  for (const l of byRate) {
+    for (const k of ['passby', 'bare', 'socketio'] as TargetKind[]) {
+      const t = l.tail?.[k];
+      if (!t) continue;
+      const ms = (v: number) => micros(v * 1000);
+      rows.push([
+        k === 'passby' ? l.label : '',
+        TARGET_LABELS[k],
+        `${human(t.gcPauses)} / ${human(t.gcLongPauses)}`,
+        ms(t.gcTotalMs),
+        ms(t.gcMaxMs),
+        ms(t.loopP99Ms),
+        ms(t.loopP999Ms),
+        ms(t.loopMaxMs),
+        t.redisCalls === null ? '' : human(t.redisCalls),
+        t.redisP99Us === null ? '' : micros(t.redisP99Us),
+        t.redisP999Us === null ? '' : micros(t.redisP999Us),
+      ]);
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    '',
+    "Where the tail comes from (per run, medians of rounds): the server process's GC pauses (all / 1 ms",
+    '  or longer, their total, the longest), its event-loop delay (how late a 1 ms timer ran), and',
+    "  passby's script calls in Redis (EVALSHA service time, LATENCY HISTOGRAM bucket bounds)",
+    ...grid(
+      [
+        'load',
+        'target',
+        'gc pauses',
+        'gc total',
+        'gc max',
+        'loop p99',
+        'loop p99.9',
+        'loop max',
+        'scripts',
+        'redis p99',
+        'p99.9',
+      ],
+      rows,
+    ),
+  ];
 }

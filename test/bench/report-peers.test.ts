@@ -42,6 +42,7 @@ function latency(label: string, p99RatioToNats: number): LatencyFigures {
     p99RatioToSocketio: 0.5,
     p99RatioToBare: 2,
     p99RatioToNats,
+    tail: { passby: null, bare: null, socketio: null, nats: null },
   };
 }
 
