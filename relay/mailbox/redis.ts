@@ -87,6 +87,7 @@ import { parseEntry, sendResult } from './redis-values.js';
  *          mailbox or for an expiry earlier than i, + ZADD (x) for an out-of-order expiry,
  *          + EXISTS when the recipient's mailbox is empty
  *   fetch  ZRANGEBYSCORE, HMGET (none when nothing is waiting; the HMGET reads the ack masks too)
+ *   newer  one ZRANGEBYSCORE LIMIT 1 on q per mailbox probed (probe.lua: the safety pull's check)
  *   ack    HMGET, HGET (the live mask), HSET, ZREM x2, HDEL; or, for the last entry, HMGET,
  *          HGET, DEL, ZREM (shard); an ack that only clears a device's claim HMGET, HGET, HSET
  *          + for a receipt: ZADD (note) here, then EVALSHA (HMGET, TIME, ZADD x2, HSET,

@@ -340,6 +340,12 @@ describe('redis store', () => {
       });
     });
 
+    it('probes many mailboxes with one script running one command each (the safety pull)', async () => {
+      await send({ mid: 'a' });
+      const probes = [bob, alice, bob].map((uid) => ({ uid, after: 0 }));
+      expect(await commandsOf(admin, () => store.newer(probes))).toEqual({ script: 1, zrangebyscore: 3 });
+    });
+
     it('acks an entry that is not the last with one script running 6 commands', async () => {
       // The HGET reads the live device mask: an ack deletes only once every live device acked.
       await send({ mid: 'a' });
