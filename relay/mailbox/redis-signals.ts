@@ -11,7 +11,7 @@ import { bellChannel } from './keys.js';
  * (DESIGN R5): whenever the subscription may have missed some, the node re-reads the mailboxes.
  */
 
-/** Channels per SSUBSCRIBE when the subscriber comes back. */
+/** Channels per SSUBSCRIBE (when the subscriber comes back, and of a tick's watches). */
 const RESUBSCRIBE_BATCH = 1_000;
 
 export function redisSignalBus(
@@ -70,11 +70,55 @@ export function redisSignalBus(
     reconnected();
   }
 
+  // A tick's (un)subscribes leave together: one command per slot and kind instead of a write
+  // each (a reconnect storm of thousands of users was thousands of small writes to Redis). Runs of
+  // one kind keep their order against the other, so a user watched and unwatched in one tick ends
+  // unwatched, and the other way round.
+  let queue: Change[] = [];
+  const change = (subscribe: boolean, uid: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (queue.length === 0) process.nextTick(flush);
+      const slot = clustered ? userSlot(uid) : 0;
+      queue.push({ subscribe, channel: bellChannel(prefix, uid), slot, resolve, reject });
+    });
+  function flush(): void {
+    const changes = queue;
+    queue = [];
+    let start = 0;
+    for (let i = 1; i <= changes.length; i++) {
+      if (i < changes.length && changes[i]!.subscribe === changes[start]!.subscribe) continue;
+      send(changes.slice(start, i));
+      start = i;
+    }
+  }
+  function send(run: Change[]): void {
+    const bySlot = new Map<number, Change[]>();
+    for (const c of run) {
+      const list = bySlot.get(c.slot);
+      if (list === undefined) bySlot.set(c.slot, [c]);
+      else list.push(c);
+    }
+    for (const list of bySlot.values()) {
+      for (let i = 0; i < list.length; i += RESUBSCRIBE_BATCH) {
+        const part = list.slice(i, i + RESUBSCRIBE_BATCH);
+        const channels = part.map((c) => c.channel);
+        (part[0]!.subscribe ? sub.ssubscribe(...channels) : sub.sunsubscribe(...channels)).then(
+          () => {
+            for (const c of part) c.resolve();
+          },
+          (err: unknown) => {
+            for (const c of part) c.reject(err);
+          },
+        );
+      }
+    }
+  }
+
   return {
     async watch(uid) {
       watched.add(uid);
       try {
-        await sub.ssubscribe(bellChannel(prefix, uid));
+        await change(true, uid);
       } catch (err) {
         watched.delete(uid);
         throw err;
@@ -83,7 +127,7 @@ export function redisSignalBus(
 
     async unwatch(uid) {
       watched.delete(uid);
-      await sub.sunsubscribe(bellChannel(prefix, uid));
+      await change(false, uid);
     },
 
     onSignal(next) {
@@ -98,6 +142,15 @@ export function redisSignalBus(
       await cmd.spublish(bellChannel(prefix, uid), `k${connToken}`);
     },
   };
+}
+
+/** A subscribe or unsubscribe waiting for the end of its tick. */
+interface Change {
+  subscribe: boolean;
+  channel: string;
+  slot: number;
+  resolve(): void;
+  reject(err: unknown): void;
 }
 
 function parseSignal(message: string): Signal | null {

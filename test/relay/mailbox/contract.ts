@@ -579,6 +579,33 @@ export function storeContract(name: string, make: MakeStore): void {
         expect(signals.received).toHaveLength(1);
       });
 
+      it('keeps the order of watches and unwatches issued in one tick', async () => {
+        const signals = signalRecorder(store);
+        const carol = newUid();
+        await store.register(carol, 'C'.repeat(43));
+        // bob: watched, then unwatched in the same tick; carol: the other way round, then watched
+        // again; alice: watched alone, a marker that the signals before it were looked for.
+        await Promise.all([
+          store.watch(bob),
+          store.unwatch(carol),
+          store.unwatch(bob),
+          store.watch(carol),
+          store.watch(alice),
+        ]);
+        await stored({ mid: 'unheard' });
+        const toCarol = await stored({ from: bob, to: carol, mid: 'heard' });
+        const toAlice = await stored({ from: bob, to: alice, mid: 'marker' });
+        // (On a Cluster the two may come from different primaries, in either order.)
+        const heard = [await signals.next(), await signals.next()];
+        expect(heard).toEqual(
+          expect.arrayContaining([
+            [carol, { type: 'bell', seq: toCarol.seq }],
+            [alice, { type: 'bell', seq: toAlice.seq }],
+          ]),
+        );
+        expect(signals.received).toHaveLength(2);
+      });
+
       it('delivers a kick with the connection token', async () => {
         const signals = signalRecorder(store);
         await store.watch(bob);
