@@ -7,13 +7,16 @@ import { loopbackSource, untilQuiet } from './net.js';
 /*
  * Many users in one worker process: idle authenticated connections (memory per connection,
  * connect-plus-authenticate rate) and offline mailboxes (register, fill while offline, drain
- * when they connect). passby only: the peers have no backlog to drain and no authentication.
+ * when they connect). passby's, but for idle connections to the bare forwarder (the baseline of
+ * memory per connection): the peers have no backlog to drain and no authentication.
  */
 export interface UsersArgs {
   urls: string[];
   count: number;
   spread: number;
   concurrency: number;
+  /** Whose connections (default passby); the bare forwarder's are the idle scenario's baseline. */
+  kind?: 'passby' | 'bare';
 }
 
 export interface ConnectResult {
@@ -50,7 +53,7 @@ export class UserGroup {
    * them (connect once, leave) and connects the sender that will fill their mailboxes.
    */
   async open(a: UsersArgs, hold: boolean): Promise<ConnectResult> {
-    this.identities = Array.from({ length: a.count }, () => newIdentity('passby'));
+    this.identities = Array.from({ length: a.count }, () => newIdentity(a.kind ?? 'passby'));
     if (!hold) {
       const handlers = {
         onMessage: () => {},
@@ -126,7 +129,7 @@ export class UserGroup {
       },
     };
     const result = await runLimited(this.identities.length, a.concurrency, async (i) => {
-      const link = await connect('passby', {
+      const link = await connect(a.kind ?? 'passby', {
         url: a.urls[i % a.urls.length]!,
         localAddress: loopbackSource(i, a.spread),
         identity: this.identities[i]!,

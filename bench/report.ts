@@ -87,6 +87,11 @@ export function buildReport(r: Results) {
         worstIdle(r.idle, (c) => c.settledRssBytesPerConnection ?? c.rssBytesPerConnection),
       ),
       burstBytesPerConnection: round3(worstIdle(r.idle, (c) => c.rssBytesPerConnection)),
+      // The first case's settled RSS per connection against the bare forwarder's, same run.
+      ratioToBare: round3(
+        (r.idle?.[0]?.settledRssBytesPerConnection ?? Number.NaN) /
+          (r.idle?.[0]?.bareSettledRssBytesPerConnection ?? Number.NaN),
+      ),
       heapBytesPerConnection: round3(largestIdle?.heapBytesPerConnection ?? Number.NaN),
       connectPerSecond: round3(largestIdle?.connectPerSec ?? Number.NaN),
       cases: r.idle ?? [],
@@ -199,6 +204,7 @@ function checks(j: Omit<Json, 'checks'>): Check[] {
     check('p99 / Socket.IO at 20% of bare', j.latency.p99RatioToSocketio, '<= 0.7', (v) => v <= 0.7),
     check('RSS bytes per idle connection', j.memory.bytesPerConnection, '<= 4 KiB', (v) => v <= 4096),
     check('  the same, 1 s after the burst', j.memory.burstBytesPerConnection, '(info)', () => true),
+    check('  settled RSS / bare ws (first case)', j.memory.ratioToBare, '(info)', () => true),
     check('drain msg/s (slower case)', j.drain.messagesPerSecond, '>= 100k', (v) => v >= 100_000),
     check('Redis commands per message', j.redis.commandsPerMessage, '<= 3', (v) => v <= 3),
     check('Redis commands incl. Lua', j.redis.commandsPerMessageIncludingLua, '(info)', () => true),

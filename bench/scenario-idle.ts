@@ -39,6 +39,12 @@ export interface IdleFigures {
   relayCpuMicrosPerConnect: number | null;
   redisCpuMicrosPerConnect: number;
   generatorCpuMicrosPerConnect: number;
+  /**
+   * The baseline measured in the same run, on the first case only (null on the others): as many
+   * idle connections to the bare ws forwarder, its settled RSS and heap growth per connection.
+   */
+  bareSettledRssBytesPerConnection: number | null;
+  bareSettledHeapBytesPerConnection: number | null;
 }
 
 const PER_WORKER = 10_000;
@@ -53,6 +59,12 @@ const SETTLE_QUICK = { polls: 5, maxPolls: 10 };
 export async function runIdle(ctx: Context): Promise<IdleFigures[]> {
   const out: IdleFigures[] = [];
   for (const c of ctx.options.idle) out.push(await idleCase(ctx, c));
+  const first = out[0];
+  if (first) {
+    const bare = await bareBaseline(ctx, first.connections);
+    first.bareSettledRssBytesPerConnection = bare.rss;
+    first.bareSettledHeapBytesPerConnection = bare.heap;
+  }
   return out;
 }
 
@@ -111,6 +123,8 @@ async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
       relayCpuMicrosPerConnect: external ? null : cpu.relay / ok,
       redisCpuMicrosPerConnect: cpu.redis / ok,
       generatorCpuMicrosPerConnect: cpu.generator / ok,
+      bareSettledRssBytesPerConnection: null,
+      bareSettledHeapBytesPerConnection: null,
     };
     ctx.progress(
       `idle ${human(c.connections)}: ${ok} authenticated at ${human(figures.connectPerSec)}/s, ` +
@@ -125,6 +139,34 @@ async function idleCase(ctx: Context, c: IdleCase): Promise<IdleFigures> {
   } finally {
     await pool?.stop();
     await Promise.all(relays.map((r) => r.stop()));
+  }
+}
+
+/**
+ * The same number of idle connections to the bare ws forwarder (which keeps a map of its
+ * sockets, as the relay's hub does), measured the same way: growth per connection of settled RSS
+ * and heap. What Node and ws themselves cost per connection on this machine and this run.
+ */
+async function bareBaseline(ctx: Context, connections: number): Promise<{ rss: number; heap: number }> {
+  const bare = ctx.targets.bare;
+  const polls = ctx.options.quick ? SETTLE_QUICK : SETTLE;
+  ctx.progress(`idle ${human(connections)}: the same on the bare ws forwarder (baseline)`);
+  const before = (await settle([bare], [await bare.heap()], polls)).stats[0]!;
+  const workers = Math.max(2, Math.ceil(connections / PER_WORKER));
+  const pool = await Pool.start(workers);
+  try {
+    const shares = split(connections, workers);
+    const results = await pool.all<ConnectResult>((i) => ({
+      cmd: 'users',
+      args: { urls: [bare.url], count: shares[i]!, spread: 8, concurrency: 64, hold: true, kind: 'bare' },
+    }));
+    const ok = results.reduce((a, r) => a + r.ok, 0);
+    await sleep(1_000);
+    const after = (await settle([bare], [await bare.heap()], polls)).stats[0]!;
+    await pool.all(() => ({ cmd: 'closeUsers', args: {} }));
+    return { rss: (after.rss - before.rss) / ok, heap: (after.heapUsed - before.heapUsed) / ok };
+  } finally {
+    await pool.stop();
   }
 }
 

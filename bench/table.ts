@@ -127,6 +127,14 @@ export function renderTable(r: Report): string {
         rows,
       ),
     );
+    const base = r.memory.cases[0];
+    if (base?.bareSettledRssBytesPerConnection != null) {
+      out.push(
+        `  baseline: ${human(base.connections)} idle connections to the bare ws forwarder, settled: ` +
+          `RSS ${bytes(base.bareSettledRssBytesPerConnection)}, heap ${bytes(base.bareSettledHeapBytesPerConnection)} ` +
+          `per connection; passby's settled RSS / bare's: ${human(r.memory.ratioToBare)}x`,
+      );
+    }
   }
   if (r.drain.cases.length > 0) {
     out.push(
