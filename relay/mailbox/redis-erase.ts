@@ -17,6 +17,7 @@ import { countEntry, countHeld, emptySummary } from './summary.js';
  */
 
 const SCAN_COUNT = 1000;
+const EMPTY = Buffer.alloc(0);
 
 /** The primaries: each node's client on a Cluster, the one client on a standalone server. */
 function primaries(cmd: RedisClient): RedisClient[] {
@@ -74,7 +75,7 @@ export class MailboxErase {
     const out = emptySummary(slots);
     for (const [id, value] of Object.entries(entries)) {
       if (!/^[mrnc]:/.test(id)) continue;
-      const entry = parseEntry(id, value);
+      const entry = parseEntry(id, value, entries[`b:${id}`] ?? EMPTY);
       if (entry.exp <= now) continue;
       countEntry(out, entry, Number(entries[`a:${id}`]?.toString('latin1') ?? 0));
     }

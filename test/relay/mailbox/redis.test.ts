@@ -198,6 +198,25 @@ describe('redis store', () => {
     await other.close();
   });
 
+  it('keeps a payload in a field of its own beside a header that only counts its bytes, both gone with the last ack', async () => {
+    await admin.hset(`pb:{${bob}}:d`, 'm', '3');
+    const body = Buffer.alloc(65_536, 0xa7);
+    const stored = await send({ mid: 'big', body });
+    const id = messageEntryId(alice, 'big');
+    const fields = async () => admin.hgetallBuffer(`pb:{${bob}}:e`);
+    const before = await fields();
+    expect(before[id]?.toString('latin1')).toBe(
+      `0${stored.status === 'stored' && stored.seq}:${T0}:${T0 + DAY}:65536`,
+    );
+    expect(before[`b:${id}`]?.equals(body)).toBe(true);
+    expect(before.b?.toString()).toBe('65536');
+    // One device of two acks: the payload stays, whole, for the other.
+    expect(await store.ack(bob, 0, id, T0)).toEqual({ deleted: true });
+    expect((await fields())[`b:${id}`]?.equals(body)).toBe(true);
+    expect(await store.ack(bob, 1, id, T0)).toEqual({ deleted: true });
+    expect(await admin.exists(`pb:{${bob}}:e`)).toBe(0);
+  });
+
   it('rings doorbells that carry the seq and nothing else', async () => {
     const listener = redis.client();
     await listener.ssubscribe(`pb:{${bob}}:bell`);
