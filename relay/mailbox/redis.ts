@@ -199,8 +199,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   }
   const timing = options.timing;
   const observeFetch = timing?.('fetch');
-  const sends = new Batcher<SendInput, SendResult>(schedule, timing?.('send'), undefined, (batch) =>
-    runSends(mc, batch),
+  const sends = new Batcher<SendInput, SendResult>(
+    schedule,
+    timing?.('send'),
+    undefined,
+    (batch) => runSends(mc, batch),
+    (input) => input.body.length,
   );
   const acks = new Batcher<AckItem, AckResult>(schedule, timing?.('ack'), timing?.('ackAll'), (batch) =>
     runAcks(mc, log, batch),

@@ -283,6 +283,25 @@ describe('redis store', () => {
     expect(await store.fetch(bob, 0, 0, 100, T0)).toEqual({ entries: [], last: 0, more: false });
   });
 
+  it('splits a turn of large sends into script calls of about 1 MiB of payload each', async () => {
+    const roomy = await createRedisStore({
+      url: redis.url,
+      limits: { ...CONTRACT_LIMITS, mailboxMaxMessages: 100, mailboxMaxBytes: 10_000_000 },
+    });
+    const body = Buffer.alloc(65_536, 1);
+    const mids = Array.from({ length: 40 }, (_, i) => `large-${i}`);
+    const input = { from: alice, to: bob, body, ttlMs: DAY, receipt: false, now: T0, bell: true };
+    const calls = await commandsOf(admin, async () => {
+      const results = await Promise.all(mids.map((mid) => roomy.send({ ...input, mid })));
+      expect(results.map((r) => r.status)).toEqual(mids.map(() => 'stored'));
+    });
+    // 16 bodies of 64 KiB reach 1 MiB: 16 + 16 + 8.
+    expect(calls.script).toBe(3);
+    const { entries } = await roomy.fetch(bob, 0, 0, 100, T0);
+    expect(entries.map((e) => e.kind === 'msg' && e.mid)).toEqual(mids);
+    await roomy.close();
+  });
+
   it('runs the commands of a turn once per mailbox, not once per operation', async () => {
     const users = [newUid(), newUid(), newUid()];
     for (const uid of users) await store.register(uid, 'U'.repeat(43));
