@@ -36,6 +36,19 @@ export function sendResult(reply: string[], at: number): SendResult {
 }
 
 /**
+ * The content of an entry whose b:<id> field is absent: none for a header (<bytes> after the
+ * third colon), the inline content of a value an older relay stored (lua/mailbox.lua parse).
+ */
+export function inlineContent(head: Buffer): Buffer {
+  let at = 0;
+  for (let colons = 0; colons < 3; colons++) at = head.indexOf(0x3a, at) + 1;
+  for (let i = at; i < head.length; i++) if (head[i]! < 0x30 || head[i]! > 0x39) return head.subarray(at);
+  return at === head.length ? head.subarray(at) : EMPTY;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
  * Decodes one stored entry: its header <flag><seq>:<ts>:<exp>:<bytes> and its content (the
  * field b:<id>; empty when it has none), as lua/mailbox.lua writes them.
  */

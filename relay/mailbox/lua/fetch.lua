@@ -7,7 +7,8 @@
 -- ARGV[4] the fetching device's slot
 -- Returns {last, more ('1'|'0'), id1, header1, content1, id2, header2, content2, ...} with the
 -- live entries among the first `limit` after afterSeq that the slot has not acked; headers as
--- stored (mailbox.lua parse), content '' when the entry has none. last is the highest seq
+-- stored (mailbox.lua parse), content '' when the entry has none (an old value's inline content
+-- otherwise). last is the highest seq
 -- examined, returned or skipped (expired, or acked by the slot).
 local bx = box(1, '')
 local after = ARGV[1]
@@ -28,13 +29,13 @@ end
 local values = redis.call('HMGET', bx.e, unpack(fields))
 for i = 1, count do
   local v = values[i]
-  local _, seq, _, exp = parse(v)
+  local _, seq, _, exp, _, inline = parse(v)
   out[1] = seq
   local mask = tonumber(values[count + i]) or 0
   if tonumber(exp) > now and bit.band(mask, bit_s) == 0 then
     out[#out + 1] = ids[i]
     out[#out + 1] = v
-    out[#out + 1] = values[2 * count + i] or ''
+    out[#out + 1] = values[2 * count + i] or (inline and string.sub(v, inline)) or ''
   end
 end
 return out

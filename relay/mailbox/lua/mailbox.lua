@@ -97,9 +97,19 @@ end
 -- c:<to>:<mid>, filed in the sender's own mailbox for its other devices: no quota, no receipt). An
 -- offer that asked for a receipt files 'd' once accepted: by an answer, or, pre-approved, by its
 -- ack. A message's bytes are what the quota counts (b).
+--
+-- A value that a relay before this layout stored holds its content inline, after the third colon
+-- (<flag><seq>:<ts>:<exp>:<content>, no b: field): such an entry is read as well, until it goes.
+-- parse returns its content's offset in v as `inline` (nil for a header). The one value it cannot
+-- tell apart is an old one whose whole content is ASCII digits (never a sealed body: those start
+-- with 0x01 or 0x02): read as a header, it is delivered empty.
 local function parse(v)
-  local flag, seq, ts, exp, bytes = string.match(v, '^(.)(%d+):(%d+):(%d+):(%d+)$')
-  return flag, seq, ts, exp, tonumber(bytes)
+  local flag, seq, ts, exp, digits = string.match(v, '^(.)(%d+):(%d+):(%d+):(%d*)')
+  local hlen = #seq + #ts + #exp + 4
+  if #digits > 0 and hlen + #digits == #v then
+    return flag, seq, ts, exp, tonumber(digits), nil
+  end
+  return flag, seq, ts, exp, #v - hlen, hlen + 1
 end
 
 -- The field of e holding entry id's content.

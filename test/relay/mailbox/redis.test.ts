@@ -283,6 +283,36 @@ describe('redis store', () => {
     expect(await store.fetch(bob, 0, 0, 100, T0)).toEqual({ entries: [], last: 0, more: false });
   });
 
+  it('reads, counts and deletes entries an older relay stored with their content inline', async () => {
+    const e = `pb:{${bob}}:e`;
+    const body = Buffer.concat([Buffer.from([1, 0x3a, 0]), Buffer.alloc(300, 0x37)]);
+    const old = messageEntryId(alice, 'old');
+    const receipt = receiptEntryId(alice, 'r');
+    const exp = T0 + DAY;
+    await admin.hset(e, old, Buffer.concat([Buffer.from(`01000:${T0}:${exp}:`), body]));
+    await admin.hset(e, receipt, `d1001:${T0}:${exp}:`, 'n', '1', 'b', String(body.length), 'c', '2');
+    await admin.hset(e, 's', '1001', 'm', String(exp), 'i', String(exp));
+    await admin.zadd(`pb:{${bob}}:q`, 1000, old, 1001, receipt);
+    await send({ mid: 'new', body: Buffer.from('fresh') });
+    const { entries } = await store.fetch(bob, 0, 0, 10, T0);
+    expect(
+      entries.map((x) => [x.kind, x.kind === 'msg' ? Buffer.from(x.body).toString('latin1') : '']),
+    ).toEqual([
+      ['msg', body.toString('latin1')],
+      ['receipt', ''],
+      ['msg', 'fresh'],
+    ]);
+    expect(await store.summary(bob, [0], T0)).toMatchObject({
+      entries: 3,
+      messages: 2,
+      bytes: body.length + 5,
+    });
+    expect(await store.ack(bob, 0, old, T0)).toEqual({ deleted: true });
+    expect(await admin.hmget(e, 'n', 'b', 'c')).toEqual(['1', '5', '2']);
+    await store.ackAll(bob, 0, [receipt, messageEntryId(alice, 'new')], T0);
+    expect(await admin.exists(e)).toBe(0);
+  });
+
   it('splits a turn of large sends into script calls of about 1 MiB of payload each', async () => {
     const roomy = await createRedisStore({
       url: redis.url,
