@@ -12,7 +12,8 @@ const CHUNK = 'chunk/';
  *
  * Only ciphertext is kept (the stream key is in the sealed offer, which the relay holds), under
  *   file/<sender>/<fileId>            = the offer's expiry (ms), for prune()
- *   chunk/<sender>/<fileId>/<index>   = base64url(secretstream ciphertext)
+ *   chunk/<sender>/<fileId>/<index>   = the secretstream ciphertext: its bytes in a Storage with
+ *                                       setBytes (MemoryStorage), else base64url
  */
 export class ChunkStore {
   constructor(
@@ -27,7 +28,9 @@ export class ChunkStore {
 
   /** Keeps one chunk's ciphertext. Durable when it resolves. */
   async save(from: string, fileId: string, index: number, ct: Uint8Array): Promise<void> {
-    await this.storage.set(`${CHUNK}${from}/${fileId}/${index}`, toBase64url(ct));
+    const key = `${CHUNK}${from}/${fileId}/${index}`;
+    if (this.storage.setBytes !== undefined) await this.storage.setBytes(key, ct);
+    else await this.storage.set(key, toBase64url(ct));
   }
 
   /** The kept chunks of a file, in index order, read one at a time. */
@@ -38,10 +41,18 @@ export class ChunkStore {
       .filter((index) => Number.isSafeInteger(index) && index >= 0)
       .sort((a, b) => a - b);
     for (const index of indexes) {
-      const text = await this.storage.get(prefix + index);
-      const ct = text === undefined ? null : fromBase64url(text);
+      const ct = await this.#read(prefix + index);
       if (ct !== null) yield { index, ct };
     }
+  }
+
+  async #read(key: string): Promise<Uint8Array | null> {
+    if (this.storage.getBytes !== undefined) {
+      const bytes = await this.storage.getBytes(key);
+      if (bytes !== undefined) return bytes;
+    }
+    const text = await this.storage.get(key);
+    return text === undefined ? null : fromBase64url(text);
   }
 
   /** Forgets a file's chunks: it was handed to the app, or it failed for good. */

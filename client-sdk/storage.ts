@@ -7,6 +7,10 @@ import { createIdentity, type Identity, importIdentity } from './identity.js';
  *
  * Keys are short ASCII strings ([A-Za-z0-9_:/-]); values are strings. Writes must be durable when
  * the promise resolves: the SDK acknowledges a message only after remembering it here.
+ *
+ * A Storage that can keep bytes as they are may also have setBytes and getBytes: the SDK then keeps
+ * the chunks of incoming files (64 KiB each) that way rather than as base64url text. A key is
+ * written one way only; `delete` and `keys` cover both.
  */
 export interface Storage {
   get(key: string): Promise<string | undefined>;
@@ -14,18 +18,33 @@ export interface Storage {
   delete(key: string): Promise<void>;
   /** Every key that starts with `prefix`, in any order. */
   keys(prefix: string): Promise<string[]>;
+  /** Optional: keeps `value` under `key` (the SDK does not change the bytes afterwards). */
+  setBytes?(key: string, value: Uint8Array): Promise<void>;
+  /** Optional, with setBytes: what setBytes kept under `key`. */
+  getBytes?(key: string): Promise<Uint8Array | undefined>;
 }
 
 /** A Storage in memory: the default, and enough for tests and short-lived tools. */
 export class MemoryStorage implements Storage {
-  readonly #map = new Map<string, string>();
+  readonly #map = new Map<string, string | Uint8Array>();
 
   async get(key: string): Promise<string | undefined> {
-    return this.#map.get(key);
+    const value = this.#map.get(key);
+    return typeof value === 'string' ? value : undefined;
   }
 
   async set(key: string, value: string): Promise<void> {
     this.#map.set(key, value);
+  }
+
+  /** Keeps the bytes themselves, not a copy: a 50 MiB file's chunks cost no encoding. */
+  async setBytes(key: string, value: Uint8Array): Promise<void> {
+    this.#map.set(key, value);
+  }
+
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    const value = this.#map.get(key);
+    return value instanceof Uint8Array ? value : undefined;
   }
 
   async delete(key: string): Promise<void> {

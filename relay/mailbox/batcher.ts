@@ -4,6 +4,13 @@
  */
 
 export const MAX_BATCH = 256;
+/**
+ * Bytes of payload one batch carries at most (a send's body): a turn of 64 KiB sends goes as
+ * several script calls of about 1 MiB, rather than one of up to 16 MiB that Redis reads, runs and
+ * appends to its AOF while every other command waits behind it (and that outlasts a command
+ * timeout once a few queue up).
+ */
+export const MAX_BATCH_BYTES = 1024 * 1024;
 
 /** Who waits for a batch's results: one item's (`count` 0) or `count` items' in order. */
 interface Waiter {
@@ -20,6 +27,7 @@ interface Waiter {
 export class Batcher<I, O> {
   private items: I[] = [];
   private waiters: Waiter[] = [];
+  private bytes = 0;
 
   /** `observeOne` / `observeAll`: the script call's seconds, once per push / pushAll it served. */
   constructor(
@@ -27,11 +35,14 @@ export class Batcher<I, O> {
     private readonly observeOne: ((seconds: number) => void) | undefined,
     private readonly observeAll: ((seconds: number) => void) | undefined,
     private readonly run: (items: I[]) => Promise<O[]>,
+    /** The payload bytes of an item, counted against MAX_BATCH_BYTES (none by default). */
+    private readonly weigh?: (item: I) => number,
   ) {}
 
   push(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.items.push(item);
+      if (this.weigh !== undefined) this.bytes += this.weigh(item);
       this.waiters.push({ count: 0, resolve: resolve as (o: never) => void, reject });
       this.added();
     });
@@ -40,14 +51,17 @@ export class Batcher<I, O> {
   /** Several items with one promise for all their results (a version 3 `ack {ids}`). */
   pushAll(items: readonly I[]): Promise<O[]> {
     return new Promise<O[]>((resolve, reject) => {
-      for (const item of items) this.items.push(item);
+      for (const item of items) {
+        this.items.push(item);
+        if (this.weigh !== undefined) this.bytes += this.weigh(item);
+      }
       this.waiters.push({ count: items.length, resolve: resolve as (o: never) => void, reject });
       this.added();
     });
   }
 
   private added(): void {
-    if (this.items.length >= MAX_BATCH) this.flush();
+    if (this.items.length >= MAX_BATCH || this.bytes >= MAX_BATCH_BYTES) this.flush();
     else this.schedule();
   }
 
@@ -57,6 +71,7 @@ export class Batcher<I, O> {
     const waiters = this.waiters;
     this.items = [];
     this.waiters = [];
+    this.bytes = 0;
     const started = performance.now();
     this.run(items).then(
       (results) => {

@@ -3,7 +3,7 @@ import type { RedisClient } from '../redis/index.js';
 import type { MailboxSummary } from './contract.js';
 import { expiryShard, ownMailboxKeys, parseNote } from './keys.js';
 import type { MailboxCalls } from './redis-calls.js';
-import { parseEntry } from './redis-values.js';
+import { inlineContent, parseEntry } from './redis-values.js';
 import { countEntry, countHeld, emptySummary } from './summary.js';
 
 /*
@@ -74,7 +74,7 @@ export class MailboxErase {
     const out = emptySummary(slots);
     for (const [id, value] of Object.entries(entries)) {
       if (!/^[mrnc]:/.test(id)) continue;
-      const entry = parseEntry(id, value);
+      const entry = parseEntry(id, value, entries[`b:${id}`] ?? inlineContent(value));
       if (entry.exp <= now) continue;
       countEntry(out, entry, Number(entries[`a:${id}`]?.toString('latin1') ?? 0));
     }

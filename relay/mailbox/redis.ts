@@ -37,7 +37,11 @@ import { parseEntry, sendResult } from './redis-values.js';
  *   pb:{uid}:pk        string  the public key (identity); the only key left once a mailbox is empty
  *   pb:{uid}:q         zset    entry id -> seq                  mailbox order
  *   pb:{uid}:x         zset    entry id -> exp (ms)             the entries that expire out of order
- *   pb:{uid}:e         hash    entry id -> <flag><seq>:<ts>:<exp>:<body>
+ *   pb:{uid}:e         hash    entry id -> its header <flag><seq>:<ts>:<exp>:<bytes>, and
+ *                              b:<entry id> -> its content of that many bytes (none when 0):
+ *                              written from the script's argument and read only by a fetch (or
+ *                              an export), never by an ack, a sweep or a receipt (a body read into
+ *                              Lua costs Redis a hash of every byte);
  *                              plus counters n (messages), b (message bytes), c (entries, receipts
  *                              included), s (high-water seq since the mailbox was last empty),
  *                              m (latest exp of an in-order entry since then) and i (what the
@@ -86,7 +90,8 @@ import { parseEntry, sendResult } from './redis-values.js';
  *   send   HMGET, TIME, ZADD (q), HSET, SPUBLISH when bell; + ZADD (shard) into an empty
  *          mailbox or for an expiry earlier than i, + ZADD (x) for an out-of-order expiry,
  *          + EXISTS when the recipient's mailbox is empty
- *   fetch  ZRANGEBYSCORE, HMGET (none when nothing is waiting; the HMGET reads the ack masks too)
+ *   fetch  ZRANGEBYSCORE, HMGET (none when nothing is waiting; the HMGET reads the ack masks and
+ *          the contents too)
  *   newer  one ZRANGEBYSCORE LIMIT 1 on q per mailbox probed (probe.lua: the safety pull's check)
  *   ack    HMGET, HGET (the live mask), HSET, ZREM x2, HDEL; or, for the last entry, HMGET,
  *          HGET, DEL, ZREM (shard); an ack that only clears a device's claim HMGET, HGET, HSET
@@ -195,8 +200,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   }
   const timing = options.timing;
   const observeFetch = timing?.('fetch');
-  const sends = new Batcher<SendInput, SendResult>(schedule, timing?.('send'), undefined, (batch) =>
-    runSends(mc, batch),
+  const sends = new Batcher<SendInput, SendResult>(
+    schedule,
+    timing?.('send'),
+    undefined,
+    (batch) => runSends(mc, batch),
+    (input) => input.body.length,
   );
   const acks = new Batcher<AckItem, AckResult>(schedule, timing?.('ack'), timing?.('ackAll'), (batch) =>
     runAcks(mc, log, batch),
@@ -244,8 +253,8 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
         observeFetch?.((performance.now() - started) / 1000);
       }
       const entries: MailboxEntry[] = [];
-      for (let i = 2; i + 1 < reply.length; i += 2) {
-        entries.push(parseEntry(reply[i]!.toString('latin1'), reply[i + 1]!));
+      for (let i = 2; i + 2 < reply.length; i += 3) {
+        entries.push(parseEntry(reply[i]!.toString('latin1'), reply[i + 1]!, reply[i + 2]!));
       }
       return { entries, last: Number(reply[0]!.toString('latin1')), more: reply[1]![0] === 0x31 };
     },

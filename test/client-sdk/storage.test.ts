@@ -49,6 +49,21 @@ describe.each(kinds)('%s', (_name, make) => {
   });
 });
 
+describe('MemoryStorage', () => {
+  it('keeps bytes as they are beside strings, each read back only the way it was written', async () => {
+    const s = new MemoryStorage();
+    const bytes = Uint8Array.from([0, 1, 254, 255]);
+    await s.setBytes('chunk/a/f/0', bytes);
+    await s.set('file/a/f', '42');
+    expect(await s.getBytes('chunk/a/f/0')).toEqual(bytes);
+    expect(await s.get('chunk/a/f/0')).toBeUndefined();
+    expect(await s.getBytes('file/a/f')).toBeUndefined();
+    expect((await s.keys('')).sort()).toEqual(['chunk/a/f/0', 'file/a/f']);
+    await s.delete('chunk/a/f/0');
+    expect(await s.getBytes('chunk/a/f/0')).toBeUndefined();
+  });
+});
+
 describe('file storage', () => {
   it('keeps values across instances over the same directory', async () => {
     const { dir } = await fileStorage();

@@ -32,7 +32,8 @@ async function start(identity: Identity): Promise<PassbyClient> {
 /** Entries from `from` waiting in `to`'s mailbox at the relay. */
 async function waiting(to: string, from: string): Promise<number> {
   const box = [...(await dumpRedis(fixture.redis))].find(([key]) => key.endsWith(`{${to}}:e`));
-  return box ? box[1].split(`m:${from}:`).length - 1 : 0;
+  // Each entry's header field (its content is the field b:<id>).
+  return box ? ` ${box[1]}`.split(` m:${from}:`).length - 1 : 0;
 }
 
 describe('close()', () => {

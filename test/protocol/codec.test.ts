@@ -197,4 +197,13 @@ describe('base64url', () => {
     expect(fromBase64url('abcde')).toBeNull();
     expect(fromBase64url('-_9')).toBeNull();
   });
+
+  it('encodes long inputs (a file chunk) exactly as short ones are, every length near the switch', () => {
+    const bytes = Uint8Array.from({ length: 65_536 + 3 }, (_, i) => (i * 151 + (i >> 8)) & 0xff);
+    for (const length of [1021, 1022, 1023, 1024, 1025, 1026, 8192 * 3, 8192 * 3 + 1, 65_536, 65_538]) {
+      const input = bytes.subarray(0, length);
+      expect(toBase64url(input)).toBe(Buffer.from(input).toString('base64url'));
+      expect(fromBase64url(toBase64url(input))).toEqual(input);
+    }
+  });
 });

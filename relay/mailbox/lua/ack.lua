@@ -74,7 +74,7 @@ local function ack_group(bx, ops)
     local v, id = r[j], ARGV[a + 2]
     local result = '0'
     if v and not gone[id] then
-      local flag, _, _, _, hlen = parse(v)
+      local flag, _, _, _, bytes = parse(v)
       local mask = masks[id] or tonumber(r[count + 3 + j]) or 0
       local rule = ack_rule(mask, tonumber(ARGV[a + 3]), live)
       local now = tonumber(ARGV[a + 4])
@@ -84,7 +84,7 @@ local function ack_group(bx, ops)
         c = c - 1
         if flag == '0' or flag == '1' then
           n = n - 1
-          b = b - (#v - hlen)
+          b = b - bytes
         end
         notes[#notes + 1] = acked_out(bx, id, flag, mask, now)
         result = '1'
@@ -118,6 +118,7 @@ local function ack_group(bx, ops)
     for k, id in ipairs(ids) do
       fields[k] = id
       fields[#ids + k] = 'a:' .. id
+      fields[2 * #ids + k] = content(id)
     end
     redis.call('HDEL', bx.e, unpack(fields))
     redis.call('HSET', bx.e, 'n', fmt(n), 'b', fmt(b), 'c', fmt(c), unpack(hs))

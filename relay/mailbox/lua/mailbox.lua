@@ -86,16 +86,40 @@ local function read_group(bx, ops, ...)
   return redis.call('HMGET', bx.e, unpack(fields))
 end
 
--- A stored value: <flag><seq>:<ts>:<exp>:<body>. flag is '0' or '1' for a message (receipt
--- asked), 'd', 'e' or 'j' for a receipt (delivered, expired, rejected; ts is then the receipt's
--- "at"), 'n' for a notice (body: its JSON), 'o' or 'O' for an offer waiting for an answer
--- (receipt asked) and 'a' or 'A' for an offer accepted by pre-approval (receipt asked; body:
--- <parts>:<preview>), 'c' for a copy of a message its user sent (entry id c:<to>:<mid>, filed in
--- the sender's own mailbox for its other devices: no quota, no receipt). An offer that asked for a
--- receipt files 'd' once accepted: by an answer, or, pre-approved, by its ack.
+-- A stored entry is two fields of e: its header '<id>' -> <flag><seq>:<ts>:<exp>:<bytes>, and,
+-- when bytes > 0, its content 'b:<id>' -> those bytes, written straight from the script's argument
+-- and read only to deliver it: an ack, a sweep or a summary reads the header alone (a Lua string
+-- of a 64 KiB body costs Redis a pass over every byte to hash it). flag is '0' or '1' for a message
+-- (receipt asked), 'd', 'e' or 'j' for a receipt (delivered, expired, rejected; ts is then the
+-- receipt's "at"; no content), 'n' for a notice (content: its JSON), 'o' or 'O' for an offer
+-- waiting for an answer (receipt asked) and 'a' or 'A' for an offer accepted by pre-approval
+-- (receipt asked; content: <parts>:<preview>), 'c' for a copy of a message its user sent (entry id
+-- c:<to>:<mid>, filed in the sender's own mailbox for its other devices: no quota, no receipt). An
+-- offer that asked for a receipt files 'd' once accepted: by an answer, or, pre-approved, by its
+-- ack. A message's bytes are what the quota counts (b).
+--
+-- A value that a relay before this layout stored holds its content inline, after the third colon
+-- (<flag><seq>:<ts>:<exp>:<content>, no b: field): such an entry is read as well, until it goes.
+-- parse returns its content's offset in v as `inline` (nil for a header). The one value it cannot
+-- tell apart is an old one whose whole content is ASCII digits (never a sealed body: those start
+-- with 0x01 or 0x02): read as a header, it is delivered empty.
 local function parse(v)
-  local flag, seq, ts, exp = string.match(v, '^(.)(%d+):(%d+):(%d+):')
-  return flag, seq, ts, exp, #seq + #ts + #exp + 4
+  local flag, seq, ts, exp, digits = string.match(v, '^(.)(%d+):(%d+):(%d+):(%d*)')
+  local hlen = #seq + #ts + #exp + 4
+  if #digits > 0 and hlen + #digits == #v then
+    return flag, seq, ts, exp, tonumber(digits), nil
+  end
+  return flag, seq, ts, exp, #v - hlen, hlen + 1
+end
+
+-- The field of e holding entry id's content.
+local function content(id)
+  return 'b:' .. id
+end
+
+-- An entry's header (parse).
+local function header(flag, seq, ts, exp, bytes)
+  return flag .. seq .. ':' .. ts .. ':' .. exp .. ':' .. fmt(bytes)
 end
 
 -- Expiry order. An entry is in order when its exp is no earlier than that of every in-order
@@ -168,16 +192,20 @@ local function insert(bx, id, flag, now, exp, body, r, bell)
     redis.call('ZADD', bx.x, fmt(exp), id)
   end
   local i = index_exp(bx, exp, r[7])
-  redis.call('HSET', bx.e, id, flag .. s .. ':' .. fmt(now) .. ':' .. fmt(exp) .. ':' .. body,
-    'n', fmt(n), 'b', fmt(b), 'c', fmt(c), 's', s, 'm', fmt(m), 'i', i or r[7])
+  local hs = { id, header(flag, s, fmt(now), fmt(exp), #body),
+    'n', fmt(n), 'b', fmt(b), 'c', fmt(c), 's', s, 'm', fmt(m), 'i', i or r[7] }
+  if #body > 0 then
+    hs[#hs + 1], hs[#hs + 2] = content(id), body
+  end
+  redis.call('HSET', bx.e, unpack(hs))
   if bell then
     redis.call('SPUBLISH', bx.bell, 'b' .. s)
   end
   return s, fmt(prev)
 end
 
--- Deletes an entry, its ack mask and its index entries; the whole mailbox when it was the last
--- one. Returns the stored value's flag and its ack mask (0 when none), or nil when the entry was
+-- Deletes an entry (header, content, ack mask) and its index entries; the whole mailbox when it
+-- was the last one. Returns the stored value's flag and its ack mask (0 when none), or nil when the entry was
 -- not there.
 local function remove(bx, id)
   local r = redis.call('HMGET', bx.e, id, 'n', 'b', 'c', 'a:' .. id)
@@ -185,16 +213,16 @@ local function remove(bx, id)
   if not v then
     return nil
   end
-  local flag, _, _, _, hlen = parse(v)
+  local flag, _, _, _, bytes = parse(v)
   local n, b = tonumber(r[2]), tonumber(r[3])
   if flag == '0' or flag == '1' then
     n = n - 1
-    b = b - (#v - hlen)
+    b = b - bytes
   end
   if set_counts(bx, n, b, tonumber(r[4]) - 1) then
     redis.call('ZREM', bx.q, id)
     redis.call('ZREM', bx.x, id)
-    redis.call('HDEL', bx.e, id, 'a:' .. id)
+    redis.call('HDEL', bx.e, id, 'a:' .. id, content(id))
   end
   return flag, tonumber(r[5]) or 0
 end
@@ -279,7 +307,8 @@ local function release(bx, from, oid)
     if indexed then
       redis.call('ZADD', bx.x, exp, id)
     end
-    redis.call('HSET', bx.e, id, flag .. fmt(s) .. ':' .. ts .. ':' .. exp .. ':' .. string.sub(v, hlen + 1))
+    local body = string.sub(v, hlen + 1)
+    redis.call('HSET', bx.e, id, header(flag, fmt(s), ts, exp, #body), content(id), body)
     c = c + 1
   end
   redis.call('HDEL', bx.h, unpack(fields))

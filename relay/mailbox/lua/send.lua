@@ -115,7 +115,9 @@ local function send_run(bx, run)
         zx[#zx + 1] = id
       end
       hs[#hs + 1] = id
-      hs[#hs + 1] = 'c' .. ss .. ':' .. sn .. ':' .. se .. ':' .. body
+      hs[#hs + 1] = header('c', ss, sn, se, #body)
+      hs[#hs + 1] = content(id)
+      hs[#hs + 1] = body
       hs[#hs + 1] = 'a:' .. id
       hs[#hs + 1] = fmt(preset)
       if not min_exp or exp < min_exp then
@@ -150,7 +152,9 @@ local function send_run(bx, run)
           zx[#zx + 1] = id
         end
         hs[#hs + 1] = id
-        hs[#hs + 1] = ARGV[a + 5] .. ss .. ':' .. sn .. ':' .. se .. ':' .. body
+        hs[#hs + 1] = header(ARGV[a + 5], ss, sn, se, #body)
+        hs[#hs + 1] = content(id)
+        hs[#hs + 1] = body
         if not min_exp or exp < min_exp then
           min_exp = exp
         end

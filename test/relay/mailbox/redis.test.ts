@@ -198,6 +198,25 @@ describe('redis store', () => {
     await other.close();
   });
 
+  it('keeps a payload in a field of its own beside a header that only counts its bytes, both gone with the last ack', async () => {
+    await admin.hset(`pb:{${bob}}:d`, 'm', '3');
+    const body = Buffer.alloc(65_536, 0xa7);
+    const stored = await send({ mid: 'big', body });
+    const id = messageEntryId(alice, 'big');
+    const fields = async () => admin.hgetallBuffer(`pb:{${bob}}:e`);
+    const before = await fields();
+    expect(before[id]?.toString('latin1')).toBe(
+      `0${stored.status === 'stored' && stored.seq}:${T0}:${T0 + DAY}:65536`,
+    );
+    expect(before[`b:${id}`]?.equals(body)).toBe(true);
+    expect(before.b?.toString()).toBe('65536');
+    // One device of two acks: the payload stays, whole, for the other.
+    expect(await store.ack(bob, 0, id, T0)).toEqual({ deleted: true });
+    expect((await fields())[`b:${id}`]?.equals(body)).toBe(true);
+    expect(await store.ack(bob, 1, id, T0)).toEqual({ deleted: true });
+    expect(await admin.exists(`pb:{${bob}}:e`)).toBe(0);
+  });
+
   it('rings doorbells that carry the seq and nothing else', async () => {
     const listener = redis.client();
     await listener.ssubscribe(`pb:{${bob}}:bell`);
@@ -262,6 +281,55 @@ describe('redis store', () => {
     const last = await commandsOf(admin, () => store.ack(bob, 0, messageEntryId(alice, 'waiting'), T0));
     expect(last).toEqual({ script: 1, hmget: 1, hget: 1, del: 1, zrem: 1 });
     expect(await store.fetch(bob, 0, 0, 100, T0)).toEqual({ entries: [], last: 0, more: false });
+  });
+
+  it('reads, counts and deletes entries an older relay stored with their content inline', async () => {
+    const e = `pb:{${bob}}:e`;
+    const body = Buffer.concat([Buffer.from([1, 0x3a, 0]), Buffer.alloc(300, 0x37)]);
+    const old = messageEntryId(alice, 'old');
+    const receipt = receiptEntryId(alice, 'r');
+    const exp = T0 + DAY;
+    await admin.hset(e, old, Buffer.concat([Buffer.from(`01000:${T0}:${exp}:`), body]));
+    await admin.hset(e, receipt, `d1001:${T0}:${exp}:`, 'n', '1', 'b', String(body.length), 'c', '2');
+    await admin.hset(e, 's', '1001', 'm', String(exp), 'i', String(exp));
+    await admin.zadd(`pb:{${bob}}:q`, 1000, old, 1001, receipt);
+    await send({ mid: 'new', body: Buffer.from('fresh') });
+    const { entries } = await store.fetch(bob, 0, 0, 10, T0);
+    expect(
+      entries.map((x) => [x.kind, x.kind === 'msg' ? Buffer.from(x.body).toString('latin1') : '']),
+    ).toEqual([
+      ['msg', body.toString('latin1')],
+      ['receipt', ''],
+      ['msg', 'fresh'],
+    ]);
+    expect(await store.summary(bob, [0], T0)).toMatchObject({
+      entries: 3,
+      messages: 2,
+      bytes: body.length + 5,
+    });
+    expect(await store.ack(bob, 0, old, T0)).toEqual({ deleted: true });
+    expect(await admin.hmget(e, 'n', 'b', 'c')).toEqual(['1', '5', '2']);
+    await store.ackAll(bob, 0, [receipt, messageEntryId(alice, 'new')], T0);
+    expect(await admin.exists(e)).toBe(0);
+  });
+
+  it('splits a turn of large sends into script calls of about 1 MiB of payload each', async () => {
+    const roomy = await createRedisStore({
+      url: redis.url,
+      limits: { ...CONTRACT_LIMITS, mailboxMaxMessages: 100, mailboxMaxBytes: 10_000_000 },
+    });
+    const body = Buffer.alloc(65_536, 1);
+    const mids = Array.from({ length: 40 }, (_, i) => `large-${i}`);
+    const input = { from: alice, to: bob, body, ttlMs: DAY, receipt: false, now: T0, bell: true };
+    const calls = await commandsOf(admin, async () => {
+      const results = await Promise.all(mids.map((mid) => roomy.send({ ...input, mid })));
+      expect(results.map((r) => r.status)).toEqual(mids.map(() => 'stored'));
+    });
+    // 16 bodies of 64 KiB reach 1 MiB: 16 + 16 + 8.
+    expect(calls.script).toBe(3);
+    const { entries } = await roomy.fetch(bob, 0, 0, 100, T0);
+    expect(entries.map((e) => e.kind === 'msg' && e.mid)).toEqual(mids);
+    await roomy.close();
   });
 
   it('runs the commands of a turn once per mailbox, not once per operation', async () => {
