@@ -43,7 +43,8 @@ local function last_place(v, now, window)
   for part in string.gmatch(v .. ':', '([^:]*):') do
     f[#f + 1] = part
   end
-  if not (tonumber(f[2]) > now) then
+  local e = tonumber(f[2])
+  if not e or e <= now then
     return nil
   end
   local cell, at = f[3], tonumber(f[1])
