@@ -148,13 +148,14 @@ function proximityReport(p: ProximityFigures | undefined) {
     relayCpuMicrosPerUpdate: round3(p.relayCpuMicrosPerUpdate ?? Number.NaN),
     redisCpuMicrosPerUpdate: round3(p.redisCpuMicrosPerUpdate),
     redisCommandsPerUpdate: round3(p.redisCommandsPerUpdate),
+    redisClientCommandsPerUpdate: round3(p.redisClientCommandsPerUpdate),
     setupSeconds: round3(p.setupSeconds),
     connectSeconds: round3(p.connectSeconds),
     graphSeconds: round3(p.graphSeconds),
     measureSeconds: round3(p.measureSeconds),
     collectSeconds: round3(p.collectSeconds),
     keysLeft: Object.values(p.keysLeftAfterWindow).reduce((a, b) => a + b, 0),
-    note: 'updatesPerSecond: presence answered ok / presence phases only (setup excluded); keysLeft: keys the scenario made, after the window, except friend hashes (fr) and identities (pk)',
+    note: 'updatesPerSecond: presence answered ok / presence phases only (setup excluded); redisCommandsPerUpdate: INFO commandstats over the presence phases, commands inside scripts included; redisClientCommandsPerUpdate: client-issued commands (a script call counts once) from a MONITOR sample of one extra wave; keysLeft: keys the scenario made, after the window, except friend hashes (fr) and identities (pk)',
   };
 }
 

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { ProximityCase } from './cli.js';
 import type { Context } from './context.js';
 import type { CollectResult, PresenceResult, SetupResult } from './load-proximity.js';
@@ -5,7 +6,7 @@ import { sleep } from './net.js';
 import { Pool } from './pool.js';
 import { CpuMeter } from './proc-stats.js';
 import { expectedPairs, POD_SIZE, podCells } from './proximity-layout.js';
-import { allKeys, commandStats, diffCounts, newKeys, totalOf } from './redis-stats.js';
+import { allKeys, type CommandCounts, commandStats, diffCounts, newKeys, totalOf } from './redis-stats.js';
 import type { ServerProcess } from './server-process.js';
 import { human, micros, split } from './stats.js';
 import { startRelay } from './targets.js';
@@ -48,6 +49,13 @@ export interface ProximityFigures {
   relayCpuMicrosPerUpdate: number | null;
   redisCpuMicrosPerUpdate: number;
   redisCommandsPerUpdate: number;
+  /**
+   * Client-issued Redis commands per update (a script call counts once), from a MONITOR sample of
+   * one extra small wave after the measured ones (its figures are not in the others but these).
+   */
+  redisClientCommandsPerUpdate: number;
+  /** That sample's client-issued and in-Lua commands by name, per update. */
+  clientCommandsSample: { updates: number; client: Record<string, number>; lua: Record<string, number> };
   expectedNotices: number;
   nearbyNotices: number;
   missedMatches: number;
@@ -152,6 +160,7 @@ async function waves(ctx: Context, c: ProximityCase, relays: ServerProcess[], po
         (f.firstError ? `; first error: ${f.firstError}` : ''),
     );
   }
+  if (!f.stoppedEarly) lastPresence = await sampleCommands(ctx, urls, pool, Math.ceil(totalPods), f);
   // Every presence, in-range mark and nearby notice must be gone once the window has passed.
   const waitUntil = lastPresence + c.windowMs + 1_500;
   const waitStart = Date.now();
@@ -178,11 +187,106 @@ async function waves(ctx: Context, c: ProximityCase, relays: ServerProcess[], po
   ctx.progress(
     `proximity: ${human(f.users)} users, ${human(f.updatesPerSecond)} updates/s with matching ` +
       `(relay cpu ${micros(f.relayCpuMicrosPerUpdate)}, redis ${micros(f.redisCpuMicrosPerUpdate)}, ` +
-      `${human(f.redisCommandsPerUpdate)} redis commands per update); missed ${f.missedMatches}, ` +
+      `${human(f.redisCommandsPerUpdate)} redis commands per update, ${human(f.redisClientCommandsPerUpdate)} client-issued); missed ${f.missedMatches}, ` +
       `false ${f.falseMatches}, duplicate ${f.duplicateNotices}; keys left ${left.length}; ` +
       `setup ${f.setupSeconds.toFixed(1)} s, measuring ${f.measureSeconds.toFixed(1)} s`,
   );
   return f;
+}
+
+/** Pods in the MONITOR sample's wave. */
+const SAMPLE_PODS = 100;
+
+/**
+ * One more wave of SAMPLE_PODS pods (after the measured ones, with pods of its own) whose presence
+ * phase runs under MONITOR, to tell client-issued commands from those run inside Lua. MONITOR
+ * slows Redis: this wave is in no rate or CPU figure. Returns when its presence phase ended.
+ */
+async function sampleCommands(
+  ctx: Context,
+  urls: string[],
+  pool: Pool,
+  podStart: number,
+  f: ProximityFigures,
+) {
+  const pods = split(SAMPLE_PODS, WORKERS);
+  const setup = await pool.all<SetupResult>((i) => ({
+    cmd: 'proxSetup',
+    args: { urls, podStart: podStart + (i === 0 ? 0 : pods[0]!), pods: pods[i]!, spread: 8, concurrency: 64 },
+  }));
+  let presence: PresenceResult[] = [];
+  const sample = await rawMonitor(ctx.redis.url, async () => {
+    presence = await pool.all<PresenceResult>(() => ({
+      cmd: 'proxPresence',
+      args: { rounds: f.rounds, window: 256 },
+    }));
+  });
+  const ended = Date.now();
+  const collect = await pool.all<CollectResult>(() => ({
+    cmd: 'proxCollect',
+    args: { quietMs: 2_000, capMs: 15_000 },
+  }));
+  const updates = sum(presence, (p) => p.ok);
+  const per = (counts: Record<string, number>) =>
+    Object.fromEntries(Object.entries(counts).map(([k, n]) => [k, updates > 0 ? n / updates : Number.NaN]));
+  f.redisClientCommandsPerUpdate = updates > 0 ? totalOf(sample.client) / updates : Number.NaN;
+  f.clientCommandsSample = { updates, client: per(sample.client), lua: per(sample.lua) };
+  // Its notices count for correctness like every wave's.
+  f.expectedNotices += sum(collect, (x) => x.expected);
+  f.nearbyNotices += sum(collect, (x) => x.nearby);
+  f.missedMatches += sum(collect, (x) => x.missed);
+  f.falseMatches += sum(collect, (x) => x.falseMatches);
+  f.duplicateNotices += sum(collect, (x) => x.duplicates);
+  f.firstError ??=
+    setup.find((s) => s.firstError)?.firstError ?? presence.find((p) => p.firstError)?.firstError;
+  ctx.progress(
+    `proximity sample wave (MONITOR, not timed): ${updates} updates, ${human(f.redisClientCommandsPerUpdate)} client-issued ` +
+      `Redis commands per update; notices ${sum(collect, (x) => x.matched)}/${sum(collect, (x) => x.expected)}`,
+  );
+  return ended;
+}
+
+/** Commands the bench sends itself (redis-stats.ts's list), never charged to the relay. */
+const OWN = new Set(['info', 'scan', 'monitor', 'config|resetstat', 'dbsize', 'ping', 'client|setinfo']);
+
+/**
+ * MONITOR on a socket of its own, its lines parsed here: ioredis's monitor mode can take lines
+ * that arrive with MONITOR's +OK for replies and fail ("Command queue state error"), which it did
+ * under the 100k-user load. Each line names its source: "lua" for a script's own commands.
+ */
+async function rawMonitor(url: string, during: () => Promise<void>) {
+  const { hostname, port } = new URL(url);
+  const sample = { client: {} as CommandCounts, lua: {} as CommandCounts };
+  const socket = connect(Number(port), hostname);
+  socket.setEncoding('utf8');
+  let pending = '';
+  socket.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\r\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"/.exec(line);
+      if (!m) continue;
+      const name = m[2]!.toLowerCase();
+      if (OWN.has(name)) continue;
+      const bucket = m[1] === 'lua' ? sample.lua : sample.client;
+      bucket[name] = (bucket[name] ?? 0) + 1;
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('connect', () => resolve());
+  });
+  socket.on('error', () => {});
+  socket.write('MONITOR\r\n');
+  try {
+    await during();
+    // MONITOR output trails the commands slightly.
+    await sleep(200);
+  } finally {
+    socket.destroy();
+  }
+  return sample;
 }
 
 /** SCAN for presence keys and their PTTL: how many, the longest, and how many have none (-1). */
@@ -271,6 +375,8 @@ function emptyFigures(c: ProximityCase): ProximityFigures {
     relayCpuMicrosPerUpdate: null,
     redisCpuMicrosPerUpdate: Number.NaN,
     redisCommandsPerUpdate: Number.NaN,
+    redisClientCommandsPerUpdate: Number.NaN,
+    clientCommandsSample: { updates: 0, client: {}, lua: {} },
     expectedNotices: 0,
     nearbyNotices: 0,
     missedMatches: 0,

@@ -69,6 +69,24 @@ export interface SocialStore {
    */
   takePresenceSlot(uid: string, now: number, intervalMs: number): Promise<boolean>;
 
+  /**
+   * A whole presence update (baseline or blind) as one step, what the relay's presence handler
+   * runs: takes uid's presence slot (as takePresenceSlot; none when `intervalMs` is 0), checks a
+   * baseline update's jump against uid's last real cell (isPlausibleMove's rule, relay/social/
+   * geo.ts, with the cells' centres), records the presence (as setPresence; a blind update keeps
+   * the last cell as its anchor), then for a baseline update reads each friend's presence and marks
+   * the pair's encounter (as markInRange: since the earlier of the two updates, until a window
+   * after it) for every friend whose live cell is in range. Returns the encounters whose notices
+   * are not filed yet, in the order of `friends`. Too frequent: nothing changed; an implausible
+   * move: the slot is spent, nothing else changed.
+   *
+   * Stores take the updates of one event-loop turn together: the in-process store runs each at
+   * once, a standalone Redis runs a turn's in one script call, a Cluster each in per-slot steps
+   * (relay/social/redis-proximity.ts). Updates of one turn run in the order they were made, each
+   * as if alone, so two friends updating in the same turn meet once.
+   */
+  updatePresence(update: PresenceUpdate): Promise<PresenceOutcome>;
+
   /** uid's last presence update still inside the window, or null. */
   lastPresence(uid: string, now: number): Promise<Presence | null>;
   /** The presence of each user (null where none is live), in order. */
@@ -197,3 +215,43 @@ export interface Anchor {
   cell: string;
   at: number;
 }
+
+/** A cell a presence update posts, with what a store needs to check and match it (geo.ts placeOf). */
+export interface Place {
+  /** H3 resolution-10 cell. */
+  cell: string;
+  /** The cell's centre, degrees: kept with the presence for the next update's jump check. */
+  lat: number;
+  lng: number;
+  /** gridDisk(cell, 1): the cells in range of it, the cell itself included. */
+  inRange: readonly string[];
+}
+
+/** SocialStore.updatePresence's input. */
+export interface PresenceUpdate {
+  uid: string;
+  /** Relay time (ms). */
+  now: number;
+  windowMs: number;
+  /** One update per this many ms and user (PASSBY_PRESENCE_INTERVAL_MS); 0 takes no slot. */
+  intervalMs: number;
+  /** The jump check's limit (PASSBY_MAX_SPEED_KMH). */
+  maxKmh: number;
+  /** A baseline update's cell; null for a blind update (matched by its tokens, postTokens). */
+  place: Place | null;
+  /** uid's proximity friends (C1), matched against `place`; a blind update matches none here. */
+  friends: readonly string[];
+}
+
+/** A friend met by a presence update, whose encounter's notices are not filed yet. */
+export interface Met {
+  friend: string;
+  /** The encounter's start and end (ms), as markInRange returns them. */
+  since: number;
+  until: number;
+}
+
+export type PresenceOutcome =
+  | { status: 'ok'; met: Met[] }
+  | { status: 'too_frequent' }
+  | { status: 'implausible_move' };

@@ -4,6 +4,7 @@
 // here, so a client cannot post coordinates or a precise cell. Nothing in this file logs a cell (P6).
 import { getDistance } from 'geolib';
 import { cellToLatLng, getResolution, gridDisk, isValidCell as isH3Cell } from 'h3-js';
+import type { Place } from './contract.js';
 
 /** The one resolution the relay accepts; the SDK snaps to the same (client-sdk/proximity.ts). */
 export const CELL_RESOLUTION = 10;
@@ -65,7 +66,41 @@ export function isPlausibleMove(
   return impliedSpeedKmh(prevCell, prevTime, cell, time) <= maxKmh;
 }
 
+/**
+ * A valid cell with its centre and the cells in range of it: what a presence update hands the
+ * store (SocialStore.updatePresence), computed once here so that the store decides by plain
+ * comparisons (the Redis store in Lua, with no H3 there).
+ */
+export function placeOf(cell: string): Place {
+  const [lat, lng] = cellToLatLng(cell);
+  return { cell, lat, lng, inRange: gridDisk(cell, 1) };
+}
+
+/**
+ * isPlausibleMove from a last cell at `prev.at` (its centre given, or read from the cell) to
+ * `place` at `time`: the same rule, which proximity.lua repeats for the Redis store (the same
+ * distance as geolib's, from the centres the relay stored).
+ */
+export function plausibleStep(
+  prev: { cell: string; at: number; lat?: number; lng?: number },
+  place: Place,
+  time: number,
+  maxKmh: number,
+): boolean {
+  if (place.inRange.includes(prev.cell)) return true;
+  const elapsedMs = time - prev.at;
+  if (elapsedMs <= 0) return false;
+  const from =
+    prev.lat === undefined || prev.lng === undefined ? centre(prev.cell) : toPoint(prev.lat, prev.lng);
+  const meters = getDistance(from, toPoint(place.lat, place.lng), 0.01);
+  return meters / 1000 / (elapsedMs / MS_PER_HOUR) <= maxKmh;
+}
+
+function toPoint(latitude: number, longitude: number): { latitude: number; longitude: number } {
+  return { latitude, longitude };
+}
+
 function centre(cell: string): { latitude: number; longitude: number } {
   const [latitude, longitude] = cellToLatLng(cell);
-  return { latitude, longitude };
+  return toPoint(latitude, longitude);
 }

@@ -1,32 +1,22 @@
 import { createHmac } from 'node:crypto';
 import type {
-  BlindFrame,
   DiscoverFrame,
   ErrorCode,
   FriendFrame,
   LookupFrame,
   Notice,
-  PresenceFrame,
   RelayFrame,
   ShareFrame,
   SocialClientFrame,
 } from '../../protocol/index.js';
 import type { RelayConfig } from '../config/index.js';
-import { type Identities, type Mailbox, noticeEntryId } from '../mailbox/index.js';
+import type { Identities, Mailbox } from '../mailbox/index.js';
 import type { Logger } from '../telemetry/index.js';
-import type { Anchor, Presence, SocialStore } from './contract.js';
-import { cellsInRange, isPlausibleMove, isValidCell } from './geo.js';
+import type { SocialStore } from './contract.js';
+import { fileNotice } from './notices.js';
+import { Proximity } from './proximity.js';
 
 const HOUR_MS = 3_600_000;
-
-/**
- * The last baseline cell and its time, from a baseline presence or a blind one's anchor, while it
- * is younger than the window: a chain of blind updates must not carry a cell past it (P3).
- */
-function anchorOf(p: Presence | null, now: number, windowMs: number): Anchor | undefined {
-  const anchor = p?.cell ? { cell: p.cell, at: p.at } : p?.anchor;
-  return anchor && anchor.at + windowMs > now ? anchor : undefined;
-}
 
 export interface SocialDeps {
   config: Readonly<RelayConfig>;
@@ -64,14 +54,16 @@ export const SOCIAL_FRAME_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Protocol v2 requests: friends and consent, contact discovery, presence (baseline and blind)
- * and the notices they cause. The relay answers a presence update only with `ok` or an error:
- * who is in range arrives as a `nearby` notice naming the friend and a time window, never a cell,
- * a token or a distance (P2). Phone numbers are hashed here with the server's key and go no
+ * Protocol v2 requests: friends and consent, contact discovery, presence (baseline and blind,
+ * in proximity.ts) and the notices they cause. Phone numbers are hashed here with the server's key and go no
  * further (nothing stores or logs them).
  */
 export class SocialHandlers {
-  constructor(private readonly d: SocialDeps) {}
+  private readonly proximity: Proximity;
+
+  constructor(private readonly d: SocialDeps) {
+    this.proximity = new Proximity(d);
+  }
 
   async handle(r: Requester, frame: SocialClientFrame | ShareFrame): Promise<void> {
     if (frame.t === 'share') return this.share(r, frame);
@@ -105,9 +97,9 @@ export class SocialHandlers {
       case 'lookup':
         return this.lookup(r, frame);
       case 'presence':
-        return this.presence(r, frame);
+        return this.proximity.presence(r, frame);
       case 'blind':
-        return this.blind(r, frame);
+        return this.proximity.blind(r, frame);
     }
   }
 
@@ -243,119 +235,8 @@ export class SocialHandlers {
     r.reply({ t: 'lookup', rid: frame.rid, ids, tickets });
   }
 
-  private async presence(r: Requester, frame: PresenceFrame): Promise<void> {
-    const { social, config, now } = this.d;
-    const rid = String(frame.rid);
-    if (!isValidCell(frame.cell))
-      return r.reject('invalid_field', 'cell must be an H3 resolution-10 index', rid);
-    const at = now();
-    if (!(await this.takeSlot(r, at, rid))) return;
-    const previous = await social.lastPresence(r.uid, at);
-    // The last real cell, also across blind updates (which carry it as their anchor).
-    const last = anchorOf(previous, at, config.proximityWindowMs);
-    if (last && !isPlausibleMove(last.cell, last.at, frame.cell, at, config.maxSpeedKmh)) {
-      return r.reject('implausible_move', undefined, rid);
-    }
-    await social.setPresence(r.uid, frame.cell, at, config.proximityWindowMs);
-    const friends = await social.proximityFriends(r.uid);
-    const theirs = await social.presenceOf(friends, at);
-    const met = friends.filter((_, i) => {
-      const p = theirs[i];
-      return p?.cell != null && cellsInRange(frame.cell, p.cell);
-    });
-    await this.met(r.uid, met, at, theirs, friends);
-    r.log.debug({ friendsInRange: met.length }, 'presence updated');
-    r.reply({ t: 'ok', rid: frame.rid });
-  }
-
-  private async blind(r: Requester, frame: BlindFrame): Promise<void> {
-    const { social, config, now } = this.d;
-    const rid = String(frame.rid);
-    const at = now();
-    if (!(await this.takeSlot(r, at, rid))) return;
-    const previous = await social.lastPresence(r.uid, at);
-    await social.setPresence(
-      r.uid,
-      null,
-      at,
-      config.proximityWindowMs,
-      anchorOf(previous, at, config.proximityWindowMs),
-    );
-    const matched = await social.postTokens(
-      r.uid,
-      frame.sets.map((s) => s.at),
-      frame.sets.flatMap((s) => s.near),
-      at,
-      config.proximityWindowMs,
-    );
-    // Tokens only say that two devices share a pair key; consent (C1) is still the relay's check.
-    const allowed = new Set(await social.proximityFriends(r.uid));
-    const met = matched.filter((uid) => allowed.has(uid));
-    const theirs = await social.presenceOf(met, at);
-    await this.met(r.uid, met, at, theirs, met);
-    r.log.debug({ friendsInRange: met.length }, 'blind presence updated');
-    r.reply({ t: 'ok', rid: frame.rid });
-  }
-
-  /**
-   * Anti-probing: one presence update (baseline or blind) per interval and user. The store takes
-   * the slot atomically, so updates sent without waiting for their answers, or from a second
-   * connection on another node, cannot all read the same "last update" and pass. An update
-   * refused afterwards (an implausible move) has spent its slot: a probe costs a minute either way.
-   */
-  private async takeSlot(r: Requester, at: number, rid: string): Promise<boolean> {
-    const interval = this.d.config.presenceIntervalMs;
-    if (interval === 0 || (await this.d.social.takePresenceSlot(r.uid, at, interval))) return true;
-    r.reject('presence_too_frequent', `one presence update every ${Math.round(interval / 1000)} s`, rid);
-    return false;
-  }
-
-  /** Tells uid and each friend in `met` that they are in range, once per encounter. */
-  private async met(
-    uid: string,
-    met: string[],
-    at: number,
-    presences: readonly ({ at: number } | null)[],
-    order: readonly string[],
-  ): Promise<void> {
-    const { social, config } = this.d;
-    for (const friend of met) {
-      const theirAt = presences[order.indexOf(friend)]?.at ?? at;
-      const since = Math.min(theirAt, at);
-      const until = since + config.proximityWindowMs;
-      // The match writes three users' keys (the pair's mark, each friend's mailbox) in steps that
-      // survive a crash: the mark names the encounter, each notice is idempotent under its ID
-      // (the encounter's start), and only once both are filed is the encounter marked notified.
-      // A relay that dies in between leaves it unnotified: the next presence update of either
-      // friend in the window files both notices again, and the one already there stays as it is.
-      const encounter = await social.markInRange(uid, friend, at, until, since);
-      if (encounter.notified) continue;
-      const tag = `near-${encounter.since}`;
-      const window = { since: encounter.since, until: encounter.until };
-      await this.notify(uid, tag, { kind: 'nearby', user: friend, ...window }, encounter.until, friend);
-      await this.notify(friend, tag, { kind: 'nearby', user: uid, ...window }, encounter.until, uid);
-      await social.markNotified(uid, friend, encounter.since);
-      // A nearby notice wakes both friends' devices that are away.
-      this.d.wake?.(uid);
-      this.d.wake?.(friend);
-    }
-  }
-
-  private async notify(
-    uid: string,
-    tag: string,
-    notice: Notice,
-    exp?: number,
-    about = 'user' in notice ? notice.user : uid,
-  ): Promise<void> {
-    const at = this.d.now();
-    await this.d.store.notify(
-      uid,
-      noticeEntryId(about, tag),
-      notice,
-      at,
-      exp ?? at + this.d.config.maxTtlSeconds * 1000,
-    );
+  private notify(uid: string, tag: string, notice: Notice, exp?: number): Promise<void> {
+    return fileNotice(this.d, uid, tag, notice, exp);
   }
 
   private hash(phone: string): string {

@@ -9,6 +9,13 @@ import type {
   SocialLink,
   SocialStore,
 } from './contract.js';
+import {
+  type HeldPresence,
+  markPair,
+  type PresenceState,
+  pairKey,
+  updatePresenceIn,
+} from './memory-presence.js';
 import { emptySummary, partsOf } from './summary.js';
 
 /*
@@ -57,7 +64,7 @@ export function createMemorySocialStore(): SocialStore {
   const discoverHash = new Map<string, string>(); // uid -> hash
   const pending = new Map<string, Map<string, Timed<string>>>(); // hash -> requester -> ticket
   const budgets = new Map<string, { start: number; used: number; until: number }>(); // '<kind>:<uid>'
-  const presence = new Map<string, Timed<Presence>>();
+  const presence = new Map<string, HeldPresence>();
   // token -> "a<uid>" | "n<uid>" -> until; and uid -> the index entries it posted.
   const tokens = new Map<string, Map<string, number>>();
   const posted = new Map<string, Timed<string[]>>();
@@ -148,7 +155,14 @@ export function createMemorySocialStore(): SocialStore {
     for (const [pair, mark] of marks) if (mark.until <= now) marks.delete(pair);
   }
 
-  const pairKey = (a: string, b: string) => (a < b ? `${a}:${b}` : `${b}:${a}`);
+  const mark = (a: string, b: string, now: number, until: number, since: number) =>
+    markPair(marks, a, b, now, until, since);
+  const presenceState: PresenceState = {
+    takeSlot: (uid, now, intervalMs) => spend(`pu:${uid}`, 1, 1, now, intervalMs),
+    live: (uid, now) => (live(presence, uid, now) ? presence.get(uid) : undefined),
+    set: (uid, held) => presence.set(uid, held),
+    mark,
+  };
 
   return {
     async requestFriend(from, to) {
@@ -323,14 +337,12 @@ export function createMemorySocialStore(): SocialStore {
     },
 
     async markInRange(a, b, now, until, since = now) {
-      const key = pairKey(a, b);
-      const live = marks.get(key);
-      const encounter =
-        live && live.until > now
-          ? { ...live, until: Math.max(live.until, until) }
-          : { since, until, notified: false };
-      marks.set(key, encounter);
-      return { ...encounter };
+      return mark(a, b, now, until, since);
+    },
+
+    async updatePresence(update) {
+      prune(update.now);
+      return updatePresenceIn(presenceState, update);
     },
 
     async markNotified(a, b, since) {

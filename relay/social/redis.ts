@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import type { FriendInfo, FriendState } from '../../protocol/index.js';
 import { leasedNodes, leases, type RedisClient, ShardWatch } from '../redis/index.js';
-import type { Consent, PendingMatch, Presence, SocialStore } from './contract.js';
+import type { Consent, PendingMatch, SocialStore } from './contract.js';
 import { socialKeys } from './keys.js';
 import { type LinkOp, redisLinks } from './links.js';
 import { redisAccount } from './redis-account.js';
 import { runScript, SCRIPTS } from './redis-calls.js';
+import { parsePresence, redisProximity } from './redis-proximity.js';
 
 /*
  * Redis layout (prefix `pb:` by default; relay/social/keys.ts builds every key). Each key has a
@@ -36,7 +37,10 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                                                                                     TTL window
  *   pb:{uid}:pu          {uid}       string  "<last presence update>:1:<next allowed>"
  *                                                                               TTL the interval
- *   pb:{uid}:pr          {uid}       string  "<at>:<end>:<cell>" (cell empty in blind mode)
+ *   pb:{uid}:pr          {uid}       string  "<at>:<end>:<cell>:<anchor cell>:<anchor at>:<lat>:
+ *                                            <lng>": cell empty in blind mode, which keeps the last
+ *                                            cell as its anchor; lat, lng the centre of the last
+ *                                            real cell, for the jump check (proximity.lua)
  *                                                                                    TTL window
  *   pb:{uid}:tok         {uid}       set     'a'|'n' + token: what uid posted, to withdraw it
  *                                                                                    TTL window
@@ -67,12 +71,16 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *   postTokens             tokens-swap.lua (own list: new in, old out), HDEL of each old token's
  *                          entry, token-post.lua per new token. After a crash between them, an
  *                          old token not withdrawn lapses with its TTL: the window (P3 holds).
- *   proximityFriends       HGETALL own, then HGET in each candidate's slot: reads only.
- *   a proximity match      near-mark.lua (the pair: names the encounter, keeps a live one's
- *                          start) -> the nearby notice in each friend's mailbox (idempotent under
- *                          the encounter's start) -> near-notified.lua. A crash before the last
- *                          step leaves the encounter unnotified: the next presence update of either
- *                          friend in the window files both notices again (handlers.ts met()).
+ *   proximityFriends       on a Cluster HGETALL own, then HGET in each candidate's slot: reads
+ *                          only (one server: a turn's in two scripts, redis-proximity.ts).
+ *   updatePresence         on a Cluster presence-own.lua (own slot and presence), GET of each
+ *                          friend's presence, near-mark.lua per pair met; one server: a turn's
+ *                          in one presence-batch.lua. redis-proximity.ts says why either is safe.
+ *   a proximity match      the pair's mark (names the encounter, keeps a live one's start) -> the
+ *                          nearby notice in each friend's mailbox (idempotent under the
+ *                          encounter's start) -> near-notified.lua. A crash before the last step
+ *                          leaves the encounter unnotified: the next presence update of either
+ *                          friend in the window files both notices again (proximity.ts met()).
  *   forget (erase)         redis-account.ts: others' link fields naming uid (forget-peer.lua,
  *                          with their outbox entry toward uid) before uid's own list and outbox
  *                          entries; undiscover.lua before uid's disc key; forget-pending.lua per
@@ -93,7 +101,12 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                                  HSET|HDEL; link-done.lua: ZSCORE, ZREM (3 calls)
  *   decline, setConsent            friend.lua: HGET, HSET (1 call)
  *   consent (read), friends        HGET, HGETALL (no script)
- *   proximityFriends               HGETALL + one HGET per friend with proximity on
+ *   proximityFriends               HGETALL + one HGET per friend with proximity on; one server:
+ *                                  a turn's in friends-proximity.lua (HGETALL per user) and
+ *                                  friends-mutual.lua (HGET per candidate)
+ *   updatePresence                 presence-own.lua (GET, SET pu; GET, SET pr), GET per friend,
+ *                                  near-mark.lua per friend in range; one server: the same
+ *                                  commands, a turn's in one presence-batch.lua
  *   setDiscoverable                GET; undiscover.lua (GET, DEL) on a change; SET or DEL;
  *                                  discover.lua: SET, HGETALL (+ DEL, ZREM per pending match)
  *   lookup                         per hash, one lookup.lua: GET; on a miss HGETALL, HSET, ZADD,
@@ -105,7 +118,8 @@ import { runScript, SCRIPTS } from './redis-calls.js';
  *                                  (ZSCORE, ZADD, HGET), link.lua, link-done.lua
  *   spendLookups, takePresenceSlot spend.lua: GET, SET
  *   setPresence, lastPresence, inRange   one SET / GET
- *   markInRange, markNotified      near-mark.lua: GET, SET; near-notified.lua: GET, SET
+ *   markInRange, markNotified      near-mark.lua: GET, SET; near-notified.lua: GET, SET (one
+ *                                  server: a turn's markNotified in one near-notified.lua)
  *   postTokens                     tokens-swap.lua (SMEMBERS, DEL, SADD per 1000, PEXPIRE), HDEL
  *                                  per old token, one token-post.lua per new token (HGETALL,
  *                                  HSET, PEXPIRE): a full update (256 sets, 2,048 tokens) is
@@ -153,6 +167,7 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
   const refreshMs = options.shardRefreshMs ?? 30_000;
   const links = redisLinks(redis, keys, options.now ?? Date.now, nodes, new ShardWatch(refreshMs));
   const pendings = new ShardWatch(refreshMs);
+  const prox = redisProximity(redis, keys);
   const run = (name: keyof typeof SCRIPTS, k: readonly string[], argv: readonly (string | number)[]) =>
     runScript(redis, SCRIPTS[name], k, argv);
 
@@ -202,12 +217,7 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
       return out.sort((a, b) => (a.id < b.id ? -1 : 1));
     },
 
-    async proximityFriends(uid) {
-      const all = await redis.hgetall(keys.user(uid, 'fr'));
-      const candidates = Object.keys(all).filter((other) => all[other]!.startsWith('f1'));
-      const theirs = await Promise.all(candidates.map((other) => redis.hget(keys.user(other, 'fr'), uid)));
-      return candidates.filter((_, i) => theirs[i]?.startsWith('f1')).sort();
-    },
+    proximityFriends: prox.proximityFriends,
 
     async setDiscoverable(uid, hash, now, ttlMs) {
       const own = keys.user(uid, 'disc');
@@ -260,15 +270,8 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
       return Promise.all(uids.map(async (uid) => parsePresence(await redis.get(keys.user(uid, 'pr')), now)));
     },
 
-    async setPresence(uid, cell, now, windowMs, anchor) {
-      const kept = cell === null && anchor ? `:${anchor.cell}:${anchor.at}` : '';
-      await redis.set(
-        keys.user(uid, 'pr'),
-        `${now}:${now + windowMs}:${cell ?? ''}${kept}`,
-        'PX',
-        ttl(windowMs),
-      );
-    },
+    setPresence: prox.setPresence,
+    updatePresence: prox.updatePresence,
 
     async sweepPending(now, limit) {
       let removed = 0;
@@ -309,14 +312,8 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
       return [...new Set(matched.flat())].sort();
     },
 
-    async markInRange(a, b, now, until, since = now) {
-      const [s, u, n] = (await run('near-mark', [keys.near(a, b)], [now, since, until])) as string[];
-      return { since: Number(s), until: Number(u), notified: n === '1' };
-    },
-
-    async markNotified(a, b, since) {
-      await run('near-notified', [keys.near(a, b)], [since]);
-    },
+    markInRange: prox.markInRange,
+    markNotified: prox.markNotified,
 
     async inRange(a, b, now) {
       const mark = await redis.get(keys.near(a, b));
@@ -326,14 +323,4 @@ export function createRedisSocialStore(redis: RedisClient, options: RedisSocialO
     summary: account.summary,
     forget: account.forget,
   };
-}
-
-/** Decodes "<at>:<end>:<cell>[:<anchor cell>:<anchor at>]"; null once the window has ended. */
-function parsePresence(value: string | null, now: number): Presence | null {
-  if (value === null) return null;
-  const [at, end, cell, anchorCell, anchorAt] = value.split(':');
-  if (!(Number(end) > now)) return null;
-  const presence: Presence = { cell: cell || null, at: Number(at) };
-  if (anchorCell) presence.anchor = { cell: anchorCell, at: Number(anchorAt) };
-  return presence;
 }

@@ -30,6 +30,7 @@ export function splitSocialStore(durable: SocialStore, ephemeral: SocialStore): 
     presenceOf: (uids, now) => ephemeral.presenceOf(uids, now),
     setPresence: (uid, cell, now, windowMs, anchor) =>
       ephemeral.setPresence(uid, cell, now, windowMs, anchor),
+    updatePresence: (update) => ephemeral.updatePresence(update),
     postTokens: (uid, at, near, now, windowMs) => ephemeral.postTokens(uid, at, near, now, windowMs),
     markInRange: (a, b, now, until, since) => ephemeral.markInRange(a, b, now, until, since),
     markNotified: (a, b, since) => ephemeral.markNotified(a, b, since),

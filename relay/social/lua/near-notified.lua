@@ -1,16 +1,18 @@
--- Records that both friends of an encounter have their nearby notice (the last step: until then
+-- Records that both friends of each encounter have their nearby notice (the last step: until then
 -- the next presence update of either files the notices again, which is a no-op for a notice
--- already there).
--- KEYS[1] the pair's mark, "<until>:<since>:<notified 0|1>"
--- ARGV[1] since: the encounter whose notices were filed
--- Returns 1 when recorded, 0 when the mark is gone or names another encounter.
-local v = redis.call('GET', KEYS[1])
-if not v then
-  return 0
+-- already there). Several marks at once on one server (a turn's), one per call on a Cluster.
+-- KEYS[1..n] the pairs' marks, "<until>:<since>:<notified 0|1>"
+-- ARGV[1..n] since: the encounter whose notices were filed, one per mark
+-- Returns how many were recorded (a mark that is gone or names another encounter is left).
+local recorded = 0
+for i = 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v then
+    local u, s = string.match(v, '^(%d+):(%d+):')
+    if s == ARGV[i] then
+      redis.call('SET', KEYS[i], u .. ':' .. s .. ':1', 'KEEPTTL')
+      recorded = recorded + 1
+    end
+  end
 end
-local u, s = string.match(v, '^(%d+):(%d+):')
-if s ~= ARGV[1] then
-  return 0
-end
-redis.call('SET', KEYS[1], u .. ':' .. s .. ':1', 'KEEPTTL')
-return 1
+return recorded

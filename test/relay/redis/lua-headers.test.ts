@@ -20,6 +20,7 @@ const LIBRARIES = [
   'relay/redis/lua/common.lua',
   'relay/mailbox/lua/mailbox.lua',
   'relay/account/lua/account.lua',
+  'relay/social/lua/proximity.lua',
 ];
 const files = FOLDERS.flatMap((dir) =>
   readdirSync(dir)

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TOKEN_PATTERN } from '../../../protocol/index.js';
 import type { SocialStore } from '../../../relay/social/contract.js';
 import { accountCases, type SocialBackend } from './account-cases.js';
+import { presenceCases } from './presence-cases.js';
 
 /**
  * Relay time for every call. The stores compare the `now` passed in with the end they stored, so
@@ -521,4 +522,5 @@ export function socialContract(name: string, make: () => Promise<SocialBackend>)
     });
   });
   accountCases(name, make);
+  presenceCases(name, make);
 }
