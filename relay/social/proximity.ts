@@ -1,5 +1,5 @@
 import type { BlindFrame, PresenceFrame } from '../../protocol/index.js';
-import type { Met } from './contract.js';
+import type { Met, PresenceUpdate } from './contract.js';
 import { isValidCell, placeOf } from './geo.js';
 import type { Requester, SocialDeps } from './handlers.js';
 import { fileNotice } from './notices.js';
@@ -24,23 +24,34 @@ const REFUSED = {
 export class Proximity {
   constructor(private readonly d: SocialDeps) {}
 
+  /** A presence update of uid's at `now`, under the relay's window, interval and speed limit. */
+  private update(
+    uid: string,
+    now: number,
+    place: PresenceUpdate['place'],
+    friends: string[],
+  ): PresenceUpdate {
+    const { config } = this.d;
+    return {
+      uid,
+      now,
+      windowMs: config.proximityWindowMs,
+      intervalMs: config.presenceIntervalMs,
+      maxKmh: config.maxSpeedKmh,
+      place,
+      friends,
+    };
+  }
+
   async presence(r: Requester, frame: PresenceFrame): Promise<void> {
-    const { social, config, now } = this.d;
+    const { social, now } = this.d;
     const rid = String(frame.rid);
     if (!isValidCell(frame.cell))
       return r.reject('invalid_field', 'cell must be an H3 resolution-10 index', rid);
     const at = now();
     const place = placeOf(frame.cell);
     const friends = await social.proximityFriends(r.uid);
-    const outcome = await social.updatePresence({
-      uid: r.uid,
-      now: at,
-      windowMs: config.proximityWindowMs,
-      intervalMs: config.presenceIntervalMs,
-      maxKmh: config.maxSpeedKmh,
-      place,
-      friends,
-    });
+    const outcome = await social.updatePresence(this.update(r.uid, at, place, friends));
     if (outcome.status !== 'ok') return this.refuse(r, outcome.status, rid);
     await this.notifyMet(r.uid, outcome.met);
     r.log.debug({ friendsInRange: outcome.met.length }, 'presence updated');
@@ -52,15 +63,7 @@ export class Proximity {
     const rid = String(frame.rid);
     const at = now();
     // The slot and the presence (keeping the last real cell as the anchor) in one step.
-    const outcome = await social.updatePresence({
-      uid: r.uid,
-      now: at,
-      windowMs: config.proximityWindowMs,
-      intervalMs: config.presenceIntervalMs,
-      maxKmh: config.maxSpeedKmh,
-      place: null,
-      friends: [],
-    });
+    const outcome = await social.updatePresence(this.update(r.uid, at, null, []));
     if (outcome.status !== 'ok') return this.refuse(r, outcome.status, rid);
     const matched = await social.postTokens(
       r.uid,

@@ -1,6 +1,6 @@
 import { Cluster } from 'ioredis';
 import { Args, evalScript, type RedisClient } from '../redis/index.js';
-import type { Anchor, Encounter, Met, Presence, PresenceOutcome, PresenceUpdate } from './contract.js';
+import type { Met, Presence, PresenceOutcome, PresenceUpdate, SocialStore } from './contract.js';
 import { isValidCell, placeOf } from './geo.js';
 import type { SocialKeys } from './keys.js';
 import { runScript, SCRIPTS } from './redis-calls.js';
@@ -30,19 +30,10 @@ import { TurnQueue } from './turn.js';
  * written before it reads the friends', so at least one of the two sees the other).
  */
 
-export interface RedisProximity {
-  proximityFriends(uid: string): Promise<string[]>;
-  updatePresence(update: PresenceUpdate): Promise<PresenceOutcome>;
-  setPresence(
-    uid: string,
-    cell: string | null,
-    now: number,
-    windowMs: number,
-    anchor?: Anchor,
-  ): Promise<void>;
-  markInRange(a: string, b: string, now: number, until: number, since?: number): Promise<Encounter>;
-  markNotified(a: string, b: string, since: number): Promise<void>;
-}
+export type RedisProximity = Pick<
+  SocialStore,
+  'proximityFriends' | 'updatePresence' | 'setPresence' | 'markInRange' | 'markNotified'
+>;
 
 interface Notified {
   a: string;

@@ -34,6 +34,9 @@ describe.each(redisBackends())('on %s', (_, start) => {
         presenceRedisCluster: redis.config.redisCluster,
         discoverySecret: TEST_DISCOVERY_SECRET,
         authSkewMs: 24 * 3_600_000,
+        // The clock jumps minutes past deliveries the tests leave unacked: the stall check (once a
+        // second, on this clock) must not close those clients as slow consumers meanwhile.
+        ackTimeoutMs: 24 * 3_600_000,
         proximityWindowMs: 15 * 60_000,
         lookupsPerHour: 10,
       },
