@@ -2,6 +2,7 @@ import { Cluster } from 'ioredis';
 import { PassbyError } from '../../protocol/index.js';
 import {
   Args,
+  Batcher,
   connectRedis,
   leases,
   type RedisClient,
@@ -11,7 +12,6 @@ import {
   unsentBytes,
 } from '../redis/index.js';
 import type { Logger } from '../telemetry/index.js';
-import { Batcher } from './batcher.js';
 import type {
   AckResult,
   FetchResult,
@@ -200,16 +200,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Stor
   }
   const timing = options.timing;
   const observeFetch = timing?.('fetch');
-  const sends = new Batcher<SendInput, SendResult>(
+  const sends = new Batcher<SendInput, SendResult>((batch) => runSends(mc, batch), {
     schedule,
-    timing?.('send'),
-    undefined,
-    (batch) => runSends(mc, batch),
-    (input) => input.body.length,
-  );
-  const acks = new Batcher<AckItem, AckResult>(schedule, timing?.('ack'), timing?.('ackAll'), (batch) =>
-    runAcks(mc, log, batch),
-  );
+    observeOne: timing?.('send'),
+    weigh: (input) => input.body.length,
+  });
+  const acks = new Batcher<AckItem, AckResult>((batch) => runAcks(mc, log, batch), {
+    schedule,
+    observeOne: timing?.('ack'),
+    observeAll: timing?.('ackAll'),
+  });
   const erase = new MailboxErase(cmd, prefix, mc);
   // Fetches run at the end of the turn too, each its own call (one mailbox each).
   let fetches: (() => void)[] = [];

@@ -1,4 +1,5 @@
 export { type AofRewriter, aofRewriter } from './aof.js';
+export { Batcher, type BatcherOptions, MAX_BATCH, MAX_BATCH_BYTES } from './batcher.js';
 export {
   type ConnectOptions,
   connectRedis,

@@ -1,17 +1,16 @@
 import { Cluster } from 'ioredis';
-import { Args, evalScript, type RedisClient } from '../redis/index.js';
+import { Args, Batcher, evalScript, type RedisClient } from '../redis/index.js';
 import type { Met, Presence, PresenceOutcome, PresenceUpdate, SocialStore } from './contract.js';
 import { isValidCell, placeOf } from './geo.js';
 import type { SocialKeys } from './keys.js';
 import { runScript, SCRIPTS } from './redis-calls.js';
-import { TurnQueue } from './turn.js';
 
 /*
  * Proximity in the Redis social store: who of a user's friends takes part (proximityFriends, the
  * durable store's), and a presence update with its matches (updatePresence, markInRange,
  * markNotified, the presence store's). Two paths:
  *
- * - A standalone server takes a turn's calls together (TurnQueue): a turn's presence updates are
+ * - A standalone server takes a turn's calls together (Batcher): a turn's presence updates are
  *   one presence-batch.lua call (slot, jump check, presence, each friend's presence, the pairs'
  *   marks: every update in order, as if alone), a turn's proximityFriends two calls
  *   (friends-proximity.lua, then friends-mutual.lua for the candidates it found: their keys are
@@ -29,6 +28,9 @@ import { TurnQueue } from './turn.js';
  * reads the first's presence (one script on one server; on a Cluster, each update's own step is
  * written before it reads the friends', so at least one of the two sees the other).
  */
+
+/** Presence steps of one script call at most: a call runs in Redis without a break. */
+const MAX_TURN_BATCH = 128;
 
 export type RedisProximity = Pick<
   SocialStore,
@@ -160,9 +162,9 @@ export function redisProximity(redis: RedisClient, keys: SocialKeys): RedisProxi
     return batch.map(() => undefined);
   }
 
-  const friendReads = new TurnQueue(friendsTurn);
-  const updates = new TurnQueue(updateTurn);
-  const notifieds = new TurnQueue(notifiedTurn);
+  const friendReads = new Batcher(friendsTurn, { max: MAX_TURN_BATCH });
+  const updates = new Batcher(updateTurn, { max: MAX_TURN_BATCH });
+  const notifieds = new Batcher(notifiedTurn, { max: MAX_TURN_BATCH });
 
   return {
     proximityFriends: (uid) => (cluster ? friendsOne(uid) : friendReads.push(uid)),

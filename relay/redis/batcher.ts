@@ -1,6 +1,7 @@
 /*
  * Collects the operations of one event-loop turn so that a store runs them as one batch per
- * script call (relay/mailbox/redis.ts), each caller still getting its own result.
+ * script call (the mailbox's sends and acks, relay/mailbox/redis.ts; the social store's presence
+ * steps, relay/social/redis-proximity.ts), each caller still getting its own result.
  */
 
 export const MAX_BATCH = 256;
@@ -19,30 +20,46 @@ interface Waiter {
   reject: (e: unknown) => void;
 }
 
+/** How a Batcher runs; every field is optional. */
+export interface BatcherOptions<I> {
+  /**
+   * Called when an item waits: arranges for flush() at the end of the turn (the mailbox store
+   * flushes sends, acks and fetches together, corked). Without it the batcher flushes itself on
+   * setImmediate.
+   */
+  schedule?: () => void;
+  /** The script call's seconds, once per push / pushAll it served. */
+  observeOne?: (seconds: number) => void;
+  observeAll?: (seconds: number) => void;
+  /** The payload bytes of an item, counted against MAX_BATCH_BYTES (none by default). */
+  weigh?: (item: I) => number;
+  /** Items of one batch at most (MAX_BATCH by default). */
+  max?: number;
+}
+
 /**
  * Collects the operations of one event-loop turn and runs them as one batch (flushed at the end
- * of the turn through `schedule`, or at once when MAX_BATCH is reached). Each caller gets its
- * own result.
+ * of the turn, or at once when `max` items or MAX_BATCH_BYTES are reached). Each caller gets its
+ * own result, or the batch's error.
  */
 export class Batcher<I, O> {
   private items: I[] = [];
   private waiters: Waiter[] = [];
   private bytes = 0;
+  private scheduled = false;
+  private readonly max: number;
 
-  /** `observeOne` / `observeAll`: the script call's seconds, once per push / pushAll it served. */
   constructor(
-    private readonly schedule: () => void,
-    private readonly observeOne: ((seconds: number) => void) | undefined,
-    private readonly observeAll: ((seconds: number) => void) | undefined,
     private readonly run: (items: I[]) => Promise<O[]>,
-    /** The payload bytes of an item, counted against MAX_BATCH_BYTES (none by default). */
-    private readonly weigh?: (item: I) => number,
-  ) {}
+    private readonly o: BatcherOptions<I> = {},
+  ) {
+    this.max = o.max ?? MAX_BATCH;
+  }
 
   push(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.items.push(item);
-      if (this.weigh !== undefined) this.bytes += this.weigh(item);
+      if (this.o.weigh !== undefined) this.bytes += this.o.weigh(item);
       this.waiters.push({ count: 0, resolve: resolve as (o: never) => void, reject });
       this.added();
     });
@@ -53,7 +70,7 @@ export class Batcher<I, O> {
     return new Promise<O[]>((resolve, reject) => {
       for (const item of items) {
         this.items.push(item);
-        if (this.weigh !== undefined) this.bytes += this.weigh(item);
+        if (this.o.weigh !== undefined) this.bytes += this.o.weigh(item);
       }
       this.waiters.push({ count: items.length, resolve: resolve as (o: never) => void, reject });
       this.added();
@@ -61,11 +78,16 @@ export class Batcher<I, O> {
   }
 
   private added(): void {
-    if (this.items.length >= MAX_BATCH || this.bytes >= MAX_BATCH_BYTES) this.flush();
-    else this.schedule();
+    if (this.items.length >= this.max || this.bytes >= MAX_BATCH_BYTES) this.flush();
+    else if (this.o.schedule !== undefined) this.o.schedule();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(flushBatcher, this);
+    }
   }
 
   flush(): void {
+    this.scheduled = false;
     const items = this.items;
     if (items.length === 0) return;
     const waiters = this.waiters;
@@ -73,7 +95,13 @@ export class Batcher<I, O> {
     this.waiters = [];
     this.bytes = 0;
     const started = performance.now();
-    this.run(items).then(
+    let running: Promise<O[]>;
+    try {
+      running = this.run(items);
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    running.then(
       (results) => {
         this.observe(waiters, started);
         let at = 0;
@@ -93,8 +121,12 @@ export class Batcher<I, O> {
   }
 
   private observe(waiters: readonly Waiter[], started: number): void {
-    if (this.observeOne === undefined && this.observeAll === undefined) return;
+    if (this.o.observeOne === undefined && this.o.observeAll === undefined) return;
     const seconds = (performance.now() - started) / 1000;
-    for (const w of waiters) (w.count === 0 ? this.observeOne : this.observeAll)?.(seconds);
+    for (const w of waiters) (w.count === 0 ? this.o.observeOne : this.o.observeAll)?.(seconds);
   }
+}
+
+function flushBatcher(batcher: { flush(): void }): void {
+  batcher.flush();
 }
