@@ -34,17 +34,43 @@ export function encodeFrame(
   allocate: (size: number) => Uint8Array = newBytes,
 ): Uint8Array {
   const body = 'body' in frame ? frame.body : EMPTY;
+  const written = encodeHeader(frame);
+  const out = allocate(2 + written + body.length);
+  writeHead(out, written);
+  out.set(body, 2 + written);
+  return out;
+}
+
+/**
+ * A frame's bytes before its body (the length prefix and the header): `head` followed by the
+ * frame's `body` is what encodeFrame makes. A writer that sends the two as they are (relay/
+ * connection/ws-frames.ts, for large bodies) spares the copy of the body into one buffer.
+ */
+export function encodeFrameHead(
+  frame: ClientFrame | RelayFrame,
+  allocate: (size: number) => Uint8Array = newBytes,
+): Uint8Array {
+  const written = encodeHeader(frame);
+  const head = allocate(2 + written);
+  writeHead(head, written);
+  return head;
+}
+
+/** Encodes the frame's header into `scratch`; returns its byte length. */
+function encodeHeader(frame: ClientFrame | RelayFrame): number {
   const header = headerJson(frame);
   // Worst case three UTF-8 bytes per UTF-16 unit.
   if (header.length * 3 > scratch.length) scratch = new Uint8Array(header.length * 3);
   const { written } = encoder.encodeInto(header, scratch);
   if (written > 0xffff) throw new RangeError('frame header too large');
-  const out = allocate(2 + written + body.length);
+  return written;
+}
+
+/** The length prefix and the header just encoded into `scratch`, at the start of `out`. */
+function writeHead(out: Uint8Array, written: number): void {
   out[0] = written >> 8;
   out[1] = written & 0xff;
   out.set(scratch.subarray(0, written), 2);
-  out.set(body, 2 + written);
-  return out;
 }
 
 const str = JSON.stringify;

@@ -23,7 +23,7 @@ export {
   type SentFrame,
 } from './account-frames.js';
 export { fromBase64url, toBase64url } from './base64url.js';
-export { decodeClientFrame, decodeRelayFrame, encodeFrame, splitFrame } from './codec.js';
+export { decodeClientFrame, decodeRelayFrame, encodeFrame, encodeFrameHead, splitFrame } from './codec.js';
 export {
   ERROR_CODES,
   ERRORS,

@@ -1,5 +1,12 @@
 import type { WebSocket } from 'ws';
-import { batches, encodeFrame, LIMITS, type RelayFrame, type StoredItem } from '../../protocol/index.js';
+import {
+  batches,
+  encodeFrame,
+  encodeFrameHead,
+  LIMITS,
+  type RelayFrame,
+  type StoredItem,
+} from '../../protocol/index.js';
 import { FrameWriter } from './ws-frames.js';
 
 /**
@@ -41,6 +48,12 @@ export class Replies extends FrameWriter {
       this.storedBatch.push({ to, mid, exp, dup });
       return;
     }
+    if ('body' in frame && frame.body.length >= LARGE_BODY) {
+      const head = encodeFrameHead(frame, allocate);
+      this.sizes?.frameOut(head.length + frame.body.length);
+      this.writeParts(head, frame.body);
+      return;
+    }
     this.write(encodeFrame(frame, allocate));
   }
 
@@ -52,6 +65,12 @@ export class Replies extends FrameWriter {
       this.write(encodeFrame({ t: 'stored', items: chunk }, allocate));
   }
 }
+
+/**
+ * Bodies of at least this many bytes are written beside their frame's head rather than copied
+ * into the tick's buffer: below it, the copy costs less than another buffer in the writev.
+ */
+const LARGE_BODY = 8 * 1024;
 
 /** Frame bytes from Node's Buffer pool (a slice of a shared slab for small frames, not a fresh
  * ArrayBuffer each); encodeFrame fills every byte. */

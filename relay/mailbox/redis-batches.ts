@@ -1,4 +1,4 @@
-import { Args } from '../redis/index.js';
+import { Args, copiedBytes } from '../redis/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { type AckResult, copyEntryId, messageEntryId, type SendInput, type SendResult } from './contract.js';
 import { BOX_KEYS } from './keys.js';
@@ -38,7 +38,7 @@ export async function runSends(mc: MailboxCalls, batch: readonly SendInput[]): P
   await Promise.all(
     [...mc.calls(items, (s) => s.box)].map(async ([slot, indices]) => {
       let capacity = 64;
-      for (const i of indices) capacity += SEND_ARGS_BYTES + items[i]!.input.body.length;
+      for (const i of indices) capacity += SEND_ARGS_BYTES + copiedBytes(items[i]!.input.body);
       const args = new Args(capacity);
       const index = mc.mailboxes(
         args,

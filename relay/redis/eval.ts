@@ -5,7 +5,7 @@ import { slotOf } from './slots.js';
 
 /*
  * EVALSHA for the relay's per-turn batches, with the request's bytes (RESP) built in one Buffer
- * as the arguments are added (Args).
+ * as the arguments are added (Args), but for large bytes arguments, which go beside it uncopied.
  * ioredis builds a request argument by argument (a string per argument, a copy of the argument
  * list at each of several layers, then a copy of everything into one buffer), which was the
  * largest single source of garbage in the relay: a batch of 150 sends is 1,200 arguments. The
@@ -31,7 +31,7 @@ export function script(lua: string, name = 'inline'): Script {
 export class PreparedCommand extends Command {
   constructor(
     name: string,
-    private readonly bytes: Buffer,
+    private readonly bytes: Buffer | readonly Buffer[],
     binary: boolean,
     slot: number | null,
   ) {
@@ -39,9 +39,47 @@ export class PreparedCommand extends Command {
     if (slot !== null) (this as unknown as { slot: number }).slot = slot;
   }
 
-  override toWritable(): Buffer {
-    return this.bytes;
+  /**
+   * The request's bytes, which ioredis writes to `stream` (the connection's socket) at once. A
+   * request in parts (large bodies by reference, Args) writes all but its last part itself, in
+   * order, with the socket corked until the end of the tick so that they leave in one writev
+   * (with whatever else is written this tick), and hands ioredis the last.
+   */
+  override toWritable(socket: object): Buffer {
+    const bytes = this.bytes;
+    if (Buffer.isBuffer(bytes)) return bytes;
+    if (bytes.length === 1) return bytes[0]!;
+    const stream = socket as Partial<CorkableStream> | undefined;
+    if (typeof stream?.cork !== 'function') return Buffer.concat(bytes);
+    const corked = stream as CorkableStream;
+    corked.cork();
+    process.nextTick(uncork, corked);
+    for (let i = 0; i < bytes.length - 1; i++) corked.write(bytes[i]!);
+    return bytes[bytes.length - 1]!;
   }
+}
+
+/** The part of a socket PreparedCommand writes a request in parts to. */
+interface CorkableStream {
+  cork(): void;
+  uncork(): void;
+  write(b: Buffer): boolean;
+}
+
+function uncork(stream: CorkableStream): void {
+  stream.uncork();
+}
+
+/**
+ * Bytes arguments of at least this many bytes (a photo's body) are not copied into the request's
+ * buffer but written beside it (PreparedCommand): Redis reads the same bytes, and the relay spares
+ * a copy of each and the memory the copies take, which its garbage collector would chase.
+ */
+export const LARGE_ARGUMENT = 8 * 1024;
+
+/** Bytes an Args copies into its own buffer for a bytes argument of `b` (none when large). */
+export function copiedBytes(b: Uint8Array): number {
+  return b.length >= LARGE_ARGUMENT ? 0 : b.length;
 }
 
 /**
@@ -56,6 +94,12 @@ export class Args {
   private at = HEAD_ROOM;
   private count = 0;
   private keyCount = 0;
+  /**
+   * With large bytes arguments: the request so far, ending with the last such argument, whose
+   * bytes are a part of their own (the parts before are slices of `out`, up to `from`).
+   */
+  private parts: Buffer[] | undefined;
+  private from = HEAD_ROOM;
 
   /** `capacity`: the bytes the arguments are expected to take (the buffer grows past it). */
   constructor(capacity = 256) {
@@ -89,10 +133,21 @@ export class Args {
   }
 
   bytes(b: Uint8Array): this {
+    if (b.length >= LARGE_ARGUMENT) return this.large(b);
     this.room(BULK_HEAD + b.length + CRLF_LENGTH);
     const at = writeHead(this.out, this.at, b.length);
     this.out.set(b, at);
     return this.added(at + b.length);
+  }
+
+  /** A bytes argument written as a part of its own, between its head and its CRLF in `out`. */
+  private large(b: Uint8Array): this {
+    this.room(BULK_HEAD + CRLF_LENGTH);
+    const at = writeHead(this.out, this.at, b.length);
+    this.parts ??= [];
+    this.parts.push(this.out.subarray(this.from, at), bufferOf(b));
+    this.from = at;
+    return this.added(at);
   }
 
   /** Everything added so far is a key (KEYS); what follows is ARGV. */
@@ -103,14 +158,24 @@ export class Args {
 
   /** The whole request: `name` (evalsha or eval), `body` (the SHA1 or the script), numkeys. */
   request(name: string, body: string): Buffer {
+    const parts = this.requestParts(name, body);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /**
+   * The same request as the buffers to write in order: one, or with large bytes arguments the
+   * runs of the request between them and each of them as it was given.
+   */
+  requestParts(name: string, body: string): Buffer[] {
     const head = Buffer.from(
       `*${this.count + 3}\r\n${bulk(name)}${bulk(body)}${bulk(String(this.keyCount))}`,
     );
+    if (this.parts !== undefined) return [head, ...this.parts, this.out.subarray(this.from, this.at)];
     const args = this.out.subarray(HEAD_ROOM, this.at);
-    if (head.length > HEAD_ROOM) return Buffer.concat([head, args]);
+    if (head.length > HEAD_ROOM) return [Buffer.concat([head, args])];
     const start = HEAD_ROOM - head.length;
     head.copy(this.out, start);
-    return this.out.subarray(start, this.at);
+    return [this.out.subarray(start, this.at)];
   }
 
   private utf8(s: string, start: number): this {
@@ -129,12 +194,19 @@ export class Args {
     return this;
   }
 
+  /** Grows `out` (at the same offsets; the bytes before `from` are parts already and stay where they are). */
   private room(bytes: number): void {
     if (this.at + bytes <= this.out.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.at + bytes));
-    this.out.copy(grown, 0, 0, this.at);
+    this.out.copy(grown, this.from, this.from, this.at);
+    if (this.parts === undefined) this.out.copy(grown, 0, 0, this.from);
     this.out = grown;
   }
+}
+
+/** The same bytes as a Buffer, without a copy. */
+function bufferOf(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Bytes kept free in front of the arguments for the request's head with an SHA1. */
@@ -165,12 +237,16 @@ export async function evalScript(
   try {
     return await send(
       redis,
-      () => new PreparedCommand('evalsha', args.request('evalsha', s.sha), binary, slot),
+      () => new PreparedCommand('evalsha', args.requestParts('evalsha', s.sha), binary, slot),
       slot,
     );
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-    return send(redis, () => new PreparedCommand('eval', args.request('eval', s.lua), binary, slot), slot);
+    return send(
+      redis,
+      () => new PreparedCommand('eval', args.requestParts('eval', s.lua), binary, slot),
+      slot,
+    );
   }
 }
 

@@ -11,7 +11,7 @@ export {
   serverConnections,
   unsentBytes,
 } from './connection.js';
-export { Args, evalScript, PreparedCommand, runScript, type Script, script } from './eval.js';
+export { Args, copiedBytes, evalScript, PreparedCommand, runScript, type Script, script } from './eval.js';
 export { type Leases, leases } from './lease.js';
 export { loadScripts } from './lua.js';
 export { indexSlot, leasedNodes, ShardWatch, shardKey, slotsByNode } from './shards.js';

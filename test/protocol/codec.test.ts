@@ -5,6 +5,7 @@ import {
   decodeClientFrame,
   decodeRelayFrame,
   encodeFrame,
+  encodeFrameHead,
   fromBase64url,
   LIMITS,
   type RelayFrame,
@@ -125,6 +126,22 @@ describe('frame codec', () => {
     expect(sizes).toEqual([bytes.length]);
     expect(bytes.includes(0xee)).toBe(false);
     expect(decodeRelayFrame(bytes)).toEqual({ ok: true, frame });
+  });
+
+  it('writes as the head of a frame exactly the bytes before its body', () => {
+    const body = Uint8Array.from({ length: 9000 }, (_, i) => i & 0xff);
+    const frames: Extract<RelayFrame, { t: 'msg' }>[] = [
+      { t: 'msg', id: `m:${uid}:big`, from: uid, mid: 'big', ts: 3, exp: 4, body },
+      { t: 'msg', id: `m:${uid}:none`, from: uid, mid: 'none', ts: 3, exp: 4, body: new Uint8Array(0) },
+    ];
+    for (const frame of frames) {
+      const head = encodeFrameHead(frame);
+      const whole = encodeFrame(frame);
+      const joined = new Uint8Array(head.length + frame.body.length);
+      joined.set(head);
+      joined.set(frame.body, head.length);
+      expect(joined).toEqual(whole);
+    }
   });
 
   it('carries the body as raw bytes after the header, not base64', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Args } from '../../../relay/redis/eval.js';
+import { Args, LARGE_ARGUMENT } from '../../../relay/redis/eval.js';
 
 /** RESP of an EVALSHA/EVAL call with no keys, the way redis-cli would write it. */
 function resp(name: string, body: string, args: (string | Buffer)[]): Buffer {
@@ -27,6 +27,37 @@ describe('script call arguments (Args)', () => {
     expect(args.request('evalsha', sha)).toEqual(
       resp('evalsha', sha, ['pré·fix:', 'ascii', long, 'x'.repeat(129)]),
     );
+  });
+
+  it('leaves large bytes uncopied, as parts of their own between the runs of the request', () => {
+    const large = Buffer.alloc(LARGE_ARGUMENT, 7);
+    const larger = Buffer.alloc(3 * LARGE_ARGUMENT, 9);
+    // A small first capacity: the buffer grows between and after the large parts.
+    const args = new Args(4)
+      .text('k')
+      .endKeys()
+      .bytes(large)
+      .int(5)
+      .text('x'.repeat(300))
+      .bytes(larger)
+      .text('end');
+    const parts = args.requestParts('evalsha', sha);
+    // The head, the run up to the first large bytes, them, the run between, the second, the rest.
+    expect(parts.length).toBe(6);
+    expect(parts[2]).toBe(large);
+    expect(parts[4]).toBe(larger);
+    expect(parts[5]!.toString()).toBe('\r\n$3\r\nend\r\n');
+    const whole = Buffer.concat([
+      Buffer.from('*9\r\n$7\r\nevalsha\r\n$40\r\n' + sha + '\r\n$1\r\n1\r\n'),
+      ...['k'].flatMap((a) => [Buffer.from(`$${a.length}\r\n${a}\r\n`)]),
+      Buffer.from(`$${large.length}\r\n`),
+      large,
+      Buffer.from(`\r\n$1\r\n5\r\n$300\r\n${'x'.repeat(300)}\r\n$${larger.length}\r\n`),
+      larger,
+      Buffer.from('\r\n$3\r\nend\r\n'),
+    ]);
+    expect(Buffer.concat(parts)).toEqual(whole);
+    expect(args.request('evalsha', sha)).toEqual(whole);
   });
 
   it('builds the EVAL fallback, whose head is the whole script, from the same arguments', () => {
