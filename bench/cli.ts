@@ -97,7 +97,8 @@ Scenarios
                on a Redis Cluster of 3 primaries (no replicas), interleaved per round: msg/s
                cluster/standalone, relay CPU, Redis CPU per primary and commands per message
   files        one file (50 MiB; quick 10 MiB) through the SDK end to end (encrypt, chunk, store,
-               deliver, ack, decrypt) against the same chunks over the bare forwarder: MB/s
+               deliver, ack, decrypt) against the same chunks over the bare forwarder: MB/s; the
+               recipient of either is a load worker, a process of its own, as a second device is
 
 Progress goes to stderr; the table to stdout.`;
 

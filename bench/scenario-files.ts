@@ -4,18 +4,21 @@ import {
   createClient,
   createIdentity,
   DEFAULT_FILE_CHUNK_BYTES as DEFAULT_CHUNK_BYTES,
-  type IncomingFile,
   type PassbyClient,
 } from '../client-sdk/index.js';
 import { type Context, urlOf } from './context.js';
+import { epochNow, type FileArrival } from './load-files.js';
+import { Pool } from './pool.js';
 import { median } from './stats.js';
 
 /*
  * A file through the SDK, end to end: encrypt, chunk, store, deliver, ack, decrypt (one sender,
  * one recipient, both online), against the same bytes over the bare ws forwarder in chunks of
- * the SDK's size, interleaved per round. The clock runs from the call that sends the file to the
- * moment the recipient has the whole of it (the SDK's `file` event; the forwarder's last byte).
- * Every passby file is checked whole against the bytes sent.
+ * the SDK's size, interleaved per round. The sender is this process; the recipient, of either
+ * target, is a load worker (load-files.ts): two devices, each with its own event loop and core,
+ * as they would be. The clock runs from the call that sends the file to the moment the recipient
+ * has the whole of it (the SDK's `file` event; the forwarder's last byte), both read as epoch
+ * milliseconds. Every file is checked whole against the bytes sent.
  */
 export interface FilesResult {
   bytes: number;
@@ -41,39 +44,43 @@ export async function runFiles(ctx: Context): Promise<FilesResult> {
   const passby: number[] = [];
   const bare: number[] = [];
   let corrupted = 0;
-  const [alice, bob] = await Promise.all([createIdentity(), createIdentity()]);
-  const url = urlOf(ctx.targets, 'passby');
-  const open = async (identity: typeof alice) => {
-    const c = await createClient({ url, identity, WebSocket });
-    if (c.state.kind !== 'open') await c.once('open');
-    return c;
-  };
-  const clients: PassbyClient[] = [await open(alice), await open(bob)];
-  const [sender, recipient] = clients as [PassbyClient, PassbyClient];
+  const pool = await Pool.start(1);
+  let sender: PassbyClient | undefined;
   try {
+    const bareUrl = urlOf(ctx.targets, 'bare');
+    const bareId = randomBytes(8).toString('hex');
+    const recipient = await pool.call<string>(0, {
+      cmd: 'filesOpen',
+      args: { passbyUrl: urlOf(ctx.targets, 'passby'), bareUrl, bareId },
+    });
+    const identity = await createIdentity();
+    sender = await createClient({ url: urlOf(ctx.targets, 'passby'), identity, WebSocket });
+    if (sender.state.kind !== 'open') await sender.once('open');
+    const through = async (target: 'passby' | 'bare', send: () => Promise<void>) => {
+      await pool.call(0, { cmd: 'filesExpect', args: { target, bytes, timeoutMs: TRANSFER_TIMEOUT_MS } });
+      const started = epochNow();
+      await within(send(), `the file through ${target}`);
+      const arrival = await pool.call<FileArrival>(0, { cmd: 'filesWait', args: {} });
+      if (arrival.bytes !== bytes || arrival.sha256 !== digest) corrupted++;
+      return bytes / 1e6 / ((arrival.at - started) / 1000);
+    };
     for (let round = 0; round < ctx.options.rounds; round++) {
       ctx.progress(`files: round ${round + 1} of ${ctx.options.rounds}, ${bytes / 1024 / 1024} MiB`);
       const order = round % 2 === 0 ? (['passby', 'bare'] as const) : (['bare', 'passby'] as const);
       for (const target of order) {
         if (target === 'bare') {
-          bare.push(await throughBare(ctx, data));
+          bare.push(await throughBare(bareUrl, bareId, data, (send) => through('bare', send)));
           continue;
         }
-        const received = new Promise<IncomingFile>((resolve) => {
-          const off = recipient.on('file', (f) => {
-            off();
-            resolve(f);
-          });
-        });
-        const started = performance.now();
-        await sender.sendFile(bob.id, data, { name: `bench-${round}.bin`, type: 'application/octet-stream' });
-        const file = await within(received, 'the file through passby');
-        passby.push(bytes / 1e6 / ((performance.now() - started) / 1000));
-        if (file.size !== bytes || sha256(file.bytes) !== digest) corrupted++;
+        const meta = { name: `bench-${round}.bin`, type: 'application/octet-stream' };
+        const client = sender;
+        passby.push(await through('passby', () => client.sendFile(recipient, data, meta).then(() => {})));
       }
     }
   } finally {
-    await Promise.all(clients.map((c) => c.close()));
+    await sender?.close();
+    await pool.call(0, { cmd: 'filesClose', args: {} }).catch(() => {});
+    await pool.stop();
   }
   const ratios = passby.map((p, i) => p / bare[i]!);
   return {
@@ -87,37 +94,30 @@ export async function runFiles(ctx: Context): Promise<FilesResult> {
   };
 }
 
-/** The same bytes through the bare forwarder, in the SDK's chunk size: MB/s. */
-async function throughBare(ctx: Context, data: Uint8Array): Promise<number> {
-  const base = urlOf(ctx.targets, 'bare');
-  const [from, to] = [randomBytes(8).toString('hex'), randomBytes(8).toString('hex')];
-  const connect = (id: string) =>
-    new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`${base}${base.includes('?') ? '&' : '?'}id=${id}`, {
-        perMessageDeflate: false,
-      });
-      ws.once('open', () => resolve(ws));
-      ws.once('error', reject);
+/** The same bytes through the bare forwarder to `to`, in the SDK's chunk size: MB/s. */
+async function throughBare(
+  base: string,
+  to: string,
+  data: Uint8Array,
+  through: (send: () => Promise<void>) => Promise<number>,
+): Promise<number> {
+  const from = randomBytes(8).toString('hex');
+  const sender = await new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(`${base}${base.includes('?') ? '&' : '?'}id=${from}`, {
+      perMessageDeflate: false,
     });
-  const [sender, recipient] = await Promise.all([connect(from), connect(to)]);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
   try {
     const head = Buffer.concat([Buffer.from([to.length]), Buffer.from(to, 'latin1')]);
-    let got = 0;
-    const done = new Promise<void>((resolve) => {
-      recipient.on('message', (chunk: Buffer) => {
-        got += chunk.length;
-        if (got >= data.length) resolve();
-      });
+    return await through(async () => {
+      for (let at = 0; at < data.length; at += DEFAULT_CHUNK_BYTES) {
+        sender.send(Buffer.concat([head, data.subarray(at, at + DEFAULT_CHUNK_BYTES)]), { binary: true });
+      }
     });
-    const started = performance.now();
-    for (let at = 0; at < data.length; at += DEFAULT_CHUNK_BYTES) {
-      sender.send(Buffer.concat([head, data.subarray(at, at + DEFAULT_CHUNK_BYTES)]), { binary: true });
-    }
-    await within(done, 'the bytes through the bare forwarder');
-    return data.length / 1e6 / ((performance.now() - started) / 1000);
   } finally {
     sender.terminate();
-    recipient.terminate();
   }
 }
 

@@ -1,5 +1,6 @@
 import sodium from 'libsodium-wrappers';
 import type { TargetKind } from './link.js';
+import { FileRecipient, type FilesCommand } from './load-files.js';
 import { PairGroup, type PairsArgs } from './load-pairs.js';
 import { ProximityGroup, type WaveArgs } from './load-proximity.js';
 import { UserGroup, type UsersArgs } from './load-users.js';
@@ -41,11 +42,13 @@ export type WorkerCommand =
   | { cmd: 'closeUsers'; args: Record<string, never> }
   | { cmd: 'proxSetup'; args: WaveArgs }
   | { cmd: 'proxPresence'; args: { rounds: number; window: number } }
-  | { cmd: 'proxCollect'; args: { quietMs: number; capMs: number } };
+  | { cmd: 'proxCollect'; args: { quietMs: number; capMs: number } }
+  | FilesCommand;
 
 const pairs = new Map<string, PairGroup>();
 const users = new UserGroup();
 const proximity = new ProximityGroup();
+const files = new FileRecipient();
 
 function group(a: { kind: TargetKind; group?: string }): PairGroup {
   const name = a.group ?? a.kind;
@@ -87,6 +90,14 @@ async function handle(c: WorkerCommand): Promise<unknown> {
       return proximity.presence(c.args.rounds, c.args.window);
     case 'proxCollect':
       return proximity.collect(c.args.quietMs, c.args.capMs);
+    case 'filesOpen':
+      return files.open(c.args);
+    case 'filesExpect':
+      return files.expect(c.args);
+    case 'filesWait':
+      return files.wait();
+    case 'filesClose':
+      return files.close();
   }
 }
 
