@@ -120,8 +120,28 @@ export type ChunkResult =
   | { status: 'replayed' }
   | { status: 'failed'; error: ClientError };
 
-const DIGEST_BYTES = 16;
-const digest = (ct: Uint8Array) => toBase64url(sodium.crypto_generichash(DIGEST_BYTES, ct, null));
+/**
+ * Bytes of a secretstream ciphertext's Poly1305 tag, its last: what tells a redelivery of an
+ * index's ciphertext from other ciphertext under it, without hashing every byte again (CRYPTO.md,
+ * "Files"). Two different ciphertexts under one index with the same tag and length are a forgery
+ * only a holder of the stream key (the sender or the recipient itself) can make.
+ */
+const MAC_BYTES = 16;
+
+/** The identity of an accepted ciphertext: its length and its tag. */
+interface Seen {
+  length: number;
+  mac: Uint8Array;
+}
+
+const seenOf = (ct: Uint8Array): Seen => ({ length: ct.length, mac: ct.slice(ct.length - MAC_BYTES) });
+
+function sameAs(seen: Seen, ct: Uint8Array): boolean {
+  if (ct.length !== seen.length) return false;
+  const at = ct.length - MAC_BYTES;
+  for (let i = 0; i < MAC_BYTES; i++) if (ct[at + i] !== seen.mac[i]) return false;
+  return true;
+}
 
 /**
  * Reassembles one incoming file. Chunks may arrive out of order (a sender's retry after a
@@ -135,8 +155,8 @@ export class FileAssembler {
   readonly #state: ReturnType<typeof sodium.crypto_secretstream_xchacha20poly1305_init_pull>;
   readonly #hash: ReturnType<typeof sodium.crypto_generichash_init>;
   readonly #pending = new Map<number, Uint8Array>();
-  /** A short hash of the ciphertext accepted for each index, to tell a redelivery from a replay. */
-  readonly #digests = new Map<number, string>();
+  /** The length and tag of the ciphertext accepted for each index, to tell a redelivery from a replay. */
+  readonly #seen = new Map<number, Seen>();
   readonly #maxPending: number;
   #next = 0;
   #received = 0;
@@ -180,9 +200,9 @@ export class FileAssembler {
     if (index >= this.offer.chunks) {
       return this.#fail('file_corrupt', `chunk ${index} is beyond the announced ${this.offer.chunks}`);
     }
-    const known = this.#digests.get(index);
-    if (known !== undefined) return { status: known === digest(ct) ? 'duplicate' : 'replayed' };
-    this.#digests.set(index, digest(ct));
+    const known = this.#seen.get(index);
+    if (known !== undefined) return { status: sameAs(known, ct) ? 'duplicate' : 'replayed' };
+    this.#seen.set(index, seenOf(ct));
     this.#pending.set(index, ct);
     if (this.#pending.size > this.#maxPending) {
       return this.#fail(

@@ -60,6 +60,25 @@ describe('file transfer', () => {
     expect(assembler.bytes).toEqual(data);
   });
 
+  it('tells other ciphertext under a taken index by its tag and length, and never lets it touch the file', () => {
+    const { data, chunks, assembler } = prepare(3000);
+    feed(assembler, chunks[0]!);
+    const ct = parseChunk(chunks[0]!.body)!.ct;
+    const otherTag = ct.slice();
+    otherTag[otherTag.length - 1]! ^= 1;
+    expect(assembler.accept(0, otherTag).status).toBe('replayed');
+    expect(assembler.accept(0, ct.subarray(0, ct.length - 1)).status).toBe('replayed');
+    // Altered before its tag: only a holder of the stream key could make that tag fit such bytes,
+    // and it is dropped as a redelivery all the same (CRYPTO.md, "Files").
+    const otherBody = ct.slice();
+    otherBody[1]! ^= 1;
+    expect(assembler.accept(0, otherBody).status).toBe('duplicate');
+    feed(assembler, chunks[1]!);
+    feed(assembler, chunks[2]!);
+    expect(assembler.complete).toBe(true);
+    expect(assembler.bytes).toEqual(data);
+  });
+
   it('tells a replay (other content for an index already taken) from a redelivery', () => {
     const { data, chunks, assembler } = prepare(3000);
     feed(assembler, chunks[0]!);
