@@ -71,11 +71,12 @@ function uncork(stream: CorkableStream): void {
 }
 
 /**
- * Bytes arguments of at least this many bytes (a photo's body) are not copied into the request's
- * buffer but written beside it (PreparedCommand): Redis reads the same bytes, and the relay spares
- * a copy of each and the memory the copies take, which its garbage collector would chase.
+ * Bytes arguments of at least this many bytes (a photo's body, a 4 KiB message's) are not copied
+ * into the request's buffer but written beside it (PreparedCommand): Redis reads the same bytes,
+ * and the relay spares a copy of each and the memory the copies take, which its garbage collector
+ * would chase (relay/connection/replies.ts LARGE_BODY has the figures).
  */
-export const LARGE_ARGUMENT = 8 * 1024;
+export const LARGE_ARGUMENT = 2 * 1024;
 
 /** Bytes an Args copies into its own buffer for a bytes argument of `b` (none when large). */
 export function copiedBytes(b: Uint8Array): number {
