@@ -35,11 +35,11 @@ export function payloadLength(p: Payload): number {
  * the body of a payload in parts is a buffer of its own, not copied (a writev then). Just one
  * buffer when no payload is in parts.
  */
-export function wsFrames(payloads: readonly Payload[], total: number): Buffer[] {
+export function wsFrames(payloads: readonly Payload[], total: number): Uint8Array[] {
   let joined = total;
   for (const p of payloads) if (!(p instanceof Uint8Array)) joined -= p[1].length;
   const out = Buffer.allocUnsafe(joined);
-  const chunks: Buffer[] = [];
+  const chunks: Uint8Array[] = [];
   let at = 0;
   let from = 0;
   for (const payload of payloads) {
@@ -52,7 +52,7 @@ export function wsFrames(payloads: readonly Payload[], total: number): Buffer[] 
     const [head, body] = payload;
     out.set(head, at);
     at += head.length;
-    chunks.push(out.subarray(from, at), bufferOf(body));
+    chunks.push(out.subarray(from, at), body);
     from = at;
   }
   if (at !== joined) throw new RangeError(`frames took ${at} bytes, not ${joined}`);
@@ -76,11 +76,6 @@ function writeHeader(out: Buffer, at: number, length: number): number {
   out.writeUInt32BE(Math.floor(length / 2 ** 32), at + 2);
   out.writeUInt32BE(length >>> 0, at + 6);
   return at + 10;
-}
-
-/** The same bytes as a Buffer, without a copy. */
-function bufferOf(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /**
@@ -154,7 +149,7 @@ export class FrameWriter {
 
 /** The net.Socket under a ws WebSocket. */
 interface RawSocket {
-  write(b: Buffer): boolean;
+  write(b: Uint8Array): boolean;
   cork(): void;
   uncork(): void;
 }

@@ -31,7 +31,7 @@ export function script(lua: string, name = 'inline'): Script {
 export class PreparedCommand extends Command {
   constructor(
     name: string,
-    private readonly bytes: Buffer | readonly Buffer[],
+    private readonly bytes: Buffer | readonly Uint8Array[],
     binary: boolean,
     slot: number | null,
   ) {
@@ -48,14 +48,15 @@ export class PreparedCommand extends Command {
   override toWritable(socket: object): Buffer {
     const bytes = this.bytes;
     if (Buffer.isBuffer(bytes)) return bytes;
-    if (bytes.length === 1) return bytes[0]!;
+    // The last part is always a slice of the request's own buffer (Args.requestParts).
+    if (bytes.length === 1) return bytes[0] as Buffer;
     const stream = socket as Partial<CorkableStream> | undefined;
     if (typeof stream?.cork !== 'function') return Buffer.concat(bytes);
     const corked = stream as CorkableStream;
     corked.cork();
     process.nextTick(uncork, corked);
     for (let i = 0; i < bytes.length - 1; i++) corked.write(bytes[i]!);
-    return bytes[bytes.length - 1]!;
+    return bytes[bytes.length - 1] as Buffer;
   }
 }
 
@@ -63,7 +64,7 @@ export class PreparedCommand extends Command {
 interface CorkableStream {
   cork(): void;
   uncork(): void;
-  write(b: Buffer): boolean;
+  write(b: Uint8Array): boolean;
 }
 
 function uncork(stream: CorkableStream): void {
@@ -99,7 +100,7 @@ export class Args {
    * With large bytes arguments: the request so far, ending with the last such argument, whose
    * bytes are a part of their own (the parts before are slices of `out`, up to `from`).
    */
-  private parts: Buffer[] | undefined;
+  private parts: Uint8Array[] | undefined;
   private from = HEAD_ROOM;
 
   /** `capacity`: the bytes the arguments are expected to take (the buffer grows past it). */
@@ -146,7 +147,7 @@ export class Args {
     this.room(BULK_HEAD + CRLF_LENGTH);
     const at = writeHead(this.out, this.at, b.length);
     this.parts ??= [];
-    this.parts.push(this.out.subarray(this.from, at), bufferOf(b));
+    this.parts.push(this.out.subarray(this.from, at), b);
     this.from = at;
     return this.added(at);
   }
@@ -160,14 +161,14 @@ export class Args {
   /** The whole request: `name` (evalsha or eval), `body` (the SHA1 or the script), numkeys. */
   request(name: string, body: string): Buffer {
     const parts = this.requestParts(name, body);
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }
 
   /**
    * The same request as the buffers to write in order: one, or with large bytes arguments the
    * runs of the request between them and each of them as it was given.
    */
-  requestParts(name: string, body: string): Buffer[] {
+  requestParts(name: string, body: string): Uint8Array[] {
     const head = Buffer.from(
       `*${this.count + 3}\r\n${bulk(name)}${bulk(body)}${bulk(String(this.keyCount))}`,
     );
@@ -203,11 +204,6 @@ export class Args {
     if (this.parts === undefined) this.out.copy(grown, 0, 0, this.from);
     this.out = grown;
   }
-}
-
-/** The same bytes as a Buffer, without a copy. */
-function bufferOf(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Bytes kept free in front of the arguments for the request's head with an SHA1. */

@@ -15,7 +15,7 @@ const { Receiver } = ws as unknown as {
 
 describe('websocket frames written by the relay', () => {
   /** What a ws client reads from `wire`, split across writes at awkward places as TCP may deliver it. */
-  async function readBack(wire: Buffer): Promise<Buffer[]> {
+  async function readBack(wire: Uint8Array): Promise<Buffer[]> {
     const receiver = new Receiver({ isServer: false, maxPayload: 1 << 20 });
     const got: Buffer[] = [];
     receiver.on('message', (data: Buffer, isBinary: boolean) => {
