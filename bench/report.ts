@@ -155,7 +155,7 @@ function proximityReport(p: ProximityFigures | undefined) {
     measureSeconds: round3(p.measureSeconds),
     collectSeconds: round3(p.collectSeconds),
     keysLeft: Object.values(p.keysLeftAfterWindow).reduce((a, b) => a + b, 0),
-    note: 'updatesPerSecond: presence answered ok / presence phases only (setup excluded); redisCommandsPerUpdate: INFO commandstats over the presence phases, commands inside scripts included; redisClientCommandsPerUpdate: client-issued commands (a script call counts once) from a MONITOR sample of one extra wave; keysLeft: keys the scenario made, after the window, except friend hashes (fr), identities (pk) and the seen index of accounts (pb:seen:)',
+    note: 'updatesPerSecond: presence answered ok / presence phases only (setup excluded); redisCommandsPerUpdate: INFO commandstats over the presence phases, commands inside scripts included; redisClientCommandsPerUpdate: client-issued commands (a script call counts once) from a MONITOR sample of one extra wave; keysLeft: keys the scenario made, after the window, except friend hashes (fr), identities (pk), the seen index of accounts (pb:seen:) and the relays leases (pb:sweep:, pb:aof-rewrite:)',
   };
 }
 

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import type { ProximityCase } from './cli.js';
-import type { Context } from './context.js';
+import { type Context, RELAY_BOOKKEEPING } from './context.js';
 import type { CollectResult, PresenceResult, SetupResult } from './load-proximity.js';
 import { sleep } from './net.js';
 import { Pool } from './pool.js';
@@ -171,10 +171,10 @@ async function waves(ctx: Context, c: ProximityCase, relays: ServerProcess[], po
     await sleep(waitUntil - waitStart);
   }
   f.collectSeconds += (Date.now() - waitStart) / 1000;
-  // Friend hashes and identities stay, and so does the accounts' seen index (relay/account: the
-  // idle expiry's last-authentication shards), which a run on a fresh Redis creates here.
+  // Friend hashes and identities stay, and so does the relay's bookkeeping (a run on a fresh
+  // Redis creates the accounts' seen index here; a sweep's lease may be held as it looks).
   const left = (await newKeys(ctx.db, keysBefore)).filter(
-    (k) => !/:(fr|pk)$/.test(k) && !k.startsWith('pb:seen:'),
+    (k) => !/:(fr|pk)$/.test(k) && !RELAY_BOOKKEEPING.test(k),
   );
   for (const k of left) {
     const kind = /^pb:\{[^}]*\}:(\w+)$/.exec(k)?.[1] ?? /^pb:(\w+):/.exec(k)?.[1] ?? 'other';
