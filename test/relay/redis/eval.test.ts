@@ -48,7 +48,7 @@ describe('script call arguments (Args)', () => {
     expect(parts[4]).toBe(larger);
     expect(parts[5]!.toString()).toBe('\r\n$3\r\nend\r\n');
     const whole = Buffer.concat([
-      Buffer.from('*9\r\n$7\r\nevalsha\r\n$40\r\n' + sha + '\r\n$1\r\n1\r\n'),
+      Buffer.from(`*9\r\n$7\r\nevalsha\r\n$40\r\n${sha}\r\n$1\r\n1\r\n`),
       ...['k'].flatMap((a) => [Buffer.from(`$${a.length}\r\n${a}\r\n`)]),
       Buffer.from(`$${large.length}\r\n`),
       large,
