@@ -40,10 +40,10 @@ export class PreparedCommand extends Command {
   }
 
   /**
-   * The request's bytes, which ioredis writes to `stream` (the connection's socket) at once. A
-   * request in parts (large bodies by reference, Args) writes all but its last part itself, in
-   * order, with the socket corked until the end of the tick so that they leave in one writev
-   * (with whatever else is written this tick), and hands ioredis the last.
+   * The request's bytes, which ioredis writes to `socket` (the connection's) at once. A request in
+   * parts (large bodies by reference, Args) writes all but its last part itself, in order, with
+   * the socket corked until the callbacks queued on process.nextTick have run, so that the parts
+   * leave in one writev with whatever else this callback writes, and hands ioredis the last.
    */
   override toWritable(socket: object): Buffer {
     const bytes = this.bytes;
@@ -89,7 +89,9 @@ export function copiedBytes(b: Uint8Array): number {
  * written as RESP bulk strings straight into one growing buffer
  * as they are added: a number without a string for it, short ASCII text without a native call
  * per argument (Buffer.byteLength and Buffer.write cost more than the bytes they move), and bytes
- * copied once. The request's head (command, script, numkeys) goes in front of them at the end.
+ * copied once, or not at all from LARGE_ARGUMENT on: those are kept by reference and must not
+ * change until the request is written. The request's head (command, script, numkeys) goes in
+ * front of them at the end.
  */
 export class Args {
   private out: Buffer;
