@@ -25,6 +25,15 @@ export type FilesCommand =
 
 export const epochNow = (): number => performance.timeOrigin + performance.now();
 
+/** A connection to the bare forwarder (peer-bare.ts) as user `id`, open. */
+export function openBare(url: string, id: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${url}${url.includes('?') ? '&' : '?'}id=${id}`, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
 export class FileRecipient {
   private client: PassbyClient | undefined;
   private bare: WebSocket | undefined;
@@ -36,12 +45,7 @@ export class FileRecipient {
     const client = await createClient({ url: a.passbyUrl, identity, WebSocket });
     if (client.state.kind !== 'open') await client.once('open');
     this.client = client;
-    const sep = a.bareUrl.includes('?') ? '&' : '?';
-    this.bare = await new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`${a.bareUrl}${sep}id=${a.bareId}`, { perMessageDeflate: false });
-      ws.once('open', () => resolve(ws));
-      ws.once('error', reject);
-    });
+    this.bare = await openBare(a.bareUrl, a.bareId);
     return identity.id;
   }
 

@@ -7,7 +7,7 @@ import {
   type PassbyClient,
 } from '../client-sdk/index.js';
 import { type Context, urlOf } from './context.js';
-import { epochNow, type FileArrival } from './load-files.js';
+import { epochNow, type FileArrival, openBare } from './load-files.js';
 import { Pool } from './pool.js';
 import { median } from './stats.js';
 
@@ -101,14 +101,7 @@ async function throughBare(
   data: Uint8Array,
   through: (send: () => Promise<void>) => Promise<number>,
 ): Promise<number> {
-  const from = randomBytes(8).toString('hex');
-  const sender = await new Promise<WebSocket>((resolve, reject) => {
-    const ws = new WebSocket(`${base}${base.includes('?') ? '&' : '?'}id=${from}`, {
-      perMessageDeflate: false,
-    });
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
+  const sender = await openBare(base, randomBytes(8).toString('hex'));
   try {
     const head = Buffer.concat([Buffer.from([to.length]), Buffer.from(to, 'latin1')]);
     return await through(async () => {

@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import type { ProximityCase } from './cli.js';
 import { type Context, RELAY_BOOKKEEPING } from './context.js';
 import type { CollectResult, PresenceResult, SetupResult } from './load-proximity.js';
@@ -6,7 +5,7 @@ import { sleep } from './net.js';
 import { Pool } from './pool.js';
 import { CpuMeter } from './proc-stats.js';
 import { expectedPairs, POD_SIZE, podCells } from './proximity-layout.js';
-import { allKeys, type CommandCounts, commandStats, diffCounts, newKeys, totalOf } from './redis-stats.js';
+import { allKeys, commandStats, diffCounts, monitor, newKeys, totalOf } from './redis-stats.js';
 import type { ServerProcess } from './server-process.js';
 import { human, micros, split } from './stats.js';
 import { startRelay } from './targets.js';
@@ -219,7 +218,7 @@ async function sampleCommands(
     args: { urls, podStart: podStart + (i === 0 ? 0 : pods[0]!), pods: pods[i]!, spread: 8, concurrency: 64 },
   }));
   let presence: PresenceResult[] = [];
-  const sample = await rawMonitor(ctx.redis.url, async () => {
+  const sample = await monitor(ctx.redis.url, async () => {
     presence = await pool.all<PresenceResult>(() => ({
       cmd: 'proxPresence',
       args: { rounds: f.rounds, window: 256 },
@@ -248,49 +247,6 @@ async function sampleCommands(
       `Redis commands per update; notices ${sum(collect, (x) => x.matched)}/${sum(collect, (x) => x.expected)}`,
   );
   return ended;
-}
-
-/** Commands the bench sends itself (redis-stats.ts's list), never charged to the relay. */
-const OWN = new Set(['info', 'scan', 'monitor', 'config|resetstat', 'dbsize', 'ping', 'client|setinfo']);
-
-/**
- * MONITOR on a socket of its own, its lines parsed here: ioredis's monitor mode can take lines
- * that arrive with MONITOR's +OK for replies and fail ("Command queue state error"), which it did
- * under the 100k-user load. Each line names its source: "lua" for a script's own commands.
- */
-async function rawMonitor(url: string, during: () => Promise<void>) {
-  const { hostname, port } = new URL(url);
-  const sample = { client: {} as CommandCounts, lua: {} as CommandCounts };
-  const socket = connect(Number(port), hostname);
-  socket.setEncoding('utf8');
-  let pending = '';
-  socket.on('data', (chunk: string) => {
-    pending += chunk;
-    const lines = pending.split('\r\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "([^"]*)"/.exec(line);
-      if (!m) continue;
-      const name = m[2]!.toLowerCase();
-      if (OWN.has(name)) continue;
-      const bucket = m[1] === 'lua' ? sample.lua : sample.client;
-      bucket[name] = (bucket[name] ?? 0) + 1;
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.once('connect', () => resolve());
-  });
-  socket.on('error', () => {});
-  socket.write('MONITOR\r\n');
-  try {
-    await during();
-    // MONITOR output trails the commands slightly.
-    await sleep(200);
-  } finally {
-    socket.destroy();
-  }
-  return sample;
 }
 
 /** SCAN for presence keys and their PTTL: how many, the longest, and how many have none (-1). */

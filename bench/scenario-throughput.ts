@@ -109,7 +109,7 @@ async function sampleCommands(ctx: Context, size: number) {
   const bench = await ctx.pairs();
   ctx.progress('throughput: sampling Redis commands under MONITOR (not timed)');
   let delivered = 0;
-  const sample = await monitor(ctx.db, async () => {
+  const sample = await monitor(ctx.redis.url, async () => {
     const f = await runOnce(ctx, bench, 'passby', {
       mode: 'saturate',
       size,
